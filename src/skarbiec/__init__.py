@@ -1,0 +1,3 @@
+"""Skarbiec: internet and mobile banking for credit unions."""
+
+__version__ = "0.1.0"

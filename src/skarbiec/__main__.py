@@ -1,0 +1,3 @@
+from skarbiec.cli import main
+
+main()

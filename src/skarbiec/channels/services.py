@@ -1,0 +1,300 @@
+"""Web channel: login with password + SMS code, lockout, unblock (R-W1, R-W2).
+
+Failure counters follow one pattern: an attempt is counted (and committed) *before* the secret
+is checked and given back only on success. A crash, a rollback or a parallel request can then
+never test more secrets than the policy allows, and the failure survives the failed request.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.channels.errors import WebChannelBlocked, WrongCredentials
+from skarbiec.channels.models import WebChannel
+from skarbiec.core import clock
+from skarbiec.core.models import RateLimitCounter
+from skarbiec.core.throttling import consume_rate_limit, rate_limit_key
+from skarbiec.members.errors import PasswordRejected
+from skarbiec.members.models import CreditUnion, Member
+from skarbiec.members.passwords import (
+    hash_password,
+    password_needs_rehash,
+    password_problems,
+    verify_password,
+)
+from skarbiec.members.services import (
+    generate_temporary_password,
+    require_valid_password,
+    temporary_password_sms,
+)
+from skarbiec.otp.models import OneTimePassword
+from skarbiec.otp.services import issue_otp, verify_otp
+from skarbiec.otp.sms import queue_sms
+
+WEB_LOGIN = "web_login"
+# Failures for Logins that do not exist are counted too, so an unknown Login walks through the
+# same answers (attempts left, then "blocked") as a real one (R-T3).
+_UNKNOWN_LOGIN_WINDOW = 10**9
+
+
+@dataclass(frozen=True)
+class PendingWebLogin:
+    """Password accepted; the SMS code is still to be entered."""
+
+    member_id: int
+    otp_id: int
+
+
+def helpline_phones(credit_union: CreditUnion | None) -> list[str]:
+    if credit_union is None:
+        credit_union = CreditUnion.objects.order_by("pk").first()
+    return list(credit_union.helpline_phones) if credit_union else []
+
+
+def _throttle_login(login: str, ctx: RequestContext) -> None:
+    per_addr, window_a = settings.RATE_LIMIT_PER_ADDRESS
+    per_login, window_l = settings.RATE_LIMIT_PER_LOGIN
+    consume_rate_limit("login-addr", ctx.ip_address or "-", per_addr, window_a)
+    consume_rate_limit("login-login", login, per_login, window_l)
+
+
+def _blocked(credit_union: CreditUnion | None) -> WebChannelBlocked:
+    return WebChannelBlocked(helpline=helpline_phones(credit_union))
+
+
+def _unknown_login_failure(login: str) -> None:
+    limit = CreditUnion._meta.get_field("max_web_password_failures").get_default()
+    key = rate_limit_key("unknown-login", login)
+    with transaction.atomic():
+        counter, _created = RateLimitCounter.objects.select_for_update().get_or_create(
+            key=key, window_start=0
+        )
+        if counter.count >= limit:
+            raise _blocked(None)
+        counter.count += 1
+        counter.save(update_fields=["count"])
+    left = limit - counter.count
+    if left == 0:
+        raise _blocked(None)
+    raise WrongCredentials(attempts_left=left)
+
+
+def block_web_channel(channel: WebChannel, reason: str, ctx: RequestContext) -> None:
+    """ACTIVE → BLOCKED. The caller holds the row lock inside its transaction."""
+    channel.state = WebChannel.State.BLOCKED
+    channel.blocked_at = clock.now()
+    channel.block_reason = reason
+    channel.changed_at = channel.blocked_at
+    channel.save(update_fields=["state", "blocked_at", "block_reason", "changed_at"])
+    member = channel.member
+    record_event(
+        "web_channel_blocked",
+        ctx,
+        credit_union_id=member.credit_union_id,
+        member_id=member.pk,
+        data={"reason": reason},
+    )
+
+
+def _count_web_failure(member: Member, reason: str, ctx: RequestContext) -> WebChannel:
+    """Add one failure (e.g. three wrong codes) and block at the policy limit. In a transaction."""
+    channel = WebChannel.objects.select_for_update().select_related("member").get(member=member)
+    if channel.state == WebChannel.State.BLOCKED:
+        return channel
+    channel.failed_attempts += 1
+    channel.save(update_fields=["failed_attempts"])
+    if channel.failed_attempts >= member.credit_union.max_web_password_failures:
+        block_web_channel(channel, reason, ctx)
+    return channel
+
+
+def _web_login_sms(member: Member):  # type: ignore[no-untyped-def]
+    def text(code: str) -> str:
+        with translation.override(member.language):
+            return _(
+                "%(cu)s: code %(code)s to log in to the internet service. "
+                "Never give it to anyone."
+            ) % {"cu": member.credit_union.name, "code": code}
+
+    return text
+
+
+def begin_web_login(login: str, password: str, ctx: RequestContext) -> PendingWebLogin:
+    """Step 1 of R-W1: Login + password. On success an SMS code is sent."""
+    login = (login or "").strip()
+    _throttle_login(login, ctx)
+    member = (
+        Member.objects.select_related("credit_union").filter(login=login).first()
+        if login.isdigit() and len(login) == 10
+        else None
+    )
+    if member is None:
+        verify_password(None, password)  # same cost as a real check
+        _unknown_login_failure(login)
+    assert member is not None
+    policy = member.credit_union
+    limit = policy.max_web_password_failures
+
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        refused = channel.state == WebChannel.State.BLOCKED or channel.failed_attempts >= limit
+        if not refused:
+            channel.failed_attempts += 1  # counted now, given back on success
+            channel.save(update_fields=["failed_attempts"])
+    if refused:
+        verify_password(member.web_password_hash, password)  # keep the timing of a real check
+        raise _blocked(policy)
+
+    correct = verify_password(member.web_password_hash, password)
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().select_related("member").get(
+            member=member
+        )
+        if correct and channel.state == WebChannel.State.ACTIVE:
+            channel.failed_attempts = max(channel.failed_attempts - 1, 0)
+            channel.save(update_fields=["failed_attempts"])
+            if password_needs_rehash(member.web_password_hash):
+                member.web_password_hash = hash_password(password)
+                member.save(update_fields=["web_password_hash"])
+            record_event(
+                "web_password_accepted",
+                ctx,
+                credit_union_id=policy.pk,
+                member_id=member.pk,
+            )
+            otp = issue_otp(member, WEB_LOGIN, {"login": member.login}, _web_login_sms(member), ctx)
+            return PendingWebLogin(member_id=member.pk, otp_id=otp.pk)
+        record_event(
+            "web_login_failed",
+            ctx,
+            credit_union_id=policy.pk,
+            member_id=member.pk,
+            data={"reason": "wrong_password", "failed_attempts": channel.failed_attempts},
+        )
+        if channel.state == WebChannel.State.ACTIVE and channel.failed_attempts >= limit:
+            block_web_channel(channel, "wrong_passwords", ctx)
+        left = limit - channel.failed_attempts
+        blocked = channel.state == WebChannel.State.BLOCKED
+    if blocked:
+        raise _blocked(policy)
+    raise WrongCredentials(attempts_left=left)
+
+
+def resend_web_login_code(pending: PendingWebLogin, ctx: RequestContext) -> PendingWebLogin:
+    member = Member.objects.select_related("credit_union").get(pk=pending.member_id)
+    _throttle_login(member.login, ctx)
+    channel = WebChannel.objects.get(member=member)
+    if channel.state == WebChannel.State.BLOCKED:
+        raise _blocked(member.credit_union)
+    otp = issue_otp(member, WEB_LOGIN, {"login": member.login}, _web_login_sms(member), ctx)
+    return PendingWebLogin(member_id=member.pk, otp_id=otp.pk)
+
+
+def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext) -> Member:
+    """Step 2 of R-W1: the SMS code. Three wrong codes cancel the login and count as one
+    failure toward the web lockout (R-O4)."""
+    member = Member.objects.select_related("credit_union").get(pk=pending.member_id)
+    _throttle_login(member.login, ctx)
+    if WebChannel.objects.get(member=member).state == WebChannel.State.BLOCKED:
+        raise _blocked(member.credit_union)
+
+    def count_cancelled_login() -> None:
+        channel = _count_web_failure(member, "wrong_codes", ctx)
+        record_event(
+            "web_login_failed",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"reason": "wrong_codes", "failed_attempts": channel.failed_attempts},
+        )
+
+    verify_otp(
+        pending.otp_id,
+        member,
+        WEB_LOGIN,
+        {"login": member.login},
+        code,
+        ctx,
+        on_exhausted=count_cancelled_login,
+    )
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        if channel.state == WebChannel.State.BLOCKED:
+            blocked = True
+        else:
+            blocked = False
+            channel.failed_attempts = 0
+            channel.last_login_at = clock.now()
+            channel.save(update_fields=["failed_attempts", "last_login_at"])
+            record_event(
+                "web_login", ctx, credit_union_id=member.credit_union_id, member_id=member.pk
+            )
+    if blocked:
+        raise _blocked(member.credit_union)
+    return member
+
+
+def set_own_web_password(
+    member: Member, new_password: str, repeated: str, ctx: RequestContext
+) -> None:
+    """Replace a temporary password with the member's own (R-W1, R-P1)."""
+    problems: list[str] = []
+    if new_password != repeated:
+        problems.append(_("The two passwords are different."))
+    problems += password_problems(new_password, member.login)
+    if not problems and verify_password(member.web_password_hash, new_password):
+        problems.append(_("The new password must differ from the current one."))
+    if problems:
+        raise PasswordRejected(problems)
+    with transaction.atomic():
+        locked = Member.objects.select_for_update().get(pk=member.pk)
+        locked.web_password_hash = hash_password(new_password)
+        locked.must_change_password = False
+        locked.save(update_fields=["web_password_hash", "must_change_password"])
+        record_event(
+            "web_password_changed", ctx, credit_union_id=member.credit_union_id, member_id=member.pk
+        )
+    member.web_password_hash = locked.web_password_hash
+    member.must_change_password = False
+
+
+def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
+    """BLOCKED → ACTIVE by staff (R-W2, R-B3): a new temporary password goes out by SMS."""
+    password = generate_temporary_password()
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        channel.state = WebChannel.State.ACTIVE
+        channel.failed_attempts = 0
+        channel.blocked_at = None
+        channel.block_reason = ""
+        channel.changed_at = clock.now()
+        channel.save()
+        Member.objects.filter(pk=member.pk).update(
+            web_password_hash=hash_password(password), must_change_password=True
+        )
+        OneTimePassword.objects.filter(
+            member=member, operation=WEB_LOGIN, state=OneTimePassword.State.ACTIVE
+        ).update(state=OneTimePassword.State.VOIDED)
+        member.refresh_from_db()
+        queue_sms(member.phone, temporary_password_sms(member, password), member=member)
+        record_event(
+            "web_channel_unblocked", ctx, credit_union_id=member.credit_union_id, member_id=member.pk
+        )
+    return password
+
+
+__all__ = [
+    "PendingWebLogin",
+    "begin_web_login",
+    "complete_web_login",
+    "resend_web_login_code",
+    "set_own_web_password",
+    "unblock_web_channel",
+    "block_web_channel",
+    "helpline_phones",
+    "require_valid_password",
+]

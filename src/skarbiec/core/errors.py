@@ -1,0 +1,45 @@
+"""Base of every domain error: a stable code, a translatable message, an HTTP status.
+
+Each app defines its own errors in its errors.py; `skarbiec.web` and `skarbiec.api` map them to
+responses in one place each.
+"""
+
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+class DomainError(Exception):
+    code: str = "error"
+    message: str | Promise = _("The operation could not be completed.")
+    status: int = 400
+
+    def __init__(self, message: str | Promise | None = None, **details: Any) -> None:
+        if message is not None:
+            self.message = message
+        self.details = details
+        super().__init__(str(self.message))
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code, "message": str(self.message)}
+        data.update({k: v for k, v in self.details.items() if v is not None})
+        return data
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    message = _("The data you entered is not valid.")
+    status = 400
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    message = _("Too many attempts. Wait a minute and try again.")
+    status = 429
+
+
+class ServiceUnavailable(DomainError):
+    code = "service_unavailable"
+    message = _("The service is temporarily unavailable. Try again in a moment.")
+    status = 503

@@ -1,0 +1,35 @@
+from django.utils.translation import gettext_lazy as _
+
+from skarbiec.core.errors import DomainError
+
+
+class PasswordRejected(DomainError):
+    code = "password_rejected"
+    message = _("The password does not meet the rules.")
+    status = 400
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems=problems)
+        self.problems = problems
+
+
+class InvalidPesel(DomainError):
+    code = "invalid_pesel"
+    message = _("The PESEL number is not valid.")
+
+
+class InvalidPhone(DomainError):
+    code = "invalid_phone"
+    message = _("The mobile phone number is not valid.")
+
+
+class DuplicateMember(DomainError):
+    code = "duplicate_member"
+    message = _("A member with this PESEL already exists in this credit union.")
+    status = 409
+
+
+class UnknownCreditUnion(DomainError):
+    code = "unknown_credit_union"
+    message = _("No such credit union.")
+    status = 404

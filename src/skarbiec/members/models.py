@@ -1,0 +1,91 @@
+"""Credit unions (tenants) with their security policy, members and their credentials."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+
+class CreditUnion(models.Model):
+    """R-T1. The security policy (§8) lives on the credit union; defaults are the seed's."""
+
+    name = models.CharField(max_length=200)
+    sort_code = models.CharField(max_length=8, unique=True, validators=[RegexValidator(r"^\d{8}$")])
+    helpline_phones = models.JSONField(default=list)
+    offers_mobile_app = models.BooleanField(default=True)
+
+    max_auth_failures = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    max_otp_failures = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    max_web_password_failures = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    idle_timeout_seconds = models.PositiveIntegerField(
+        default=300, validators=[MinValueValidator(60), MaxValueValidator(300)]
+    )
+    session_absolute_seconds = models.PositiveIntegerField(
+        default=3600, validators=[MinValueValidator(300), MaxValueValidator(12 * 3600)]
+    )
+    otp_digits = models.PositiveSmallIntegerField(
+        default=6, validators=[MinValueValidator(6), MaxValueValidator(8)]
+    )
+    otp_ttl_seconds = models.PositiveIntegerField(
+        default=300, validators=[MinValueValidator(60), MaxValueValidator(600)]
+    )
+    pin_length = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(4), MaxValueValidator(8)]
+    )
+    min_android_version = models.CharField(max_length=16, default="5.1")
+    min_ios_version = models.CharField(max_length=16, default="10.0")
+    refuse_rooted_devices = models.BooleanField(default=True)
+    activation_requires_otp = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(models.Model):
+    """R-T2, R-T3. A member with the internet service has a 10-digit Login."""
+
+    credit_union = models.ForeignKey(CreditUnion, on_delete=models.PROTECT, related_name="members")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    pesel = models.CharField(max_length=11)
+    phone = models.CharField(max_length=20)
+    email = models.EmailField(blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    language = models.CharField(max_length=5, default="pl")
+    login = models.CharField(max_length=10, unique=True)
+    web_password_hash = models.CharField(max_length=200)
+    # A temporary password (onboarding, operator reset) must be changed at first login (R-W1).
+    must_change_password = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["credit_union", "pesel"], name="member_pesel_per_cu")
+        ]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.login})"
+
+
+class StaffProfile(models.Model):
+    """A staff user (Django auth user) working for one credit union, or the installation."""
+
+    class Role(models.TextChoices):
+        HELPLINE = "helpline", "helpline operator"
+        CLERK = "clerk", "branch clerk"
+        ADMIN = "admin", "administrator"
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="staff")
+    credit_union = models.ForeignKey(
+        CreditUnion, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    totp_secret = models.CharField(max_length=64, blank=True)

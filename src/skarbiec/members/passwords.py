@@ -1,0 +1,100 @@
+"""The password rules (R-P1, R-P2) and Argon2id hashing, shared by web, API and back-office."""
+
+import gzip
+import string
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+import argon2
+from argon2.exceptions import InvalidHashError, VerificationError
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+MIN_LENGTH = 8
+MAX_LENGTH = 15
+SPECIAL_CHARACTERS = "`~!@#$%^&*()_+|-=\\{}[];':\",./<>?"
+ALLOWED = frozenset(string.ascii_letters + string.digits + SPECIAL_CHARACTERS)
+POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
+
+
+def _character_class(ch: str) -> Promise:
+    if ch in POLISH_LETTERS:
+        return _("Polish letters with diacritics (such as ą, ę, ś, ż, ź)")
+    if ch.isspace():
+        return _("spaces, tabs or other white space")
+    category = unicodedata.category(ch)
+    if category.startswith("C"):
+        return _("control or invisible characters")
+    if category.startswith("L"):
+        return _("letters outside the English alphabet")
+    if category.startswith("N"):
+        return _("digits other than 0–9")
+    if category in ("So", "Sk", "Sm", "Sc") and ord(ch) > 0x7F:
+        return _("emoji or other symbols")
+    return _("punctuation outside the allowed special characters")
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    path = Path(password_validation.CommonPasswordValidator.DEFAULT_PASSWORD_LIST_PATH)
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return frozenset(line.strip().lower() for line in f if line.strip())
+
+
+def password_problems(password: str, login: str | None = None) -> list[str]:
+    """Every reason the password is refused, all at once (R-P2). Empty list: accepted."""
+    problems: list[str] = []
+    if len(password) < MIN_LENGTH:
+        problems.append(str(_("The password must have at least 8 characters.")))
+    if len(password) > MAX_LENGTH:
+        problems.append(str(_("The password may have at most 15 characters.")))
+    classes: list[str] = []
+    for ch in password:
+        if ch not in ALLOWED:
+            name = str(_character_class(ch))
+            if name not in classes:
+                classes.append(name)
+    for name in classes:
+        problems.append(str(_("The password contains characters that are not allowed: %(what)s.") % {"what": name}))
+    if login and login in password:
+        problems.append(str(_("The password must not contain your Login.")))
+    if password.lower() in _common_passwords():
+        problems.append(str(_("This password is too common and easy to guess.")))
+    return problems
+
+
+@cache
+def _hasher() -> argon2.PasswordHasher:
+    return argon2.PasswordHasher(
+        time_cost=settings.ARGON2_TIME_COST,
+        memory_cost=settings.ARGON2_MEMORY_COST_KIB,
+        parallelism=settings.ARGON2_PARALLELISM,
+        type=argon2.Type.ID,
+    )
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher().hash("not-a-real-password-for-timing")
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Check a password; with no stored hash (unknown Login) spend the same time on a dummy."""
+    try:
+        return _hasher().verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(stored_hash: str) -> bool:
+    try:
+        return _hasher().check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return True

@@ -1,0 +1,127 @@
+"""Onboarding members and managing their web credentials."""
+
+import re
+import secrets
+import string
+
+from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.channels.models import MobileChannel, WebChannel
+from skarbiec.core import clock
+from skarbiec.members.errors import DuplicateMember, InvalidPesel, InvalidPhone, PasswordRejected
+from skarbiec.members.models import CreditUnion, Member
+from skarbiec.members.passwords import hash_password, password_problems
+from skarbiec.members.pesel import is_valid_pesel
+from skarbiec.otp.sms import queue_sms
+
+PHONE_RE = re.compile(r"^\+?\d{9,15}$")
+
+
+def normalize_phone(phone: str) -> str:
+    digits = re.sub(r"[\s\-()]", "", phone or "")
+    if not PHONE_RE.match(digits):
+        raise InvalidPhone()
+    if len(digits) == 9:
+        digits = "+48" + digits  # a Polish mobile number without the country code
+    elif not digits.startswith("+"):
+        digits = "+" + digits
+    return digits
+
+
+def require_valid_password(password: str, login: str | None) -> None:
+    problems = password_problems(password, login)
+    if problems:
+        raise PasswordRejected(problems)
+
+
+def _new_login() -> str:
+    # 10 digits, not starting with 0 so it survives spreadsheets and printing.
+    return str(secrets.randbelow(9 * 10**9) + 10**9)
+
+
+def generate_temporary_password() -> str:
+    """A random password that meets R-P1 (a digit, both cases, a special character)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        core = "".join(secrets.choice(alphabet) for _ in range(10))
+        candidate = core[:5] + secrets.choice("!@#$%&*?") + core[5:]
+        if (
+            any(c.isdigit() for c in candidate)
+            and any(c.islower() for c in candidate)
+            and any(c.isupper() for c in candidate)
+            and not password_problems(candidate)
+        ):
+            return candidate
+
+
+def temporary_password_sms(member: Member, password: str) -> str:
+    with translation.override(member.language):
+        return _(
+            "%(cu)s: your temporary password to the internet service is %(password)s. "
+            "Your Login: %(login)s. You will set your own password at first login."
+        ) % {"cu": member.credit_union.name, "password": password, "login": member.login}
+
+
+def create_member(
+    credit_union: CreditUnion,
+    *,
+    first_name: str,
+    last_name: str,
+    pesel: str,
+    phone: str,
+    email: str = "",
+    address: str = "",
+    language: str = "pl",
+    ctx: RequestContext,
+    temporary_password: str | None = None,
+) -> tuple[Member, str]:
+    """Onboard a member with the internet service (R-T2, R-T3, R-B2).
+
+    Issues a Login and a temporary web password sent by SMS; returns both so staff can print
+    the Login on the agreement. The password is returned only for the demo and the CLI.
+    """
+    pesel = (pesel or "").strip()
+    if not is_valid_pesel(pesel):
+        raise InvalidPesel()
+    phone = normalize_phone(phone)
+    password = temporary_password or generate_temporary_password()
+    now = clock.now()
+    for _attempt in range(10):
+        login = _new_login()
+        try:
+            with transaction.atomic():
+                if Member.objects.filter(credit_union=credit_union, pesel=pesel).exists():
+                    raise DuplicateMember()
+                member = Member.objects.create(
+                    credit_union=credit_union,
+                    first_name=first_name.strip(),
+                    last_name=last_name.strip(),
+                    pesel=pesel,
+                    phone=phone,
+                    email=email.strip(),
+                    address=address.strip(),
+                    language=language if language in ("pl", "en") else "pl",
+                    login=login,
+                    web_password_hash=hash_password(password),
+                    must_change_password=True,
+                    created_at=now,
+                )
+                WebChannel.objects.create(member=member, changed_at=now)
+                MobileChannel.objects.create(member=member, changed_at=now)
+                queue_sms(member.phone, temporary_password_sms(member, password), member=member)
+                record_event(
+                    "member_onboarded",
+                    ctx,
+                    credit_union_id=credit_union.pk,
+                    member_id=member.pk,
+                    data={"login": login},
+                )
+            return member, password
+        except IntegrityError:
+            if Member.objects.filter(credit_union=credit_union, pesel=pesel).exists():
+                raise DuplicateMember()
+            continue  # Login collision: draw another
+    raise RuntimeError("could not draw a free Login")

@@ -1,0 +1,180 @@
+"""Django settings. Everything an installation changes comes from the environment (SKARBIEC_*)."""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("SKARBIEC_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    if key := os.environ.get("SKARBIEC_SECRET_KEY"):
+        return key
+    # Generated once per installation and kept in the data directory, never in the repository.
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _flag("SKARBIEC_DEBUG", False)
+TESTING = _flag("SKARBIEC_TESTING", False)
+
+# The address members use; WebAuthn origins and links in SMS follow it (R-X1).
+PUBLIC_URL = os.environ.get("SKARBIEC_PUBLIC_URL", "https://localhost:8443").rstrip("/")
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("SKARBIEC_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "skarbiec.core",
+    "skarbiec.audit",
+    "skarbiec.members",
+    "skarbiec.channels",
+    "skarbiec.otp",
+    "skarbiec.ledger",
+    "skarbiec.backoffice",
+    "skarbiec.web",
+    "skarbiec.api",
+]
+
+MIDDLEWARE = [
+    "skarbiec.core.middleware.SecurityHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "skarbiec.web.middleware.MemberSessionMiddleware",
+]
+
+ROOT_URLCONF = "skarbiec.urls"
+WSGI_APPLICATION = "skarbiec.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "skarbiec.web.context.member_context",
+            ],
+        },
+    },
+]
+
+_sqlite_path = DATA_DIR / "skarbiec.sqlite3"
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _sqlite_path,
+            "OPTIONS": {
+                # SQLite ignores SELECT ... FOR UPDATE: IMMEDIATE transactions make concurrent
+                # writers queue on the database lock instead, WAL lets readers go on.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Passwords of members are hashed by skarbiec.members.passwords (Argon2id); staff use Django auth
+# with the same algorithm.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+
+# Argon2id parameters for members' passwords (see README "Security model").
+ARGON2_TIME_COST = int(os.environ.get("SKARBIEC_ARGON2_TIME_COST", "2"))
+ARGON2_MEMORY_COST_KIB = int(os.environ.get("SKARBIEC_ARGON2_MEMORY_COST_KIB", "19456"))
+ARGON2_PARALLELISM = int(os.environ.get("SKARBIEC_ARGON2_PARALLELISM", "1"))
+
+LANGUAGE_CODE = "pl"
+LANGUAGES = [("pl", "Polski"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "skarbiec_lang"
+LANGUAGE_COOKIE_SECURE = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+TIME_ZONE = "Europe/Warsaw"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# Sessions live in the database (R-X3): any number of processes serve the same members.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = "skarbiec_session"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = 60 * 60
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "skarbiec.web.views.csrf_failure"
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = 31536000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# Behind a TLS-terminating proxy, trust its X-Forwarded-Proto header (R-X1).
+if _flag("SKARBIEC_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+# Plain HTTP is answered by a redirect; the check lives in SecurityMiddleware.
+SECURE_SSL_REDIRECT = _flag("SKARBIEC_SSL_REDIRECT", not TESTING)
+
+# SMS gateway (R-O5): "outbox" keeps messages in the database for development.
+SMS_GATEWAY = os.environ.get("SKARBIEC_SMS_GATEWAY", "outbox")
+SMSAPI_TOKEN = os.environ.get("SKARBIEC_SMSAPI_TOKEN", "")
+SMSAPI_SENDER = os.environ.get("SKARBIEC_SMSAPI_SENDER", "")
+# The development page that lists SMS messages; never on in production.
+SMS_OUTBOX_PAGE = _flag("SKARBIEC_SMS_OUTBOX_PAGE", DEBUG)
+
+# Rate limits for login and code endpoints: (requests, window seconds).
+RATE_LIMIT_PER_ADDRESS = (int(os.environ.get("SKARBIEC_RATE_LIMIT_PER_ADDRESS", "30")), 60)
+RATE_LIMIT_PER_LOGIN = (int(os.environ.get("SKARBIEC_RATE_LIMIT_PER_LOGIN", "10")), 60)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SKARBIEC_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,7 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("api/mobile/v1/", include("skarbiec.api.urls")),
+    path("backoffice/", include("skarbiec.backoffice.urls")),
+    path("", include("skarbiec.web.urls")),
+]

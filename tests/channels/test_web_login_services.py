@@ -1,0 +1,84 @@
+"""R-W1, R-W2, R-T3: web login rules at the service level."""
+
+import re
+import threading
+
+import pytest
+from django.db import connection
+
+from skarbiec.audit.services import RequestContext
+from skarbiec.channels.errors import WebChannelBlocked, WrongCredentials
+from skarbiec.channels.models import WebChannel
+from skarbiec.channels.services import begin_web_login, complete_web_login
+from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.sms import decrypt_body
+from tests.factories import make_member
+
+CTX = RequestContext(ip_address="10.1.1.1", channel="web")
+
+
+def last_code(member) -> str:
+    sms = SmsMessage.objects.filter(member=member).order_by("-pk").first()
+    return re.search(r"\b(\d{6})\b", decrypt_body(sms.body_encrypted)).group(1)
+
+
+@pytest.mark.django_db
+def test_r_w1_password_then_sms_code_logs_in():
+    member = make_member()
+    pending = begin_web_login(member.login, "Start#2024pl", CTX)
+    assert complete_web_login(pending, last_code(member), CTX).pk == member.pk
+
+
+@pytest.mark.django_db
+def test_r_w2_three_wrong_passwords_block_and_correct_one_is_refused_after():
+    member = make_member()
+    for left in (2, 1):
+        with pytest.raises(WrongCredentials) as e:
+            begin_web_login(member.login, "Wrong#pass1", CTX)
+        assert e.value.details["attempts_left"] == left
+    with pytest.raises(WebChannelBlocked) as e:
+        begin_web_login(member.login, "Wrong#pass1", CTX)
+    assert "801 803 800" in e.value.details["helpline"]
+    with pytest.raises(WebChannelBlocked):
+        begin_web_login(member.login, "Start#2024pl", CTX)
+    assert WebChannel.objects.get(member=member).failed_attempts == 3
+
+
+@pytest.mark.django_db
+def test_r_t3_unknown_login_walks_the_same_answers():
+    make_member()
+    with pytest.raises(WrongCredentials) as e:
+        begin_web_login("1234567890", "Wrong#pass1", CTX)
+    assert e.value.details["attempts_left"] == 2
+    begin = [WrongCredentials, WebChannelBlocked]
+    for expected in begin:
+        with pytest.raises(expected):
+            begin_web_login("1234567890", "Wrong#pass1", CTX)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x4_twenty_parallel_wrong_passwords_count_to_exactly_the_limit(settings):
+    settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
+    settings.RATE_LIMIT_PER_ADDRESS = (1000, 60)
+    member = make_member()
+    outcomes: list[str] = []
+
+    def attempt():
+        try:
+            begin_web_login(member.login, "Wrong#pass1", CTX)
+            outcomes.append("ok")
+        except (WrongCredentials, WebChannelBlocked) as e:
+            outcomes.append(e.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    channel = WebChannel.objects.get(member=member)
+    assert channel.failed_attempts == 3
+    assert channel.state == WebChannel.State.BLOCKED
+    assert "ok" not in outcomes
+    assert outcomes.count("wrong_credentials") <= 2
