@@ -1,0 +1,1 @@
+"""Channel services: `web` (internet service login and lockout), `mobile` (the mobile app)."""
