@@ -100,7 +100,7 @@ def block_web_channel(channel: WebChannel, reason: str, ctx: RequestContext) -> 
     )
 
 
-def _count_web_failure(member: Member, reason: str, ctx: RequestContext) -> WebChannel:
+def count_web_failure(member: Member, reason: str, ctx: RequestContext) -> WebChannel:
     """Add one failure (e.g. three wrong codes) and block at the policy limit. In a transaction."""
     channel = WebChannel.objects.select_for_update().select_related("member").get(member=member)
     if channel.state == WebChannel.State.BLOCKED:
@@ -203,7 +203,7 @@ def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext)
         raise _blocked(member.credit_union)
 
     def count_cancelled_login() -> None:
-        channel = _count_web_failure(member, "wrong_codes", ctx)
+        channel = count_web_failure(member, "wrong_codes", ctx)
         record_event(
             "web_login_failed",
             ctx,
