@@ -39,7 +39,7 @@ def _character_class(ch: str) -> Promise:
 
 @cache
 def _common_passwords() -> frozenset[str]:
-    path = Path(password_validation.CommonPasswordValidator.DEFAULT_PASSWORD_LIST_PATH)
+    path = Path(password_validation.__file__).resolve().parent / "common-passwords.txt.gz"
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return frozenset(line.strip().lower() for line in f if line.strip())
 
