@@ -61,3 +61,94 @@ class PasswordChangeRequired(DomainError):
     code = "password_change_required"
     message = _("You must set a new password before you continue.")
     status = 403
+
+
+class DeviceNotSupported(DomainError):
+    code = "device_not_supported"
+    message = _("This device does not meet the requirements of the mobile app.")
+    status = 403
+
+
+class DeviceRooted(DomainError):
+    code = "device_rooted"
+    message = _(
+        "The mobile app cannot be used on a rooted or jailbroken device, because its security "
+        "cannot be trusted. Use a device with the manufacturer's system."
+    )
+    status = 403
+
+
+class PinRejected(DomainError):
+    code = "pin_rejected"
+    message = _("Choose another PIN.")
+    status = 400
+
+
+class PinAlreadySet(DomainError):
+    code = "pin_already_set"
+    message = _(
+        "A PIN is already set on this device. If you forgot it, reset the application and "
+        "activate it again."
+    )
+    status = 409
+
+
+class PinRequired(DomainError):
+    code = "pin_required"
+    message = _("Set a PIN for this device first.")
+    status = 409
+
+
+class WrongPin(DomainError):
+    code = "wrong_pin"
+    message = _("The PIN is incorrect.")
+    status = 401
+
+
+class FingerprintFailed(DomainError):
+    code = "fingerprint_failed"
+    message = _("The fingerprint was not recognised. Try again or log in with your PIN.")
+    status = 401
+
+
+class FingerprintNotRegistered(DomainError):
+    code = "fingerprint_not_registered"
+    message = _("Fingerprint login is not enabled on this device. Log in with your PIN.")
+    status = 409
+
+
+class UnknownDevice(DomainError):
+    code = "unknown_device"
+    message = _(
+        "This device is not activated for the mobile app (it may have been replaced or "
+        "removed). Reset the application and activate it again."
+    )
+    status = 401
+
+
+class ChallengeInvalid(DomainError):
+    code = "challenge_invalid"
+    message = _("The request has expired or was already used. Try again.")
+    status = 401
+
+
+class SignatureInvalid(DomainError):
+    code = "signature_invalid"
+    message = _(
+        "The request was not signed by this device's key. Reset the application and activate "
+        "it again."
+    )
+    status = 401
+
+
+class ActivationInvalid(DomainError):
+    code = "activation_invalid"
+    message = _("The activation has expired or was cancelled. Start the activation again.")
+    status = 400
+
+
+class MobileNotAuthenticated(DomainError):
+    code = "not_authenticated"
+    message = _("Log in to the mobile app.")
+    status = 401
+
