@@ -1,0 +1,213 @@
+"""`skarbiec run`: serve the internet service, the mobile app and the back-office over HTTPS (R-X1).
+
+Gunicorn serves the app with TLS 1.2 or newer; a separate small process answers the plain HTTP
+port with redirects only; the SMS worker runs alongside when it exists.
+"""
+
+import ctypes
+import os
+import signal
+import ssl
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from gunicorn.app.base import BaseApplication
+
+from skarbiec.core.tls import ensure_local_certificate, load_certificate, spki_sha256
+
+LOCAL_BIND_HOSTS = {"0.0.0.0", "::", "[::]", "127.0.0.1", "::1", "[::1]", "localhost", ""}  # noqa: S104
+
+
+def default_workers() -> int:
+    return min(2 * (os.cpu_count() or 1) + 1, 4)
+
+
+def tls12_or_newer(
+    config: Any, default_ssl_context_factory: Callable[[], ssl.SSLContext]
+) -> ssl.SSLContext:
+    """Gunicorn's ssl_context hook: no TLS 1.0/1.1 (R-X1, PSD2 RTS)."""
+    context = default_ssl_context_factory()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class SkarbiecServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from skarbiec.wsgi import application
+
+        return application
+
+
+def _die_with_parent() -> None:
+    # Linux: the child gets SIGTERM when `skarbiec run` dies, even by SIGKILL.
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def split_bind(bind: str) -> tuple[str, int]:
+    host, sep, port = bind.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"--bind must be HOST:PORT, got {bind!r}")
+    return host, int(port)
+
+
+class Command(BaseCommand):
+    help = "Serve Skarbiec over HTTPS (TLS 1.2+); plain HTTP only redirects (R-X1)."
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bind", default="0.0.0.0:8443", help="HTTPS address (HOST:PORT)")  # noqa: S104
+        parser.add_argument(
+            "--http-port",
+            type=int,
+            default=8080,
+            help="plain HTTP port that only redirects to HTTPS; 0 turns it off",
+        )
+        parser.add_argument("--workers", type=int, default=default_workers())
+        parser.add_argument("--cert", type=Path, help="PEM certificate (chain) to serve instead")
+        parser.add_argument("--key", type=Path, help="PEM private key of --cert")
+        parser.add_argument(
+            "--no-tls",
+            action="store_true",
+            help="serve plain HTTP to a TLS-terminating proxy (needs SKARBIEC_BEHIND_PROXY=1)",
+        )
+        parser.add_argument(
+            "--no-sms-worker", action="store_true", help="do not start the SMS worker"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host, port = split_bind(options["bind"])
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
+        self._require_migrated()
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+        shown_host = "localhost" if host in LOCAL_BIND_HOSTS else host
+        gunicorn_options: dict[str, Any] = {
+            "bind": options["bind"],
+            "workers": options["workers"],
+            # Threads keep a browser's idle keep-alive connections from pinning a whole worker.
+            "worker_class": "gthread",
+            "threads": 4,
+            "accesslog": "-",
+            "errorlog": "-",
+            "graceful_timeout": 10,
+            "proc_name": "skarbiec",
+            # Gunicorn's control socket sits at one path per user: several installations (or
+            # test servers) on one machine would fight over it, and we do not use it.
+            "control_socket_disable": True,
+        }
+        if options["no_tls"]:
+            if not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+                raise CommandError(
+                    "--no-tls is only allowed behind a TLS proxy: set SKARBIEC_BEHIND_PROXY=1"
+                )
+            url = f"http://{shown_host}:{port}/"
+            self.stdout.write(
+                f"Skarbiec for a TLS proxy at {url} (public URL {settings.PUBLIC_URL})"
+            )
+        else:
+            cert_path, key_path, ca_path, spki = self._certificate(options)
+            gunicorn_options.update(
+                certfile=str(cert_path), keyfile=str(key_path), ssl_context=tls12_or_newer
+            )
+            url = f"https://{shown_host}:{port}/"
+            self.stdout.write(f"Skarbiec at {url}  (public URL {settings.PUBLIC_URL})")
+            if ca_path:
+                self.stdout.write(f"Local CA to trust in the browser: {ca_path}")
+            self.stdout.write(f"Certificate SPKI sha256: {spki}")
+
+        children: list[subprocess.Popen[bytes]] = []
+        # Forked workers must not share a connection opened by the checks above.
+        connections.close_all()
+        try:
+            if options["http_port"] and not options["no_tls"]:
+                children.append(self._start_redirect(host, options["http_port"], port))
+                self.stdout.write(f"Plain HTTP on port {options['http_port']} redirects to HTTPS.")
+            if not options["no_sms_worker"]:
+                worker = self._start_sms_worker()
+                if worker:
+                    children.append(worker)
+            self.stdout.flush()
+            SkarbiecServer(gunicorn_options).run()
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+    def _require_migrated(self) -> None:
+        connection = connections[DEFAULT_DB_ALIAS]
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError("The database is not up to date: run `skarbiec migrate` first.")
+
+    def _certificate(self, options: dict[str, Any]) -> tuple[Path, Path, Path | None, str]:
+        cert, key = options["cert"], options["key"]
+        if bool(cert) != bool(key):
+            raise CommandError("--cert and --key go together.")
+        if cert:
+            try:
+                ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+                leaf = load_certificate(cert)
+            except (OSError, ValueError, ssl.SSLError) as exc:
+                raise CommandError(f"Cannot use {cert} with {key}: {exc}")
+            return cert, key, None, spki_sha256(leaf)
+        local = ensure_local_certificate(Path(settings.DATA_DIR))
+        return local.cert_path, local.key_path, local.ca_path, local.spki_sha256
+
+    def _start_redirect(
+        self, host: str, http_port: int, https_port: int
+    ) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "skarbiec.core.plain_http",
+                "--host",
+                host.strip("[]") or "0.0.0.0",  # noqa: S104
+                "--port",
+                str(http_port),
+                "--https-port",
+                str(https_port),
+                "--allowed-hosts",
+                ",".join(settings.ALLOWED_HOSTS),
+                "--public-url",
+                settings.PUBLIC_URL,
+            ],
+            preexec_fn=_die_with_parent,
+        )
+
+    def _start_sms_worker(self) -> subprocess.Popen[bytes] | None:
+        # Hook for the SMS worker (R-O5): started when the `worker` command is installed.
+        if "worker" not in get_commands():
+            self.stdout.write("No SMS worker installed; SMS messages stay in the outbox.")
+            return None
+        self.stdout.write("SMS worker started.")
+        return subprocess.Popen(
+            [sys.executable, "-m", "skarbiec", "worker"],
+            preexec_fn=_die_with_parent,
+        )
