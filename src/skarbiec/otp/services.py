@@ -63,7 +63,7 @@ def issue_otp(
         )
         otp.code_hash = _code_hash(otp.pk, code, digest)
         otp.save(update_fields=["code_hash"])
-        queue_sms(member.phone, sms_text(code), member=member)
+        queue_sms(member.phone, sms_text(code), member=member, give_up_at=otp.expires_at)
         record_event(
             "otp_issued",
             ctx,
@@ -88,7 +88,8 @@ def verify_otp(
     `on_exhausted` runs inside the same transaction as the last failure, so its consequence
     (blocking the mobile app, counting toward the web lockout) cannot be lost (R-O4).
     """
-    code = (code or "").strip()
+    # Members copy codes with spaces ("123 456"); those are not part of the code.
+    code = "".join((code or "").split())
     digest = operation_digest(operation, details)
     error: Exception | None = None
     with transaction.atomic():
@@ -99,6 +100,12 @@ def verify_otp(
         )
         now = clock.now()
         if otp is None or otp.state != OneTimePassword.State.ACTIVE or otp.expires_at <= now:
+            raise OtpExpired()
+        # Only the newest code of an operation counts (R-O3). issue_otp voids older codes, but
+        # two parallel issues could each miss the other's; checking here needs no extra lock.
+        if OneTimePassword.objects.filter(
+            member=member, operation=operation, pk__gt=otp.pk
+        ).exists():
             raise OtpExpired()
         expected = _code_hash(otp.pk, code, digest)
         if hmac.compare_digest(expected, otp.code_hash):

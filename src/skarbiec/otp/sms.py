@@ -1,11 +1,16 @@
-"""The SMS outbox: messages are queued in the caller's transaction and sent by the worker."""
+"""The SMS outbox: messages are queued in the caller's transaction and sent by the worker.
 
-from functools import cache
-
-from cryptography.fernet import Fernet
-from django.conf import settings
+Bodies are encrypted at rest with a key derived from the secret key (kept outside the
+database), so a database copy alone does not reveal codes or temporary passwords.
+"""
 
 import base64
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
 
 from skarbiec.core import clock
 from skarbiec.core.keys import derive_key
@@ -23,18 +28,75 @@ def encrypt_body(text: str) -> str:
 
 
 def decrypt_body(token: str) -> str:
+    """The message text, or "" once the body was erased after delivery."""
     if not token:
         return ""
     return _fernet().decrypt(token.encode()).decode()
 
 
-def queue_sms(phone: str, text: str, member: Member | None = None) -> SmsMessage:
+def queue_sms(
+    phone: str,
+    text: str,
+    member: Member | None = None,
+    *,
+    give_up_at: datetime | None = None,
+) -> SmsMessage:
+    """Queue one message in the caller's transaction; the worker sends it (R-O5).
+
+    `give_up_at`: do not send after this moment (a code SMS passes `expires_at` of its code).
+    """
     now = clock.now()
     return SmsMessage.objects.create(
         member=member,
         phone=phone,
         body_encrypted=encrypt_body(text),
         next_attempt_at=now,
+        give_up_at=give_up_at,
         created_at=now,
         gateway=settings.SMS_GATEWAY,
     )
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One message as the development outbox shows it."""
+
+    id: int
+    phone: str
+    text: str
+    state: str
+    created_at: datetime
+    sent_at: datetime | None
+    gateway: str
+    last_error: str
+
+
+def read_outbox(phone: str = "", last: int = 20) -> list[OutboxEntry]:
+    """The latest `last` messages, newest first, decrypted (development: `skarbiec sms outbox`
+    and /dev/sms/). `phone` matches the end of the number, so 600100200 finds +48600100200.
+    Bodies erased after delivery by a real gateway come back as ""."""
+    messages = SmsMessage.objects.order_by("-created_at", "-pk")
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if digits:
+        messages = messages.filter(phone__endswith=digits)
+    return [
+        OutboxEntry(
+            id=m.pk,
+            phone=m.phone,
+            text=_readable_body(m.body_encrypted),
+            state=m.state,
+            created_at=m.created_at,
+            sent_at=m.sent_at,
+            gateway=m.gateway,
+            last_error=m.last_error,
+        )
+        for m in messages[: max(1, last)]
+    ]
+
+
+def _readable_body(token: str) -> str:
+    try:
+        return decrypt_body(token)
+    except InvalidToken:
+        # Encrypted under another secret key (e.g. a copied database): unreadable here.
+        return ""

@@ -1,0 +1,166 @@
+"""Sending queued SMS messages through the gateway, with retries (R-O5).
+
+How one message travels:
+- it is *claimed* in a short transaction: its attempt is counted and it is leased for
+  LEASE_SECONDS by moving next_attempt_at forward, so a parallel worker skips it
+  (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite queues writers anyway);
+- the gateway is called with no transaction or lock open (an HTTP call may take seconds);
+- the outcome is written in a second transaction. A worker that dies in between leaves a lease
+  that runs out, and the message is tried again.
+
+Retries: after a temporary failure the next attempt waits 5 s, 30 s, 2 min, then 10 min; the
+fifth failure, or any permanent one, makes the message FAILED.
+
+Giving up (decision): a message with give_up_at (every code SMS: the code's expires_at) is never
+sent after that moment, it becomes EXPIRED instead, and so is a message whose next retry would
+fall after it. A code arriving after it stopped working only confuses the member, who asks for a
+new code instead. Messages without give_up_at (temporary passwords) run through all retries.
+
+The body is erased as soon as the message leaves PENDING, except when the development outbox
+delivered it (reading it is the outbox's purpose): a real gateway's codes and temporary
+passwords do not stay readable in the database.
+"""
+
+import logging
+from datetime import timedelta
+
+from cryptography.fernet import InvalidToken
+from django.db import transaction
+
+from skarbiec.audit.services import SYSTEM, record_event
+from skarbiec.core import clock
+from skarbiec.otp.gateways import GatewayError, SmsGateway, gateway_from_settings
+from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.sms import decrypt_body
+
+log = logging.getLogger(__name__)
+
+# Waits after the 1st, 2nd, 3rd and 4th temporary failure; the 5th failure is final.
+RETRY_DELAYS_SECONDS = (5, 30, 120, 600)
+# Long enough for one gateway call (SmsApiGateway times out after 10 s).
+LEASE_SECONDS = 60
+
+
+def send_pending_sms(limit: int = 50, gateway: SmsGateway | None = None) -> int:
+    """Send up to `limit` messages that are due; return how many were dealt with (sent,
+    rescheduled, failed or given up). Less than `limit` means the queue is empty for now."""
+    gateway = gateway or gateway_from_settings()
+    handled = 0
+    while handled < limit:
+        message = _claim_next_message()
+        if message is None:
+            break
+        handled += 1
+        if message.state != SmsMessage.State.PENDING:
+            continue  # given up at claim time
+        _deliver(message, gateway)
+    return handled
+
+
+def _claim_next_message() -> SmsMessage | None:
+    now = clock.now()
+    with transaction.atomic():
+        message = (
+            SmsMessage.objects.select_for_update(skip_locked=True)
+            .filter(state=SmsMessage.State.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .first()
+        )
+        if message is None:
+            return None
+        if message.give_up_at is not None and message.give_up_at <= now:
+            _give_up(message, SmsMessage.State.EXPIRED, "code expired before sending")
+            return message
+        message.attempts += 1
+        message.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)
+        message.save(update_fields=["attempts", "next_attempt_at"])
+    return message
+
+
+def _deliver(message: SmsMessage, gateway: SmsGateway) -> None:
+    try:
+        text = decrypt_body(message.body_encrypted)
+    except InvalidToken:
+        # Encrypted under another secret key: no retry can read it.
+        _record_failure(message, GatewayError("body cannot be decrypted", temporary=False))
+        return
+    try:
+        provider_id = gateway.send(message.phone, text)
+    except GatewayError as e:
+        log.warning("SMS %s not sent (%s): %s", message.pk, gateway.name, e.reason)
+        _record_failure(message, e)
+        return
+    except Exception:
+        # A fault in a gateway adapter must not stop the worker; retry like a network error.
+        log.exception("SMS %s: gateway %s crashed", message.pk, gateway.name)
+        _record_failure(message, GatewayError("gateway error", temporary=True))
+        return
+    _record_sent(message, gateway, provider_id)
+
+
+def _locked_if_pending(message: SmsMessage) -> SmsMessage | None:
+    # After a lease ran out another worker may have finished this message already.
+    return (
+        SmsMessage.objects.select_for_update()
+        .filter(pk=message.pk, state=SmsMessage.State.PENDING, attempts=message.attempts)
+        .first()
+    )
+
+
+def _record_sent(message: SmsMessage, gateway: SmsGateway, provider_id: str) -> None:
+    with transaction.atomic():
+        locked = _locked_if_pending(message)
+        if locked is None:
+            return
+        locked.state = SmsMessage.State.SENT
+        locked.sent_at = clock.now()
+        locked.gateway = gateway.name
+        locked.gateway_message_id = provider_id[:100]
+        locked.last_error = ""
+        if not gateway.keeps_body:
+            locked.body_encrypted = ""
+        locked.save(
+            update_fields=[
+                "state",
+                "sent_at",
+                "gateway",
+                "gateway_message_id",
+                "last_error",
+                "body_encrypted",
+            ]
+        )
+
+
+def _record_failure(message: SmsMessage, error: GatewayError) -> None:
+    with transaction.atomic():
+        locked = _locked_if_pending(message)
+        if locked is None:
+            return
+        reason = error.reason[:300]
+        if not error.temporary or locked.attempts > len(RETRY_DELAYS_SECONDS):
+            _give_up(locked, SmsMessage.State.FAILED, reason)
+            return
+        retry_at = clock.now() + timedelta(seconds=RETRY_DELAYS_SECONDS[locked.attempts - 1])
+        if locked.give_up_at is not None and retry_at >= locked.give_up_at:
+            _give_up(locked, SmsMessage.State.EXPIRED, f"{reason}; code expires before retry")
+            return
+        locked.next_attempt_at = retry_at
+        locked.last_error = reason
+        locked.save(update_fields=["next_attempt_at", "last_error"])
+
+
+def _give_up(message: SmsMessage, state: str, reason: str) -> None:
+    """PENDING → FAILED or EXPIRED, in the caller's transaction. The member's security events
+    show it, so the helpline can tell why a code never arrived."""
+    message.state = state
+    message.last_error = reason[:300]
+    message.body_encrypted = ""
+    message.save(update_fields=["state", "last_error", "body_encrypted"])
+    member = message.member
+    record_event(
+        "sms_not_delivered",
+        SYSTEM,
+        credit_union_id=member.credit_union_id if member else None,
+        member_id=member.pk if member else None,
+        data={"sms": message.pk, "state": state, "reason": reason[:300]},
+    )
