@@ -1,0 +1,81 @@
+"""`skarbiec worker`: the background worker that sends queued SMS messages (R-O5, R-X2)."""
+
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, close_old_connections
+
+from skarbiec.otp.delivery import send_pending_sms
+from skarbiec.otp.gateways import gateway_from_settings
+
+log = logging.getLogger(__name__)
+
+
+def _positive(kind: type) -> Any:
+    def parse(value: str) -> Any:
+        number = kind(value)
+        if number <= 0:
+            raise ValueError(value)
+        return number
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+class Command(BaseCommand):
+    help = (
+        "Send queued SMS messages through the configured gateway, retrying failures. Runs until "
+        "SIGTERM or Ctrl+C (finishing the message in hand), or one pass with --once."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="one pass over due messages")
+        parser.add_argument(
+            "--interval",
+            type=_positive(float),
+            default=2.0,
+            help="seconds to sleep when nothing is due (default 2)",
+        )
+        parser.add_argument(
+            "--batch",
+            type=_positive(int),
+            default=50,
+            help="messages per pass (default 50)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            gateway = gateway_from_settings()
+        except ImproperlyConfigured as e:
+            raise CommandError(str(e))
+        batch: int = options["batch"]
+        if options["once"]:
+            handled = send_pending_sms(batch, gateway)
+            self.stdout.write(f"{handled} message(s) handled")
+            return
+
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            # Only sets a flag: the message in hand is finished and its outcome written.
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        self.stdout.write(f"worker started (gateway: {gateway.name})")
+        while not stop.is_set():
+            # A long-running process must not keep a connection the database has dropped.
+            close_old_connections()
+            try:
+                handled = send_pending_sms(batch, gateway)
+            except DatabaseError:
+                log.exception("worker: database unavailable, retrying")
+                handled = 0
+            if handled < batch:
+                stop.wait(options["interval"])
+        self.stdout.write("worker stopped")

@@ -1,0 +1,29 @@
+"""The development page listing SMS messages (R-O5). Off unless settings.SMS_OUTBOX_PAGE."""
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from skarbiec.otp.sms import read_outbox
+
+MAX_MESSAGES = 200
+
+
+@require_GET
+def outbox_page(request: HttpRequest) -> HttpResponse:
+    if not settings.SMS_OUTBOX_PAGE:
+        # Same answer as any unknown address: production does not reveal the page exists.
+        raise Http404()
+    phone = request.GET.get("phone", "").strip()[:20]
+    last_raw = request.GET.get("last", "20")
+    if not last_raw.isdigit() or not 1 <= int(last_raw) <= MAX_MESSAGES:
+        return HttpResponseBadRequest(
+            _("'last' must be a whole number from 1 to %(max)d.") % {"max": MAX_MESSAGES},
+            content_type="text/plain; charset=utf-8",
+        )
+    entries = read_outbox(phone, int(last_raw))
+    return render(
+        request, "otp/outbox.html", {"entries": entries, "phone": phone, "last": int(last_raw)}
+    )
