@@ -33,3 +33,14 @@ class UnknownCreditUnion(DomainError):
     code = "unknown_credit_union"
     message = _("No such credit union.")
     status = 404
+
+
+class DuplicateStaffUser(DomainError):
+    code = "duplicate_staff_user"
+    message = _("A staff user with this username already exists.")
+    status = 409
+
+
+class InvalidStaffUser(DomainError):
+    code = "invalid_staff_user"
+    message = _("The staff user data is not valid.")

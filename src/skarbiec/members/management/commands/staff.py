@@ -1,0 +1,46 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from skarbiec.audit.services import RequestContext
+from skarbiec.core.errors import DomainError
+from skarbiec.members.models import CreditUnion, StaffProfile
+from skarbiec.members.staff import create_staff_user
+
+CLI = RequestContext(actor="staff:cli", channel="cli")
+
+
+class Command(BaseCommand):
+    help = "Staff users of the back-office (R-X2): `staff create --username U --role ROLE`."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="create a staff user and print its password")
+        create.add_argument("--username", required=True)
+        create.add_argument("--role", required=True, choices=StaffProfile.Role.values)
+        create.add_argument(
+            "--credit-union",
+            metavar="SORTCODE",
+            help="sort code of the credit union (required except for installation admins)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        credit_union = None
+        if options["credit_union"]:
+            credit_union = CreditUnion.objects.filter(sort_code=options["credit_union"]).first()
+            if credit_union is None:
+                raise CommandError(f"No credit union with sort code {options['credit_union']}.")
+        try:
+            user, password = create_staff_user(
+                options["username"], options["role"], credit_union, CLI
+            )
+        except DomainError as exc:
+            raise CommandError(_describe(exc))
+        where = credit_union.name if credit_union else "the whole installation"
+        self.stdout.write(f"Staff user {user.username} ({options['role']}, {where}) created.")
+        self.stdout.write(f"Password: {password}")
+
+
+def _describe(exc: DomainError) -> str:
+    problems = exc.details.get("problems")
+    return " ".join([str(exc.message), *problems]) if problems else str(exc.message)

@@ -1,0 +1,62 @@
+"""Staff users of the back-office: helpline operators, branch clerks, administrators (R-B1)."""
+
+from django.contrib.auth.models import User
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.members.errors import DuplicateStaffUser, InvalidStaffUser, PasswordRejected
+from skarbiec.members.models import CreditUnion, StaffProfile
+from skarbiec.members.passwords import password_problems
+from skarbiec.members.services import generate_temporary_password
+
+
+def create_staff_user(
+    username: str,
+    role: str,
+    credit_union: CreditUnion | None,
+    ctx: RequestContext,
+    password: str | None = None,
+) -> tuple[User, str]:
+    """Create a staff user and return it with its password (generated unless given).
+
+    Helpline operators and clerks always work for one credit union; an administrator without
+    one administers the whole installation.
+    """
+    username = (username or "").strip()
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        raise InvalidStaffUser(_("The username may contain only letters, digits and @.+-_."))
+    if not username or len(username) > 150:
+        raise InvalidStaffUser(_("The username must have 1 to 150 characters."))
+    if role not in StaffProfile.Role.values:
+        raise InvalidStaffUser(
+            _("Unknown role %(role)s; use one of: %(roles)s.")
+            % {"role": role, "roles": ", ".join(StaffProfile.Role.values)}
+        )
+    if credit_union is None and role != StaffProfile.Role.ADMIN:
+        raise InvalidStaffUser(_("A helpline operator or clerk must belong to a credit union."))
+    if password is None:
+        password = generate_temporary_password()
+    elif problems := password_problems(password, username):
+        raise PasswordRejected(problems)
+
+    try:
+        with transaction.atomic():
+            if User.objects.filter(username__iexact=username).exists():
+                raise DuplicateStaffUser()
+            user = User.objects.create_user(username=username, password=password)
+            StaffProfile.objects.create(user=user, credit_union=credit_union, role=role)
+            record_event(
+                "staff_user_created",
+                ctx,
+                credit_union_id=credit_union.pk if credit_union else None,
+                data={"username": username, "role": role},
+            )
+    except IntegrityError:
+        # Two creations of the same username at once: the unique index decides.
+        raise DuplicateStaffUser()
+    return user, password
