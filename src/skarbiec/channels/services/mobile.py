@@ -6,42 +6,1145 @@ States: DISABLED → PENDING (password defined in the web) → ACTIVE (device bo
 Failure counters follow the pattern of the web channel: an attempt is counted and committed
 *before* the secret is checked and given back on success, so parallel requests can never test
 more PINs or passwords than the policy allows (R-X4), and a failure outlives the failed request.
+The device protocol (signatures, PIN proof) is in `skarbiec.channels.protocol`.
 """
 
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (
+    AuthenticatorAttachment,
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
 
 from skarbiec.audit.services import RequestContext, record_event
-from skarbiec.channels.models import MobileChannel, MobileSession
+from skarbiec.channels import protocol
+from skarbiec.channels.devicepolicy import DeviceInfo, check_device_policy
+from skarbiec.channels.errors import (
+    ActivationInvalid,
+    ChallengeInvalid,
+    FingerprintFailed,
+    FingerprintNotRegistered,
+    MobileChannelBlocked,
+    MobileChannelDisabled,
+    MobileNotAuthenticated,
+    MobileNotOffered,
+    PinAlreadySet,
+    PinRejected,
+    PinRequired,
+    SessionExpired,
+    SignatureInvalid,
+    TransitionNotAllowed,
+    UnknownDevice,
+    WrongCredentials,
+    WrongPin,
+)
+from skarbiec.channels.models import (
+    DeviceChallenge,
+    FingerprintCredential,
+    MobileActivation,
+    MobileChannel,
+    MobileDevice,
+    MobileSession,
+)
+from skarbiec.channels.services.web import helpline_phones
 from skarbiec.core import clock
-from skarbiec.members.models import Member
+from skarbiec.core.errors import DomainError, InvalidInput
+from skarbiec.core.keys import keyed_hash
+from skarbiec.core.models import RateLimitCounter
+from skarbiec.core.throttling import consume_rate_limit, rate_limit_key
+from skarbiec.members.errors import PasswordRejected
+from skarbiec.members.models import CreditUnion, Member
+from skarbiec.members.passwords import hash_password, password_problems, verify_password
+from skarbiec.otp.services import issue_otp, verify_otp, void_otps
+
+CHALLENGE_TTL_SECONDS = 60
+MOBILE_CHANNEL_ACTIVATION = "mobile_channel_activation"
+MOBILE_APP_REACTIVATION = "mobile_app_reactivation"
+MOBILE_DEVICE_ACTIVATION = "mobile_device_activation"
+
+# Generic challenges sign activation, PIN setting, PIN login and failed-fingerprint reports;
+# WebAuthn challenges are bound to one device and one ceremony.
+CHALLENGE_DEVICE = "device"
+CHALLENGE_WEBAUTHN_REGISTER = "webauthn_register"
+CHALLENGE_WEBAUTHN_LOGIN = "webauthn_login"
 
 _BLOCKABLE = (MobileChannel.State.ACTIVE, MobileChannel.State.PENDING)
+_UNKNOWN_LOGIN_WINDOW = 0
+
+_COMMON_PINS = frozenset(
+    {
+        "12345", "54321", "00000", "11111", "12321", "13579", "24680", "11223", "10101",
+        "1234", "4321", "0000", "1111", "1212", "6969", "2580", "1004", "2000", "7777",
+        "123456", "654321", "000000", "111111", "121212", "112233", "123123", "696969",
+        "159753", "147258", "258369", "123321", "102030", "2468", "1357", "1122",
+    }
+)  # fmt: skip
 
 
-def _revoke_sessions(member: Member, reason: str) -> int:
-    return MobileSession.objects.filter(member=member, revoked_at__isnull=True).update(
-        revoked_at=clock.now(), revoke_reason=reason
+# ---------------------------------------------------------------------------------------------
+# Results handed to the web pages and the API
+
+
+@dataclass(frozen=True)
+class DeviceOverview:
+    device_id: str
+    name: str
+    platform: str
+    os_version: str
+    app_version: str
+    activated_at: datetime
+    last_used_at: datetime | None
+    fingerprint_enabled: bool
+
+
+@dataclass(frozen=True)
+class MobileChannelOverview:
+    """What Settings → Access channels / Devices show (R-W4, R-W6)."""
+
+    state: str
+    offered: bool
+    device: DeviceOverview | None
+    blocked_at: datetime | None
+    can_activate_channel: bool  # R-W4: DISABLED → PENDING
+    can_reactivate_app: bool  # R-W5: blocked, or no device
+    can_deactivate: bool
+
+
+@dataclass(frozen=True)
+class IssuedChallenge:
+    challenge: str  # base64url, signed verbatim in the canonical message
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ActivationStarted:
+    """Identification data accepted. With `otp_required` the SMS code confirms the binding
+    (`confirm_mobile_device_activation`); otherwise the device is already bound."""
+
+    otp_required: bool
+    activation_id: str | None
+    device_id: str | None
+    pin_length: int
+
+
+@dataclass(frozen=True)
+class BoundDevice:
+    device_id: str
+    pin_length: int
+
+
+@dataclass(frozen=True)
+class MobileSessionToken:
+    token: str  # shown once; only its keyed hash is stored
+    device_id: str
+    idle_timeout_seconds: int
+    absolute_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class MobileSessionInfo:
+    session_id: int
+    member: Member
+    device: MobileDevice
+    idle_expires_at: datetime
+    absolute_expires_at: datetime
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _now() -> datetime:
+    return clock.now()
+
+
+def _blocked(policy: CreditUnion | None) -> MobileChannelBlocked:
+    return MobileChannelBlocked(helpline=helpline_phones(policy))
+
+
+def _audit(event: str, member: Member, ctx: RequestContext, **data: Any) -> None:
+    record_event(
+        event, ctx, credit_union_id=member.credit_union_id, member_id=member.pk, data=data or None
     )
+
+
+def _revoke_sessions(member: Member, reason: str, device: MobileDevice | None = None) -> int:
+    sessions = MobileSession.objects.filter(member=member, revoked_at__isnull=True)
+    if device is not None:
+        sessions = sessions.filter(device=device)
+    return sessions.update(revoked_at=_now(), revoke_reason=reason)
+
+
+def _remove_devices(member: Member, reason: str) -> list[str]:
+    devices = list(
+        MobileDevice.objects.filter(member=member, state=MobileDevice.State.ACTIVE).values_list(
+            "device_id", flat=True
+        )
+    )
+    MobileDevice.objects.filter(member=member, state=MobileDevice.State.ACTIVE).update(
+        state=MobileDevice.State.REMOVED, removed_at=_now(), removed_reason=reason
+    )
+    return devices
+
+
+def _lock_channel(member: Member) -> MobileChannel:
+    return MobileChannel.objects.select_for_update().get(member=member)
+
+
+def _has_device(member: Member) -> bool:
+    return MobileDevice.objects.filter(member=member, state=MobileDevice.State.ACTIVE).exists()
+
+
+def _throttle(scope: str, subject: str, ctx: RequestContext) -> None:
+    per_addr, window_a = settings.RATE_LIMIT_PER_ADDRESS
+    per_subject, window_s = settings.RATE_LIMIT_PER_LOGIN
+    consume_rate_limit("mobile-addr", ctx.ip_address or "-", per_addr, window_a)
+    consume_rate_limit(f"mobile-{scope}", subject or "-", per_subject, window_s)
+
+
+# ---------------------------------------------------------------------------------------------
+# State machine transitions
 
 
 def block_mobile_channel(member: Member, reason: str, ctx: RequestContext) -> None:
     """ACTIVE/PENDING → BLOCKED; revokes every session. Joins the caller's transaction (e.g.
     three wrong SMS codes authorising an order in the app, R-O4); a no-op in other states."""
     with transaction.atomic():
-        channel = MobileChannel.objects.select_for_update().get(member=member)
+        channel = _lock_channel(member)
         if channel.state not in _BLOCKABLE:
             return
         previous = channel.state
         channel.state = MobileChannel.State.BLOCKED
-        channel.blocked_at = clock.now()
+        channel.blocked_at = _now()
         channel.block_reason = reason[:32]
         channel.changed_at = channel.blocked_at
         channel.save(update_fields=["state", "blocked_at", "block_reason", "changed_at"])
         revoked = _revoke_sessions(member, "channel_blocked")
-        record_event(
-            "mobile_channel_blocked",
-            ctx,
-            credit_union_id=member.credit_union_id,
-            member_id=member.pk,
-            data={"reason": reason, "from": previous, "sessions_revoked": revoked},
+        _audit(
+            "mobile_channel_blocked", member, ctx, reason=reason, previous=previous,
+            sessions_revoked=revoked,
+        )  # fmt: skip
+
+
+def _new_password_problems(member: Member, password: str, repeated: str) -> list[str]:
+    problems: list[str] = []
+    if password != repeated:
+        problems.append(_("The two passwords are different."))
+    problems += password_problems(password, member.login)
+    if not problems and verify_password(member.web_password_hash, password):
+        problems.append(
+            _("The mobile-app password must be different from your internet service password.")
         )
+    return problems
+
+
+def _password_sms(member: Member, what: str):  # type: ignore[no-untyped-def]
+    def text(code: str) -> str:
+        with translation.override(member.language):
+            if what == MOBILE_CHANNEL_ACTIVATION:
+                op = _("to activate the mobile app channel and set its password")
+            else:
+                op = _("to activate the mobile app again with a new password")
+            return _("%(cu)s: code %(code)s %(op)s. Never give it to anyone.") % {
+                "cu": member.credit_union.name,
+                "code": code,
+                "op": op,
+            }
+
+    return text
+
+
+def _request_new_password(
+    member: Member, password: str, repeated: str, operation: str, ctx: RequestContext
+) -> int:
+    problems = _new_password_problems(member, password, repeated)
+    if problems:
+        raise PasswordRejected(problems)
+    password_hash = hash_password(password)
+    with transaction.atomic():
+        channel = _lock_channel(member)
+        _require_transition(member, channel, operation)
+        otp = issue_otp(
+            member, operation, {"member": member.pk}, _password_sms(member, operation), ctx
+        )
+        channel.pending_password_hash = password_hash
+        channel.pending_password_otp_id = otp.pk
+        channel.save(update_fields=["pending_password_hash", "pending_password_otp_id"])
+        _audit("mobile_password_requested", member, ctx, operation=operation)
+    return otp.pk
+
+
+def _require_transition(member: Member, channel: MobileChannel, operation: str) -> None:
+    if not member.credit_union.offers_mobile_app:
+        raise MobileNotOffered()
+    if operation == MOBILE_CHANNEL_ACTIVATION:
+        allowed = channel.state == MobileChannel.State.DISABLED
+    else:
+        allowed = channel.state == MobileChannel.State.BLOCKED or (
+            channel.state in _BLOCKABLE and not _has_device(member)
+        )
+    if not allowed:
+        raise TransitionNotAllowed()
+
+
+def _confirm_new_password(
+    member: Member, otp_id: int, code: str, operation: str, ctx: RequestContext
+) -> None:
+    _throttle("code", member.login, ctx)
+    verify_otp(otp_id, member, operation, {"member": member.pk}, code, ctx)
+    with transaction.atomic():
+        channel = _lock_channel(member)
+        if channel.pending_password_otp_id != otp_id or not channel.pending_password_hash:
+            raise ActivationInvalid()
+        _require_transition(member, channel, operation)
+        previous = channel.state
+        channel.state = MobileChannel.State.PENDING
+        channel.password_hash = channel.pending_password_hash
+        channel.pending_password_hash = ""
+        channel.pending_password_otp_id = None
+        channel.failed_password_attempts = 0
+        channel.failed_auth_attempts = 0
+        channel.blocked_at = None
+        channel.block_reason = ""
+        channel.changed_at = _now()
+        channel.save()
+        # A blocked device stays unusable: activation in the app binds the device anew.
+        removed = _remove_devices(member, "reactivated")
+        _revoke_sessions(member, "reactivated")
+        event = (
+            "mobile_channel_activated"
+            if operation == MOBILE_CHANNEL_ACTIVATION
+            else "mobile_app_reactivated"
+        )
+        _audit(event, member, ctx, previous=previous, devices_removed=removed)
+
+
+def request_mobile_channel_activation(
+    member: Member, password: str, repeated: str, ctx: RequestContext
+) -> int:
+    """R-W4 step 1: DISABLED → (code sent). Defines the mobile-app password (R-P1); returns the
+    id of the SMS code to confirm with."""
+    return _request_new_password(member, password, repeated, MOBILE_CHANNEL_ACTIVATION, ctx)
+
+
+def confirm_mobile_channel_activation(
+    member: Member, otp_id: int, code: str, ctx: RequestContext
+) -> None:
+    """R-W4 step 2: the SMS code; DISABLED → PENDING."""
+    _confirm_new_password(member, otp_id, code, MOBILE_CHANNEL_ACTIVATION, ctx)
+
+
+def request_mobile_app_reactivation(
+    member: Member, password: str, repeated: str, ctx: RequestContext
+) -> int:
+    """R-W5 step 1: allowed while BLOCKED or without a bound device; the only unblock path."""
+    return _request_new_password(member, password, repeated, MOBILE_APP_REACTIVATION, ctx)
+
+
+def confirm_mobile_app_reactivation(
+    member: Member, otp_id: int, code: str, ctx: RequestContext
+) -> None:
+    """R-W5 step 2: the SMS code; BLOCKED/PENDING/ACTIVE-without-device → PENDING."""
+    _confirm_new_password(member, otp_id, code, MOBILE_APP_REACTIVATION, ctx)
+
+
+def deactivate_mobile_channel(member: Member, ctx: RequestContext) -> None:
+    """R-W4, R-M7: any state → DISABLED; device unbound, password void, sessions revoked."""
+    with transaction.atomic():
+        channel = _lock_channel(member)
+        previous = channel.state
+        channel.state = MobileChannel.State.DISABLED
+        channel.password_hash = ""
+        channel.pending_password_hash = ""
+        channel.pending_password_otp_id = None
+        channel.failed_password_attempts = 0
+        channel.failed_auth_attempts = 0
+        channel.blocked_at = None
+        channel.block_reason = ""
+        channel.changed_at = _now()
+        channel.save()
+        removed = _remove_devices(member, "deactivated")
+        revoked = _revoke_sessions(member, "deactivated")
+        for operation in (MOBILE_CHANNEL_ACTIVATION, MOBILE_APP_REACTIVATION):
+            void_otps(member, operation)
+        _audit(
+            "mobile_channel_deactivated", member, ctx, previous=previous,
+            devices_removed=removed, sessions_revoked=revoked,
+        )  # fmt: skip
+
+
+def remove_mobile_device(member: Member, device_id: str, ctx: RequestContext) -> None:
+    """R-W6: unbind the device; ACTIVE → PENDING (the password stays, the app can be
+    activated again). A BLOCKED channel stays BLOCKED."""
+    with transaction.atomic():
+        channel = _lock_channel(member)
+        device = MobileDevice.objects.filter(
+            member=member, device_id=device_id, state=MobileDevice.State.ACTIVE
+        ).first()
+        if device is None:
+            raise UnknownDevice()
+        device.state = MobileDevice.State.REMOVED
+        device.removed_at = _now()
+        device.removed_reason = "removed_by_member"
+        device.save(update_fields=["state", "removed_at", "removed_reason"])
+        revoked = _revoke_sessions(member, "device_removed", device)
+        if channel.state == MobileChannel.State.ACTIVE:
+            channel.state = MobileChannel.State.PENDING
+            channel.failed_auth_attempts = 0
+            channel.changed_at = _now()
+            channel.save(update_fields=["state", "failed_auth_attempts", "changed_at"])
+        _audit("mobile_device_removed", member, ctx, device=device_id, sessions_revoked=revoked)
+
+
+def mobile_channel_overview(member: Member) -> MobileChannelOverview:
+    channel = MobileChannel.objects.get(member=member)
+    device = (
+        MobileDevice.objects.filter(member=member, state=MobileDevice.State.ACTIVE)
+        .order_by("-activated_at")
+        .first()
+    )
+    offered = member.credit_union.offers_mobile_app
+    overview = None
+    if device is not None:
+        overview = DeviceOverview(
+            device_id=device.device_id,
+            name=device.name,
+            platform=device.platform,
+            os_version=device.os_version,
+            app_version=device.app_version,
+            activated_at=device.activated_at,
+            last_used_at=device.last_used_at,
+            fingerprint_enabled=device.credentials.exists(),
+        )
+    state = MobileChannel.State(channel.state)
+    return MobileChannelOverview(
+        state=state.value,
+        offered=offered,
+        device=overview,
+        blocked_at=channel.blocked_at,
+        can_activate_channel=offered and state == MobileChannel.State.DISABLED,
+        can_reactivate_app=offered
+        and (state == MobileChannel.State.BLOCKED or (state in _BLOCKABLE and device is None)),
+        can_deactivate=state != MobileChannel.State.DISABLED,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Challenges and signed device requests (R-M2, R-M3)
+
+
+def _challenge_hash(challenge: str) -> str:
+    return keyed_hash("device-challenge", challenge)
+
+
+def issue_challenge(purpose: str = CHALLENGE_DEVICE, device_id: str = "") -> IssuedChallenge:
+    """A fresh single-use challenge valid 60 s, stored (hashed) in the database."""
+    raw = secrets.token_bytes(32)
+    challenge = protocol.b64url_encode(raw)
+    now = _now()
+    expires = now + timedelta(seconds=CHALLENGE_TTL_SECONDS)
+    DeviceChallenge.objects.create(
+        challenge_hash=_challenge_hash(challenge),
+        purpose=purpose,
+        device_id=device_id,
+        created_at=now,
+        expires_at=expires,
+    )
+    return IssuedChallenge(challenge=challenge, expires_at=expires)
+
+
+def _consume_challenge(challenge: str, purpose: str, device_id: str = "") -> None:
+    """Use the challenge exactly once: one conditional UPDATE, so two parallel requests with
+    the same challenge cannot both pass."""
+    if not isinstance(challenge, str) or not 20 <= len(challenge) <= 100:
+        raise ChallengeInvalid()
+    now = _now()
+    used = DeviceChallenge.objects.filter(
+        challenge_hash=_challenge_hash(challenge),
+        purpose=purpose,
+        device_id=device_id,
+        used_at__isnull=True,
+        expires_at__gt=now,
+    ).update(used_at=now)
+    if used != 1:
+        raise ChallengeInvalid()
+
+
+def _signed_by(
+    key_der: bytes,
+    action: str,
+    challenge: str,
+    device_id: str,
+    payload: dict[str, Any],
+    signature: str,
+) -> None:
+    key = protocol.load_public_key(protocol.b64url_encode(bytes(key_der)))
+    message = protocol.canonical_message(action, challenge, device_id, payload)
+    if not protocol.verify_signature(key, signature or "", message):
+        raise SignatureInvalid()
+
+
+def _active_device(device_id: str) -> MobileDevice:
+    device = (
+        MobileDevice.objects.select_related("member__credit_union")
+        .filter(device_id=str(device_id or "")[:43], state=MobileDevice.State.ACTIVE)
+        .first()
+    )
+    if device is None:
+        raise UnknownDevice()
+    return device
+
+
+def _verify_device_request(
+    device: MobileDevice,
+    action: str,
+    challenge: str,
+    signature: str,
+    payload: dict[str, Any],
+    purpose: str = CHALLENGE_DEVICE,
+) -> None:
+    """The challenge is consumed first: a replay is refused even with a valid signature, and a
+    wrong signature burns the challenge."""
+    _consume_challenge(challenge, purpose, device.device_id if purpose != CHALLENGE_DEVICE else "")
+    _signed_by(device.public_key, action, challenge, device.device_id, payload, signature)
+
+
+def _require_usable_channel(member: Member) -> MobileChannel:
+    policy = member.credit_union
+    if not policy.offers_mobile_app:
+        raise MobileNotOffered()
+    channel = MobileChannel.objects.get(member=member)
+    if channel.state == MobileChannel.State.BLOCKED:
+        raise _blocked(policy)
+    if channel.state == MobileChannel.State.DISABLED:
+        raise MobileChannelDisabled()
+    return channel
+
+
+# ---------------------------------------------------------------------------------------------
+# Activation in the app (R-M1, R-M2, R-M6)
+
+
+def _unknown_login_failure(login: str, limit: int) -> None:
+    """Unknown Logins walk through the same answers as real ones (R-T3)."""
+    key = rate_limit_key("unknown-mobile-login", login)
+    with transaction.atomic():
+        counter, _created = RateLimitCounter.objects.select_for_update().get_or_create(
+            key=key, window_start=_UNKNOWN_LOGIN_WINDOW
+        )
+        exhausted = counter.count >= limit
+        if not exhausted:
+            counter.count += 1
+            counter.save(update_fields=["count"])
+    left = limit - counter.count
+    if exhausted or left == 0:
+        raise _blocked(None)
+    raise WrongCredentials(attempts_left=left)
+
+
+def _device_activation_sms(member: Member):  # type: ignore[no-untyped-def]
+    def text(code: str) -> str:
+        with translation.override(member.language):
+            return _(
+                "%(cu)s: code %(code)s to activate the mobile app on a new device. If you are "
+                "not doing this, do not give the code to anyone and call us."
+            ) % {"cu": member.credit_union.name, "code": code}
+
+    return text
+
+
+def activate_mobile_device(
+    login: str,
+    password: str,
+    public_key: str | dict[str, Any],
+    device: DeviceInfo,
+    challenge: str,
+    signature: str,
+    ctx: RequestContext,
+) -> ActivationStarted:
+    """R-M2: Login + mobile-app password from the app, with the device's public key signing a
+    fresh challenge. Three wrong passwords block the channel (counted before the check)."""
+    login = (login or "").strip()
+    _throttle("login", login, ctx)
+    try:
+        key = protocol.load_public_key(public_key)
+    except protocol.ProtocolError:
+        raise InvalidInput(_("The device key must be an ECDSA P-256 public key."))
+    key_der = protocol.public_key_der(key)
+    _consume_challenge(challenge, CHALLENGE_DEVICE)
+    payload = {"login": login, "public_key": protocol.b64url_encode(key_der)}
+    _signed_by(key_der, protocol.ACTIVATE, challenge, "", payload, signature)
+
+    member = (
+        Member.objects.select_related("credit_union").filter(login=login).first()
+        if login.isdigit() and len(login) == 10
+        else None
+    )
+    if member is None:
+        verify_password(None, password)  # the same cost as a real check
+        _unknown_login_failure(
+            login, CreditUnion._meta.get_field("max_auth_failures").get_default()
+        )
+    assert member is not None
+    policy = member.credit_union
+    limit = policy.max_auth_failures
+    channel = MobileChannel.objects.get(member=member)
+
+    if not policy.offers_mobile_app or channel.state == MobileChannel.State.DISABLED:
+        # No mobile-app password exists here. Tell the member why only once they proved the
+        # Login is theirs (mobile or internet-service password); others get the answers of an
+        # unknown Login, so these refusals reveal nothing about who is a member (R-T3).
+        if verify_password(channel.password_hash or member.web_password_hash, password):
+            raise MobileNotOffered() if not policy.offers_mobile_app else MobileChannelDisabled()
+        _unknown_login_failure(login, limit)
+
+    with transaction.atomic():
+        channel = _lock_channel(member)
+        refused = (
+            channel.state == MobileChannel.State.BLOCKED
+            or channel.failed_password_attempts >= limit
+        )
+        if not refused:
+            channel.failed_password_attempts += 1  # counted now, given back on success
+            channel.save(update_fields=["failed_password_attempts"])
+    if refused:
+        verify_password(channel.password_hash, password)
+        raise _blocked(policy)
+
+    correct = verify_password(channel.password_hash, password)
+    with transaction.atomic():
+        channel = _lock_channel(member)
+        accepted = correct and channel.state in _BLOCKABLE
+        if accepted:
+            channel.failed_password_attempts = 0
+            channel.save(update_fields=["failed_password_attempts"])
+            _audit("mobile_password_accepted", member, ctx, **device.as_dict())
+        else:
+            _audit(
+                "mobile_activation_failed", member, ctx, reason="wrong_password",
+                failed_attempts=channel.failed_password_attempts,
+            )  # fmt: skip
+            if channel.state in _BLOCKABLE and channel.failed_password_attempts >= limit:
+                block_mobile_channel(member, "wrong_passwords", ctx)
+                channel.state = MobileChannel.State.BLOCKED
+            left = limit - channel.failed_password_attempts
+    if not accepted:
+        if channel.state == MobileChannel.State.BLOCKED:
+            raise _blocked(policy)
+        raise WrongCredentials(attempts_left=left)
+
+    try:
+        verdict = check_device_policy(policy, device)
+    except DomainError as refusal:
+        with transaction.atomic():
+            _audit("mobile_device_refused", member, ctx, reason=refusal.code, **device.as_dict())
+        raise
+    if not policy.activation_requires_otp:
+        with transaction.atomic():
+            bound = _bind_device(member, key_der, device.as_dict(), ctx, verdict.verified)
+        return ActivationStarted(False, None, bound.device_id, policy.pin_length)
+
+    activation_id = secrets.token_urlsafe(24)
+    with transaction.atomic():
+        otp = issue_otp(
+            member,
+            MOBILE_DEVICE_ACTIVATION,
+            {"activation": activation_id},
+            _device_activation_sms(member),
+            ctx,
+        )
+        MobileActivation.objects.create(
+            member=member,
+            activation_id=activation_id,
+            otp_id=otp.pk,
+            public_key=key_der,
+            device_info={**device.as_dict(), "attested": verdict.verified},
+            created_at=_now(),
+            expires_at=otp.expires_at,
+        )
+    return ActivationStarted(True, activation_id, None, policy.pin_length)
+
+
+def confirm_mobile_device_activation(
+    activation_id: str, code: str, ctx: RequestContext
+) -> BoundDevice:
+    """R-M2 (policy: activation needs an SMS code): the code binds the device."""
+    activation = (
+        MobileActivation.objects.select_related("member__credit_union")
+        .filter(activation_id=str(activation_id or "")[:43], used_at__isnull=True)
+        .first()
+    )
+    if activation is None or activation.expires_at <= _now():
+        raise ActivationInvalid()
+    member = activation.member
+    _throttle("code", member.login, ctx)
+    _require_usable_channel(member)
+
+    def cancel_activation() -> None:
+        MobileActivation.objects.filter(pk=activation.pk).update(used_at=_now())
+
+    verify_otp(
+        activation.otp_id,
+        member,
+        MOBILE_DEVICE_ACTIVATION,
+        {"activation": activation.activation_id},
+        code,
+        ctx,
+        on_exhausted=cancel_activation,
+    )
+    with transaction.atomic():
+        used = MobileActivation.objects.filter(pk=activation.pk, used_at__isnull=True).update(
+            used_at=_now()
+        )
+        if not used:
+            raise ActivationInvalid()
+        info = dict(activation.device_info)
+        attested = bool(info.pop("attested", False))
+        return _bind_device(member, bytes(activation.public_key), info, ctx, attested)
+
+
+def _bind_device(
+    member: Member, key_der: bytes, info: dict[str, Any], ctx: RequestContext, attested: bool
+) -> BoundDevice:
+    """PENDING/ACTIVE → ACTIVE with this device; an older device is unbound and its sessions
+    revoked (R-M6). In the caller's transaction."""
+    channel = _lock_channel(member)
+    if channel.state == MobileChannel.State.BLOCKED:
+        raise _blocked(member.credit_union)
+    if channel.state not in _BLOCKABLE:
+        raise MobileChannelDisabled()
+    replaced = _remove_devices(member, "replaced")
+    _revoke_sessions(member, "device_replaced")
+    now = _now()
+    device = MobileDevice.objects.create(
+        member=member,
+        device_id=secrets.token_urlsafe(24),
+        public_key=key_der,
+        name=str(info.get("name") or "")[:100],
+        platform=str(info.get("platform") or "")[:16],
+        os_version=str(info.get("os_version") or "")[:32],
+        app_version=str(info.get("app_version") or "")[:32],
+        activated_at=now,
+    )
+    previous = channel.state
+    channel.state = MobileChannel.State.ACTIVE
+    channel.failed_auth_attempts = 0
+    channel.changed_at = now
+    channel.save(update_fields=["state", "failed_auth_attempts", "changed_at"])
+    _audit(
+        "mobile_device_activated", member, ctx, device=device.device_id, previous=previous,
+        replaced=replaced, attested=attested, platform=info.get("platform"),
+        os_version=info.get("os_version"),
+    )  # fmt: skip
+    return BoundDevice(device_id=device.device_id, pin_length=member.credit_union.pin_length)
+
+
+# ---------------------------------------------------------------------------------------------
+# PIN (R-M2, R-M3)
+
+
+def pin_problems(pin: str, length: int) -> list[str]:
+    """Why a PIN is refused; empty when acceptable."""
+    if not isinstance(pin, str) or not pin.isascii() or not pin.isdigit():
+        return [_("The PIN may contain digits only.")]
+    if len(pin) != length:
+        return [_("The PIN must have exactly %(n)d digits.") % {"n": length}]
+    digits = [int(c) for c in pin]
+    steps = {b - a for a, b in zip(digits, digits[1:], strict=False)}
+    if len(set(digits)) == 1:
+        return [_("The PIN must not be one digit repeated.")]
+    if steps in ({1}, {-1}):
+        return [_("The PIN must not be a run of consecutive digits.")]
+    if pin in _COMMON_PINS or (len(pin) % 2 == 0 and pin[: len(pin) // 2] * 2 == pin):
+        return [_("This PIN is too easy to guess.")]
+    return []
+
+
+def _pin_proof_hash(device_id: str, proof: str) -> str:
+    return keyed_hash("pin-proof", device_id, proof.lower())
+
+
+def _valid_proof(proof: str) -> str:
+    proof = str(proof or "")
+    if len(proof) != 64 or any(c not in "0123456789abcdefABCDEF" for c in proof):
+        raise InvalidInput(_("The PIN proof must be 64 hexadecimal characters."))
+    return proof.lower()
+
+
+def set_pin(
+    device_id: str, pin: str, proof: str, challenge: str, signature: str, ctx: RequestContext
+) -> MobileSessionToken:
+    """R-M2: right after activation the member sets the PIN. The PIN itself travels once
+    (TLS) so the server can refuse trivial PINs; it is never stored. What is stored is a keyed
+    hash of the proof HMAC(device_secret, PIN), useless without the device secret. Returns a
+    session: the member has just proved password, SMS code and device key."""
+    _throttle("device", str(device_id), ctx)
+    device = _active_device(device_id)
+    proof = _valid_proof(proof)
+    _verify_device_request(device, protocol.SET_PIN, challenge, signature, {"pin_proof": proof})
+    member = device.member
+    _require_usable_channel(member)
+    problems = pin_problems(pin, member.credit_union.pin_length)
+    if problems:
+        raise PinRejected(problems[0], problems=problems)
+    with transaction.atomic():
+        channel = _lock_channel(member)
+        locked = MobileDevice.objects.select_for_update().get(pk=device.pk)
+        if locked.state != MobileDevice.State.ACTIVE:
+            raise UnknownDevice()
+        if locked.pin_proof_hash:
+            raise PinAlreadySet()
+        if channel.state != MobileChannel.State.ACTIVE:
+            raise _blocked(member.credit_union)
+        locked.pin_proof_hash = _pin_proof_hash(locked.device_id, proof)
+        locked.last_used_at = _now()
+        locked.save(update_fields=["pin_proof_hash", "last_used_at"])
+        _audit("mobile_pin_set", member, ctx, device=locked.device_id)
+        return _open_session(member, locked)
+
+
+# ---------------------------------------------------------------------------------------------
+# PIN and fingerprint login: one counter (R-M5, R-X4)
+
+
+def _count_auth_attempt(member: Member) -> None:
+    """Count the attempt before the secret is checked, committed at once."""
+    policy = member.credit_union
+    with transaction.atomic():
+        channel = _lock_channel(member)
+        refused = (
+            channel.state != MobileChannel.State.ACTIVE
+            or channel.failed_auth_attempts >= policy.max_auth_failures
+        )
+        if not refused:
+            channel.failed_auth_attempts += 1
+            channel.save(update_fields=["failed_auth_attempts"])
+    if refused:
+        if channel.state == MobileChannel.State.DISABLED:
+            raise MobileChannelDisabled()
+        raise _blocked(policy)
+
+
+def _settle_auth_attempt(
+    member: Member,
+    device: MobileDevice,
+    success: bool,
+    method: str,
+    failure: type[DomainError],
+    ctx: RequestContext,
+) -> MobileSessionToken:
+    """Success: reset the counter and open a session. Failure: keep the count (already
+    committed), block at the limit, raise after the transaction commits."""
+    policy = member.credit_union
+    with transaction.atomic():
+        channel = _lock_channel(member)
+        device_ok = MobileDevice.objects.filter(
+            pk=device.pk, state=MobileDevice.State.ACTIVE
+        ).exists()
+        if success and device_ok and channel.state == MobileChannel.State.ACTIVE:
+            channel.failed_auth_attempts = 0
+            channel.save(update_fields=["failed_auth_attempts"])
+            MobileDevice.objects.filter(pk=device.pk).update(last_used_at=_now())
+            _audit("mobile_login", member, ctx, method=method, device=device.device_id)
+            return _open_session(member, device)
+        _audit(
+            "mobile_login_failed", member, ctx, method=method, device=device.device_id,
+            failed_attempts=channel.failed_auth_attempts,
+        )  # fmt: skip
+        if (
+            channel.state == MobileChannel.State.ACTIVE
+            and channel.failed_auth_attempts >= policy.max_auth_failures
+        ):
+            block_mobile_channel(member, f"{method}_failures", ctx)
+            channel.state = MobileChannel.State.BLOCKED
+        left = policy.max_auth_failures - channel.failed_auth_attempts
+    if channel.state == MobileChannel.State.BLOCKED:
+        raise _blocked(policy)
+    if not device_ok:
+        raise UnknownDevice()
+    raise failure(attempts_left=left)
+
+
+def _check_device_at_login(member: Member, device: MobileDevice, info: DeviceInfo | None) -> None:
+    if info is None:
+        return
+    # The stored platform fills a report that omits it (a native app may send the version only).
+    if not info.platform and device.platform:
+        info = DeviceInfo(**{**info.__dict__, "platform": device.platform})
+    check_device_policy(member.credit_union, info)
+
+
+def pin_login(
+    device_id: str,
+    proof: str,
+    challenge: str,
+    signature: str,
+    ctx: RequestContext,
+    device_info: DeviceInfo | None = None,
+) -> MobileSessionToken:
+    """R-M3, R-M5: the PIN proof, signed with a fresh challenge by the device key."""
+    _throttle("device", str(device_id), ctx)
+    device = _active_device(device_id)
+    proof = _valid_proof(proof)
+    _verify_device_request(device, protocol.LOGIN_PIN, challenge, signature, {"pin_proof": proof})
+    member = device.member
+    _require_usable_channel(member)
+    if not device.pin_proof_hash:
+        raise PinRequired()
+    _check_device_at_login(member, device, device_info)
+    _count_auth_attempt(member)
+    correct = hmac.compare_digest(_pin_proof_hash(device.device_id, proof), device.pin_proof_hash)
+    return _settle_auth_attempt(member, device, correct, "pin", WrongPin, ctx)
+
+
+def report_failed_fingerprint(
+    device_id: str, challenge: str, signature: str, ctx: RequestContext
+) -> int:
+    """R-M4: the app reports a fingerprint the phone did not recognise; it counts like a wrong
+    PIN. Returns the attempts left; raises channel_blocked at the limit."""
+    _throttle("device", str(device_id), ctx)
+    device = _active_device(device_id)
+    _verify_device_request(device, protocol.FINGERPRINT_FAILED, challenge, signature, {})
+    member = device.member
+    _require_usable_channel(member)
+    _count_auth_attempt(member)
+    try:
+        _settle_auth_attempt(member, device, False, "fingerprint", FingerprintFailed, ctx)
+    except FingerprintFailed as e:
+        return int(e.details["attempts_left"])
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------------------------
+# Fingerprint = WebAuthn with user verification (R-M4)
+
+
+def webauthn_rp() -> tuple[str, str]:
+    """(rp_id, origin) from the public URL (R-X1)."""
+    parts = urlsplit(settings.PUBLIC_URL)
+    return parts.hostname or "localhost", f"{parts.scheme}://{parts.netloc}"
+
+
+def fingerprint_registration_options(session: MobileSessionInfo) -> dict[str, Any]:
+    """WebAuthn creation options for a platform authenticator, user verification required."""
+    member, device = session.member, session.device
+    _require_usable_channel(member)
+    challenge = issue_challenge(CHALLENGE_WEBAUTHN_REGISTER, device.device_id)
+    rp_id, _origin = webauthn_rp()
+    options = generate_registration_options(
+        rp_id=rp_id,
+        rp_name=member.credit_union.name,
+        user_id=device.device_id.encode(),
+        user_name=member.login,
+        user_display_name=member.full_name,
+        challenge=protocol.b64_decode(challenge.challenge),
+        timeout=CHALLENGE_TTL_SECONDS * 1000,
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            authenticator_attachment=AuthenticatorAttachment.PLATFORM,
+            resident_key=ResidentKeyRequirement.DISCOURAGED,
+            user_verification=UserVerificationRequirement.REQUIRED,
+        ),
+        exclude_credentials=[
+            PublicKeyCredentialDescriptor(id=protocol.b64_decode(c.credential_id))
+            for c in device.credentials.all()
+        ],
+    )
+    return json.loads(options_to_json(options))
+
+
+def register_fingerprint(
+    session: MobileSessionInfo, challenge: str, credential: dict[str, Any], ctx: RequestContext
+) -> None:
+    member, device = session.member, session.device
+    _require_usable_channel(member)
+    _consume_challenge(challenge, CHALLENGE_WEBAUTHN_REGISTER, device.device_id)
+    rp_id, origin = webauthn_rp()
+    try:
+        verified = verify_registration_response(
+            credential=credential,
+            expected_challenge=protocol.b64_decode(challenge),
+            expected_rp_id=rp_id,
+            expected_origin=origin,
+            require_user_verification=True,
+        )
+    except (WebAuthnException, ValueError, TypeError, KeyError) as e:
+        raise FingerprintFailed(
+            _("The fingerprint could not be registered: %(why)s") % {"why": str(e)[:200]}
+        )
+    with transaction.atomic():
+        if FingerprintCredential.objects.filter(
+            credential_id=protocol.b64url_encode(verified.credential_id)
+        ).exists():
+            raise InvalidInput(_("This fingerprint credential is already registered."))
+        FingerprintCredential.objects.create(
+            device=device,
+            credential_id=protocol.b64url_encode(verified.credential_id),
+            public_key=verified.credential_public_key,
+            sign_count=verified.sign_count,
+            created_at=_now(),
+        )
+        _audit("mobile_fingerprint_registered", member, ctx, device=device.device_id)
+
+
+def fingerprint_login_options(device_id: str, ctx: RequestContext) -> dict[str, Any]:
+    _throttle("device", str(device_id), ctx)
+    device = _active_device(device_id)
+    _require_usable_channel(device.member)
+    credentials = list(device.credentials.all())
+    if not credentials:
+        raise FingerprintNotRegistered()
+    challenge = issue_challenge(CHALLENGE_WEBAUTHN_LOGIN, device.device_id)
+    rp_id, _origin = webauthn_rp()
+    options = generate_authentication_options(
+        rp_id=rp_id,
+        challenge=protocol.b64_decode(challenge.challenge),
+        timeout=CHALLENGE_TTL_SECONDS * 1000,
+        allow_credentials=[
+            PublicKeyCredentialDescriptor(id=protocol.b64_decode(c.credential_id))
+            for c in credentials
+        ],
+        user_verification=UserVerificationRequirement.REQUIRED,
+    )
+    return json.loads(options_to_json(options))
+
+
+def fingerprint_login(
+    device_id: str,
+    challenge: str,
+    credential: dict[str, Any],
+    signature: str,
+    ctx: RequestContext,
+    device_info: DeviceInfo | None = None,
+) -> MobileSessionToken:
+    """R-M4, R-M5: a WebAuthn assertion with user verification, plus the device key's
+    signature over the same challenge (so only the bound device can spend attempts)."""
+    _throttle("device", str(device_id), ctx)
+    device = _active_device(device_id)
+    credential_id = str((credential or {}).get("id") or "")
+    _verify_device_request(
+        device,
+        protocol.LOGIN_FINGERPRINT,
+        challenge,
+        signature,
+        {"credential_id": credential_id},
+        purpose=CHALLENGE_WEBAUTHN_LOGIN,
+    )
+    member = device.member
+    _require_usable_channel(member)
+    _check_device_at_login(member, device, device_info)
+    stored = FingerprintCredential.objects.filter(
+        device=device, credential_id=credential_id
+    ).first()
+    _count_auth_attempt(member)
+    success = False
+    if stored is not None:
+        rp_id, origin = webauthn_rp()
+        try:
+            verified = verify_authentication_response(
+                credential=credential,
+                expected_challenge=protocol.b64_decode(challenge),
+                expected_rp_id=rp_id,
+                expected_origin=origin,
+                credential_public_key=bytes(stored.public_key),
+                credential_current_sign_count=stored.sign_count,
+                require_user_verification=True,
+            )
+            success = True
+        except (WebAuthnException, ValueError, TypeError, KeyError):
+            success = False
+    if success:
+        FingerprintCredential.objects.filter(pk=stored.pk).update(  # type: ignore[union-attr]
+            sign_count=verified.new_sign_count, last_used_at=_now()
+        )
+    return _settle_auth_attempt(member, device, success, "fingerprint", FingerprintFailed, ctx)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sessions (R-M9)
+
+
+def _token_hash(token: str) -> str:
+    return keyed_hash("mobile-session", token)
+
+
+def _open_session(member: Member, device: MobileDevice) -> MobileSessionToken:
+    policy = member.credit_union
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    absolute = now + timedelta(seconds=policy.session_absolute_seconds)
+    MobileSession.objects.create(
+        token_hash=_token_hash(token),
+        member=member,
+        device=device,
+        created_at=now,
+        last_seen_at=now,
+        absolute_expires_at=absolute,
+    )
+    return MobileSessionToken(token, device.device_id, policy.idle_timeout_seconds, absolute)
+
+
+def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSessionInfo:
+    """The member behind a bearer token. Idle expiry is sliding: each authenticated request
+    moves it, unless `slide` is False (the session check must not keep a session alive)."""
+    if not token or len(token) > 200:
+        raise MobileNotAuthenticated()
+    session = (
+        MobileSession.objects.select_related("member__credit_union", "device")
+        .filter(token_hash=_token_hash(token))
+        .first()
+    )
+    if session is None:
+        raise MobileNotAuthenticated()
+    member = session.member
+    if session.revoked_at is not None:
+        if session.revoke_reason == "channel_blocked":
+            raise _blocked(member.credit_union)
+        if session.revoke_reason == "timeout":
+            raise SessionExpired()
+        raise MobileNotAuthenticated()
+    idle = timedelta(seconds=member.credit_union.idle_timeout_seconds)
+    now = _now()
+    if now - session.last_seen_at > idle or now >= session.absolute_expires_at:
+        MobileSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoke_reason="timeout"
+        )
+        raise SessionExpired()
+    if slide:
+        MobileSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+        session.last_seen_at = now
+    return MobileSessionInfo(
+        session_id=session.pk,
+        member=member,
+        device=session.device,
+        idle_expires_at=min(session.last_seen_at + idle, session.absolute_expires_at),
+        absolute_expires_at=session.absolute_expires_at,
+    )
+
+
+def logout_mobile_session(session: MobileSessionInfo, ctx: RequestContext) -> None:
+    with transaction.atomic():
+        MobileSession.objects.filter(pk=session.session_id, revoked_at__isnull=True).update(
+            revoked_at=_now(), revoke_reason="logout"
+        )
+        _audit("mobile_logout", session.member, ctx, device=session.device.device_id)
