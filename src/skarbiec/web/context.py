@@ -1,7 +1,26 @@
+"""Template context of every page: the member, their credit union, the session countdown."""
+
 from typing import Any
 
 from django.http import HttpRequest
 
+from skarbiec.members.models import CreditUnion
+
+
+def _credit_union(request: HttpRequest) -> CreditUnion | None:
+    member = getattr(request, "member", None)
+    if member is not None:
+        return member.credit_union
+    # Before login we do not know the member; an installation with one credit union shows it.
+    unions = list(CreditUnion.objects.order_by("pk")[:2])
+    return unions[0] if len(unions) == 1 else None
+
 
 def member_context(request: HttpRequest) -> dict[str, Any]:
-    return {"member": getattr(request, "member", None)}
+    member = getattr(request, "member", None)
+    credit_union = _credit_union(request)
+    return {
+        "member": member,
+        "credit_union": credit_union,
+        "idle_timeout_seconds": credit_union.idle_timeout_seconds if member else None,
+    }

@@ -1,5 +1,261 @@
-from django.http import HttpRequest, HttpResponse
+"""Pages of the internet service: login in two steps, forced password change, start, logout.
+
+Views only read the form, call one service function and render its result; every rule lives in
+skarbiec.channels.services.web. A refusal (DomainError) re-renders the form with its message and
+its HTTP status, never a 500.
+"""
+
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from skarbiec.channels.errors import WebChannelBlocked
+from skarbiec.channels.services.web import (
+    begin_web_login,
+    complete_web_login,
+    end_web_session,
+    helpline_phones,
+    previous_web_login,
+    resend_web_login_code,
+    set_own_web_password,
+)
+from skarbiec.core.errors import DomainError
+from skarbiec.core.http import request_context
+from skarbiec.members.errors import PasswordRejected
+from skarbiec.members.models import CreditUnion
+from skarbiec.otp.errors import OtpAttemptsExhausted
+from skarbiec.web import member_session
+from skarbiec.web.decorators import member_required
+
+
+class LoginForm(forms.Form):
+    login = forms.CharField(label=_("Login"), max_length=32)
+    # Bounded so nobody can make us hash megabytes; real passwords have at most 15 characters.
+    password = forms.CharField(label=_("Password"), max_length=128, strip=False)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=_("SMS code"), max_length=16)
+
+
+class NewPasswordForm(forms.Form):
+    new_password = forms.CharField(label=_("New password"), max_length=128, strip=False)
+    repeated = forms.CharField(label=_("Repeat the new password"), max_length=128, strip=False)
+
+
+def _ctx(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return request_context(request, "web")
+
+
+def _render_landing(
+    request: HttpRequest,
+    form: LoginForm | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+    notice: dict[str, Any] | None = None,
+) -> HttpResponse:
+    context: dict[str, Any] = {
+        "form": form or LoginForm(),
+        "error": error,
+        "attempts_left": error.details.get("attempts_left") if error else None,
+        "notice": notice,
+    }
+    if notice and notice.get("kind") == "blocked":
+        unions = CreditUnion.objects.filter(pk=notice.get("credit_union_id"))
+        context["helpline"] = helpline_phones(unions.first())
+    return render(request, "web/landing.html", context, status=status)
+
+
+def _render_blocked(request: HttpRequest, error: WebChannelBlocked) -> HttpResponse:
+    return render(
+        request,
+        "web/blocked.html",
+        {"error": error, "helpline": error.details.get("helpline") or []},
+        status=error.status,
+    )
+
+
+@require_GET
+def landing(request: HttpRequest) -> HttpResponse:
+    """The public page with the login form (step 1 of R-W1)."""
+    if getattr(request, "member", None) is not None:
+        return HttpResponseRedirect(reverse("web:start"))
+    return _render_landing(request, notice=member_session.pop_notice(request))
+
+
+@require_POST
+def login_password(request: HttpRequest) -> HttpResponse:
+    if getattr(request, "member", None) is not None:
+        return HttpResponseRedirect(reverse("web:start"))
+    form = LoginForm(request.POST)
+    if not form.is_valid():
+        return _render_landing(request, form=form, status=400)
+    try:
+        pending = begin_web_login(
+            form.cleaned_data["login"], form.cleaned_data["password"], _ctx(request)
+        )
+    except WebChannelBlocked as e:
+        return _render_blocked(request, e)
+    except DomainError as e:
+        # The password is never sent back; the Login is, as typed, for an unknown one as well.
+        form = LoginForm(initial={"login": form.cleaned_data["login"]})
+        return _render_landing(request, form=form, error=e, status=e.status)
+    # A new session key before the second factor: a planted session id learns nothing.
+    request.session.cycle_key()
+    member_session.store_pending_login(request, pending)
+    return HttpResponseRedirect(reverse("web:login_code"))
+
+
+def _render_code(
+    request: HttpRequest,
+    form: CodeForm | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    notice = member_session.pop_notice(request) if error is None else None
+    return render(
+        request,
+        "web/login_code.html",
+        {
+            "form": form or CodeForm(),
+            "error": error,
+            "attempts_left": error.details.get("attempts_left") if error else None,
+            "notice": notice,
+        },
+        status=status,
+    )
+
+
+def login_code(request: HttpRequest) -> HttpResponse:
+    """Step 2 of R-W1: the SMS code."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    pending = member_session.pending_login(request)
+    if pending is None:
+        return HttpResponseRedirect(reverse("web:landing"))
+    if request.method == "GET":
+        return _render_code(request)
+    form = CodeForm(request.POST)
+    if not form.is_valid():
+        return _render_code(request, form=form, status=400)
+    try:
+        member = complete_web_login(pending, form.cleaned_data["code"], _ctx(request))
+    except WebChannelBlocked as e:
+        member_session.cancel_pending_login(request)
+        return _render_blocked(request, e)
+    except OtpAttemptsExhausted as e:
+        # The login is cancelled and counted toward the lockout (R-O4): start again.
+        member_session.cancel_pending_login(request)
+        return _render_landing(request, error=e, status=e.status)
+    except DomainError as e:
+        return _render_code(request, error=e, status=e.status)
+    member_session.start_member_session(request, member)
+    if member.must_change_password:
+        return HttpResponseRedirect(reverse("web:password"))
+    return HttpResponseRedirect(reverse("web:start"))
+
+
+@require_POST
+def resend_code(request: HttpRequest) -> HttpResponse:
+    pending = member_session.pending_login(request)
+    if pending is None:
+        return HttpResponseRedirect(reverse("web:landing"))
+    try:
+        pending = resend_web_login_code(pending, _ctx(request))
+    except WebChannelBlocked as e:
+        member_session.cancel_pending_login(request)
+        return _render_blocked(request, e)
+    except DomainError as e:
+        return _render_code(request, error=e, status=e.status)
+    member_session.store_pending_login(request, pending)
+    member_session.set_notice(request, {"kind": "code_resent"})
+    return HttpResponseRedirect(reverse("web:login_code"))
+
+
+@member_required
+def change_temporary_password(request: HttpRequest) -> HttpResponse:
+    """R-W1: the first login after onboarding or an operator reset sets the member's own
+    password; every broken rule is listed at once (R-P1, R-P2)."""
+    member = request.member  # type: ignore[attr-defined]
+    if not member.must_change_password:
+        return HttpResponseRedirect(reverse("web:start"))
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    if request.method == "GET":
+        return render(request, "web/password.html", {"form": NewPasswordForm()})
+    form = NewPasswordForm(request.POST)
+    if not form.is_valid():
+        return render(request, "web/password.html", {"form": form}, status=400)
+    try:
+        set_own_web_password(
+            member, form.cleaned_data["new_password"], form.cleaned_data["repeated"], _ctx(request)
+        )
+    except PasswordRejected as e:
+        return render(
+            request,
+            "web/password.html",
+            {"form": NewPasswordForm(), "problems": e.problems, "error": e},
+            status=e.status,
+        )
+    except DomainError as e:
+        return render(
+            request, "web/password.html", {"form": NewPasswordForm(), "error": e}, status=e.status
+        )
+    member_session.set_notice(request, {"kind": "password_changed"})
+    return HttpResponseRedirect(reverse("web:start"))
+
+
+@require_GET
+@member_required
+def start(request: HttpRequest) -> HttpResponse:
+    member = request.member  # type: ignore[attr-defined]
+    authenticated_at = member_session.session_started_at(request)
+    return render(
+        request,
+        "web/start.html",
+        {
+            "previous_login": previous_web_login(member, authenticated_at),
+            "notice": member_session.pop_notice(request),
+        },
+    )
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    member = getattr(request, "member", None)
+    if member is not None:
+        end_web_session(member, "logout", _ctx(request))
+    member_session.end_member_session(request, {"kind": "logout"})
+    return HttpResponseRedirect(reverse("web:landing"))
+
+
+def _session_status(request: HttpRequest) -> JsonResponse:
+    member = request.member  # type: ignore[attr-defined]
+    remaining = member_session.remaining_seconds(member, request.session, member_session.now_ts())
+    return JsonResponse(
+        {"remaining": remaining, "idle_timeout": member.credit_union.idle_timeout_seconds}
+    )
+
+
+@require_GET
+@member_required
+def session_status(request: HttpRequest) -> JsonResponse:
+    """Seconds left, for the page's countdown. Polling it does not extend the session."""
+    return _session_status(request)
+
+
+@require_POST
+@member_required
+def session_extend(request: HttpRequest) -> JsonResponse:
+    """ "Stay logged in": any request of the member moves the idle clock; this one only says so."""
+    return _session_status(request)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return HttpResponse("CSRF", status=403)
+    """A form sent without a valid CSRF token (R-W7): refused, nothing changed."""
+    return render(request, "web/csrf_failure.html", status=403)

@@ -6,12 +6,14 @@ never test more secrets than the policy allows, and the failure survives the fai
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from skarbiec.audit.models import AuditEvent
 from skarbiec.audit.services import RequestContext, record_event
 from skarbiec.channels.errors import WebChannelBlocked, WrongCredentials
 from skarbiec.channels.models import WebChannel
@@ -262,6 +264,29 @@ def set_own_web_password(
     member.must_change_password = False
 
 
+def end_web_session(member: Member, reason: str, ctx: RequestContext) -> None:
+    """Record the end of a web session: "logout" by the member, "idle" or "absolute" limit
+    (R-W3), or "blocked" when the channel was blocked while the member was logged in."""
+    with transaction.atomic():
+        record_event(
+            "web_logout",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"reason": reason},
+        )
+
+
+def previous_web_login(member: Member, before: datetime) -> AuditEvent | None:
+    """The member's last successful web login before `before` (shown on the start page so a
+    login they did not make stands out)."""
+    return (
+        AuditEvent.objects.filter(member_id=member.pk, event="web_login", created_at__lt=before)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
     """BLOCKED → ACTIVE by staff (R-W2, R-B3): a new temporary password goes out by SMS."""
     password = generate_temporary_password()
@@ -296,5 +321,7 @@ __all__ = [
     "unblock_web_channel",
     "block_web_channel",
     "helpline_phones",
+    "end_web_session",
+    "previous_web_login",
     "require_valid_password",
 ]

@@ -1,0 +1,106 @@
+"""What the web session holds for a member, and the limits on it (R-W1, R-W3).
+
+The session lives in the database (R-X3). Times are epoch seconds from skarbiec.core.clock so
+tests can cross the limits with clock.advance().
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.http import HttpRequest
+
+from skarbiec.channels.models import WebChannel
+from skarbiec.channels.services.web import PendingWebLogin
+from skarbiec.core import clock
+from skarbiec.members.models import Member
+
+MEMBER_ID = "member_id"
+AUTHENTICATED_AT = "authenticated_at"
+LAST_SEEN = "last_seen"
+PENDING_LOGIN = "pending_login"
+# A one-shot note for the next page: why the session ended, a code was resent, ...
+NOTICE = "notice"
+
+
+def now_ts() -> float:
+    return clock.now().timestamp()
+
+
+def store_pending_login(request: HttpRequest, pending: PendingWebLogin) -> None:
+    request.session[PENDING_LOGIN] = {"member_id": pending.member_id, "otp_id": pending.otp_id}
+
+
+def pending_login(request: HttpRequest) -> PendingWebLogin | None:
+    data = request.session.get(PENDING_LOGIN)
+    if not isinstance(data, dict):
+        return None
+    try:
+        return PendingWebLogin(member_id=int(data["member_id"]), otp_id=int(data["otp_id"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def cancel_pending_login(request: HttpRequest) -> None:
+    request.session.pop(PENDING_LOGIN, None)
+
+
+def start_member_session(request: HttpRequest, member: Member) -> None:
+    """Both factors passed: a new session key (no fixation), the member and the clock start."""
+    request.session.cycle_key()
+    cancel_pending_login(request)
+    # The login time the service recorded: the start page looks for logins before it.
+    logged_in_at = WebChannel.objects.get(member=member).last_login_at
+    now = now_ts()
+    request.session[MEMBER_ID] = member.pk
+    request.session[AUTHENTICATED_AT] = logged_in_at.timestamp() if logged_in_at else now
+    request.session[LAST_SEEN] = now
+
+
+def session_started_at(request: HttpRequest) -> datetime:
+    return datetime.fromtimestamp(float(request.session[AUTHENTICATED_AT]), tz=UTC)
+
+
+def end_member_session(request: HttpRequest, notice: dict[str, Any] | None = None) -> None:
+    """Forget everything of the session (new key), keeping only a note for the login page."""
+    request.session.flush()
+    if notice:
+        request.session[NOTICE] = notice
+
+
+def set_notice(request: HttpRequest, notice: dict[str, Any]) -> None:
+    request.session[NOTICE] = notice
+
+
+def pop_notice(request: HttpRequest) -> dict[str, Any] | None:
+    notice = request.session.pop(NOTICE, None)
+    return notice if isinstance(notice, dict) else None
+
+
+def session_end_reason(member: Member | None, session: Any, now: float) -> str | None:
+    """Why this session may not go on, or None. Checked on every request by the middleware."""
+    if member is None:
+        return "gone"
+    policy = member.credit_union
+    try:
+        last_seen = float(session.get(LAST_SEEN))
+        authenticated_at = float(session.get(AUTHENTICATED_AT))
+    except (TypeError, ValueError):
+        return "gone"
+    if now - authenticated_at >= policy.session_absolute_seconds:
+        return "absolute"
+    if now - last_seen >= policy.idle_timeout_seconds:
+        return "idle"
+    channel = getattr(member, "web_channel", None)
+    if channel is not None and channel.state == WebChannel.State.BLOCKED:
+        return "blocked"
+    return None
+
+
+def remaining_seconds(member: Member, session: Any, now: float) -> int:
+    """Seconds until the session ends unless the member does something (idle or absolute)."""
+    policy = member.credit_union
+    idle_left = float(session.get(LAST_SEEN, now)) + policy.idle_timeout_seconds - now
+    absolute_left = (
+        float(session.get(AUTHENTICATED_AT, now)) + policy.session_absolute_seconds - now
+    )
+    return max(int(min(idle_left, absolute_left)), 0)
