@@ -1,0 +1,135 @@
+"""Refusals of the ledger, accounts and orders, each with a stable code and what to do next."""
+
+from django.utils.translation import gettext_lazy as _
+
+from skarbiec.core.errors import DomainError
+
+
+class InvalidAccountNumber(DomainError):
+    code = "invalid_account_number"
+    message = _("The account number is not valid.")
+
+
+class AccountNumberCharacters(InvalidAccountNumber):
+    message = _("An account number may contain only digits, spaces and an optional PL prefix.")
+
+
+class AccountNumberLength(InvalidAccountNumber):
+    message = _("A Polish account number has 26 digits.")
+
+
+class AccountNumberChecksum(InvalidAccountNumber):
+    message = _(
+        "The account number has a wrong check sum: some digit is mistyped. Compare it with "
+        "the number you were given."
+    )
+
+
+class ForeignAccountNumber(InvalidAccountNumber):
+    message = _("Only Polish account numbers (PL) are supported for domestic transfers.")
+
+
+class InvalidAmount(DomainError):
+    code = "invalid_amount"
+    message = _("Enter the amount in złoty, for example 1 234,56.")
+
+
+class AmountNotPositive(InvalidAmount):
+    message = _("The amount must be greater than zero.")
+
+
+class AmountTooManyDecimals(InvalidAmount):
+    message = _("The amount may have at most two digits after the decimal separator (grosze).")
+
+
+class AmountTooLarge(InvalidAmount):
+    message = _("The amount is too large.")
+
+
+class InvalidOrderDetails(DomainError):
+    code = "invalid_order"
+    message = _("The transfer details are not valid.")
+
+
+class AccountNotFound(DomainError):
+    code = "account_not_found"
+    message = _("The account does not exist or is not available to you.")
+    status = 404
+
+
+class PayeeAccountNotFound(DomainError):
+    code = "payee_account_not_found"
+    message = _("There is no member account with this number in your credit union.")
+    status = 404
+
+
+class SameAccount(DomainError):
+    code = "same_account"
+    message = _("The payee account must differ from the account you pay from.")
+
+
+class InsufficientFunds(DomainError):
+    code = "insufficient_funds"
+    message = _("The available balance of the account is too low for this transfer.")
+    status = 409
+
+
+class LimitExceeded(DomainError):
+    code = "limit_exceeded"
+    message = _("The transfer exceeds your limit. You can raise the limit in Settings → Limits.")
+    status = 409
+
+
+class LimitAboveMaximum(DomainError):
+    code = "limit_above_maximum"
+    message = _("The limit you asked for is above the maximum allowed by your credit union.")
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_conflict"
+    message = _("This request repeats an earlier one with different details. Start a new transfer.")
+    status = 409
+
+
+class OrderNotFound(DomainError):
+    code = "order_not_found"
+    message = _("The transfer does not exist or is not available to you.")
+    status = 404
+
+
+class OrderStateConflict(DomainError):
+    code = "order_state_conflict"
+    message = _("The transfer can no longer be changed in its current state.")
+    status = 409
+
+
+class PayeeNotFound(DomainError):
+    code = "payee_not_found"
+    message = _("The trusted payee does not exist.")
+    status = 404
+
+
+class PayeeAlreadyTrusted(DomainError):
+    code = "payee_already_trusted"
+    message = _("This account is already on your list of trusted payees.")
+    status = 409
+
+
+class LimitChangeNotFound(DomainError):
+    code = "limit_change_not_found"
+    message = _("The limit change does not exist or was already completed.")
+    status = 404
+
+
+class UnbalancedTransaction(DomainError):
+    """A programming error rather than a member's mistake: the entries must sum to zero."""
+
+    code = "unbalanced_transaction"
+    message = _("The booking was refused because its entries do not balance.")
+    status = 500
+
+
+class ImmutableRecord(DomainError):
+    code = "immutable_record"
+    message = _("Booked ledger records are never changed or deleted; book a correction instead.")
+    status = 500

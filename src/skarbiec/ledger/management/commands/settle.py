@@ -1,0 +1,43 @@
+"""`skarbiec settle`: send pending external transfers to clearing, then apply its answer."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from skarbiec.ledger.clearing import outgoing_dir, send_outgoing_batches, settle_sent_orders
+
+
+class Command(BaseCommand):
+    help = (
+        "Write pending external transfers to an outgoing batch file (PENDING → SENT) and book "
+        "the sent ones (SENT → BOOKED), or reject listed ones with a refund (SENT → REJECTED)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--send-only", action="store_true", help="only write the batch; book nothing"
+        )
+        parser.add_argument(
+            "--reject",
+            action="append",
+            default=[],
+            metavar="ORDER_ID[:REASON]",
+            help="reject this sent order (refund); may be repeated",
+        )
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        rejections: dict[int, str] = {}
+        for item in opts["reject"]:
+            order_id, _sep, reason = item.partition(":")
+            if not order_id.isdigit():
+                raise CommandError(f"--reject expects ORDER_ID[:REASON], got {item!r}")
+            rejections[int(order_id)] = reason or "rejected_by_clearing"
+        for batch in send_outgoing_batches():
+            self.stdout.write(
+                f"batch {batch.pk}: {batch.order_count} transfer(s) → "
+                f"{outgoing_dir() / batch.file_name}"
+            )
+        if opts["send_only"]:
+            return
+        booked, rejected = settle_sent_orders(rejections)
+        self.stdout.write(f"booked {booked}, rejected {rejected}")

@@ -1,0 +1,52 @@
+"""Ledger test data through the real services."""
+
+import itertools
+import re
+
+from skarbiec.audit.services import RequestContext
+from skarbiec.ledger.models import Account
+from skarbiec.ledger.nrb import make_nrb
+from skarbiec.ledger.services import deposit_cash, open_account
+from skarbiec.members.models import CreditUnion, Member
+from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.sms import decrypt_body
+from tests.factories import make_member
+
+WEB = RequestContext(ip_address="10.2.0.1", channel="web")
+MOBILE = RequestContext(ip_address="10.2.0.2", channel="mobile")
+_keys = itertools.count(1)
+# A valid account number in another bank (not a test credit union's sort code).
+EXTERNAL = make_nrb("10901014", "0000071219812874")
+
+
+def key() -> str:
+    return f"k-{next(_keys)}"
+
+
+def member_with_account(
+    cu: CreditUnion | None = None, balance_minor: int = 0, **kw: str
+) -> tuple[Member, Account]:
+    member = make_member(cu, **kw)
+    account = open_account(member, Account.Kind.CURRENT, WEB)
+    if balance_minor:
+        deposit_cash(account, balance_minor, WEB)
+        account.refresh_from_db()
+    return member, account
+
+
+def last_sms(member: Member) -> str:
+    sms = SmsMessage.objects.filter(member=member).order_by("-pk").first()
+    return decrypt_body(sms.body_encrypted)
+
+
+def last_code(member: Member) -> str:
+    return re.search(r"\b(\d{6})\b", last_sms(member)).group(1)
+
+
+def wrong_code(member: Member) -> str:
+    return "000000" if last_code(member) != "000000" else "111111"
+
+
+def balance(account: Account) -> int:
+    account.refresh_from_db()
+    return account.booked_minor
