@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from skarbiec.otp.delivery import send_pending_sms
 from skarbiec.otp.gateways import gateway_from_settings
@@ -69,8 +69,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         self.stdout.write(f"worker started (gateway: {gateway.name})")
         while not stop.is_set():
-            # A long-running process must not keep a connection the database has dropped.
-            close_old_connections()
+            # A long-running process must not keep a connection the database has dropped
+            # (never mid-transaction: a caller's atomic block, as in tests, keeps its own).
+            if not connection.in_atomic_block:
+                close_old_connections()
             try:
                 handled = send_pending_sms(batch, gateway)
             except DatabaseError:

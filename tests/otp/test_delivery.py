@@ -1,0 +1,249 @@
+"""The SMS worker (R-O5): sending, erasing bodies, retries with backoff, giving up."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.audit.services import RequestContext
+from skarbiec.core import clock
+from skarbiec.otp.delivery import LEASE_SECONDS, RETRY_DELAYS_SECONDS, send_pending_sms
+from skarbiec.otp.gateways import GatewayError, OutboxGateway
+from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.services import issue_otp
+from skarbiec.otp.sms import decrypt_body, queue_sms
+from tests.factories import make_member
+
+CTX = RequestContext(ip_address="10.3.3.3", channel="web")
+
+
+class RecordingGateway:
+    """Stands in for the SMS provider (the outside world): accepts and remembers messages."""
+
+    name = "fake"
+    keeps_body = False
+
+    def __init__(self, failures: list[GatewayError | Exception] | None = None) -> None:
+        self.failures = list(failures or [])
+        self.sent: list[tuple[str, str]] = []
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def send(self, phone: str, text: str) -> str:
+        with self.lock:
+            self.calls += 1
+            if self.failures:
+                raise self.failures.pop(0)
+            self.sent.append((phone, text))
+            return f"fake-{len(self.sent)}"
+
+
+def temporary() -> GatewayError:
+    return GatewayError("provider busy", temporary=True)
+
+
+def member_without_queue():
+    """A member whose onboarding SMS (temporary password) was already delivered."""
+    member = make_member()
+    send_pending_sms(gateway=OutboxGateway())
+    return member
+
+
+@pytest.mark.django_db
+def test_r_o5_outbox_marks_sent_and_keeps_the_body_readable():
+    member = make_member()
+    sms = queue_sms(member.phone, "Kod 123456", member=member)
+    handled = send_pending_sms(gateway=OutboxGateway())
+    assert handled == 2  # the onboarding SMS and this one
+    sms.refresh_from_db()
+    assert sms.state == SmsMessage.State.SENT
+    assert sms.gateway == "outbox"
+    assert sms.gateway_message_id.startswith("outbox-")
+    assert sms.sent_at is not None
+    assert sms.attempts == 1
+    assert decrypt_body(sms.body_encrypted) == "Kod 123456"
+
+
+@pytest.mark.django_db
+def test_r_o5_real_gateway_gets_the_text_and_the_body_is_erased_after_sending():
+    member = member_without_queue()
+    gateway = RecordingGateway()
+    otp_text = {}
+
+    def text(code: str) -> str:
+        otp_text["t"] = f"Kod {code} do logowania"
+        return otp_text["t"]
+
+    issue_otp(member, "web_login", {"login": member.login}, text, CTX)
+    assert send_pending_sms(gateway=gateway) == 1
+    assert gateway.sent == [(member.phone, otp_text["t"])]
+    sms = SmsMessage.objects.filter(member=member).order_by("-pk").first()
+    assert sms.state == SmsMessage.State.SENT
+    assert sms.gateway == "fake"
+    assert sms.gateway_message_id == "fake-1"
+    assert sms.body_encrypted == ""
+    assert decrypt_body(sms.body_encrypted) == ""
+    # Nothing left to send.
+    assert send_pending_sms(gateway=gateway) == 0
+
+
+@pytest.mark.django_db
+def test_r_o5_temporary_failures_back_off_then_fail_after_the_last_retry():
+    member = member_without_queue()
+    gateway = RecordingGateway([temporary() for _ in range(10)])
+    sms = queue_sms(member.phone, "Haslo tymczasowe: Abc#12345", member=member)
+    assert send_pending_sms(gateway=gateway) == 1
+    for attempt, delay in enumerate(RETRY_DELAYS_SECONDS, start=1):
+        sms.refresh_from_db()
+        assert sms.state == SmsMessage.State.PENDING
+        assert sms.attempts == attempt
+        assert sms.last_error == "provider busy"
+        expected = clock.now() + timedelta(seconds=delay)
+        assert abs(sms.next_attempt_at - expected) < timedelta(seconds=2)
+        # Not due yet: the worker leaves it alone.
+        clock.advance(delay - 2)
+        assert send_pending_sms(gateway=gateway) == 0
+        clock.advance(2)
+        assert send_pending_sms(gateway=gateway) == 1
+    sms.refresh_from_db()
+    assert sms.state == SmsMessage.State.FAILED
+    assert sms.attempts == len(RETRY_DELAYS_SECONDS) + 1
+    assert sms.body_encrypted == ""
+    assert gateway.calls == len(RETRY_DELAYS_SECONDS) + 1
+    event = AuditEvent.objects.filter(member_id=member.pk, event="sms_not_delivered").get()
+    assert event.data["state"] == "failed"
+
+
+@pytest.mark.django_db
+def test_r_o5_message_is_sent_when_the_provider_recovers():
+    member = member_without_queue()
+    gateway = RecordingGateway([temporary(), temporary()])
+    sms = queue_sms(member.phone, "Kod 000111", member=member)
+    send_pending_sms(gateway=gateway)
+    clock.advance(RETRY_DELAYS_SECONDS[0])
+    send_pending_sms(gateway=gateway)
+    clock.advance(RETRY_DELAYS_SECONDS[1])
+    send_pending_sms(gateway=gateway)
+    sms.refresh_from_db()
+    assert sms.state == SmsMessage.State.SENT
+    assert sms.attempts == 3
+    assert sms.last_error == ""
+    assert gateway.sent == [(member.phone, "Kod 000111")]
+
+
+@pytest.mark.django_db
+def test_r_o5_permanent_failure_fails_at_once():
+    member = member_without_queue()
+    gateway = RecordingGateway([GatewayError("invalid number", temporary=False)])
+    sms = queue_sms(member.phone, "Kod 222333", member=member)
+    send_pending_sms(gateway=gateway)
+    sms.refresh_from_db()
+    assert sms.state == SmsMessage.State.FAILED
+    assert sms.attempts == 1
+    assert sms.last_error == "invalid number"
+    assert sms.body_encrypted == ""
+    clock.advance(3600)
+    assert send_pending_sms(gateway=gateway) == 0
+    assert gateway.calls == 1
+
+
+@pytest.mark.django_db
+def test_r_o5_crashing_gateway_adapter_is_retried_like_a_network_error():
+    member = member_without_queue()
+    gateway = RecordingGateway([RuntimeError("bug in adapter")])
+    sms = queue_sms(member.phone, "Kod 444555", member=member)
+    send_pending_sms(gateway=gateway)
+    sms.refresh_from_db()
+    assert sms.state == SmsMessage.State.PENDING
+    clock.advance(RETRY_DELAYS_SECONDS[0])
+    send_pending_sms(gateway=gateway)
+    sms.refresh_from_db()
+    assert sms.state == SmsMessage.State.SENT
+
+
+@pytest.mark.django_db
+def test_r_o5_code_sms_not_sent_before_its_code_expired_is_given_up():
+    """Decision: a code SMS is never delivered after its code stopped working."""
+    member = member_without_queue()
+    issue_otp(member, "web_login", {"login": member.login}, lambda c: f"Kod {c}", CTX)
+    clock.advance(301)  # the worker was down for longer than the code lives
+    gateway = RecordingGateway()
+    assert send_pending_sms(gateway=gateway) == 1
+    assert gateway.calls == 0
+    sms = SmsMessage.objects.filter(member=member).order_by("-pk").first()
+    assert sms.state == SmsMessage.State.EXPIRED
+    assert sms.body_encrypted == ""
+    assert AuditEvent.objects.filter(member_id=member.pk, event="sms_not_delivered").exists()
+
+
+@pytest.mark.django_db
+def test_r_o5_code_sms_is_given_up_when_the_next_retry_would_come_too_late():
+    member = member_without_queue()
+    issue_otp(member, "web_login", {"login": member.login}, lambda c: f"Kod {c}", CTX)
+    gateway = RecordingGateway([temporary() for _ in range(10)])
+    sms = SmsMessage.objects.filter(member=member).order_by("-pk").first()
+    # Attempts at 0 s, 5 s, 35 s and 155 s fail; the next would be at 755 s, after expiry.
+    for delay in (0, *RETRY_DELAYS_SECONDS[:3]):
+        clock.advance(delay)
+        assert send_pending_sms(gateway=gateway) == 1
+    sms.refresh_from_db()
+    assert sms.state == SmsMessage.State.EXPIRED
+    assert sms.attempts == 4
+    assert gateway.calls == 4
+    assert sms.body_encrypted == ""
+
+
+@pytest.mark.django_db
+def test_r_o5_worker_that_died_mid_send_leaves_a_lease_that_runs_out():
+    member = member_without_queue()
+    sms = queue_sms(member.phone, "Kod 777888", member=member)
+
+    class Killed(BaseException):
+        pass
+
+    with pytest.raises(Killed):
+        send_pending_sms(gateway=RecordingGateway([Killed()]))
+    gateway = RecordingGateway()
+    assert send_pending_sms(gateway=gateway) == 0  # leased by the dead worker
+    clock.advance(LEASE_SECONDS)
+    assert send_pending_sms(gateway=gateway) == 1
+    sms.refresh_from_db()
+    assert sms.state == SmsMessage.State.SENT
+    assert sms.attempts == 2
+
+
+@pytest.mark.django_db
+def test_r_o5_limit_caps_one_pass():
+    member = member_without_queue()
+    for i in range(5):
+        queue_sms(member.phone, f"Kod {i}", member=member)
+    gateway = RecordingGateway()
+    assert send_pending_sms(3, gateway) == 3
+    assert send_pending_sms(3, gateway) == 2
+    # Oldest first.
+    assert [text for _, text in gateway.sent] == [f"Kod {i}" for i in range(5)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_o5_r_x4_parallel_workers_send_each_message_once():
+    member = member_without_queue()
+    for i in range(12):
+        queue_sms(member.phone, f"Kod {i:06d}", member=member)
+    gateway = RecordingGateway()
+
+    def work() -> None:
+        try:
+            send_pending_sms(50, gateway)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    texts = sorted(text for _, text in gateway.sent)
+    assert texts == [f"Kod {i:06d}" for i in range(12)]
+    assert SmsMessage.objects.filter(state=SmsMessage.State.SENT, member=member).count() == 13

@@ -1,0 +1,220 @@
+"""SMS gateways (R-O5): the exact HTTP request SMSAPI.pl receives, error mapping, selection.
+
+The provider is the outside world: requests' transport adapter is replaced so the official
+smsapi-client library runs for real up to the wire, and the provider's answer is canned.
+"""
+
+import json
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+from django.core.exceptions import ImproperlyConfigured
+
+from skarbiec.otp.gateways import (
+    GatewayError,
+    OutboxGateway,
+    SmsApiGateway,
+    gateway_from_settings,
+)
+
+TOKEN = "tok-0123456789abcdef"
+ACCEPTED = {
+    "count": 1,
+    "list": [
+        {
+            "id": "6601F0E53738305D3C8A1B2C",
+            "points": 0.16,
+            "number": "48600100200",
+            "date_sent": 1732800000,
+            "submitted_number": "48600100200",
+            "status": "QUEUE",
+            "error": None,
+            "idx": None,
+            "parts": 1,
+        }
+    ],
+}
+
+
+class Provider:
+    """Captures each PreparedRequest at the transport and answers like SMSAPI would."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.requests: list[requests.PreparedRequest] = []
+        self.status = 200
+        self.body: object = ACCEPTED
+        self.raise_error: Exception | None = None
+        provider = self
+
+        def send(adapter, request, **kwargs):  # noqa: ANN001
+            provider.requests.append(request)
+            provider.kwargs = kwargs
+            if provider.raise_error is not None:
+                raise provider.raise_error
+            response = requests.Response()
+            response.status_code = provider.status
+            response._content = json.dumps(provider.body).encode()
+            response.headers["Content-Type"] = "application/json"
+            response.encoding = "utf-8"
+            response.url = request.url
+            response.request = request
+            return response
+
+        monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
+
+    @property
+    def form(self) -> dict[str, list[str]]:
+        body = self.requests[-1].body
+        return parse_qs(body if isinstance(body, str) else body.decode("utf-8"))
+
+
+@pytest.fixture
+def provider(monkeypatch):
+    return Provider(monkeypatch)
+
+
+def test_r_o5_smsapi_sends_the_documented_request(provider):
+    gateway = SmsApiGateway(TOKEN, sender="SKOK Test")
+    text = "SKOK Test: kod 482913 do przelewu 1 250,00 zł na …4321 Anna Nowak"
+    message_id = gateway.send("+48600100200", text)
+
+    assert message_id == "6601F0E53738305D3C8A1B2C"
+    assert len(provider.requests) == 1
+    sent = provider.requests[0]
+    assert sent.method == "POST"
+    assert sent.url == "https://api.smsapi.pl/sms.do"
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert provider.form == {
+        "to": ["48600100200"],
+        "message": [text],
+        "from": ["SKOK Test"],
+        "format": ["json"],
+        "encoding": ["utf-8"],
+        "normalize": ["1"],
+        "max_parts": ["3"],
+    }
+    # The library reads our timeout for the HTTP call instead of sending it as a field.
+    assert provider.kwargs["timeout"] == 10.0
+
+
+def test_r_o5_smsapi_leaves_out_the_sender_and_normalize_when_not_wanted(provider):
+    SmsApiGateway(TOKEN, normalize=False).send("+48600100200", "Kod 111222")
+    form = provider.form
+    assert "from" not in form
+    assert "normalize" not in form
+    assert form["message"] == ["Kod 111222"]
+
+
+@pytest.mark.parametrize(
+    ("error", "temporary"),
+    [
+        (13, False),  # no valid phone number
+        (14, False),  # unknown sender name
+        (11, False),  # message too long / empty
+        (101, False),  # bad credentials
+        (52, True),  # too many messages to one number in 60 s
+        (103, True),  # no credits left: the operator can top up
+        (203, True),  # too many requests
+        (999, True),  # provider's internal error
+    ],
+)
+def test_r_o5_smsapi_errors_map_to_temporary_or_permanent(provider, error, temporary):
+    provider.body = {"error": error, "message": "provider says no"}
+    with pytest.raises(GatewayError) as e:
+        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
+    assert e.value.temporary is temporary
+    assert str(error) in e.value.reason
+
+
+@pytest.mark.parametrize(
+    ("status", "temporary"), [(500, True), (502, True), (429, True), (401, False), (404, False)]
+)
+def test_r_o5_smsapi_http_errors_map_by_status(provider, status, temporary):
+    provider.status = status
+    provider.body = {"message": "nope"}
+    with pytest.raises(GatewayError) as e:
+        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
+    assert e.value.temporary is temporary
+
+
+@pytest.mark.parametrize(
+    "failure", [requests.ConnectionError("refused"), requests.ReadTimeout("slow")]
+)
+def test_r_o5_smsapi_unreachable_is_temporary(provider, failure):
+    provider.raise_error = failure
+    with pytest.raises(GatewayError) as e:
+        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
+    assert e.value.temporary is True
+
+
+def test_r_o5_smsapi_answer_without_message_id_is_retried(provider):
+    provider.body = {"count": 0, "list": []}
+    with pytest.raises(GatewayError) as e:
+        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
+    assert e.value.temporary is True
+
+
+def test_r_o5_smsapi_needs_a_token():
+    with pytest.raises(ImproperlyConfigured):
+        SmsApiGateway("")
+
+
+def test_r_o5_outbox_gateway_accepts_everything_locally(provider):
+    gateway = OutboxGateway()
+    assert gateway.keeps_body is True
+    first = gateway.send("+48600100200", "Kod 1")
+    assert first.startswith("outbox-")
+    assert first != gateway.send("+48600100200", "Kod 1")
+    assert provider.requests == []  # nothing leaves the machine
+
+
+def test_r_o5_gateway_from_settings(settings):
+    settings.SMS_GATEWAY = "outbox"
+    assert isinstance(gateway_from_settings(), OutboxGateway)
+    settings.SMS_GATEWAY = "smsapi"
+    settings.SMSAPI_TOKEN = TOKEN
+    settings.SMSAPI_SENDER = "SKOK"
+    gateway = gateway_from_settings()
+    assert isinstance(gateway, SmsApiGateway)
+    assert gateway.keeps_body is False
+    assert gateway.sender == "SKOK"
+    settings.SMSAPI_TOKEN = ""
+    with pytest.raises(ImproperlyConfigured):
+        gateway_from_settings()
+    settings.SMS_GATEWAY = "carrier-pigeon"
+    with pytest.raises(ImproperlyConfigured):
+        gateway_from_settings()
+
+
+@pytest.mark.django_db
+def test_r_o5_code_sms_goes_through_smsapi_and_is_erased_after(provider, settings):
+    from skarbiec.audit.services import RequestContext
+    from skarbiec.otp.delivery import send_pending_sms
+    from skarbiec.otp.models import SmsMessage
+    from skarbiec.otp.services import issue_otp
+    from tests.factories import make_member
+
+    settings.SMS_GATEWAY = "smsapi"
+    settings.SMSAPI_TOKEN = TOKEN
+    settings.SMSAPI_SENDER = ""
+    member = make_member(phone="601 202 303")
+    codes: list[str] = []
+
+    def text(code: str) -> str:
+        codes.append(code)
+        return f"Kod {code} do logowania"
+
+    issue_otp(member, "web_login", {"login": member.login}, text, RequestContext(channel="web"))
+    assert send_pending_sms() == 2  # the onboarding SMS and the code
+    assert [f["to"] for f in (parse_qs(r.body) for r in provider.requests)] == [
+        ["48601202303"],
+        ["48601202303"],
+    ]
+    assert parse_qs(provider.requests[-1].body)["message"] == [f"Kod {codes[0]} do logowania"]
+    for sms in SmsMessage.objects.filter(member=member):
+        assert sms.state == SmsMessage.State.SENT
+        assert sms.gateway == "smsapi"
+        assert sms.gateway_message_id == "6601F0E53738305D3C8A1B2C"
+        assert sms.body_encrypted == ""
