@@ -1,1 +1,77 @@
-urlpatterns: list = []
+"""The mobile JSON API at /api/mobile/v1/ (OpenAPI at /api/mobile/v1/openapi.json).
+
+Every error is JSON `{code, message, attempts_left?, helpline?, …}` with its HTTP status, in the
+request's language (Accept-Language; Polish by default). Authentication is by bearer tokens and
+device signatures, never cookies, so the API needs no CSRF token.
+"""
+
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from skarbiec.api.mobile import router as mobile_router
+from skarbiec.core.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Skarbiec mobile API",
+    version="1",
+    description="Activation, PIN and fingerprint login of the mobile app. See docs/mobile-api.md.",
+    urls_namespace="mobile_api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+
+def _error(request: HttpRequest, status: int, body: dict) -> HttpResponse:
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.as_dict())
+
+
+@api.exception_handler(ValidationError)
+def invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    problems = []
+    for err in exc.errors[:10]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload"))
+        problems.append(f"{where}: {err.get('msg', '')}")
+    return _error(
+        request,
+        422,
+        {
+            "code": "invalid_input",
+            "message": _("The request is not valid: check the fields named in the problems."),
+            "problems": problems,
+        },
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(
+        request, 401, {"code": "not_authenticated", "message": _("Log in to the mobile app.")}
+    )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = "invalid_input" if exc.status_code < 500 else "error"
+    return _error(request, exc.status_code, {"code": code, "message": str(exc)})
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, {"code": "not_found", "message": _("Not found.")})
+
+
+api.add_router("/", mobile_router)
+
+# The root URLconf includes this module; ninja's (patterns, app_name, namespace) unpacked.
+urlpatterns, app_name, _namespace = api.urls

@@ -1148,3 +1148,110 @@ def logout_mobile_session(session: MobileSessionInfo, ctx: RequestContext) -> No
             revoked_at=_now(), revoke_reason="logout"
         )
         _audit("mobile_logout", session.member, ctx, device=session.device.device_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# For the app's screens
+
+
+def issue_device_challenge(ctx: RequestContext) -> IssuedChallenge:
+    """A challenge for the next signed device request; rate-limited per address."""
+    per_addr, window = settings.RATE_LIMIT_PER_ADDRESS
+    consume_rate_limit("mobile-challenge", ctx.ip_address or "-", per_addr * 2, window)
+    return issue_challenge(CHALLENGE_DEVICE)
+
+
+@dataclass(frozen=True)
+class MemberSummary:
+    first_name: str
+    last_name: str
+    credit_union: str
+    channel_state: str
+    device_id: str
+    idle_expires_at: datetime
+
+
+def mobile_member_summary(session: MobileSessionInfo) -> MemberSummary:
+    member = session.member
+    return MemberSummary(
+        first_name=member.first_name,
+        last_name=member.last_name,
+        credit_union=member.credit_union.name,
+        channel_state=MobileChannel.objects.get(member=member).state,
+        device_id=session.device.device_id,
+        idle_expires_at=session.idle_expires_at,
+    )
+
+
+@dataclass(frozen=True)
+class HelpContent:
+    credit_union: str
+    helpline: list[str]
+    faq: list[tuple[str, str]]
+
+
+def mobile_help(device_id: str = "") -> HelpContent:
+    """Helpline numbers of the device's credit union (or the installation's first one) and
+    answers to common questions, in the active language (R-M10)."""
+    device = (
+        MobileDevice.objects.select_related("member__credit_union")
+        .filter(device_id=str(device_id)[:43])
+        .first()
+        if device_id
+        else None
+    )
+    cu = device.member.credit_union if device else CreditUnion.objects.order_by("pk").first()
+    faq = [
+        (
+            _("What do I need to start using the app?"),
+            _(
+                "The internet service of your credit union and a phone with Android 5.1 or iOS "
+                "10.0 or newer. First turn the mobile app channel on in the internet service "
+                "(Settings → Access channels), choosing a mobile-app password. Then open the "
+                "app, enter your Login and that password, and confirm with the SMS code."
+            ),
+        ),
+        (
+            _("I forgot my PIN. What now?"),
+            _(
+                "Choose Reset application on the PIN screen. Then activate the app again with "
+                "your Login and mobile-app password and choose a new PIN."
+            ),
+        ),
+        (
+            _("I forgot my mobile-app password."),
+            _(
+                "In the internet service, turn the mobile app channel off and on again "
+                "(Settings → Access channels). You will define a new mobile-app password, "
+                "confirmed with an SMS code, and then activate the app again."
+            ),
+        ),
+        (
+            _("The app says it is blocked."),
+            _(
+                "After three failed PIN or fingerprint attempts the app is blocked for your "
+                "safety. Log in to the internet service, open Settings → Activate mobile app, "
+                "set a new mobile-app password, and activate the app again. The helpline "
+                "cannot unblock the app for you."
+            ),
+        ),
+        (
+            _("Why was I logged out?"),
+            _(
+                "After five minutes without activity the app logs you out and shows the PIN "
+                "screen, so nobody else can use it if you leave the phone."
+            ),
+        ),
+        (
+            _("My phone was lost or stolen."),
+            _(
+                "Remove the device in the internet service (Settings → Devices) or call the "
+                "helpline and ask them to block the mobile app."
+            ),
+        ),
+    ]
+    return HelpContent(
+        credit_union=cu.name if cu else "",
+        helpline=list(cu.helpline_phones) if cu else [],
+        faq=[(str(q), str(a)) for q, a in faq],
+    )

@@ -1,0 +1,164 @@
+"""Endpoints of the mobile app: activation, PIN, fingerprint, sessions, help (R-M1–R-M10).
+
+Handlers only parse input, call one service and shape the answer; the protocol is described in
+docs/mobile-api.md.
+"""
+
+from django.http import HttpRequest
+from ninja import Router
+
+from skarbiec.api import schemas as s
+from skarbiec.api.auth import MobileSessionAuth, mobile_session
+from skarbiec.channels.devicepolicy import DeviceInfo, describe_device
+from skarbiec.channels.services import mobile
+from skarbiec.core.http import request_context
+
+router = Router(tags=["mobile"])
+ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 409: s.ErrorOut, 429: s.ErrorOut}
+session_auth = MobileSessionAuth()
+
+
+def _ctx(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return request_context(request, "mobile")
+
+
+def _device(request: HttpRequest, reported: s.DeviceIn | None) -> DeviceInfo | None:
+    if reported is None:
+        return None
+    hints = {
+        "platform": request.headers.get("Sec-CH-UA-Platform", ""),
+        "platform_version": request.headers.get("Sec-CH-UA-Platform-Version", ""),
+    }
+    return describe_device(reported.dict(), request.headers.get("User-Agent", ""), hints)
+
+
+def _session_out(token: mobile.MobileSessionToken) -> dict:
+    return {
+        "token": token.token,
+        "device_id": token.device_id,
+        "idle_timeout_seconds": token.idle_timeout_seconds,
+        "absolute_expires_at": token.absolute_expires_at,
+    }
+
+
+@router.post("/challenge", response={200: s.ChallengeOut, **ERRORS})
+def challenge(request: HttpRequest):  # type: ignore[no-untyped-def]
+    issued = mobile.issue_device_challenge(_ctx(request))
+    return {"challenge": issued.challenge, "expires_at": issued.expires_at}
+
+
+@router.post("/activation", response={200: s.ActivationOut, **ERRORS})
+def activation(request: HttpRequest, body: s.ActivationIn):  # type: ignore[no-untyped-def]
+    started = mobile.activate_mobile_device(
+        body.login,
+        body.password,
+        body.public_key,
+        _device(request, body.device) or DeviceInfo(),
+        body.challenge,
+        body.signature,
+        _ctx(request),
+    )
+    return started.__dict__
+
+
+@router.post("/activation/confirm", response={200: s.BoundDeviceOut, **ERRORS})
+def activation_confirm(request: HttpRequest, body: s.ActivationConfirmIn):  # type: ignore[no-untyped-def]
+    bound = mobile.confirm_mobile_device_activation(body.activation_id, body.code, _ctx(request))
+    return bound.__dict__
+
+
+@router.post("/pin", response={200: s.SessionOut, **ERRORS})
+def set_pin(request: HttpRequest, body: s.SetPinIn):  # type: ignore[no-untyped-def]
+    token = mobile.set_pin(
+        body.device_id, body.pin, body.pin_proof, body.challenge, body.signature, _ctx(request)
+    )
+    return _session_out(token)
+
+
+@router.post("/fingerprint/options", auth=session_auth, response={200: dict, **ERRORS})
+def fingerprint_options(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return mobile.fingerprint_registration_options(mobile_session(request))
+
+
+@router.post("/fingerprint/register", auth=session_auth, response={200: s.OkOut, **ERRORS})
+def fingerprint_register(request: HttpRequest, body: s.FingerprintRegisterIn):  # type: ignore[no-untyped-def]
+    mobile.register_fingerprint(
+        mobile_session(request), body.challenge, body.credential, _ctx(request)
+    )
+    return {"ok": True}
+
+
+@router.post("/login/pin", response={200: s.SessionOut, **ERRORS})
+def login_pin(request: HttpRequest, body: s.PinLoginIn):  # type: ignore[no-untyped-def]
+    token = mobile.pin_login(
+        body.device_id,
+        body.pin_proof,
+        body.challenge,
+        body.signature,
+        _ctx(request),
+        device_info=_device(request, body.device),
+    )
+    return _session_out(token)
+
+
+@router.post("/login/fingerprint/options", response={200: dict, **ERRORS})
+def login_fingerprint_options(request: HttpRequest, body: s.DeviceRefIn):  # type: ignore[no-untyped-def]
+    return mobile.fingerprint_login_options(body.device_id, _ctx(request))
+
+
+@router.post("/login/fingerprint", response={200: s.SessionOut, **ERRORS})
+def login_fingerprint(request: HttpRequest, body: s.FingerprintLoginIn):  # type: ignore[no-untyped-def]
+    token = mobile.fingerprint_login(
+        body.device_id,
+        body.challenge,
+        body.credential,
+        body.signature,
+        _ctx(request),
+        device_info=_device(request, body.device),
+    )
+    return _session_out(token)
+
+
+@router.post("/login/fingerprint/failed", response={200: s.AttemptsOut, **ERRORS})
+def login_fingerprint_failed(request: HttpRequest, body: s.FailedFingerprintIn):  # type: ignore[no-untyped-def]
+    left = mobile.report_failed_fingerprint(
+        body.device_id, body.challenge, body.signature, _ctx(request)
+    )
+    return {"attempts_left": left}
+
+
+@router.post("/logout", auth=session_auth, response={200: s.OkOut, **ERRORS})
+def logout(request: HttpRequest):  # type: ignore[no-untyped-def]
+    mobile.logout_mobile_session(mobile_session(request), _ctx(request))
+    return {"ok": True}
+
+
+@router.get(
+    "/session",
+    auth=MobileSessionAuth(slide=False),
+    response={200: s.SessionStatusOut, **ERRORS},
+    description="Whether the session is still valid and when it expires. Does NOT extend it: "
+    "the app may poll this without keeping an idle session alive.",
+)
+def session(request: HttpRequest):  # type: ignore[no-untyped-def]
+    info = mobile_session(request)
+    return {
+        "device_id": info.device.device_id,
+        "idle_expires_at": info.idle_expires_at,
+        "absolute_expires_at": info.absolute_expires_at,
+    }
+
+
+@router.get("/me", auth=session_auth, response={200: s.MeOut, **ERRORS})
+def me(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return mobile.mobile_member_summary(mobile_session(request)).__dict__
+
+
+@router.get("/help", response={200: s.HelpOut, **ERRORS})
+def help_page(request: HttpRequest, device_id: str = ""):  # type: ignore[no-untyped-def]
+    content = mobile.mobile_help(device_id)
+    return {
+        "credit_union": content.credit_union,
+        "helpline": content.helpline,
+        "faq": [{"question": q, "answer": a} for q, a in content.faq],
+    }

@@ -1,0 +1,138 @@
+"""Request and response bodies of the mobile API (they make the OpenAPI document)."""
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Schema
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    attempts_left: int | None = None
+    helpline: list[str] | None = None
+    problems: list[str] | None = None
+    min_version: str | None = None
+
+
+class ChallengeOut(Schema):
+    challenge: str = Field(description="base64url; sign it verbatim; single use, 60 s")
+    expires_at: datetime
+
+
+class DeviceIn(Schema):
+    """What the app knows about the device (R-M8). The PWA may leave platform/os_version empty:
+    the server then reads the browser's user agent and client hints."""
+
+    platform: str = Field("", max_length=16, description="android | ios | web")
+    os_version: str = Field("", max_length=32)
+    app_version: str = Field("", max_length=32)
+    name: str = Field("", max_length=100)
+    rooted: bool = False
+    integrity_token: str = Field("", max_length=20000)
+
+
+class ActivationIn(Schema):
+    login: str = Field(max_length=32)
+    password: str = Field(max_length=200)
+    public_key: str | dict[str, Any] = Field(description="P-256 SPKI DER base64, or a JWK")
+    device: DeviceIn = DeviceIn()
+    challenge: str = Field(max_length=100)
+    signature: str = Field(max_length=400)
+
+
+class ActivationOut(Schema):
+    otp_required: bool
+    activation_id: str | None = None
+    device_id: str | None = None
+    pin_length: int
+
+
+class ActivationConfirmIn(Schema):
+    activation_id: str = Field(max_length=64)
+    code: str = Field(max_length=16)
+
+
+class BoundDeviceOut(Schema):
+    device_id: str
+    pin_length: int
+
+
+class SetPinIn(Schema):
+    device_id: str = Field(max_length=64)
+    pin: str = Field(max_length=16)
+    pin_proof: str = Field(max_length=128)
+    challenge: str = Field(max_length=100)
+    signature: str = Field(max_length=400)
+
+
+class SessionOut(Schema):
+    token: str
+    device_id: str
+    idle_timeout_seconds: int
+    absolute_expires_at: datetime
+
+
+class PinLoginIn(Schema):
+    device_id: str = Field(max_length=64)
+    pin_proof: str = Field(max_length=128)
+    challenge: str = Field(max_length=100)
+    signature: str = Field(max_length=400)
+    device: DeviceIn | None = None
+
+
+class FingerprintRegisterIn(Schema):
+    challenge: str = Field(max_length=100)
+    credential: dict[str, Any]
+
+
+class DeviceRefIn(Schema):
+    device_id: str = Field(max_length=64)
+
+
+class FingerprintLoginIn(Schema):
+    device_id: str = Field(max_length=64)
+    challenge: str = Field(max_length=100)
+    credential: dict[str, Any]
+    signature: str = Field(max_length=400)
+    device: DeviceIn | None = None
+
+
+class FailedFingerprintIn(Schema):
+    device_id: str = Field(max_length=64)
+    challenge: str = Field(max_length=100)
+    signature: str = Field(max_length=400)
+
+
+class AttemptsOut(Schema):
+    attempts_left: int
+
+
+class SessionStatusOut(Schema):
+    device_id: str
+    idle_expires_at: datetime
+    absolute_expires_at: datetime
+
+
+class MeOut(Schema):
+    first_name: str
+    last_name: str
+    credit_union: str
+    channel_state: str
+    device_id: str
+    idle_expires_at: datetime
+
+
+class FaqOut(Schema):
+    question: str
+    answer: str
+
+
+class HelpOut(Schema):
+    credit_union: str
+    helpline: list[str]
+    faq: list[FaqOut]
+
+
+class OkOut(Schema):
+    ok: bool = True

@@ -1,0 +1,229 @@
+"""The device side of the mobile protocol over HTTP (httpx): what a native app does.
+
+Generates the device key pair (ECDSA P-256) and the device secret, computes PIN proofs and
+signatures, keeps the session token. Used by the tests (in-process, through the real WSGI stack)
+and by load benchmarks; native-app integrators can read it next to docs/mobile-api.md.
+
+    device = DeviceClient("https://localhost:8443", verify=ssl_context)
+    started = device.activate("1234567890", "Mobile#pass1")
+    if started["otp_required"]:
+        device.confirm_activation(code_from_sms)
+    device.set_pin("48159")
+    device.login_pin("48159")
+    device.me()
+"""
+
+import secrets
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from skarbiec.channels import protocol
+
+API_PREFIX = "/api/mobile/v1"
+
+
+class ApiError(Exception):
+    """A refusal of the server: `code` is the stable error code, `body` the whole answer."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.body = body
+        self.code = str(body.get("code", "error"))
+        super().__init__(f"{status} {self.code}: {body.get('message', '')}")
+
+
+class DeviceClient:
+    def __init__(
+        self,
+        base_url: str = "https://localhost:8443",
+        *,
+        transport: httpx.BaseTransport | None = None,
+        verify: Any = True,
+        language: str = "pl",
+        device: dict[str, Any] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/") + API_PREFIX,
+            transport=transport,
+            verify=verify,
+            timeout=timeout,
+            headers={"Accept-Language": language},
+        )
+        self.device_info: dict[str, Any] = device or {
+            "platform": "android",
+            "os_version": "14",
+            "app_version": "1.0.0",
+            "name": "Test phone",
+        }
+        self.reset()
+
+    @classmethod
+    def in_process(cls, **kwargs: Any) -> "DeviceClient":
+        """Talk to this process's Django through the full WSGI stack (middleware included)."""
+        from skarbiec.wsgi import application
+
+        return cls("http://localhost", transport=httpx.WSGITransport(app=application), **kwargs)
+
+    # -- local state ---------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """*Reset application* (R-M6): forget the key, secret, device id and session."""
+        self.private_key: ec.EllipticCurvePrivateKey = ec.generate_private_key(ec.SECP256R1())
+        self.device_secret: bytes = secrets.token_bytes(32)
+        self.device_id: str = ""
+        self.activation_id: str = ""
+        self.token: str = ""
+
+    @property
+    def public_key_b64(self) -> str:
+        return protocol.b64url_encode(protocol.public_key_der(self.private_key.public_key()))
+
+    def proof(self, pin: str) -> str:
+        return protocol.pin_proof(self.device_secret, pin)
+
+    def sign(self, action: str, challenge: str, payload: dict[str, Any]) -> str:
+        message = protocol.canonical_message(action, challenge, self.device_id, payload)
+        return protocol.sign(self.private_key, message)
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def request(
+        self, method: str, path: str, json: Any = None, auth: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """A raw request; `auth` adds the bearer token."""
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if auth and self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return self.http.request(method, path, json=json, headers=headers, **kwargs)
+
+    def call(self, method: str, path: str, json: Any = None, auth: bool = False) -> Any:
+        response = self.request(method, path, json=json, auth=auth)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"code": "error", "message": response.text[:200]}
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, body)
+        return body
+
+    def challenge(self) -> str:
+        return str(self.call("POST", "/challenge")["challenge"])
+
+    # -- protocol steps ------------------------------------------------------------------------
+
+    def activate(self, login: str, password: str) -> dict[str, Any]:
+        """Login + mobile-app password, binding this device's key (R-M2). When the answer says
+        `otp_required`, call `confirm_activation(code)`."""
+        challenge = self.challenge()
+        payload = {"login": login, "public_key": self.public_key_b64}
+        saved, self.device_id = self.device_id, ""  # activation is signed before a device id
+        signature = self.sign(protocol.ACTIVATE, challenge, payload)
+        self.device_id = saved
+        body = {
+            **payload,
+            "password": password,
+            "device": self.device_info,
+            "challenge": challenge,
+            "signature": signature,
+        }
+        result = self.call("POST", "/activation", body)
+        if result.get("activation_id"):
+            self.activation_id = result["activation_id"]
+        if result.get("device_id"):
+            self._bound(result["device_id"])
+        return result  # type: ignore[no-any-return]
+
+    def confirm_activation(self, code: str) -> dict[str, Any]:
+        result = self.call(
+            "POST", "/activation/confirm", {"activation_id": self.activation_id, "code": code}
+        )
+        self._bound(result["device_id"])
+        return result  # type: ignore[no-any-return]
+
+    def _bound(self, device_id: str) -> None:
+        self.device_id = device_id
+        self.token = ""
+
+    def set_pin(self, pin: str) -> dict[str, Any]:
+        challenge = self.challenge()
+        proof = self.proof(pin)
+        body = {
+            "device_id": self.device_id,
+            "pin": pin,
+            "pin_proof": proof,
+            "challenge": challenge,
+            "signature": self.sign(protocol.SET_PIN, challenge, {"pin_proof": proof}),
+        }
+        return self._session(self.call("POST", "/pin", body))
+
+    def login_pin_body(self, pin: str, challenge: str | None = None) -> dict[str, Any]:
+        """The signed body of a PIN login (tests send prepared bodies in parallel)."""
+        challenge = challenge or self.challenge()
+        proof = self.proof(pin)
+        return {
+            "device_id": self.device_id,
+            "pin_proof": proof,
+            "challenge": challenge,
+            "signature": self.sign(protocol.LOGIN_PIN, challenge, {"pin_proof": proof}),
+            "device": self.device_info,
+        }
+
+    def login_pin(self, pin: str) -> dict[str, Any]:
+        return self._session(self.call("POST", "/login/pin", self.login_pin_body(pin)))
+
+    def report_failed_fingerprint(self) -> dict[str, Any]:
+        challenge = self.challenge()
+        body = {
+            "device_id": self.device_id,
+            "challenge": challenge,
+            "signature": self.sign(protocol.FINGERPRINT_FAILED, challenge, {}),
+        }
+        return self.call("POST", "/login/fingerprint/failed", body)  # type: ignore[no-any-return]
+
+    def fingerprint_registration_options(self) -> dict[str, Any]:
+        return self.call("POST", "/fingerprint/options", auth=True)  # type: ignore[no-any-return]
+
+    def register_fingerprint(self, challenge: str, credential: dict[str, Any]) -> dict[str, Any]:
+        body = {"challenge": challenge, "credential": credential}
+        return self.call("POST", "/fingerprint/register", body, auth=True)  # type: ignore[no-any-return]
+
+    def fingerprint_login_options(self) -> dict[str, Any]:
+        return self.call(  # type: ignore[no-any-return]
+            "POST", "/login/fingerprint/options", {"device_id": self.device_id}
+        )
+
+    def login_fingerprint(self, challenge: str, credential: dict[str, Any]) -> dict[str, Any]:
+        payload = {"credential_id": credential.get("id", "")}
+        body = {
+            "device_id": self.device_id,
+            "challenge": challenge,
+            "credential": credential,
+            "signature": self.sign(protocol.LOGIN_FINGERPRINT, challenge, payload),
+            "device": self.device_info,
+        }
+        return self._session(self.call("POST", "/login/fingerprint", body))
+
+    def _session(self, result: dict[str, Any]) -> dict[str, Any]:
+        self.token = result["token"]
+        return result
+
+    def logout(self) -> dict[str, Any]:
+        result = self.call("POST", "/logout", auth=True)
+        self.token = ""
+        return result  # type: ignore[no-any-return]
+
+    def session(self) -> dict[str, Any]:
+        return self.call("GET", "/session", auth=True)  # type: ignore[no-any-return]
+
+    def me(self) -> dict[str, Any]:
+        return self.call("GET", "/me", auth=True)  # type: ignore[no-any-return]
+
+    def help(self) -> dict[str, Any]:
+        params = f"?device_id={self.device_id}" if self.device_id else ""
+        return self.call("GET", f"/help{params}")  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,221 @@
+"""Activation of the app (R-M1, R-M2, R-M6, R-M8, R-T3) through the API and the device client."""
+
+import pytest
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.channels.models import MobileChannel, MobileDevice, MobileSession
+from skarbiec.channels.services.mobile import deactivate_mobile_channel
+from skarbiec.client import ApiError, DeviceClient
+from tests.api.steps import (
+    MOBILE_PASSWORD,
+    PIN,
+    WEB,
+    WEB_PASSWORD,
+    activate_device,
+    last_code,
+    member_with_channel,
+    ready_device,
+)
+from tests.factories import make_credit_union, make_member
+
+pytestmark = pytest.mark.django_db
+
+
+def channel_of(member) -> MobileChannel:
+    return MobileChannel.objects.get(member=member)
+
+
+def test_r_m2_activation_with_password_and_sms_code_binds_device_and_sets_pin(device):
+    member = member_with_channel()
+    started = device.activate(member.login, MOBILE_PASSWORD)
+    assert started["otp_required"] is True and started["pin_length"] == 5
+    assert channel_of(member).state == MobileChannel.State.PENDING  # not bound before the code
+    bound = device.confirm_activation(last_code(member))
+    assert channel_of(member).state == MobileChannel.State.ACTIVE
+    stored = MobileDevice.objects.get(device_id=bound["device_id"])
+    assert stored.platform == "android" and stored.name == "Test phone"
+    session = device.set_pin(PIN)
+    assert session["idle_timeout_seconds"] == 300
+    assert device.me()["first_name"] == "Jan"
+    # The server keeps neither the PIN nor the proof, only a keyed hash of the proof (R-M3).
+    stored.refresh_from_db()
+    assert PIN not in stored.pin_proof_hash and device.proof(PIN) != stored.pin_proof_hash
+    events = set(AuditEvent.objects.filter(member_id=member.pk).values_list("event", flat=True))
+    assert {"mobile_channel_activated", "mobile_device_activated", "mobile_pin_set"} <= events
+
+
+def test_r_m2_activation_without_sms_code_when_policy_says_so(device):
+    cu = make_credit_union(activation_requires_otp=False)
+    member = member_with_channel(credit_union=cu)
+    started = device.activate(member.login, MOBILE_PASSWORD)
+    assert started["otp_required"] is False and started["device_id"]
+    assert channel_of(member).state == MobileChannel.State.ACTIVE
+
+
+def test_r_m2_wrong_sms_code_at_activation_is_refused(device):
+    member = member_with_channel()
+    device.activate(member.login, MOBILE_PASSWORD)
+    with pytest.raises(ApiError) as e:
+        device.confirm_activation("000000" if last_code(member) != "000000" else "111111")
+    assert e.value.code == "otp_invalid" and e.value.body["attempts_left"] == 2
+    assert channel_of(member).state == MobileChannel.State.PENDING
+
+
+def test_r_m2_three_wrong_mobile_passwords_block_the_channel(device):
+    member = member_with_channel()
+    for left in (2, 1):
+        with pytest.raises(ApiError) as e:
+            device.activate(member.login, "Wrong#pass12")
+        assert (e.value.status, e.value.code) == (401, "wrong_credentials")
+        assert e.value.body["attempts_left"] == left
+    with pytest.raises(ApiError) as e:
+        device.activate(member.login, "Wrong#pass12")
+    assert (e.value.status, e.value.code) == (403, "channel_blocked")
+    assert "801 803 800" in e.value.body["helpline"]
+    assert "Activate mobile app" in e.value.body["message"]
+    assert channel_of(member).state == MobileChannel.State.BLOCKED
+    with pytest.raises(ApiError) as e:  # the right password no longer helps
+        device.activate(member.login, MOBILE_PASSWORD)
+    assert e.value.code == "channel_blocked"
+
+
+def test_r_t3_unknown_login_answers_like_a_wrong_password(device):
+    with pytest.raises(ApiError) as e:
+        device.activate("9999999999", MOBILE_PASSWORD)
+    assert (e.value.status, e.value.code, e.value.body["attempts_left"]) == (
+        401,
+        "wrong_credentials",
+        2,
+    )
+    with pytest.raises(ApiError) as e:
+        device.activate("9999999999", MOBILE_PASSWORD)
+    assert e.value.body["attempts_left"] == 1
+    with pytest.raises(ApiError) as e:
+        device.activate("9999999999", MOBILE_PASSWORD)
+    assert e.value.code == "channel_blocked"
+
+
+def test_r_m1_channel_disabled_has_its_own_code(device):
+    member = make_member()
+    with pytest.raises(ApiError) as e:
+        device.activate(member.login, WEB_PASSWORD)  # the member proves the Login is theirs
+    assert (e.value.status, e.value.code) == (403, "channel_disabled")
+    assert "Access channels" in e.value.body["message"]
+    # A stranger guessing passwords learns nothing: the answer of an unknown Login (R-T3).
+    with pytest.raises(ApiError) as e:
+        device.activate(member.login, "Guess#pass12")
+    assert e.value.code == "wrong_credentials"
+
+
+def test_r_m1_credit_union_without_mobile_app(device):
+    member = member_with_channel(credit_union=make_credit_union())
+    member.credit_union.offers_mobile_app = False
+    member.credit_union.save()
+    with pytest.raises(ApiError) as e:
+        device.activate(member.login, MOBILE_PASSWORD)
+    assert (e.value.status, e.value.code) == (403, "mobile_not_offered")
+
+
+def test_r_m8_android_5_0_is_refused_and_5_1_accepted():
+    member = member_with_channel()
+    old = DeviceClient.in_process(
+        language="en", device={"platform": "android", "os_version": "5.0"}
+    )
+    with pytest.raises(ApiError) as e:
+        old.activate(member.login, MOBILE_PASSWORD)
+    assert (e.value.status, e.value.code) == (403, "device_not_supported")
+    assert e.value.body["min_version"] == "5.1" and "5.1" in e.value.body["message"]
+    ok = DeviceClient.in_process(device={"platform": "android", "os_version": "5.1"})
+    assert ok.activate(member.login, MOBILE_PASSWORD)["otp_required"]
+
+
+def test_r_m8_ios_below_10_refused():
+    member = member_with_channel()
+    old = DeviceClient.in_process(device={"platform": "ios", "os_version": "9.3.5"})
+    with pytest.raises(ApiError) as e:
+        old.activate(member.login, MOBILE_PASSWORD)
+    assert e.value.code == "device_not_supported"
+
+
+def test_r_m8_rooted_device_refused():
+    member = member_with_channel()
+    rooted = DeviceClient.in_process(
+        device={"platform": "android", "os_version": "14", "rooted": True}
+    )
+    with pytest.raises(ApiError) as e:
+        rooted.activate(member.login, MOBILE_PASSWORD)
+    assert (e.value.status, e.value.code) == (403, "device_rooted")
+    assert channel_of(member).failed_password_attempts == 0  # right password: not a failure
+
+
+def test_r_m8_pwa_version_from_user_agent():
+    member = member_with_channel()
+    pwa = DeviceClient.in_process(device={"platform": "", "name": "Browser"})
+    pwa.http.headers["User-Agent"] = (
+        "Mozilla/5.0 (Linux; Android 4.4.2; Nexus 5) AppleWebKit/537.36 Chrome/30 Mobile"
+    )
+    with pytest.raises(ApiError) as e:
+        pwa.activate(member.login, MOBILE_PASSWORD)
+    assert e.value.code == "device_not_supported"
+    pwa.http.headers["User-Agent"] = "Mozilla/5.0 (Linux; Android 14; Pixel 7) Chrome/120 Mobile"
+    assert pwa.activate(member.login, MOBILE_PASSWORD)["otp_required"]
+
+
+def test_r_m6_forgotten_pin_activating_again_replaces_the_device(device):
+    member = ready_device(device)
+    old_device_id, old_token = device.device_id, device.token
+    device.reset()  # Reset application: the key, secret and PIN are gone
+    activate_device(device, member)
+    assert device.device_id != old_device_id
+    assert MobileDevice.objects.get(device_id=old_device_id).state == "removed"
+    assert MobileSession.objects.get(member=member).revoke_reason == "device_replaced"
+    device.set_pin("73914")
+    device.logout()
+    assert device.login_pin("73914")["token"]
+    stale = DeviceClient.in_process()
+    stale.token = old_token
+    with pytest.raises(ApiError) as e:
+        stale.me()
+    assert e.value.code == "not_authenticated"
+
+
+def test_r_m7_forgotten_password_deactivate_then_activate_again(device):
+    member = ready_device(device)
+    deactivate_mobile_channel(member, WEB)
+    assert channel_of(member).state == MobileChannel.State.DISABLED
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "not_authenticated"
+    with pytest.raises(ApiError) as e:
+        device.login_pin(PIN)
+    assert e.value.code == "unknown_device"
+    from tests.api.steps import enable_mobile_channel
+
+    enable_mobile_channel(member, "N3w!mobilepw")
+    device.reset()
+    activate_device(device, member, "N3w!mobilepw")
+    device.set_pin(PIN)
+    assert channel_of(member).state == MobileChannel.State.ACTIVE
+
+
+def test_activation_with_a_bad_key_or_signature_is_a_clear_4xx(device):
+    member = member_with_channel()
+    challenge = device.challenge()
+    r = device.request(
+        "POST",
+        "/activation",
+        {
+            "login": member.login,
+            "password": MOBILE_PASSWORD,
+            "public_key": "bm90IGEga2V5",
+            "challenge": challenge,
+            "signature": "AAAA",
+        },
+    )
+    assert r.status_code == 400 and r.json()["code"] == "invalid_input"
+    r = device.request("POST", "/activation", {"login": member.login})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_input"
+    r = device.request(
+        "POST", "/activation", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert 400 <= r.status_code < 500 and r.json()["code"] == "invalid_input"
