@@ -1,0 +1,198 @@
+"""`skarbiec run` as a real process: HTTPS with the generated CA, TLS 1.2+, HSTS, plain HTTP only
+redirects, and every process it started ends with it (R-X1, R-X2)."""
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+STARTUP_SECONDS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def production_env(data_dir: Path) -> dict[str, str]:
+    """The environment of a real installation: production settings, SQLite in `data_dir`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"} and not k.startswith("SKARBIEC_")
+    }
+    env["SKARBIEC_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    https_port: int
+    http_port: int
+    data_dir: Path
+    log: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.data_dir / "tls" / "ca.pem"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def wait_for_port(server: Server, port: int) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"skarbiec run exited early:\n{server.output()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"port {port} not open after {STARTUP_SECONDS}s:\n{server.output()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("run-data")
+    env = production_env(data_dir)
+    skarbiec = [sys.executable, "-m", "skarbiec"]
+    subprocess.run([*skarbiec, "migrate", "-v0"], env=env, check=True, timeout=120)
+    https_port, http_port = free_port(), free_port()
+    log = data_dir / "run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                *skarbiec,
+                "run",
+                "--bind",
+                f"127.0.0.1:{https_port}",
+                "--http-port",
+                str(http_port),
+                "--workers",
+                "1",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    handle = Server(process, https_port, http_port, data_dir, log)
+    try:
+        wait_for_port(handle, https_port)
+        wait_for_port(handle, http_port)
+        yield handle
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # only the group this fixture started
+            process.wait(timeout=10)
+
+
+def test_r_x1_https_verified_with_generated_ca_and_hsts_sent(server: Server) -> None:
+    context = ssl.create_default_context(cafile=str(server.ca))
+    for host in ("localhost", "127.0.0.1"):
+        response = httpx.get(f"https://{host}:{server.https_port}/", verify=context, timeout=10)
+        assert response.status_code < 500
+        assert response.headers["strict-transport-security"].startswith("max-age=31536000")
+        assert response.http_version == "HTTP/1.1"
+
+
+def test_r_x1_startup_prints_url_ca_and_spki_hash(server: Server) -> None:
+    from skarbiec.core.tls import load_certificate, spki_sha256
+
+    out = server.output()
+    assert f"https://localhost:{server.https_port}/" in out
+    assert str(server.ca) in out
+    leaf = load_certificate(server.data_dir / "tls" / "localhost.pem")
+    assert spki_sha256(leaf) in out
+
+
+def test_r_x1_untrusted_client_refuses_generated_certificate(server: Server) -> None:
+    # Without the CA the certificate is not trusted: proves the server presents the generated one.
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"https://localhost:{server.https_port}/", verify=True, timeout=10)
+
+
+def _handshake(server: Server, maximum: ssl.TLSVersion) -> str:
+    context = ssl.create_default_context(cafile=str(server.ca))
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.maximum_version = maximum
+    # Let the client offer old protocols, so a refusal can only come from the server.
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with socket.create_connection(("127.0.0.1", server.https_port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            return str(tls.version())
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
+def test_r_x1_tls_1_1_refused_tls_1_2_and_1_3_accepted(server: Server) -> None:
+    with pytest.raises(ssl.SSLError) as refused:
+        _handshake(server, ssl.TLSVersion.TLSv1_1)
+    assert refused.value.reason in {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL"}
+    assert _handshake(server, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+    assert _handshake(server, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+
+
+def test_r_x1_plain_http_only_redirects_to_https(server: Server) -> None:
+    base = f"http://127.0.0.1:{server.http_port}"
+    response = httpx.get(f"{base}/login/?next=/accounts/", timeout=10)
+    assert response.status_code == 301
+    assert (
+        response.headers["location"]
+        == f"https://127.0.0.1:{server.https_port}/login/?next=/accounts/"
+    )
+    assert response.content == b""
+    posted = httpx.post(f"{base}/api/mobile/v1/", json={"pin": "12345"}, timeout=10)
+    assert posted.status_code == 301
+    # A Host header that is not ours never becomes the redirect target.
+    foreign = httpx.get(f"{base}/x", headers={"Host": "evil.example"}, timeout=10)
+    assert foreign.headers["location"] == "https://localhost:8443/x"
+
+
+def test_r_x1_stopping_run_stops_every_process_it_started(server: Server) -> None:
+    children = descendants(server.process.pid)
+    # gunicorn worker, plain HTTP redirect and the SMS worker at least.
+    assert len(children) >= 3, server.output()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=15) == 0
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if alive(pid)]

@@ -1,0 +1,226 @@
+"""Staff command line (R-X2): staff users, onboarding members (R-B2), unblocking the web (R-B3)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.channels.models import WebChannel
+from skarbiec.channels.services.web import block_web_channel
+from skarbiec.members.models import Member, StaffProfile
+from skarbiec.members.passwords import password_problems
+from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.sms import decrypt_body
+from tests.factories import CLI, make_credit_union, make_member, make_pesel
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_r_x2_staff_create_prints_a_valid_generated_password() -> None:
+    cu = make_credit_union()
+    out = run(
+        "staff", "create", "--username", "ewa", "--role", "clerk", "--credit-union", cu.sort_code
+    )
+    password = out.split("Password: ")[1].strip()
+    assert password_problems(password) == []
+    user = User.objects.get(username="ewa")
+    assert user.check_password(password)
+    assert user.staff.role == StaffProfile.Role.CLERK and user.staff.credit_union == cu
+    event = AuditEvent.objects.get(event="staff_user_created")
+    assert event.actor == "staff:cli" and event.data == {"username": "ewa", "role": "clerk"}
+
+
+def test_r_x2_installation_admin_needs_no_credit_union() -> None:
+    run("staff", "create", "--username", "root-admin", "--role", "admin")
+    assert User.objects.get(username="root-admin").staff.credit_union is None
+
+
+def test_r_x2_staff_create_refusals() -> None:
+    cu = make_credit_union()
+    with pytest.raises(CommandError, match="must belong to a credit union"):
+        run("staff", "create", "--username", "h", "--role", "helpline")
+    with pytest.raises(CommandError, match="No credit union with sort code 00000000"):
+        run("staff", "create", "--username", "h", "--role", "admin", "--credit-union", "00000000")
+    run("staff", "create", "--username", "h", "--role", "helpline", "--credit-union", cu.sort_code)
+    with pytest.raises(CommandError, match="already exists"):
+        run("staff", "create", "--username", "H", "--role", "admin")
+    with pytest.raises(CommandError, match="username"):
+        run("staff", "create", "--username", "a b", "--role", "admin")
+    assert User.objects.count() == 1
+
+
+def test_r_b2_member_create_prints_login_and_sends_password_by_sms_only() -> None:
+    cu = make_credit_union()
+    out = run(
+        "member",
+        "create",
+        "--credit-union",
+        cu.sort_code,
+        "--first-name",
+        "Ewa",
+        "--last-name",
+        "Lis",
+        "--pesel",
+        make_pesel(),
+        "--phone",
+        "600 100 200",
+    )
+    member = Member.objects.get()
+    assert f"Login: {member.login}" in out
+    assert member.must_change_password
+    sms = SmsMessage.objects.get(member=member)
+    assert sms.phone == "+48600100200"
+    body = decrypt_body(sms.body_encrypted)
+    temporary = next(word for word in body.split() if any(c in "!@#$%&*?" for c in word))
+    assert temporary.rstrip(".") not in out  # the password never appears on the screen
+    assert AuditEvent.objects.filter(
+        event="member_onboarded", member_id=member.pk, actor="staff:cli"
+    )
+
+
+def test_r_b2_member_create_refuses_bad_input_without_writing() -> None:
+    cu = make_credit_union()
+    base = [
+        "member",
+        "create",
+        "--credit-union",
+        cu.sort_code,
+        "--first-name",
+        "Ewa",
+        "--last-name",
+        "Lis",
+    ]
+    with pytest.raises(CommandError, match="PESEL"):
+        run(*base, "--pesel", "90010112345", "--phone", "600100200")
+    with pytest.raises(CommandError, match="phone"):
+        run(*base, "--pesel", make_pesel(), "--phone", "12")
+    with pytest.raises(CommandError, match="sort code 99999999"):
+        run(
+            "member",
+            "create",
+            "--credit-union",
+            "99999999",
+            "--first-name",
+            "E",
+            "--last-name",
+            "L",
+            "--pesel",
+            make_pesel(),
+            "--phone",
+            "600100200",
+        )
+    pesel = make_pesel()
+    run(*base, "--pesel", pesel, "--phone", "600100200")
+    with pytest.raises(CommandError, match="already exists"):
+        run(*base, "--pesel", pesel, "--phone", "600100200")
+    assert Member.objects.count() == 1
+    assert SmsMessage.objects.count() == 1
+
+
+def test_r_x2_r_b3_web_unblock_restores_access_with_new_temporary_password() -> None:
+    member = make_member()
+    channel = WebChannel.objects.get(member=member)
+    block_web_channel(channel, "wrong_passwords", CLI)
+    out = run("web", "unblock", member.login)
+    assert "unblocked" in out
+    channel.refresh_from_db()
+    member.refresh_from_db()
+    assert channel.state == WebChannel.State.ACTIVE and channel.failed_attempts == 0
+    assert member.must_change_password
+    unblocked = AuditEvent.objects.get(event="web_channel_unblocked")
+    assert unblocked.actor == "staff:cli" and unblocked.channel == "cli"
+    assert SmsMessage.objects.filter(member=member).count() == 2
+
+
+def test_r_x2_web_unblock_unknown_login() -> None:
+    with pytest.raises(CommandError, match="No member has the Login 1234567890"):
+        run("web", "unblock", "1234567890")
+
+
+@pytest.fixture(scope="module")
+def migrated_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    data_dir: Path = tmp_path_factory.mktemp("cli-data")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"} and not k.startswith("SKARBIEC_")
+    }
+    env["SKARBIEC_DATA_DIR"] = str(data_dir)
+    subprocess.run([sys.executable, "-m", "skarbiec", "migrate", "-v0"], env=env, check=True)
+    return env
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [
+                "member",
+                "create",
+                "--credit-union",
+                "12345678",
+                "--first-name",
+                "E",
+                "--last-name",
+                "L",
+                "--pesel",
+                "1234",
+                "--phone",
+                "600100200",
+            ],
+            "No credit union",
+        ),
+        (["web", "unblock", "1234567890"], "No member has the Login 1234567890"),
+        (["staff", "create", "--username", "u", "--role", "helpline"], "credit union"),
+    ],
+)
+def test_r_x2_cli_errors_exit_non_zero_without_traceback(
+    migrated_env: dict[str, str], args: list[str], message: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "skarbiec", *args], env=migrated_env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_r_x2_cli_invalid_pesel_exits_non_zero(migrated_env: dict[str, str]) -> None:
+    skarbiec = [sys.executable, "-m", "skarbiec"]
+    subprocess.run([*skarbiec, "demo"], env=migrated_env, check=True, capture_output=True)
+    result = subprocess.run(
+        [
+            *skarbiec,
+            "member",
+            "create",
+            "--credit-union",
+            "19401236",
+            "--first-name",
+            "E",
+            "--last-name",
+            "L",
+            "--pesel",
+            "90010112345",
+            "--phone",
+            "600100200",
+        ],
+        env=migrated_env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "The PESEL number is not valid." in result.stderr
+    assert "Traceback" not in result.stderr
