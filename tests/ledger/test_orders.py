@@ -1,0 +1,295 @@
+"""R-L3, R-L4, R-O2, R-O4: orders, exemptions, SMS codes bound to the details, idempotency."""
+
+import pytest
+from django.db import connection
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.channels.errors import MobileChannelBlocked
+from skarbiec.channels.models import MobileChannel, WebChannel
+from skarbiec.channels.services.mobile import (
+    confirm_mobile_channel_activation,
+    request_mobile_channel_activation,
+)
+from skarbiec.ledger.errors import (
+    AccountNumberChecksum,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidOrderDetails,
+    OrderStateConflict,
+    PayeeAccountNotFound,
+    SameAccount,
+)
+from skarbiec.ledger.integrity import ledger_problems
+from skarbiec.ledger.models import Account, LedgerTransaction, Order
+from skarbiec.ledger.nrb import format_nrb, make_nrb
+from skarbiec.ledger.services import (
+    add_trusted_payee,
+    authorize_transfer,
+    cancel_order,
+    confirm_trusted_payee,
+    create_transfer_order,
+    deposit_cash,
+    open_account,
+    resend_transfer_code,
+)
+from skarbiec.otp.errors import OtpAttemptsExhausted, OtpInvalid
+from tests.factories import make_credit_union
+from tests.ledger.helpers import (
+    EXTERNAL,
+    MOBILE,
+    WEB,
+    balance,
+    key,
+    last_code,
+    last_sms,
+    member_with_account,
+    wrong_code,
+)
+
+
+@pytest.fixture
+def two_members(db):
+    cu = make_credit_union()
+    payer, source = member_with_account(cu, balance_minor=1000_00)
+    payee, target = member_with_account(cu, first_name="Anna", last_name="Nowak")
+    return payer, source, payee, target
+
+
+def _transfer(member, source, payee_account, amount, channel="web", k=None, **kw):
+    return create_transfer_order(
+        member,
+        channel,
+        source,
+        payee_account,
+        kw.get("name", "Anna Nowak"),
+        amount,
+        kw.get("title", "Rent for May"),
+        k or key(),
+        MOBILE if channel == "mobile" else WEB,
+    )
+
+
+@pytest.mark.django_db
+def test_r_l3_r_l4_own_transfer_booked_at_once_without_code():
+    cu = make_credit_union()
+    member, current = member_with_account(cu, balance_minor=500_00)
+    savings = open_account(member, Account.Kind.SAVINGS, WEB)
+    order = _transfer(member, current, format_nrb(savings.number), 200_00, name="")
+    assert order.kind == Order.Kind.OWN and order.state == Order.State.BOOKED
+    assert order.exempt_reason == "own" and order.otp_id is None
+    assert balance(current) == 300_00 and balance(savings) == 200_00
+    assert ledger_problems() == []
+
+
+@pytest.mark.django_db
+def test_r_l3_r_l4_r_o2_internal_transfer_needs_code_naming_amount_account_and_payee(two_members):
+    payer, source, payee, target = two_members
+    order = _transfer(payer, source, target.number, 100_00)
+    assert order.kind == Order.Kind.INTERNAL
+    assert order.state == Order.State.AWAITING_AUTHORIZATION and order.otp_id
+    assert balance(source) == 1000_00  # nothing moves before the code
+    sms = last_sms(payer)
+    assert "100,00" in sms and target.number[-4:] in sms and "Anna Nowak" in sms
+    order = authorize_transfer(payer, order.pk, last_code(payer), WEB)
+    assert order.state == Order.State.BOOKED and order.booking_id
+    assert balance(source) == 900_00 and balance(target) == 100_00
+    # A retried confirmation returns the booked order and books nothing more.
+    again = authorize_transfer(payer, order.pk, "123456", WEB)
+    assert again.pk == order.pk and balance(source) == 900_00
+    assert ledger_problems() == []
+    events = set(AuditEvent.objects.filter(member_id=payer.pk).values_list("event", flat=True))
+    assert {"order_created", "order_authorized", "order_booked"} <= events
+
+
+@pytest.mark.django_db
+def test_r_o2_code_for_100_zl_refused_for_101_zl_or_another_payee(two_members):
+    """Dynamic linking: the code is bound to the amount, payee account, name and title; the
+    stored order is changed behind the code's back (as an attacker would) and the right code
+    no longer confirms it."""
+    payer, source, payee, target = two_members
+    _m3, other = member_with_account(payer.credit_union, first_name="Ewa")
+    for column, value in (
+        ("amount_minor", 101_00),
+        ("payee_account", other.number),
+        ("payee_name", "Mallory"),
+        ("title", "Other title"),
+    ):
+        order = _transfer(payer, source, target.number, 100_00)
+        code = last_code(payer)
+        with connection.cursor() as cur:
+            cur.execute(
+                f"UPDATE {Order._meta.db_table} SET {column} = %s WHERE id = %s", [value, order.pk]
+            )
+        with pytest.raises(OtpInvalid):
+            authorize_transfer(payer, order.pk, code, WEB)
+        assert Order.objects.get(pk=order.pk).state == Order.State.AWAITING_AUTHORIZATION
+    # A code of one order never confirms another (each order has its own code).
+    first = _transfer(payer, source, target.number, 100_00)
+    first_code = last_code(payer)
+    second = _transfer(payer, source, target.number, 101_00)
+    with pytest.raises(OtpInvalid):
+        authorize_transfer(payer, second.pk, first_code, WEB)
+    assert authorize_transfer(payer, first.pk, first_code, WEB).state == Order.State.BOOKED
+    assert balance(source) == 900_00 and balance(target) == 100_00
+
+
+@pytest.mark.django_db
+def test_r_o4_three_wrong_codes_in_web_cancel_order_and_count_toward_web_lockout(two_members):
+    payer, source, payee, target = two_members
+    order = _transfer(payer, source, target.number, 100_00)
+    bad = wrong_code(payer)
+    for _ in range(2):
+        with pytest.raises(OtpInvalid):
+            authorize_transfer(payer, order.pk, bad, WEB)
+    with pytest.raises(OtpAttemptsExhausted):
+        authorize_transfer(payer, order.pk, bad, WEB)
+    order.refresh_from_db()
+    assert order.state == Order.State.CANCELLED and order.reject_reason == "wrong_codes"
+    web = WebChannel.objects.get(member=payer)
+    assert web.failed_attempts == 1 and web.state == WebChannel.State.ACTIVE
+    with pytest.raises(OrderStateConflict):
+        authorize_transfer(payer, order.pk, last_code(payer), WEB)
+    assert balance(source) == 1000_00
+    # Three such cancellations reach the web lockout (policy: 3).
+    for _ in range(2):
+        o = _transfer(payer, source, target.number, 100_00)
+        bad = wrong_code(payer)
+        for _ in range(3):
+            with pytest.raises((OtpInvalid, OtpAttemptsExhausted)):
+                authorize_transfer(payer, o.pk, bad, WEB)
+    assert WebChannel.objects.get(member=payer).state == WebChannel.State.BLOCKED
+
+
+@pytest.mark.django_db
+def test_r_o4_three_wrong_codes_in_mobile_block_the_app_and_reject_the_order(two_members):
+    payer, source, payee, target = two_members
+    otp_id = request_mobile_channel_activation(payer, "Mobi#2024ab", "Mobi#2024ab", WEB)
+    confirm_mobile_channel_activation(payer, otp_id, last_code(payer), WEB)
+    assert MobileChannel.objects.get(member=payer).state != MobileChannel.State.BLOCKED
+    order = _transfer(payer, source, target.number, 100_00, channel="mobile")
+    bad = wrong_code(payer)
+    for _ in range(2):
+        with pytest.raises(OtpInvalid):
+            authorize_transfer(payer, order.pk, bad, MOBILE)
+    with pytest.raises(OtpAttemptsExhausted):
+        authorize_transfer(payer, order.pk, bad, MOBILE)
+    order.refresh_from_db()
+    assert order.state == Order.State.REJECTED and order.reject_reason == "wrong_codes"
+    assert MobileChannel.objects.get(member=payer).state == MobileChannel.State.BLOCKED
+    assert WebChannel.objects.get(member=payer).failed_attempts == 0
+    # Another order waiting in the blocked app cannot be confirmed either.
+    with pytest.raises(MobileChannelBlocked):
+        _o = _transfer(payer, source, target.number, 5_00, channel="mobile")
+        authorize_transfer(payer, _o.pk, last_code(payer), MOBILE)
+    assert balance(source) == 1000_00
+    events = set(AuditEvent.objects.filter(member_id=payer.pk).values_list("event", flat=True))
+    assert {"order_rejected", "mobile_channel_blocked"} <= events
+
+
+@pytest.mark.django_db
+def test_r_l4_trusted_payee_needs_a_code_once_then_transfers_are_exempt(two_members):
+    payer, source, payee, target = two_members
+    pending = add_trusted_payee(payer, "web", "Anna Nowak", format_nrb(target.number), WEB)
+    assert "Anna Nowak" in last_sms(payer) and target.number[-4:] in last_sms(payer)
+    with pytest.raises(OtpInvalid):
+        confirm_trusted_payee(payer, pending.pk, wrong_code(payer), WEB)
+    confirm_trusted_payee(payer, pending.pk, last_code(payer), WEB)
+    order = _transfer(payer, source, target.number, 50_00)
+    assert order.state == Order.State.BOOKED and order.exempt_reason == "trusted_payee"
+    assert balance(target) == 50_00
+
+
+@pytest.mark.django_db
+def test_r_l3_idempotency_key_replay_returns_first_order_and_conflict_on_other_details(
+    two_members,
+):
+    payer, source, payee, target = two_members
+    savings = open_account(payer, Account.Kind.SAVINGS, WEB)
+    k = key()
+    first = _transfer(payer, source, savings.number, 10_00, k=k, name="")
+    again = _transfer(payer, source, savings.number, 10_00, k=k, name="")
+    assert again.pk == first.pk and balance(source) == 990_00
+    assert LedgerTransaction.objects.filter(entries__account=savings).count() == 1
+    with pytest.raises(IdempotencyConflict):
+        _transfer(payer, source, savings.number, 11_00, k=k, name="")
+    # The same key used by another member is another member's order.
+    deposit_cash(target, 5_00, WEB)
+    other = _transfer(payee, target, savings.number, 1_00, k=k, name="Jan Kowalski")
+    assert other.pk != first.pk and other.member_id == payee.pk
+    # A waiting order replayed returns it without sending a second code.
+    k2 = key()
+    waiting = _transfer(payer, source, target.number, 10_00, k=k2)
+    sms_before = payer.sms.count()
+    assert _transfer(payer, source, target.number, 10_00, k=k2).pk == waiting.pk
+    assert payer.sms.count() == sms_before
+
+
+@pytest.mark.django_db
+def test_r_l3_bad_orders_refused_with_clear_errors_and_nothing_stored(two_members):
+    payer, source, payee, target = two_members
+    bad_number = target.number[:-1] + str((int(target.number[-1]) + 1) % 10)
+    with pytest.raises(AccountNumberChecksum):
+        _transfer(payer, source, bad_number, 10_00)
+    with pytest.raises(SameAccount):
+        _transfer(payer, source, source.number, 10_00)
+    missing = make_nrb(payer.credit_union.sort_code, "1999999999999999")
+    with pytest.raises(PayeeAccountNotFound):
+        _transfer(payer, source, missing, 10_00)
+    with pytest.raises(InvalidOrderDetails):
+        _transfer(payer, source, target.number, 10_00, title="")
+    with pytest.raises(InvalidOrderDetails):
+        _transfer(payer, source, target.number, 10_00, title="x" * 141)
+    with pytest.raises(InvalidOrderDetails):
+        _transfer(payer, source, target.number, 10_00, name="")
+    with pytest.raises(InvalidOrderDetails):
+        _transfer(payer, source, target.number, 10_00, title="bad\x00title")
+    assert Order.objects.filter(member=payer).count() == 0
+
+
+@pytest.mark.django_db
+def test_r_l6_balance_checked_at_booking_time_rejects_the_order(two_members):
+    payer, source, payee, target = two_members
+    order = _transfer(payer, source, target.number, 800_00)
+    code = last_code(payer)
+    savings = open_account(payer, Account.Kind.SAVINGS, WEB)
+    _transfer(payer, source, savings.number, 500_00, name="")  # balance drops meanwhile
+    with pytest.raises(InsufficientFunds):
+        authorize_transfer(payer, order.pk, code, WEB)
+    order.refresh_from_db()
+    assert order.state == Order.State.REJECTED and order.reject_reason == "insufficient_funds"
+    assert balance(source) == 500_00 and balance(target) == 0
+    # An exempt order that cannot be covered is refused and not stored.
+    with pytest.raises(InsufficientFunds):
+        _transfer(payer, source, savings.number, 500_01, name="")
+    assert ledger_problems() == []
+
+
+@pytest.mark.django_db
+def test_r_o3_resend_voids_old_code_and_cancel_ends_order(two_members):
+    payer, source, payee, target = two_members
+    order = _transfer(payer, source, target.number, 10_00)
+    old = last_code(payer)
+    resend_transfer_code(payer, order.pk, WEB)
+    new = last_code(payer)
+    if old != new:
+        with pytest.raises(OtpInvalid):
+            authorize_transfer(payer, order.pk, old, WEB)
+    cancelled = cancel_order(payer, order.pk, WEB)
+    assert cancelled.state == Order.State.CANCELLED
+    with pytest.raises(OrderStateConflict):
+        authorize_transfer(payer, order.pk, new, WEB)
+    assert balance(source) == 1000_00
+
+
+@pytest.mark.django_db
+def test_r_l3_external_transfer_moves_money_to_clearing_at_once(two_members):
+    payer, source, payee, target = two_members
+    order = _transfer(payer, source, EXTERNAL, 300_00, name="Energa SA", title="Invoice 7")
+    assert order.kind == Order.Kind.EXTERNAL
+    order = authorize_transfer(payer, order.pk, last_code(payer), WEB)
+    assert order.state == Order.State.PENDING
+    source.refresh_from_db()
+    assert source.available_minor == 700_00 and source.booked_minor == 700_00
+    clearing = Account.objects.get(credit_union=payer.credit_union, kind="clearing")
+    assert clearing.booked_minor == 300_00
+    assert ledger_problems() == []
