@@ -4,6 +4,7 @@ The session lives in the database (R-X3). Times are epoch seconds from skarbiec.
 tests can cross the limits with clock.advance().
 """
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,4 +104,4 @@ def remaining_seconds(member: Member, session: Any, now: float) -> int:
     absolute_left = (
         float(session.get(AUTHENTICATED_AT, now)) + policy.session_absolute_seconds - now
     )
-    return max(int(min(idle_left, absolute_left)), 0)
+    return max(math.ceil(min(idle_left, absolute_left)), 0)

@@ -33,6 +33,7 @@ from skarbiec.members.services import (
     require_valid_password,
     temporary_password_sms,
 )
+from skarbiec.otp.errors import OtpAttemptsExhausted
 from skarbiec.otp.models import OneTimePassword
 from skarbiec.otp.services import issue_otp, verify_otp
 from skarbiec.otp.sms import queue_sms
@@ -214,15 +215,21 @@ def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext)
             data={"reason": "wrong_codes", "failed_attempts": channel.failed_attempts},
         )
 
-    verify_otp(
-        pending.otp_id,
-        member,
-        WEB_LOGIN,
-        {"login": member.login},
-        code,
-        ctx,
-        on_exhausted=count_cancelled_login,
-    )
+    try:
+        verify_otp(
+            pending.otp_id,
+            member,
+            WEB_LOGIN,
+            {"login": member.login},
+            code,
+            ctx,
+            on_exhausted=count_cancelled_login,
+        )
+    except OtpAttemptsExhausted:
+        # The cancelled login may have been the failure that blocked the channel: say so.
+        if WebChannel.objects.get(member=member).state == WebChannel.State.BLOCKED:
+            raise _blocked(member.credit_union)
+        raise
     with transaction.atomic():
         channel = WebChannel.objects.select_for_update().get(member=member)
         if channel.state == WebChannel.State.BLOCKED:

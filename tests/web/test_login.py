@@ -1,0 +1,272 @@
+"""The login pages of the internet service: R-W1, R-W2, R-T3, R-O4 over real HTTP."""
+
+import re
+import statistics
+import time
+
+import pytest
+from django.test import Client
+from tests.factories import make_member
+from tests.web.login_steps import PASSWORD, english_client, last_sms_code, log_in, wrong_code
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.channels.models import WebChannel
+from skarbiec.core import clock
+from skarbiec.otp.models import SmsMessage
+
+WRONG = "Wrong#pass1"
+
+
+def _login(client: Client, login: str, password: str):
+    return client.post("/login/", {"login": login, "password": password})
+
+
+def _normalised(html: str, login: str) -> str:
+    # CSRF tokens are masked differently on every response; nothing else may differ.
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+    html = re.sub(r'"X-CSRFToken": "[^"]+"', "", html)
+    return html.replace(login, "LOGIN")
+
+
+@pytest.mark.django_db
+def test_r_w1_full_login_with_password_and_sms_code_from_the_outbox(client):
+    member = make_member(first_name="Anna")
+    response = _login(client, member.login, PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/login/code/"
+    page = client.get("/login/code/")
+    assert page.status_code == 200 and "Enter the SMS code" in page.content.decode()
+    # Not logged in after the password alone: the second factor is still missing.
+    assert client.get("/start/")["Location"] == "/"
+
+    response = client.post("/login/code/", {"code": last_sms_code(member)})
+    assert response.status_code == 302 and response["Location"] == "/start/"
+    start = client.get("/start/")
+    assert start.status_code == 200
+    body = start.content.decode()
+    assert "Good day, Anna" in body
+    assert "This is your first login" in body
+    assert AuditEvent.objects.filter(member_id=member.pk, event="web_login").count() == 1
+    # The landing page sends a logged-in member to the start page.
+    assert client.get("/")["Location"] == "/start/"
+
+
+@pytest.mark.django_db
+def test_r_w1_start_page_shows_the_previous_login_time(client):
+    member = make_member()
+    log_in(client, member)
+    client.post("/logout/")
+    clock.advance(3600)
+    log_in(client, member)
+    body = client.get("/start/").content.decode()
+    assert "Your previous login:" in body
+    assert "This is your first login" not in body
+
+
+@pytest.mark.django_db
+def test_r_w1_session_key_is_cycled_at_each_login_step(client):
+    member = make_member()
+    client.get("/")
+    _login(client, member.login, PASSWORD)
+    after_password = client.cookies["skarbiec_session"].value
+    client.post("/login/code/", {"code": last_sms_code(member)})
+    after_code = client.cookies["skarbiec_session"].value
+    assert after_password and after_code and after_password != after_code
+
+
+@pytest.mark.django_db
+def test_r_w1_wrong_password_is_refused_with_attempts_left(client):
+    member = make_member()
+    response = _login(client, member.login, WRONG)
+    assert response.status_code == 401
+    body = response.content.decode()
+    assert "The Login or password is incorrect." in body
+    assert "2 attempts left." in body
+    assert WRONG not in body  # the password is never sent back
+    assert WebChannel.objects.get(member=member).failed_attempts == 1
+
+
+@pytest.mark.django_db
+def test_r_t3_unknown_login_and_wrong_password_render_identically(client):
+    member = make_member()
+    known = _login(client, member.login, WRONG)
+    unknown = _login(english_client(), "1234567890", WRONG)
+    assert known.status_code == unknown.status_code == 401
+    assert _normalised(known.content.decode(), member.login) == _normalised(
+        unknown.content.decode(), "1234567890"
+    )
+
+
+@pytest.mark.django_db
+def test_r_t3_unknown_login_and_wrong_password_take_similar_time(client):
+    """Unknown Logins are checked against a dummy Argon2id hash (R-T3)."""
+    member = make_member()
+    other = make_member()
+    _login(client, other.login, WRONG)  # warm up hasher, templates, dummy hash
+
+    def timed(login: str) -> float:
+        started = time.perf_counter()
+        response = _login(client, login, WRONG)
+        assert response.status_code in (401, 403)
+        return time.perf_counter() - started
+
+    known, unknown = [], []
+    for i in range(3):  # 3 tries each stay within the lockout's answers
+        known.append(timed(member.login))
+        unknown.append(timed(f"55500000{i:02d}"))
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.5 <= ratio <= 2.0, (known, unknown)
+
+
+@pytest.mark.django_db
+def test_r_w2_three_wrong_passwords_show_blocked_page_with_helpline(client):
+    member = make_member()
+    assert _login(client, member.login, WRONG).status_code == 401
+    assert _login(client, member.login, WRONG).status_code == 401
+    response = _login(client, member.login, WRONG)
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "Access to the internet service is blocked" in body
+    assert "801 803 800" in body and "58 782 59 00" in body
+    assert 'href="tel:801803800"' in body
+    channel = WebChannel.objects.get(member=member)
+    assert channel.state == WebChannel.State.BLOCKED
+
+
+@pytest.mark.django_db
+def test_r_w2_correct_password_after_the_block_is_still_refused(client):
+    member = make_member()
+    for _ in range(3):
+        _login(client, member.login, WRONG)
+    sms_before = SmsMessage.objects.filter(member=member).count()
+    response = _login(client, member.login, PASSWORD)
+    assert response.status_code == 403
+    assert "801 803 800" in response.content.decode()
+    assert SmsMessage.objects.filter(member=member).count() == sms_before  # no code sent
+    assert client.get("/login/code/")["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_r_t3_unknown_login_is_blocked_after_three_tries_like_a_real_one(client):
+    make_member()
+    for _ in range(2):
+        assert _login(client, "1234509876", WRONG).status_code == 401
+    response = _login(client, "1234509876", WRONG)
+    assert response.status_code == 403
+    assert "801 803 800" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_empty_login_form_is_a_400_with_field_errors(client):
+    response = client.post("/login/", {"login": "", "password": ""})
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert client.get("/login/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_r_o3_expired_code_is_refused_and_a_new_one_works(client):
+    member = make_member()
+    _login(client, member.login, PASSWORD)
+    code = last_sms_code(member)
+    clock.advance(301)
+    response = client.post("/login/code/", {"code": code})
+    assert response.status_code == 400
+    assert "expired" in response.content.decode()
+    assert client.get("/start/")["Location"] == "/"
+
+    response = client.post("/login/code/resend/")
+    assert response.status_code == 302 and response["Location"] == "/login/code/"
+    assert "A new SMS code was sent" in client.get("/login/code/").content.decode()
+    new_code = last_sms_code(member)
+    assert client.post("/login/code/", {"code": code}).status_code == 400  # the old one is void
+    response = client.post("/login/code/", {"code": new_code})
+    assert response["Location"] == "/start/"
+
+
+@pytest.mark.django_db
+def test_r_o3_code_cannot_be_used_twice(client):
+    member = make_member()
+    _login(client, member.login, PASSWORD)
+    code = last_sms_code(member)
+    # A copy of the browser between the two steps (a stolen cookie) tries the same code.
+    thief = english_client()
+    thief.cookies["skarbiec_session"] = client.cookies["skarbiec_session"].value
+    assert client.post("/login/code/", {"code": code})["Location"] == "/start/"
+    response = thief.post("/login/code/", {"code": code})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert thief.get("/start/")["Location"] == "/"
+    # A second submission in the member's own browser does not log in anew.
+    assert client.post("/login/code/", {"code": code})["Location"] == "/"
+    assert AuditEvent.objects.filter(member_id=member.pk, event="web_login").count() == 1
+
+
+@pytest.mark.django_db
+def test_r_o4_three_wrong_codes_cancel_the_login_and_count_toward_lockout(client):
+    member = make_member()
+    _login(client, member.login, PASSWORD)
+    bad = wrong_code(last_sms_code(member))
+    first = client.post("/login/code/", {"code": bad})
+    assert first.status_code == 400
+    assert "The SMS code is incorrect." in first.content.decode()
+    assert "2 attempts left." in first.content.decode()
+    assert "1 attempt left." in client.post("/login/code/", {"code": bad}).content.decode()
+    third = client.post("/login/code/", {"code": bad})
+    assert third.status_code == 400
+    assert "the operation was cancelled" in third.content.decode()
+    assert 'action="/login/"' in third.content.decode()  # back at the password form
+    assert client.get("/login/code/")["Location"] == "/"
+    assert WebChannel.objects.get(member=member).failed_attempts == 1
+
+
+@pytest.mark.django_db
+def test_r_o4_cancelled_logins_add_up_to_a_block(client):
+    member = make_member()
+    for _ in range(3):
+        _login(client, member.login, PASSWORD)
+        bad = wrong_code(last_sms_code(member))
+        for _ in range(3):
+            response = client.post("/login/code/", {"code": bad})
+    assert response.status_code == 403
+    assert "801 803 800" in response.content.decode()
+    assert WebChannel.objects.get(member=member).state == WebChannel.State.BLOCKED
+
+
+@pytest.mark.django_db
+def test_rate_limit_per_address_answers_429(client, settings):
+    settings.RATE_LIMIT_PER_ADDRESS = (2, 60)
+    member = make_member()
+    other = make_member()
+    assert _login(client, member.login, WRONG).status_code == 401
+    assert _login(client, other.login, WRONG).status_code == 401
+    response = _login(client, "1234567890", WRONG)
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+    # Refused before the password was looked at: no attempt counted.
+    assert WebChannel.objects.get(member=member).failed_attempts == 1
+
+
+@pytest.mark.django_db
+def test_rate_limit_per_login_answers_429_from_any_address(settings):
+    settings.RATE_LIMIT_PER_LOGIN = (2, 60)
+    member = make_member()
+    for n in range(2):
+        c = english_client(REMOTE_ADDR=f"10.0.0.{n + 1}")
+        assert _login(c, member.login, WRONG).status_code == 401
+    c = english_client(REMOTE_ADDR="10.0.0.9")
+    response = _login(c, member.login, PASSWORD)
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+    assert WebChannel.objects.get(member=member).failed_attempts == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_w2_failed_attempt_is_committed_although_the_request_failed(client):
+    """No test transaction around the request: what we read was really committed."""
+    member = make_member()
+    assert _login(client, member.login, WRONG).status_code == 401
+    assert WebChannel.objects.get(member=member).failed_attempts == 1
+    _login(client, member.login, PASSWORD)
+    for _ in range(3):
+        client.post("/login/code/", {"code": wrong_code(last_sms_code(member))})
+    # The wrong password and the cancelled code confirmation both stay counted.
+    assert WebChannel.objects.get(member=member).failed_attempts == 2

@@ -1,0 +1,94 @@
+"""Forced change of a temporary password at first login (R-W1) with the rules R-P1, R-P2."""
+
+import pytest
+from tests.factories import make_member
+from tests.web.login_steps import log_in
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.members.passwords import verify_password
+
+GOOD_NEW_PASSWORD = {"new_password": "Nowe#Haslo42", "repeated": "Nowe#Haslo42"}
+
+
+@pytest.fixture
+def new_member_client(client):
+    member = make_member(must_change_password="yes")
+    log_in(client, member)
+    return client, member
+
+
+@pytest.mark.django_db
+def test_r_w1_first_login_leads_to_password_change_and_nothing_else(new_member_client):
+    client, _member = new_member_client
+    assert client.get("/start/")["Location"] == "/password/"
+    assert client.get("/settings/")["Location"] == "/password/"
+    page = client.get("/password/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Set your own password" in body
+    assert "Settings" not in body  # no navigation while the temporary password stands
+    assert client.get("/session/status/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_r_p1_polish_diacritic_is_refused_naming_the_reason(new_member_client):
+    client, member = new_member_client
+    response = client.post("/password/", {"new_password": "Hasłoą#2024", "repeated": "Hasłoą#2024"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Polish letters with diacritics" in body
+    assert "Hasłoą#2024" not in body  # never echoed
+    member.refresh_from_db()
+    assert member.must_change_password
+
+
+@pytest.mark.django_db
+def test_r_p2_too_short_and_diacritics_are_reported_together(new_member_client):
+    client, _member = new_member_client
+    response = client.post("/password/", {"new_password": "ąb1!", "repeated": "ąb1!"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "at least 8 characters" in body
+    assert "Polish letters with diacritics" in body
+
+
+@pytest.mark.django_db
+def test_r_p2_mismatch_and_login_inside_are_listed_at_once(new_member_client):
+    client, member = new_member_client
+    password = f"A#{member.login}"
+    response = client.post("/password/", {"new_password": password, "repeated": "x"})
+    body = response.content.decode()
+    assert "The two passwords are different." in body
+    assert "must not contain your Login" in body
+
+
+@pytest.mark.django_db
+def test_r_w1_good_password_is_set_and_opens_the_service(new_member_client):
+    client, member = new_member_client
+    response = client.post(
+        "/password/", {"new_password": "Nowe#Haslo42", "repeated": "Nowe#Haslo42"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/start/"
+    start = client.get("/start/")
+    assert start.status_code == 200
+    assert "Your new password is set" in start.content.decode()
+    member.refresh_from_db()
+    assert not member.must_change_password
+    assert verify_password(member.web_password_hash, "Nowe#Haslo42")
+    assert AuditEvent.objects.filter(member_id=member.pk, event="web_password_changed").exists()
+    assert client.get("/password/")["Location"] == "/start/"
+
+
+@pytest.mark.django_db
+def test_r_w1_member_may_log_out_instead_of_changing_the_password(new_member_client):
+    client, _member = new_member_client
+    assert client.post("/logout/")["Location"] == "/"
+    assert client.get("/password/")["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_empty_password_form_is_a_400(new_member_client):
+    client, _member = new_member_client
+    response = client.post("/password/", {"new_password": "", "repeated": ""})
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
