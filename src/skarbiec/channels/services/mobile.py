@@ -776,7 +776,8 @@ def pin_problems(pin: str, length: int) -> list[str]:
         return [_("The PIN must not be one digit repeated.")]
     if steps in ({1}, {-1}):
         return [_("The PIN must not be a run of consecutive digits.")]
-    if pin in _COMMON_PINS or (len(pin) % 2 == 0 and pin[: len(pin) // 2] * 2 == pin):
+    repeats = any((pin[:p] * len(pin))[: len(pin)] == pin for p in (2, len(pin) // 2))
+    if pin in _COMMON_PINS or repeats:
         return [_("This PIN is too easy to guess.")]
     return []
 

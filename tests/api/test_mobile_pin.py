@@ -1,0 +1,225 @@
+"""PIN setting and PIN login, the shared failure counter, the device protocol's refusals
+(R-M2, R-M3, R-M5, R-X4)."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.channels import protocol
+from skarbiec.channels.models import DeviceChallenge, MobileChannel
+from skarbiec.client import ApiError, DeviceClient
+from tests.api.steps import PIN, activate_device, member_with_channel, ready_device
+
+
+def channel_of(member) -> MobileChannel:
+    return MobileChannel.objects.get(member=member)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pin", ["11111", "12345", "54321", "00000", "34567", "98765", "12121"])
+def test_r_m2_trivial_pin_is_refused(device, pin):
+    member = member_with_channel()
+    activate_device(device, member)
+    with pytest.raises(ApiError) as e:
+        device.set_pin(pin)
+    assert (e.value.status, e.value.code) == (400, "pin_rejected")
+    assert e.value.body["problems"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pin", ["4815", "481592", "48a59", "４８１５９"])
+def test_r_m2_pin_must_be_digits_of_the_policy_length(device, pin):
+    member = member_with_channel()
+    activate_device(device, member)
+    with pytest.raises(ApiError) as e:
+        device.set_pin(pin)
+    assert e.value.code == "pin_rejected"
+
+
+@pytest.mark.django_db
+def test_r_m2_pin_length_follows_the_policy(device):
+    from tests.factories import make_credit_union
+
+    member = member_with_channel(credit_union=make_credit_union(pin_length=6))
+    assert activate_device(device, member)["pin_length"] == 6
+    assert device.set_pin("481592")["token"]
+
+
+@pytest.mark.django_db
+def test_r_m2_pin_cannot_be_set_twice(device):
+    ready_device(device)
+    with pytest.raises(ApiError) as e:
+        device.set_pin("73914")
+    assert (e.value.status, e.value.code) == (409, "pin_already_set")
+
+
+@pytest.mark.django_db
+def test_r_m3_pin_login_and_wrong_pin_attempts_left(device):
+    member = ready_device(device)
+    device.logout()
+    with pytest.raises(ApiError) as e:
+        device.login_pin("73914")
+    assert (e.value.status, e.value.code, e.value.body["attempts_left"]) == (401, "wrong_pin", 2)
+    assert device.login_pin(PIN)["token"]
+    assert channel_of(member).failed_auth_attempts == 0  # success resets (R-M5)
+    assert AuditEvent.objects.filter(member_id=member.pk, event="mobile_login").exists()
+
+
+@pytest.mark.django_db
+def test_r_m5_three_wrong_pins_block_and_the_right_pin_is_refused_after(device):
+    member = ready_device(device)
+    for left in (2, 1):
+        with pytest.raises(ApiError) as e:
+            device.login_pin("73914")
+        assert e.value.body["attempts_left"] == left
+    with pytest.raises(ApiError) as e:
+        device.login_pin("73914")
+    assert (e.value.status, e.value.code) == (403, "channel_blocked")
+    assert "internet service" in e.value.body["message"]
+    assert e.value.body["helpline"] == ["801 803 800", "58 782 59 00"]
+    assert channel_of(member).state == MobileChannel.State.BLOCKED
+    with pytest.raises(ApiError) as e:
+        device.login_pin(PIN)
+    assert e.value.code == "channel_blocked"
+    # The session opened at PIN setting is revoked by the block.
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "channel_blocked"
+
+
+@pytest.mark.django_db
+def test_r_m5_pin_and_fingerprint_failures_share_one_counter(device):
+    member = ready_device(device)
+    with pytest.raises(ApiError):
+        device.login_pin("73914")
+    assert device.report_failed_fingerprint() == {"attempts_left": 1}
+    with pytest.raises(ApiError) as e:
+        device.report_failed_fingerprint()
+    assert e.value.code == "channel_blocked"
+    assert channel_of(member).state == MobileChannel.State.BLOCKED
+
+
+@pytest.mark.django_db
+def test_r_m3_replayed_challenge_is_refused(device):
+    ready_device(device)
+    body = device.login_pin_body(PIN)
+    assert device.request("POST", "/login/pin", body).status_code == 200
+    replay = device.request("POST", "/login/pin", body)
+    assert (replay.status_code, replay.json()["code"]) == (401, "challenge_invalid")
+
+
+@pytest.mark.django_db
+def test_r_m3_expired_challenge_is_refused(device):
+    from skarbiec.core import clock
+
+    member = ready_device(device)
+    body = device.login_pin_body(PIN)
+    clock.advance(61)
+    r = device.request("POST", "/login/pin", body)
+    assert (r.status_code, r.json()["code"]) == (401, "challenge_invalid")
+    assert channel_of(member).failed_auth_attempts == 0  # not a PIN attempt
+
+
+@pytest.mark.django_db
+def test_r_m3_unknown_challenge_is_refused(device):
+    ready_device(device)
+    body = device.login_pin_body(PIN, challenge=protocol.b64url_encode(b"x" * 32))
+    r = device.request("POST", "/login/pin", body)
+    assert r.json()["code"] == "challenge_invalid"
+
+
+@pytest.mark.django_db
+def test_r_m3_wrong_signature_is_refused_and_burns_the_challenge(device):
+    member = ready_device(device)
+    body = device.login_pin_body(PIN)
+    body["signature"] = protocol.sign(DeviceClient.in_process().private_key, b"something else")
+    r = device.request("POST", "/login/pin", body)
+    assert (r.status_code, r.json()["code"]) == (401, "signature_invalid")
+    assert DeviceChallenge.objects.filter(used_at__isnull=True).count() == 0
+    assert channel_of(member).failed_auth_attempts == 0
+
+
+@pytest.mark.django_db
+def test_r_m3_proof_signed_by_another_device_is_refused(device):
+    ready_device(device)
+    thief = DeviceClient.in_process()
+    other = ready_device(thief)  # another member's phone
+    assert other
+    # The thief's phone signs a login for the victim's device id with its own key.
+    thief.device_id = device.device_id
+    r = thief.request("POST", "/login/pin", thief.login_pin_body(PIN))
+    assert r.json()["code"] == "signature_invalid"
+    # And the victim's proof replayed with a fresh challenge but the wrong key: same answer.
+    body = device.login_pin_body(PIN)
+    body["signature"] = thief.sign(
+        protocol.LOGIN_PIN, body["challenge"], {"pin_proof": body["pin_proof"]}
+    )
+    r = device.request("POST", "/login/pin", body)
+    assert r.json()["code"] == "signature_invalid"
+
+
+@pytest.mark.django_db
+def test_r_m3_proof_from_another_device_secret_is_a_wrong_pin(device):
+    """A stolen database or another phone cannot reproduce the proof without this device's
+    secret: the right PIN with another secret is simply wrong."""
+    ready_device(device)
+    device.device_secret = b"\x01" * 32
+    with pytest.raises(ApiError) as e:
+        device.login_pin(PIN)
+    assert e.value.code == "wrong_pin"
+
+
+@pytest.mark.django_db
+def test_unknown_device_is_refused(device):
+    device.device_id = "no-such-device-0000000000000000"
+    r = device.request("POST", "/login/pin", device.login_pin_body(PIN))
+    assert (r.status_code, r.json()["code"]) == (401, "unknown_device")
+
+
+@pytest.mark.django_db
+def test_r_m8_device_policy_is_checked_at_login_too(device):
+    ready_device(device)
+    device.device_info = {**device.device_info, "rooted": True}
+    with pytest.raises(ApiError) as e:
+        device.login_pin(PIN)
+    assert e.value.code == "device_rooted"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x4_twenty_parallel_wrong_pins_count_to_exactly_three(settings):
+    """R-X4, R-M5: the counter is taken before the proof is checked, under a row lock."""
+    settings.RATE_LIMIT_PER_ADDRESS = (1000, 60)
+    settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
+    device = DeviceClient.in_process(language="en")
+    member = ready_device(device)
+    bodies = [device.login_pin_body("73914") for _ in range(20)]
+    outcomes: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def attempt(body: dict) -> None:
+        client = DeviceClient.in_process(language="en")
+        try:
+            r = client.request("POST", "/login/pin", body)
+            with lock:
+                outcomes.append((r.status_code, r.json().get("code", "ok")))
+        finally:
+            client.close()
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    channel = channel_of(member)
+    assert channel.failed_auth_attempts == 3
+    assert channel.state == MobileChannel.State.BLOCKED
+    codes = [code for _status, code in outcomes]
+    assert len(codes) == 20 and "ok" not in codes
+    assert codes.count("wrong_pin") == 2
+    assert set(codes) == {"wrong_pin", "channel_blocked"}
+    with pytest.raises(ApiError) as e:
+        device.login_pin(PIN)
+    assert e.value.code == "channel_blocked"
