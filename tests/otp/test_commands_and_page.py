@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.core.management import CommandError, call_command
 
+from skarbiec.otp.delivery import send_pending_sms
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import queue_sms
 from tests.factories import make_member
@@ -82,8 +83,6 @@ def test_r_o5_sms_outbox_prints_decrypted_messages_newest_first():
 
 @pytest.mark.django_db
 def test_r_o5_sms_outbox_marks_bodies_erased_by_a_real_gateway():
-    from skarbiec.otp.delivery import send_pending_sms
-
     class Provider:
         name = "fake"
         keeps_body = False

@@ -11,12 +11,17 @@ import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
 
+from skarbiec.audit.services import RequestContext
+from skarbiec.otp.delivery import send_pending_sms
 from skarbiec.otp.gateways import (
     GatewayError,
     OutboxGateway,
     SmsApiGateway,
     gateway_from_settings,
 )
+from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.services import issue_otp
+from tests.factories import make_member
 
 TOKEN = "tok-0123456789abcdef"
 ACCEPTED = {
@@ -190,12 +195,6 @@ def test_r_o5_gateway_from_settings(settings):
 
 @pytest.mark.django_db
 def test_r_o5_code_sms_goes_through_smsapi_and_is_erased_after(provider, settings):
-    from skarbiec.audit.services import RequestContext
-    from skarbiec.otp.delivery import send_pending_sms
-    from skarbiec.otp.models import SmsMessage
-    from skarbiec.otp.services import issue_otp
-    from tests.factories import make_member
-
     settings.SMS_GATEWAY = "smsapi"
     settings.SMSAPI_TOKEN = TOKEN
     settings.SMSAPI_SENDER = ""
