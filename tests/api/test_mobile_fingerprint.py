@@ -1,0 +1,118 @@
+"""Fingerprint login = WebAuthn with user verification required (R-M4, R-M5)."""
+
+import pytest
+
+from skarbiec.channels.models import FingerprintCredential, MobileChannel
+from skarbiec.client import ApiError
+from tests.api.authenticator import SoftwareAuthenticator
+from tests.api.steps import PIN, ready_device
+
+pytestmark = pytest.mark.django_db
+ORIGIN = "https://localhost:8443"
+
+
+def enable_fingerprint(device) -> SoftwareAuthenticator:
+    authenticator = SoftwareAuthenticator(ORIGIN)
+    options = device.fingerprint_registration_options()
+    assert options["authenticatorSelection"]["userVerification"] == "required"
+    assert options["authenticatorSelection"]["authenticatorAttachment"] == "platform"
+    assert options["rp"]["id"] == "localhost"
+    device.register_fingerprint(options["challenge"], authenticator.create(options))
+    return authenticator
+
+
+def fingerprint_login(device, authenticator, **kwargs):
+    options = device.fingerprint_login_options()
+    assert options["userVerification"] == "required"
+    return device.login_fingerprint(options["challenge"], authenticator.get(options, **kwargs))
+
+
+def test_r_m4_register_then_log_in_with_fingerprint(device):
+    member = ready_device(device)
+    authenticator = enable_fingerprint(device)
+    device.logout()
+    assert fingerprint_login(device, authenticator)["token"]
+    assert device.me()["device_id"] == device.device_id
+    assert FingerprintCredential.objects.get().sign_count == 1
+    assert MobileChannel.objects.get(member=member).failed_auth_attempts == 0
+
+
+def test_r_m4_registration_without_user_verification_is_refused(device):
+    ready_device(device)
+    options = device.fingerprint_registration_options()
+    with pytest.raises(ApiError) as e:
+        device.register_fingerprint(
+            options["challenge"], SoftwareAuthenticator(ORIGIN).create(options, user_verified=False)
+        )
+    assert e.value.code == "fingerprint_failed"
+    assert not FingerprintCredential.objects.exists()
+
+
+def test_r_m4_registration_needs_a_session(device):
+    ready_device(device)
+    device.logout()
+    r = device.request("POST", "/fingerprint/options")
+    assert r.json()["code"] == "not_authenticated"
+
+
+def test_r_m4_assertion_without_uv_flag_is_refused_and_counted(device):
+    member = ready_device(device)
+    authenticator = enable_fingerprint(device)
+    with pytest.raises(ApiError) as e:
+        fingerprint_login(device, authenticator, user_verified=False)
+    assert (e.value.code, e.value.body["attempts_left"]) == ("fingerprint_failed", 2)
+    assert MobileChannel.objects.get(member=member).failed_auth_attempts == 1
+
+
+def test_r_m4_replayed_sign_count_is_refused_and_counted(device):
+    ready_device(device)
+    authenticator = enable_fingerprint(device)
+    fingerprint_login(device, authenticator)
+    with pytest.raises(ApiError) as e:
+        fingerprint_login(device, authenticator, sign_count=1)  # a cloned authenticator
+    assert e.value.code == "fingerprint_failed"
+
+
+def test_r_m4_wrong_origin_is_refused(device):
+    ready_device(device)
+    authenticator = enable_fingerprint(device)
+    authenticator.origin = "https://evil.example"
+    with pytest.raises(ApiError) as e:
+        fingerprint_login(device, authenticator)
+    assert e.value.code == "fingerprint_failed"
+
+
+def test_r_m5_three_failed_fingerprints_block_then_pin_refused(device):
+    member = ready_device(device)
+    authenticator = enable_fingerprint(device)
+    with pytest.raises(ApiError):
+        fingerprint_login(device, authenticator, user_verified=False)
+    assert device.report_failed_fingerprint()["attempts_left"] == 1
+    with pytest.raises(ApiError) as e:
+        fingerprint_login(device, authenticator, user_verified=False)
+    assert e.value.code == "channel_blocked"
+    assert MobileChannel.objects.get(member=member).state == MobileChannel.State.BLOCKED
+    with pytest.raises(ApiError) as e:
+        device.login_pin(PIN)
+    assert e.value.code == "channel_blocked"
+
+
+def test_r_m4_fingerprint_login_needs_the_device_key(device):
+    ready_device(device)
+    authenticator = enable_fingerprint(device)
+    options = device.fingerprint_login_options()
+    body = {
+        "device_id": device.device_id,
+        "challenge": options["challenge"],
+        "credential": authenticator.get(options),
+        "signature": "AAAA",
+    }
+    r = device.request("POST", "/login/fingerprint", body)
+    assert r.json()["code"] == "signature_invalid"
+
+
+def test_r_m4_fingerprint_options_without_registration(device):
+    ready_device(device)
+    with pytest.raises(ApiError) as e:
+        device.fingerprint_login_options()
+    assert e.value.code == "fingerprint_not_registered"

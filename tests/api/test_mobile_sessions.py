@@ -1,0 +1,127 @@
+"""Mobile sessions (R-M9): sliding idle expiry, absolute limit, revocation, session check."""
+
+import pytest
+
+from skarbiec.channels.models import MobileSession
+from skarbiec.channels.services.mobile import (
+    block_mobile_channel,
+    deactivate_mobile_channel,
+    remove_mobile_device,
+)
+from skarbiec.client import ApiError
+from skarbiec.core import clock
+from skarbiec.core.keys import keyed_hash
+from tests.api.steps import PIN, WEB, activate_device, ready_device
+
+pytestmark = pytest.mark.django_db
+
+
+def test_r_m9_token_is_stored_only_as_a_keyed_hash(device):
+    ready_device(device)
+    stored = MobileSession.objects.get()
+    assert stored.token_hash == keyed_hash("mobile-session", device.token)
+    assert device.token not in stored.token_hash
+
+
+def test_r_m9_idle_five_minutes_expires_the_session(device):
+    ready_device(device)
+    clock.advance(301)
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert (e.value.status, e.value.code) == (401, "session_expired")
+    assert "5 minutes" in e.value.body["message"]
+    with pytest.raises(ApiError) as e:  # stays expired
+        device.me()
+    assert e.value.code == "session_expired"
+    assert device.login_pin(PIN)["token"]  # back to the PIN screen, and in again
+
+
+def test_r_m9_activity_at_four_minutes_keeps_the_session(device):
+    ready_device(device)
+    clock.advance(240)
+    device.me()
+    clock.advance(240)  # 8 minutes after login, 4 after the last request
+    assert device.me()["channel_state"] == "active"
+    clock.advance(301)
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "session_expired"
+
+
+def test_r_m9_session_check_does_not_extend_the_session(device):
+    ready_device(device)
+    clock.advance(200)
+    status = device.session()
+    assert status["device_id"] == device.device_id
+    clock.advance(101)  # 301 s after the last request that counts as activity
+    with pytest.raises(ApiError) as e:
+        device.session()
+    assert e.value.code == "session_expired"
+
+
+def test_r_m9_absolute_limit(device):
+    ready_device(device)
+    for _ in range(13):  # 13 × 280 s of constant activity > 3600 s
+        clock.advance(280)
+        try:
+            device.me()
+        except ApiError as e:
+            assert e.code == "session_expired"
+            break
+    else:
+        pytest.fail("the session outlived its absolute limit")
+
+
+def test_r_m9_logout_revokes_the_token(device):
+    ready_device(device)
+    token = device.token
+    device.logout()
+    device.token = token
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "not_authenticated"
+
+
+def test_missing_or_garbage_bearer_is_not_authenticated(device):
+    r = device.request("GET", "/me")
+    assert (r.status_code, r.json()["code"]) == (401, "not_authenticated")
+    r = device.request("GET", "/me", headers={"Authorization": "Bearer nonsense"})
+    assert (r.status_code, r.json()["code"]) == (401, "not_authenticated")
+
+
+def test_r_m9_block_revokes_sessions(device):
+    member = ready_device(device)
+    block_mobile_channel(member, "helpline_request", WEB)
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "channel_blocked"
+
+
+def test_r_m9_deactivation_revokes_sessions(device):
+    member = ready_device(device)
+    deactivate_mobile_channel(member, WEB)
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "not_authenticated"
+
+
+def test_r_w6_device_removal_revokes_sessions(device):
+    member = ready_device(device)
+    remove_mobile_device(member, device.device_id, WEB)
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "not_authenticated"
+    with pytest.raises(ApiError) as e:
+        device.login_pin(PIN)
+    assert e.value.code == "unknown_device"
+
+
+def test_r_m6_new_activation_revokes_sessions(device):
+    member = ready_device(device)
+    old_token = device.token
+    device.reset()
+    activate_device(device, member)
+    device.token = old_token
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "not_authenticated"
