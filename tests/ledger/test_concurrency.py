@@ -1,0 +1,108 @@
+"""R-L6, R-X4, R-L3: parallel orders never overdraw an account and never book twice.
+
+Real threads against the real database (transaction=True), on SQLite and PostgreSQL.
+"""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import close_old_connections, connection
+
+from skarbiec.core.errors import DomainError
+from skarbiec.ledger.integrity import ledger_problems
+from skarbiec.ledger.models import Account, LedgerEntry, Order
+from skarbiec.ledger.services import create_transfer_order, open_account
+from tests.factories import make_credit_union
+from tests.ledger.helpers import WEB, balance, member_with_account
+
+THREADS = 50
+
+
+def _run_parallel(fn, n: int) -> list[str]:
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(n)
+
+    def worker(i: int) -> None:
+        try:
+            start.wait()
+            result = fn(i)
+        except DomainError as e:
+            result = e.code
+        except Exception as e:  # a crash must fail the test, visibly
+            result = f"crash:{type(e).__name__}:{e}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    close_old_connections()
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_l6_fifty_parallel_transfers_drain_one_account_never_overdraw():
+    cu = make_credit_union()
+    member, source = member_with_account(cu, balance_minor=10 * 37_00)
+    savings = open_account(member, Account.Kind.SAVINGS, WEB)
+
+    def pay(i: int) -> str:
+        order = create_transfer_order(
+            member, "web", source.pk, savings.number, "", 37_00, f"Part {i}", f"drain-{i}", WEB
+        )
+        return order.state
+
+    outcomes = Counter(_run_parallel(pay, THREADS))
+    assert outcomes == {"booked": 10, "insufficient_funds": THREADS - 10}, outcomes
+    source.refresh_from_db()
+    assert source.booked_minor == 0 and source.available_minor == 0
+    assert balance(savings) == 10 * 37_00
+    assert Order.objects.filter(member=member, state="booked").count() == 10
+    assert LedgerEntry.objects.filter(account=source, amount_minor__lt=0).count() == 10
+    assert ledger_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_l6_opposite_transfers_in_parallel_do_not_deadlock_and_keep_totals():
+    cu = make_credit_union()
+    a_member, a = member_with_account(cu, balance_minor=1000_00)
+    b = open_account(a_member, Account.Kind.SAVINGS, WEB)
+    from skarbiec.ledger.services import deposit_cash
+
+    deposit_cash(b, 1000_00, WEB)
+
+    def pay(i: int) -> str:
+        src, dst = (a, b) if i % 2 else (b, a)
+        return create_transfer_order(
+            a_member, "web", src.pk, dst.number, "", 10_00, "Swap", f"swap-{i}", WEB
+        ).state
+
+    outcomes = Counter(_run_parallel(pay, 30))
+    assert outcomes == {"booked": 30}, outcomes
+    assert balance(a) + balance(b) == 2000_00
+    assert ledger_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_l3_same_idempotency_key_in_parallel_books_once():
+    cu = make_credit_union()
+    member, source = member_with_account(cu, balance_minor=1000_00)
+    savings = open_account(member, Account.Kind.SAVINGS, WEB)
+
+    def pay(i: int) -> str:
+        order = create_transfer_order(
+            member, "web", source.pk, savings.number, "", 25_00, "Once", "the-same-key", WEB
+        )
+        return f"order-{order.pk}-{order.state}"
+
+    outcomes = Counter(_run_parallel(pay, 20))
+    assert len(outcomes) == 1 and next(iter(outcomes.values())) == 20, outcomes
+    assert Order.objects.filter(member=member).count() == 1
+    assert balance(source) == 975_00 and balance(savings) == 25_00
+    assert ledger_problems() == []
