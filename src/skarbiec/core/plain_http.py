@@ -76,7 +76,8 @@ def serve_https_redirect(
         server_class = ServerV6
     server = server_class((host, port), _handler(https_port, allowed_hosts, public_url))
     server.daemon_threads = True
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    for signum in (signal.SIGTERM, signal.SIGINT):  # Ctrl+C reaches the whole process group
+        signal.signal(signum, lambda *_: os._exit(0))
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     server.serve_forever()
 

@@ -1,0 +1,72 @@
+# Skarbiec: `make run` serves a demo installation over HTTPS, `make test` is the whole CI.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Package and service commands need root; use sudo when not root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PG_USER ?= root
+PG_DB ?= skarbiec
+PG_URL ?= postgres://$(PG_USER)@127.0.0.1:5432/$(PG_DB)
+# Extra pytest arguments, e.g. make test PYTEST_ARGS="tests/core -x"
+PYTEST_ARGS ?=
+RUN_ARGS ?=
+
+.PHONY: run test lint install install-test chromium postgres messages
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e . -c constraints.txt
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]' -c constraints.txt
+
+# Compiled translations (.mo) are built, not committed; msgfmt comes from gettext.
+messages:
+	@if find src/skarbiec -name '*.po' -path '*/locale/*' | grep -q .; then \
+	  if ! command -v msgfmt >/dev/null; then \
+	    $(SUDO) apt-get update && $(SUDO) apt-get install -y gettext; \
+	  fi; \
+	  $(BIN)/skarbiec compilemessages --ignore='.venv' --ignore='var' --ignore='.git'; \
+	fi
+
+run: install messages
+	$(BIN)/skarbiec migrate
+	$(BIN)/skarbiec demo
+	$(BIN)/skarbiec run $(RUN_ARGS)
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; \
+	fi
+
+postgres:
+	@if ! command -v pg_isready >/dev/null; then \
+	  echo "PostgreSQL 15 is needed for the tests: apt-get install postgresql" >&2; exit 1; \
+	fi
+	@if ! pg_isready -q -h 127.0.0.1; then \
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done; \
+	fi
+	@pg_isready -h 127.0.0.1
+	@if ! psql "$(PG_URL)" -qAtc 'select 1' >/dev/null 2>&1; then \
+	  if ! psql -h 127.0.0.1 -U $(PG_USER) -d postgres -qAtc 'select 1' >/dev/null 2>&1; then \
+	    $(SUDO) su postgres -c "createuser -s $(PG_USER)"; \
+	  fi; \
+	  createdb -h 127.0.0.1 -U $(PG_USER) $(PG_DB); \
+	fi
+
+lint: install-test
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
+
+# Any pytest failure fails make, including exit code 5 ("no tests collected").
+test: install-test chromium postgres messages
+	$(BIN)/ruff check src tests
+	env -u DATABASE_URL SKARBIEC_DATA_DIR=var/test-sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	env DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/test-pg $(BIN)/pytest $(PYTEST_ARGS)
