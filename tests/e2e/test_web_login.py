@@ -136,3 +136,27 @@ def test_r_x5_language_switch_on_the_login_page(browser, live_server):
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", name="Log in to the internet service")).to_be_visible()
     context.close()
+
+
+def test_login_page_fits_a_phone_screen(browser, live_server, screenshots_dir):
+    """Mobile-friendly: nothing wider than a Pixel 7 screen, the form usable without zooming."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="en-GB",
+        viewport={"width": 412, "height": 839},
+        device_scale_factor=2.625,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    make_member()
+    page.goto("/")
+    expect(page.get_by_role("textbox", name="Login")).to_be_visible()
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    box = page.get_by_role("button", name="Next").bounding_box()
+    assert box and box["height"] >= 44 and box["width"] > 300  # a comfortable touch target
+    page.screenshot(path=str(screenshots_dir / "web-login-phone.png"), full_page=True)
+    context.close()

@@ -35,6 +35,7 @@ def test_r_w1_full_login_with_password_and_sms_code_from_the_outbox(client):
     assert response.status_code == 302 and response["Location"] == "/login/code/"
     page = client.get("/login/code/")
     assert page.status_code == 200 and "Enter the SMS code" in page.content.decode()
+    assert "You can enter the code 3 more times." in page.content.decode()
     # Not logged in after the password alone: the second factor is still missing.
     assert client.get("/start/")["Location"] == "/"
 
@@ -209,6 +210,7 @@ def test_r_o4_three_wrong_codes_cancel_the_login_and_count_toward_lockout(client
     assert first.status_code == 400
     assert "The SMS code is incorrect." in first.content.decode()
     assert "2 attempts left." in first.content.decode()
+    assert "2 more times" in client.get("/login/code/").content.decode()  # remembered
     assert "1 attempt left." in client.post("/login/code/", {"code": bad}).content.decode()
     third = client.post("/login/code/", {"code": bad})
     assert third.status_code == 400

@@ -28,7 +28,23 @@ def now_ts() -> float:
 
 
 def store_pending_login(request: HttpRequest, pending: PendingWebLogin) -> None:
-    request.session[PENDING_LOGIN] = {"member_id": pending.member_id, "otp_id": pending.otp_id}
+    request.session[PENDING_LOGIN] = {
+        "member_id": pending.member_id,
+        "otp_id": pending.otp_id,
+        "attempts_left": pending.code_attempts,
+    }
+
+
+def pending_code_attempts(request: HttpRequest) -> int | None:
+    data = request.session.get(PENDING_LOGIN)
+    return data.get("attempts_left") if isinstance(data, dict) else None
+
+
+def note_code_attempts_left(request: HttpRequest, attempts_left: int) -> None:
+    data = request.session.get(PENDING_LOGIN)
+    if isinstance(data, dict):
+        data["attempts_left"] = attempts_left
+        request.session[PENDING_LOGIN] = data
 
 
 def pending_login(request: HttpRequest) -> PendingWebLogin | None:
@@ -36,7 +52,11 @@ def pending_login(request: HttpRequest) -> PendingWebLogin | None:
     if not isinstance(data, dict):
         return None
     try:
-        return PendingWebLogin(member_id=int(data["member_id"]), otp_id=int(data["otp_id"]))
+        return PendingWebLogin(
+            member_id=int(data["member_id"]),
+            otp_id=int(data["otp_id"]),
+            code_attempts=int(data.get("attempts_left", 3)),
+        )
     except (KeyError, TypeError, ValueError):
         return None
 

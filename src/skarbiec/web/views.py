@@ -118,13 +118,17 @@ def _render_code(
     status: int = 200,
 ) -> HttpResponse:
     notice = member_session.pop_notice(request) if error is None else None
+    attempts_left = error.details.get("attempts_left") if error else None
+    if attempts_left is not None:
+        member_session.note_code_attempts_left(request, attempts_left)
     return render(
         request,
         "web/login_code.html",
         {
             "form": form or CodeForm(),
             "error": error,
-            "attempts_left": error.details.get("attempts_left") if error else None,
+            "attempts_left": attempts_left,
+            "code_attempts": member_session.pending_code_attempts(request),
             "notice": notice,
         },
         status=status,

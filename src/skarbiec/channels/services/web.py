@@ -50,6 +50,8 @@ class PendingWebLogin:
 
     member_id: int
     otp_id: int
+    # How many wrong codes the policy allows for this code (shown on the code page).
+    code_attempts: int = 3
 
 
 def helpline_phones(credit_union: CreditUnion | None) -> list[str]:
@@ -170,7 +172,9 @@ def begin_web_login(login: str, password: str, ctx: RequestContext) -> PendingWe
                 member_id=member.pk,
             )
             otp = issue_otp(member, WEB_LOGIN, {"login": member.login}, _web_login_sms(member), ctx)
-            return PendingWebLogin(member_id=member.pk, otp_id=otp.pk)
+            return PendingWebLogin(
+                member_id=member.pk, otp_id=otp.pk, code_attempts=policy.max_otp_failures
+            )
         record_event(
             "web_login_failed",
             ctx,
@@ -194,7 +198,9 @@ def resend_web_login_code(pending: PendingWebLogin, ctx: RequestContext) -> Pend
     if channel.state == WebChannel.State.BLOCKED:
         raise _blocked(member.credit_union)
     otp = issue_otp(member, WEB_LOGIN, {"login": member.login}, _web_login_sms(member), ctx)
-    return PendingWebLogin(member_id=member.pk, otp_id=otp.pk)
+    return PendingWebLogin(
+        member_id=member.pk, otp_id=otp.pk, code_attempts=member.credit_union.max_otp_failures
+    )
 
 
 def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext) -> Member:
