@@ -36,7 +36,7 @@ class ActivationIn(Schema):
     login: str = Field(max_length=32)
     password: str = Field(max_length=200)
     public_key: str | dict[str, Any] = Field(description="P-256 SPKI DER base64, or a JWK")
-    device: DeviceIn = DeviceIn()
+    device: DeviceIn = Field(default_factory=lambda: DeviceIn.model_validate({}))
     challenge: str = Field(max_length=100)
     signature: str = Field(max_length=400)
 

@@ -492,7 +492,7 @@ def _consume_challenge(challenge: str, purpose: str, device_id: str = "") -> Non
 
 
 def _signed_by(
-    key_der: bytes,
+    key_der: bytes | memoryview,
     action: str,
     challenge: str,
     device_id: str,
