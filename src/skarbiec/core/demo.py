@@ -92,6 +92,11 @@ def load_demo_data() -> DemoData:
                 data.created.append(f"member {member.full_name}")
             data.members.append((member, person.password))
 
+        # Accounts and a year of history for the demo members (R-L5); idempotent.
+        from skarbiec.ledger.demo import load_demo_ledger
+
+        data.created += load_demo_ledger(cu, [m for m, _password in data.members])
+
         for staff in DEMO_STAFF:
             user = User.objects.filter(username=staff.username).first()
             if user is None:

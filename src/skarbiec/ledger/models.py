@@ -60,12 +60,12 @@ class Account(models.Model):
         ]
         indexes = [models.Index(fields=["member", "kind"])]
 
+    def __str__(self) -> str:
+        return f"{self.name} {self.number}"
+
     @property
     def is_internal(self) -> bool:
         return self.member_id is None
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.number}"
 
 
 class _AppendOnlyQuerySet(models.QuerySet):
@@ -85,10 +85,9 @@ class LedgerTransaction(models.Model):
         CLEARED = "cleared"  # clearing → settlement, the batch was booked by the other bank
         REFUND = "refund"  # clearing → member, the other bank rejected the transfer
         INCOMING = "incoming"  # settlement → member, from another bank
+        CARD = "card"  # card payment settled through the clearing house (member → settlement)
         DEPOSIT = "deposit"  # cash at the branch (funding → member)
         WITHDRAWAL = "withdrawal"
-
-    objects = _AppendOnlyQuerySet.as_manager()
 
     credit_union = models.ForeignKey(
         "members.CreditUnion", on_delete=models.PROTECT, related_name="ledger_transactions"
@@ -96,6 +95,11 @@ class LedgerTransaction(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     title = models.CharField(max_length=140)
     booked_at = models.DateTimeField(db_index=True)
+
+    objects = _AppendOnlyQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk}: {self.title}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -113,8 +117,6 @@ class LedgerTransaction(models.Model):
 class LedgerEntry(models.Model):
     """One leg of a booking. Positive = credit (money in), negative = debit (money out)."""
 
-    objects = _AppendOnlyQuerySet.as_manager()
-
     transaction = models.ForeignKey(
         LedgerTransaction, on_delete=models.PROTECT, related_name="entries"
     )
@@ -127,11 +129,16 @@ class LedgerEntry(models.Model):
     counterparty_account = models.CharField(max_length=26, blank=True)
     booked_at = models.DateTimeField()
 
+    objects = _AppendOnlyQuerySet.as_manager()
+
     class Meta:
         indexes = [models.Index(fields=["account", "booked_at"])]
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount_minor=0), name="entry_not_zero")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.amount_minor:+d}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Entries are written only together with their transaction (bulk, after the sum was
@@ -225,6 +232,9 @@ class Order(models.Model):
             models.Index(fields=["state", "kind"]),
         ]
 
+    def __str__(self) -> str:
+        return f"order {self.pk} {self.kind} {self.state}"
+
 
 class OutgoingBatch(models.Model):
     """A file of external transfers handed to clearing by `skarbiec settle`."""
@@ -236,6 +246,9 @@ class OutgoingBatch(models.Model):
     order_count = models.PositiveIntegerField()
     total_minor = models.BigIntegerField()
     created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.file_name
 
 
 class TrustedPayee(models.Model):
@@ -265,6 +278,9 @@ class TrustedPayee(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.name} {self.account}"
+
 
 class CreditUnionLimits(models.Model):
     """The credit union's maximum and default limits for one channel (R-L4)."""
@@ -287,6 +303,9 @@ class CreditUnionLimits(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.credit_union_id} {self.channel}"
+
 
 class MemberLimits(models.Model):
     """A member's own limits for one channel. The row is also the lock that serialises the
@@ -305,6 +324,9 @@ class MemberLimits(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["member", "channel"], name="member_limits_per_channel")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.channel}"
 
 
 class LimitChange(models.Model):
@@ -325,3 +347,6 @@ class LimitChange(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     otp_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.channel} {self.state}"

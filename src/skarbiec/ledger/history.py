@@ -1,0 +1,190 @@
+"""Account history for members (R-L5): filtered, paginated, one entry's detail, CSV export."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q
+from django.db.models.functions import Abs
+from django.utils import timezone
+
+from skarbiec.ledger.amounts import format_amount_plain, require_amount
+from skarbiec.ledger.errors import InvalidOrderDetails
+from skarbiec.ledger.models import LedgerEntry, Order
+from skarbiec.ledger.services import get_member_account
+from skarbiec.members.models import Member
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """All optional. Dates are local (Europe/Warsaw) and inclusive; amounts compare the
+    absolute value in grosze; text is searched in the title and the counterparty's name."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    amount_min_minor: int | None = None
+    amount_max_minor: int | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    entry_id: int
+    account_id: int
+    booked_at: datetime
+    amount_minor: int  # positive: money in, negative: money out
+    balance_after_minor: int
+    title: str
+    counterparty_name: str
+    counterparty_account: str
+    kind: str
+    order_id: int | None  # the member's own order behind the entry, for its confirmation
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: list[HistoryItem]
+    page: int
+    page_size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.page_size - 1) // self.page_size, 1)
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _entries(member: Member, account_id: int, filters: HistoryFilter):  # type: ignore[no-untyped-def]
+    account = get_member_account(member, account_id)
+    qs = LedgerEntry.objects.filter(account=account)
+    tz = timezone.get_current_timezone()
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise InvalidOrderDetails(_date_order_message(), field="date_from")
+    if filters.date_from:
+        qs = qs.filter(booked_at__gte=datetime.combine(filters.date_from, time.min, tzinfo=tz))
+    if filters.date_to:
+        end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=tz)
+        qs = qs.filter(booked_at__lt=end)
+    if filters.amount_min_minor is not None or filters.amount_max_minor is not None:
+        qs = qs.annotate(abs_amount=Abs("amount_minor"))
+        if filters.amount_min_minor is not None:
+            qs = qs.filter(abs_amount__gte=require_amount(filters.amount_min_minor))
+        if filters.amount_max_minor is not None:
+            qs = qs.filter(abs_amount__lte=require_amount(filters.amount_max_minor))
+    text = " ".join((filters.text or "").split())[:100]
+    if text:
+        qs = qs.filter(Q(transaction__title__icontains=text) | Q(counterparty_name__icontains=text))
+    return qs.select_related("transaction").order_by("-booked_at", "-pk")
+
+
+def _date_order_message() -> str:
+    from django.utils.translation import gettext as _
+
+    return _("The start date must not be later than the end date.")
+
+
+def _items(member: Member, entries: list[LedgerEntry]) -> list[HistoryItem]:
+    # Only the member's own orders are linked: the payee of an internal transfer must not see
+    # the payer's order.
+    orders = dict(
+        Order.objects.filter(
+            member=member, booking_id__in={e.transaction_id for e in entries}
+        ).values_list("booking_id", "pk")
+    )
+    refunds = dict(
+        Order.objects.filter(
+            member=member, settlement_id__in={e.transaction_id for e in entries}
+        ).values_list("settlement_id", "pk")
+    )
+    return [
+        HistoryItem(
+            entry_id=e.pk,
+            account_id=e.account_id,
+            booked_at=e.booked_at,
+            amount_minor=e.amount_minor,
+            balance_after_minor=e.balance_after_minor,
+            title=e.transaction.title,
+            counterparty_name=e.counterparty_name,
+            counterparty_account=e.counterparty_account,
+            kind=e.transaction.kind,
+            order_id=orders.get(e.transaction_id) or refunds.get(e.transaction_id),
+        )
+        for e in entries
+    ]
+
+
+def account_history(
+    member: Member,
+    account_id: int,
+    filters: HistoryFilter | None = None,
+    page: int = 1,
+    page_size: int = 25,
+) -> HistoryPage:
+    """One page of an account's entries, newest first."""
+    if not (1 <= page_size <= MAX_PAGE_SIZE) or page < 1:
+        raise InvalidOrderDetails(field="page")
+    qs = _entries(member, account_id, filters or HistoryFilter())
+    total = qs.count()
+    start = (page - 1) * page_size
+    entries = list(qs[start : start + page_size])
+    return HistoryPage(_items(member, entries), page, page_size, total)
+
+
+def history_entry(member: Member, entry_id: int) -> HistoryItem:
+    """The detail of one entry on one of the member's accounts."""
+    from skarbiec.ledger.errors import AccountNotFound
+
+    entry = (
+        LedgerEntry.objects.select_related("transaction")
+        .filter(pk=entry_id, account__member=member)
+        .first()
+    )
+    if entry is None:
+        raise AccountNotFound()
+    return _items(member, [entry])[0]
+
+
+CSV_HEADER = [
+    "booked_at",
+    "amount",
+    "currency",
+    "balance_after",
+    "title",
+    "counterparty_name",
+    "counterparty_account",
+    "kind",
+]
+
+
+def history_csv(member: Member, account_id: int, filters: HistoryFilter | None = None) -> str:
+    """The filtered history as CSV (UTF-8, amounts as 1234.56, local ISO times)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    qs = _entries(member, account_id, filters or HistoryFilter())
+    for e in qs.iterator(chunk_size=1000):
+        writer.writerow(
+            [
+                timezone.localtime(e.booked_at).isoformat(timespec="seconds"),
+                format_amount_plain(e.amount_minor),
+                "PLN",
+                format_amount_plain(e.balance_after_minor),
+                _csv_safe(e.transaction.title),
+                _csv_safe(e.counterparty_name),
+                e.counterparty_account,
+                e.transaction.kind,
+            ]
+        )
+    return out.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    # A title like "=HYPERLINK(...)" must not run as a formula when the file opens in a
+    # spreadsheet (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,98 @@
+"""PDF confirmation of a transfer (R-L5), made with fpdf2.
+
+Polish letters need a Unicode font: DejaVu Sans from the system (Debian: fonts-dejavu-core,
+/usr/share/fonts/truetype/dejavu). Without it the text falls back to the built-in Helvetica
+with Polish letters transliterated (ą → a, ł → l), so a confirmation is still produced.
+"""
+
+import unicodedata
+from pathlib import Path
+
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from fpdf import FPDF
+
+from skarbiec.ledger.amounts import format_amount
+from skarbiec.ledger.models import Order
+from skarbiec.ledger.nrb import format_nrb
+from skarbiec.ledger.services import get_order
+from skarbiec.members.models import Member
+
+FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu")]
+
+
+def _font_path(name: str) -> Path | None:
+    for d in FONT_DIRS:
+        if (d / name).is_file():
+            return d / name
+    return None
+
+
+def _ascii(text: str) -> str:
+    text = text.replace("ł", "l").replace("Ł", "L").replace("\u00a0", " ")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def _state_label(order: Order) -> str:
+    return {
+        Order.State.AWAITING_AUTHORIZATION: _("awaiting confirmation"),
+        Order.State.PENDING: _("accepted, waiting for clearing"),
+        Order.State.SENT: _("sent to the payee's bank"),
+        Order.State.BOOKED: _("booked"),
+        Order.State.REJECTED: _("rejected"),
+        Order.State.CANCELLED: _("cancelled"),
+    }[Order.State(order.state)]
+
+
+def transfer_confirmation_pdf(member: Member, order_id: int, lang: str | None = None) -> bytes:
+    """A one-page confirmation of one of the member's orders, in the member's language."""
+    order = get_order(member, order_id)
+    lang = lang or member.language
+    with translation.override(lang):
+        return _render(member, order, lang)
+
+
+def _render(member: Member, order: Order, lang: str) -> bytes:
+    pdf = FPDF(format="A4")
+    pdf.set_title(_("Transfer confirmation"))
+    pdf.set_author(member.credit_union.name)
+    regular, bold = _font_path("DejaVuSans.ttf"), _font_path("DejaVuSans-Bold.ttf")
+    if regular and bold:
+        pdf.add_font("DejaVu", "", str(regular))
+        pdf.add_font("DejaVu", "B", str(bold))
+        family, clean = "DejaVu", (lambda s: s.replace("\u202f", " "))
+    else:
+        family, clean = "Helvetica", _ascii
+    pdf.add_page()
+    pdf.set_font(family, "B", 16)
+    pdf.cell(0, 10, clean(member.credit_union.name), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "B", 13)
+    pdf.cell(0, 10, clean(_("Transfer confirmation")), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    when = order.completed_at or order.authorized_at or order.created_at
+    rows = [
+        (_("Reference"), f"SKARBIEC-{order.pk}"),
+        (_("Status"), _state_label(order)),
+        (_("Date"), timezone.localtime(when).strftime("%Y-%m-%d %H:%M")),
+        (_("Amount"), format_amount(order.amount_minor, lang)),
+        (_("From account"), format_nrb(order.from_account.number)),
+        (_("Payer"), member.full_name),
+        (_("Payee account"), format_nrb(order.payee_account)),
+        (_("Payee"), order.payee_name),
+        (_("Title"), order.title),
+    ]
+    if order.reject_reason:
+        rows.append((_("Reason"), order.reject_reason))
+    for label, value in rows:
+        pdf.set_font(family, "B", 10)
+        pdf.cell(50, 8, clean(label))
+        pdf.set_font(family, "", 10)
+        pdf.multi_cell(0, 8, clean(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font(family, "", 8)
+    pdf.multi_cell(
+        0,
+        5,
+        clean(_("This confirmation was generated electronically and needs no signature.")),
+    )
+    return bytes(pdf.output())
