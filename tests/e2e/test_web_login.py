@@ -132,6 +132,7 @@ def test_r_x5_language_switch_on_the_login_page(browser, live_server):
     page = context.new_page()
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "pl")
+    expect(page.get_by_role("heading", name="Log in to the internet service")).to_have_count(0)
     page.get_by_role("button", name="EN English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", name="Log in to the internet service")).to_be_visible()

@@ -12,6 +12,9 @@ def test_r_x5_polish_is_the_default_language():
     body = response.content.decode()
     assert '<html lang="pl">' in body
     assert response["Content-Language"] == "pl"
+    # The page is in Polish, not the English source texts.
+    assert "Log in to the internet service" not in body
+    assert "Login" in body
 
 
 @pytest.mark.django_db
