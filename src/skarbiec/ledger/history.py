@@ -5,7 +5,6 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q
 from django.db.models.functions import Abs
 from django.utils import timezone
 
@@ -77,9 +76,9 @@ def _entries(member: Member, account_id: int, filters: HistoryFilter):  # type: 
             qs = qs.filter(abs_amount__gte=require_amount(filters.amount_min_minor))
         if filters.amount_max_minor is not None:
             qs = qs.filter(abs_amount__lte=require_amount(filters.amount_max_minor))
-    text = " ".join((filters.text or "").split())[:100]
+    text = " ".join((filters.text or "").split())[:100].casefold()
     if text:
-        qs = qs.filter(Q(transaction__title__icontains=text) | Q(counterparty_name__icontains=text))
+        qs = qs.filter(search_text__contains=text)
     return qs.select_related("transaction").order_by("-booked_at", "-pk")
 
 

@@ -127,6 +127,9 @@ class LedgerEntry(models.Model):
     # The other side as the member sees it in history and confirmations.
     counterparty_name = models.CharField(max_length=70, blank=True)
     counterparty_account = models.CharField(max_length=26, blank=True)
+    # Title and counterparty, case-folded: SQLite's LIKE folds only ASCII, and members search
+    # for "żółkiewska" as often as for "Żółkiewska" (R-L5).
+    search_text = models.CharField(max_length=220, blank=True)
     booked_at = models.DateTimeField()
 
     objects = _AppendOnlyQuerySet.as_manager()

@@ -248,6 +248,7 @@ def post_transaction(
                     balance_after_minor=account.booked_minor,
                     counterparty_name=leg.counterparty_name[:70],
                     counterparty_account=leg.counterparty_account,
+                    search_text=f"{title} {leg.counterparty_name}".casefold()[:220],
                     booked_at=when,
                 )
             )
