@@ -200,7 +200,11 @@ def test_r_x2_cli_errors_exit_non_zero_without_traceback(
 
 def test_r_x2_cli_invalid_pesel_exits_non_zero(migrated_env: dict[str, str]) -> None:
     skarbiec = [sys.executable, "-m", "skarbiec"]
-    subprocess.run([*skarbiec, "demo"], env=migrated_env, check=True, capture_output=True)
+    create_cu = (
+        "from skarbiec.members.models import CreditUnion;"
+        "CreditUnion.objects.create(name='SKOK CLI', sort_code='19401236')"
+    )
+    subprocess.run([*skarbiec, "shell", "-c", create_cu], env=migrated_env, check=True)
     result = subprocess.run(
         [
             *skarbiec,
