@@ -127,12 +127,13 @@ def test_r_p2_forced_password_change_lists_all_problems(page: Page):
     expect(problems.nth(1)).to_contain_text("Polish letters")
 
 
-def test_r_x5_language_switch_on_the_login_page(browser, live_server):
+def test_r_x5_language_switch_on_the_login_page(browser, live_server, screenshots_dir):
     context = browser.new_context(base_url=live_server.url, locale="pl-PL")
     page = context.new_page()
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "pl")
     expect(page.get_by_role("heading", name="Log in to the internet service")).to_have_count(0)
+    page.screenshot(path=str(screenshots_dir / "web-login-pl.png"), full_page=True)
     page.get_by_role("button", name="EN English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", name="Log in to the internet service")).to_be_visible()

@@ -22,5 +22,5 @@ def member_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "member": member,
         "credit_union": credit_union,
-        "idle_timeout_seconds": credit_union.idle_timeout_seconds if member else None,
+        "idle_timeout_seconds": member.credit_union.idle_timeout_seconds if member else None,
     }

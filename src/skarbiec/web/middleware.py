@@ -41,7 +41,8 @@ def _ended_notice(member: Member | None, reason: str) -> dict[str, object]:
         policy = member.credit_union
         notice["idle_minutes"] = max(policy.idle_timeout_seconds // 60, 1)
         notice["absolute_minutes"] = max(policy.session_absolute_seconds // 60, 1)
-        notice["credit_union_id"] = policy.pk
+        # Whom to call is shown if the channel was blocked under the member's session (R-W2).
+        notice["helpline"] = list(policy.helpline_phones)
     return notice
 
 

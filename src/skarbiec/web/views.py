@@ -14,12 +14,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from skarbiec.audit.services import RequestContext
 from skarbiec.channels.errors import WebChannelBlocked
 from skarbiec.channels.services.web import (
     begin_web_login,
     complete_web_login,
     end_web_session,
-    helpline_phones,
     previous_web_login,
     resend_web_login_code,
     set_own_web_password,
@@ -27,7 +27,6 @@ from skarbiec.channels.services.web import (
 from skarbiec.core.errors import DomainError
 from skarbiec.core.http import request_context
 from skarbiec.members.errors import PasswordRejected
-from skarbiec.members.models import CreditUnion
 from skarbiec.otp.errors import OtpAttemptsExhausted
 from skarbiec.web import member_session
 from skarbiec.web.decorators import member_required
@@ -48,7 +47,7 @@ class NewPasswordForm(forms.Form):
     repeated = forms.CharField(label=_("Repeat the new password"), max_length=128, strip=False)
 
 
-def _ctx(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _ctx(request: HttpRequest) -> RequestContext:
     return request_context(request, "web")
 
 
@@ -65,9 +64,6 @@ def _render_landing(
         "attempts_left": error.details.get("attempts_left") if error else None,
         "notice": notice,
     }
-    if notice and notice.get("kind") == "blocked":
-        unions = CreditUnion.objects.filter(pk=notice.get("credit_union_id"))
-        context["helpline"] = helpline_phones(unions.first())
     return render(request, "web/landing.html", context, status=status)
 
 
