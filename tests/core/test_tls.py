@@ -122,3 +122,14 @@ def test_r_x1_ssl_context_hook_refuses_tls_below_1_2() -> None:
         return context
 
     assert tls12_or_newer(None, lax_factory).minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+def test_r_x1_leaf_reissued_when_ca_was_replaced(tmp_path: Path) -> None:
+    first = ensure_local_certificate(tmp_path)
+    # An operator put another (valid) CA in place: the old leaf no longer chains to it.
+    other = ensure_local_certificate(tmp_path / "other")
+    for name in ("ca.pem", "ca-key.pem"):
+        (tmp_path / "tls" / name).write_bytes((other.ca_path.parent / name).read_bytes())
+    again = ensure_local_certificate(tmp_path)
+    assert again.spki_sha256 != first.spki_sha256
+    load_certificate(again.cert_path).verify_directly_issued_by(load_certificate(again.ca_path))

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -167,6 +168,14 @@ def _usable(path: Path, now: datetime) -> bool:
     return cert.not_valid_before_utc <= now and now < cert.not_valid_after_utc - RENEW_BEFORE
 
 
+def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
 def ensure_local_certificate(data_dir: Path) -> LocalCertificate:
     """Generate the CA and the localhost certificate when missing or expiring; else reuse them."""
     now = clock.now()
@@ -188,7 +197,12 @@ def ensure_local_certificate(data_dir: Path) -> LocalCertificate:
         _write_certificate(ca_path, ca_cert)
         ca_renewed = True
 
-    if ca_renewed or not _usable(cert_path, now) or not key_path.exists():
+    if (
+        ca_renewed
+        or not _usable(cert_path, now)
+        or not key_path.exists()
+        or not _signed_by(load_certificate(cert_path), ca_cert)
+    ):
         leaf, leaf_key = issue_leaf_certificate(ca_cert, ca_key, now)
         _write_private_key(key_path, leaf_key)
         _write_certificate(cert_path, leaf)
