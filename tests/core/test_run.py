@@ -196,3 +196,23 @@ def test_r_x1_stopping_run_stops_every_process_it_started(server: Server) -> Non
     while any(alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in children if alive(pid)]
+
+
+@pytest.mark.parametrize(
+    ("host", "path", "https_port", "expected"),
+    [
+        ("localhost:8080", "/a?b=1", 8443, "https://localhost:8443/a?b=1"),
+        ("[::1]:8080", "/", 8443, "https://[::1]:8443/"),
+        ("127.0.0.1", "/x", 443, "https://127.0.0.1/x"),
+        ("evil.example:8080", "/x", 8443, "https://bank.example/x"),
+        ("", "/x", 8443, "https://bank.example/x"),
+        ("localhost", "//evil.example/", 8443, "https://localhost:8443/"),
+    ],
+)
+def test_r_x1_redirect_target_keeps_to_our_hosts(
+    host: str, path: str, https_port: int, expected: str
+) -> None:
+    from skarbiec.core.plain_http import redirect_target
+
+    allowed = ["localhost", "127.0.0.1", "[::1]"]
+    assert redirect_target(host, path, https_port, allowed, "https://bank.example") == expected
