@@ -474,6 +474,14 @@ def issue_challenge(purpose: str = CHALLENGE_DEVICE, device_id: str = "") -> Iss
     return IssuedChallenge(challenge=challenge, expires_at=expires)
 
 
+def purge_stale_device_data(older_than_seconds: int = 3600) -> int:
+    """Delete expired challenges and activations (for the worker); returns rows deleted."""
+    cutoff = _now() - timedelta(seconds=older_than_seconds)
+    challenges, _c = DeviceChallenge.objects.filter(expires_at__lt=cutoff).delete()
+    activations, _a = MobileActivation.objects.filter(expires_at__lt=cutoff).delete()
+    return challenges + activations
+
+
 def _consume_challenge(challenge: str, purpose: str, device_id: str = "") -> None:
     """Use the challenge exactly once: one conditional UPDATE, so two parallel requests with
     the same challenge cannot both pass."""
