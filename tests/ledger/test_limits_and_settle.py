@@ -189,3 +189,40 @@ def test_r_l3_settle_writes_batch_file_books_and_rejects_with_refund(
     # Nothing left: a second run sends and books nothing.
     call_command("settle")
     assert "booked 0, rejected 0" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_r_o4_three_wrong_codes_void_a_payee_or_limit_request_and_count_in_web():
+    from skarbiec.channels.models import WebChannel
+    from skarbiec.ledger.models import TrustedPayee
+    from skarbiec.otp.errors import OtpAttemptsExhausted
+
+    cu = make_credit_union()
+    member, _source = member_with_account(cu)
+    _other, target = member_with_account(cu, first_name="Anna")
+    payee = add_trusted_payee(member, "web", "Anna Nowak", target.number, WEB)
+    bad = wrong_code(member)
+    for _ in range(2):
+        with pytest.raises(OtpInvalid):
+            confirm_trusted_payee(member, payee.pk, bad, WEB, channel="web")
+    with pytest.raises(OtpAttemptsExhausted):
+        confirm_trusted_payee(member, payee.pk, bad, WEB, channel="web")
+    payee.refresh_from_db()
+    assert payee.state == TrustedPayee.State.REMOVED
+    usage = limit_usage(member, "web")
+    change = change_limits(
+        member,
+        "web",
+        usage.max_per_transaction_minor,
+        usage.max_daily_minor,
+        usage.max_monthly_minor,
+        WEB,
+    )
+    bad = wrong_code(member)
+    for _ in range(3):
+        with pytest.raises((OtpInvalid, OtpAttemptsExhausted)):
+            confirm_limit_change(member, change.pk, bad, WEB)
+    change.refresh_from_db()
+    assert change.state == LimitChange.State.VOIDED
+    assert limit_usage(member, "web").per_transaction_minor == usage.per_transaction_minor
+    assert WebChannel.objects.get(member=member).failed_attempts == 2

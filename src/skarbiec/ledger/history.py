@@ -7,9 +7,10 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models.functions import Abs
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from skarbiec.ledger.amounts import format_amount_plain, require_amount
-from skarbiec.ledger.errors import InvalidOrderDetails
+from skarbiec.ledger.errors import AccountNotFound, InvalidOrderDetails
 from skarbiec.ledger.models import LedgerEntry, Order
 from skarbiec.ledger.services import get_member_account
 from skarbiec.members.models import Member
@@ -83,8 +84,6 @@ def _entries(member: Member, account_id: int, filters: HistoryFilter):  # type: 
 
 
 def _date_order_message() -> str:
-    from django.utils.translation import gettext as _
-
     return _("The start date must not be later than the end date.")
 
 
@@ -137,8 +136,6 @@ def account_history(
 
 def history_entry(member: Member, entry_id: int) -> HistoryItem:
     """The detail of one entry on one of the member's accounts."""
-    from skarbiec.ledger.errors import AccountNotFound
-
     entry = (
         LedgerEntry.objects.select_related("transaction")
         .filter(pk=entry_id, account__member=member)

@@ -900,6 +900,16 @@ def add_trusted_payee(
     return payee
 
 
+def _payee_codes_exhausted(
+    member: Member, payee: TrustedPayee, channel: str, ctx: RequestContext
+) -> None:
+    # The request is void: adding the payee needs a fresh start and a new code.
+    TrustedPayee.objects.filter(pk=payee.pk, state=TrustedPayee.State.PENDING).update(
+        state=TrustedPayee.State.REMOVED
+    )
+    _codes_exhausted(member, channel, ctx)
+
+
 def confirm_trusted_payee(
     member: Member, payee_id: int, code: str, ctx: RequestContext, channel: str | None = None
 ) -> TrustedPayee:
@@ -918,7 +928,7 @@ def confirm_trusted_payee(
         _payee_details(payee),
         code,
         ctx,
-        on_exhausted=lambda: _codes_exhausted(member, channel, ctx),
+        on_exhausted=lambda: _payee_codes_exhausted(member, payee, channel, ctx),
     )
     with transaction.atomic():
         payee = TrustedPayee.objects.select_for_update().get(pk=payee.pk)
@@ -1073,6 +1083,13 @@ def change_limits(
     return change
 
 
+def _limit_codes_exhausted(member: Member, change: LimitChange, ctx: RequestContext) -> None:
+    LimitChange.objects.filter(pk=change.pk, state=LimitChange.State.PENDING).update(
+        state=LimitChange.State.VOIDED
+    )
+    _codes_exhausted(member, change.channel, ctx)
+
+
 def confirm_limit_change(
     member: Member, change_id: int, code: str, ctx: RequestContext
 ) -> MemberLimits:
@@ -1090,7 +1107,7 @@ def confirm_limit_change(
         _limit_details(change),
         code,
         ctx,
-        on_exhausted=lambda: _codes_exhausted(member, change.channel, ctx),
+        on_exhausted=lambda: _limit_codes_exhausted(member, change, ctx),
     )
     with transaction.atomic():
         change = LimitChange.objects.select_for_update().get(pk=change.pk)
