@@ -151,7 +151,7 @@ def test_login_page_fits_a_phone_screen(browser, live_server, screenshots_dir):
         has_touch=True,
     )
     page = context.new_page()
-    make_member()
+    make_member(make_credit_union(name="SKOK Przykładowa"))
     page.goto("/")
     expect(page.get_by_role("textbox", name="Login")).to_be_visible()
     overflow = page.evaluate(
