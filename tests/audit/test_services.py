@@ -39,7 +39,9 @@ def test_r_b5_verify_detects_tampering_in_the_database(tamper):
     middle = AuditEvent.objects.get(seq=2)
     with connection.cursor() as cur:
         if tamper == "edit":
-            cur.execute("UPDATE audit_auditevent SET event = %s WHERE id = %s", ["web_login", middle.pk])
+            cur.execute(
+                "UPDATE audit_auditevent SET event = %s WHERE id = %s", ["web_login", middle.pk]
+            )
         else:
             cur.execute("DELETE FROM audit_auditevent WHERE id = %s", [middle.pk])
     problems = verify_audit_chains()

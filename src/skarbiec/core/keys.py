@@ -13,7 +13,9 @@ from django.conf import settings
 
 @cache
 def derive_key(purpose: str) -> bytes:
-    return hmac.new(settings.SECRET_KEY.encode(), f"skarbiec:{purpose}".encode(), hashlib.sha256).digest()
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"skarbiec:{purpose}".encode(), hashlib.sha256
+    ).digest()
 
 
 def keyed_hash(purpose: str, *parts: str | bytes) -> str:

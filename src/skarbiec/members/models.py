@@ -67,12 +67,12 @@ class Member(models.Model):
             models.UniqueConstraint(fields=["credit_union", "pesel"], name="member_pesel_per_cu")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.login})"
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
-
-    def __str__(self) -> str:
-        return f"{self.full_name} ({self.login})"
 
 
 class StaffProfile(models.Model):

@@ -58,7 +58,12 @@ def password_problems(password: str, login: str | None = None) -> list[str]:
             if name not in classes:
                 classes.append(name)
     for name in classes:
-        problems.append(str(_("The password contains characters that are not allowed: %(what)s.") % {"what": name}))
+        problems.append(
+            str(
+                _("The password contains characters that are not allowed: %(what)s.")
+                % {"what": name}
+            )
+        )
     if login and login in password:
         problems.append(str(_("The password must not contain your Login.")))
     if password.lower() in _common_passwords():

@@ -5,43 +5,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditChain',
+            name="AuditChain",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64, unique=True)),
-                ('last_seq', models.BigIntegerField(default=0)),
-                ('last_hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=64, unique=True)),
+                ("last_seq", models.BigIntegerField(default=0)),
+                (
+                    "last_hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField()),
-                ('created_at', models.DateTimeField()),
-                ('event', models.CharField(max_length=64)),
-                ('credit_union_id', models.BigIntegerField(null=True)),
-                ('member_id', models.BigIntegerField(db_index=True, null=True)),
-                ('actor', models.CharField(blank=True, max_length=128)),
-                ('channel', models.CharField(blank=True, max_length=16)),
-                ('ip_address', models.CharField(blank=True, max_length=64)),
-                ('device', models.CharField(blank=True, max_length=200)),
-                ('data', models.JSONField(default=dict)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
-                ('chain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='audit.auditchain')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.BigIntegerField()),
+                ("created_at", models.DateTimeField()),
+                ("event", models.CharField(max_length=64)),
+                ("credit_union_id", models.BigIntegerField(null=True)),
+                ("member_id", models.BigIntegerField(db_index=True, null=True)),
+                ("actor", models.CharField(blank=True, max_length=128)),
+                ("channel", models.CharField(blank=True, max_length=16)),
+                ("ip_address", models.CharField(blank=True, max_length=64)),
+                ("device", models.CharField(blank=True, max_length=200)),
+                ("data", models.JSONField(default=dict)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
+                (
+                    "chain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="audit.auditchain",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['member_id', '-created_at'], name='audit_audit_member__ec3305_idx')],
-                'constraints': [models.UniqueConstraint(fields=('chain', 'seq'), name='audit_chain_seq')],
+                "indexes": [
+                    models.Index(
+                        fields=["member_id", "-created_at"], name="audit_audit_member__ec3305_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("chain", "seq"), name="audit_chain_seq")
+                ],
             },
         ),
     ]

@@ -121,8 +121,7 @@ def _web_login_sms(member: Member):  # type: ignore[no-untyped-def]
     def text(code: str) -> str:
         with translation.override(member.language):
             return _(
-                "%(cu)s: code %(code)s to log in to the internet service. "
-                "Never give it to anyone."
+                "%(cu)s: code %(code)s to log in to the internet service. Never give it to anyone."
             ) % {"cu": member.credit_union.name, "code": code}
 
     return text
@@ -156,9 +155,7 @@ def begin_web_login(login: str, password: str, ctx: RequestContext) -> PendingWe
 
     correct = verify_password(member.web_password_hash, password)
     with transaction.atomic():
-        channel = WebChannel.objects.select_for_update().select_related("member").get(
-            member=member
-        )
+        channel = WebChannel.objects.select_for_update().select_related("member").get(member=member)
         if correct and channel.state == WebChannel.State.ACTIVE:
             channel.failed_attempts = max(channel.failed_attempts - 1, 0)
             channel.save(update_fields=["failed_attempts"])
@@ -320,7 +317,10 @@ def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
         member.refresh_from_db()
         queue_sms(member.phone, temporary_password_sms(member, password), member=member)
         record_event(
-            "web_channel_unblocked", ctx, credit_union_id=member.credit_union_id, member_id=member.pk
+            "web_channel_unblocked",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
         )
     return password
 
