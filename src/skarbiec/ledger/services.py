@@ -139,7 +139,7 @@ def open_account(
         raise InvalidOrderDetails(_("Unknown account type."))
     cu = member.credit_union
     ensure_internal_accounts(cu)
-    default_name = {
+    default_name: dict[str, str] = {
         Account.Kind.CURRENT: "Current account",
         Account.Kind.SAVINGS: "Savings account",
     }
@@ -272,7 +272,11 @@ def deposit_cash(
             title,
             [
                 Leg(funding.pk, -amount_minor),
-                Leg(account.pk, amount_minor, counterparty_name=_INTERNAL_NAMES["funding"]),
+                Leg(
+                    account.pk,
+                    amount_minor,
+                    counterparty_name=_INTERNAL_NAMES[Account.Kind.FUNDING],
+                ),
             ],
         )
         record_event(
@@ -748,13 +752,14 @@ def authorize_transfer(member: Member, order_id: int, code: str, ctx: RequestCon
             return order
         raise OrderStateConflict()
     _require_channel_open(member, order.channel)
+    order_pk, channel = order.pk, order.channel
 
     def on_exhausted() -> None:
-        locked = _lock_order(member, order.pk)
+        locked = _lock_order(member, order_pk)
         if locked.state == Order.State.AWAITING_AUTHORIZATION:
-            final = Order.State.REJECTED if order.channel == MOBILE else Order.State.CANCELLED
+            final = Order.State.REJECTED if channel == MOBILE else Order.State.CANCELLED
             _end_unauthorised_order(locked, final, "wrong_codes", ctx)
-        _codes_exhausted(member, order.channel, ctx)
+        _codes_exhausted(member, channel, ctx)
 
     verify_otp(
         order.otp_id or 0,
@@ -921,6 +926,7 @@ def confirm_trusted_payee(
     if channel not in ORDER_CHANNELS:
         channel = WEB
     _require_channel_open(member, channel)
+    pending = payee
     verify_otp(
         payee.otp_id or 0,
         member,
@@ -928,7 +934,7 @@ def confirm_trusted_payee(
         _payee_details(payee),
         code,
         ctx,
-        on_exhausted=lambda: _payee_codes_exhausted(member, payee, channel, ctx),
+        on_exhausted=lambda: _payee_codes_exhausted(member, pending, channel, ctx),
     )
     with transaction.atomic():
         payee = TrustedPayee.objects.select_for_update().get(pk=payee.pk)
@@ -1100,6 +1106,7 @@ def confirm_limit_change(
     if change is None:
         raise LimitChangeNotFound()
     _require_channel_open(member, change.channel)
+    requested = change
     verify_otp(
         change.otp_id or 0,
         member,
@@ -1107,7 +1114,7 @@ def confirm_limit_change(
         _limit_details(change),
         code,
         ctx,
-        on_exhausted=lambda: _limit_codes_exhausted(member, change, ctx),
+        on_exhausted=lambda: _limit_codes_exhausted(member, requested, ctx),
     )
     with transaction.atomic():
         change = LimitChange.objects.select_for_update().get(pk=change.pk)
