@@ -1,6 +1,7 @@
 """R-P1, R-P2: the one password validator and Argon2id hashing."""
 
 import pytest
+from django.utils import translation
 
 from skarbiec.members.passwords import (
     SPECIAL_CHARACTERS,
@@ -9,6 +10,18 @@ from skarbiec.members.passwords import (
     password_problems,
     verify_password,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Messages are asserted in English; Polish is the default language.
+    with translation.override("en"):
+        yield
+
+
+def test_r_p1_polish_is_the_default_language_of_the_reasons():
+    with translation.override("pl"):
+        assert any("znak" in p for p in password_problems("ąbc"))
 
 
 def test_r_p1_accepts_every_allowed_special_character():
