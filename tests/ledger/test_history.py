@@ -127,3 +127,13 @@ def test_r_l5_demo_year_of_history_is_balanced_and_loads_once():
     assert (clock.now() - oldest.booked_at).days >= 360
     assert Account.objects.filter(member=anna).count() == 1  # had an account: left alone
     assert load_demo_ledger(cu, [m1, m2]) == []
+
+
+@pytest.mark.django_db
+def test_r_l2_r_l5_skarbiec_demo_books_history_and_ledger_check_passes(capsys):
+    from django.core.management import call_command
+
+    call_command("demo")
+    call_command("ledger", "check")
+    assert "ledger check passed" in capsys.readouterr().out
+    assert LedgerEntry.objects.filter(account__member__isnull=False).count() > 300
