@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -37,6 +38,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from skarbiec.audit.models import AuditEvent
 from skarbiec.audit.services import RequestContext, record_event
 from skarbiec.channels import protocol
 from skarbiec.channels.devicepolicy import DeviceInfo, check_device_policy
@@ -67,7 +69,7 @@ from skarbiec.channels.models import (
     MobileDevice,
     MobileSession,
 )
-from skarbiec.channels.services.web import helpline_phones
+from skarbiec.channels.services.web import count_web_failure, helpline_phones
 from skarbiec.core import clock
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.keys import keyed_hash
@@ -312,7 +314,19 @@ def _confirm_new_password(
     member: Member, otp_id: int, code: str, operation: str, ctx: RequestContext
 ) -> None:
     _throttle("code", member.login, ctx)
-    verify_otp(otp_id, member, operation, {"member": member.pk}, code, ctx)
+
+    def cancel_new_password() -> None:
+        # R-O4 in the web: three wrong codes cancel the operation and count toward the web
+        # lockout, in the transaction of the last failure.
+        MobileChannel.objects.filter(member=member, pending_password_otp_id=otp_id).update(
+            pending_password_hash="", pending_password_otp_id=None
+        )
+        count_web_failure(member, "wrong_codes", ctx)
+
+    verify_otp(
+        otp_id, member, operation, {"member": member.pk}, code, ctx,
+        on_exhausted=cancel_new_password,
+    )  # fmt: skip
     with transaction.atomic():
         channel = _lock_channel(member)
         if channel.pending_password_otp_id != otp_id or not channel.pending_password_hash:
@@ -1264,3 +1278,79 @@ def mobile_help(device_id: str = "") -> HelpContent:
         helpline=list(cu.helpline_phones) if cu else [],
         faq=[(str(q), str(a)) for q, a in faq],
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings → Security events (R-W6)
+
+# The audit events a member recognises as logins, failures and blocks, with their labels; other
+# events (codes issued, orders) belong to other pages or only to the staff.
+SECURITY_EVENT_LABELS: dict[str, Any] = {
+    "web_login": gettext_lazy("Login to the internet service"),
+    "web_login_failed": gettext_lazy("Failed login to the internet service"),
+    "web_channel_blocked": gettext_lazy("Internet service blocked"),
+    "web_channel_unblocked": gettext_lazy("Internet service unblocked by the credit union"),
+    "web_password_changed": gettext_lazy("Internet service password changed"),
+    "mobile_login": gettext_lazy("Login to the mobile app"),
+    "mobile_login_failed": gettext_lazy("Failed login to the mobile app"),
+    "mobile_activation_failed": gettext_lazy("Wrong mobile-app password at activation"),
+    "mobile_channel_blocked": gettext_lazy("Mobile app blocked"),
+    "mobile_channel_activated": gettext_lazy("Mobile app channel activated"),
+    "mobile_app_reactivated": gettext_lazy("Mobile app unblocked with a new password"),
+    "mobile_channel_deactivated": gettext_lazy("Mobile app channel deactivated"),
+    "mobile_device_activated": gettext_lazy("Mobile app activated on a device"),
+    "mobile_device_refused": gettext_lazy("Device refused by the mobile app policy"),
+    "mobile_device_removed": gettext_lazy("Device removed"),
+    "mobile_pin_set": gettext_lazy("PIN set in the mobile app"),
+    "mobile_fingerprint_registered": gettext_lazy("Fingerprint login enabled"),
+}
+_FAILURE_EVENTS = frozenset(
+    {"web_login_failed", "mobile_login_failed", "mobile_activation_failed",
+     "mobile_device_refused"}
+)  # fmt: skip
+_BLOCK_EVENTS = frozenset({"web_channel_blocked", "mobile_channel_blocked"})
+_METHOD_LABELS: dict[str, Any] = {
+    "pin": gettext_lazy("PIN"),
+    "fingerprint": gettext_lazy("fingerprint"),
+}
+
+
+@dataclass(frozen=True)
+class SecurityEvent:
+    at: datetime
+    event: str
+    label: str
+    kind: str  # "ok", "failure" or "block": how the page marks it
+    channel: str
+    ip_address: str
+    detail: str
+
+
+def member_security_events(member: Member, limit: int = 50) -> list[SecurityEvent]:
+    """The member's recent logins, failures and blocks, newest first (R-W6)."""
+    rows = AuditEvent.objects.filter(member_id=member.pk, event__in=SECURITY_EVENT_LABELS).order_by(
+        "-created_at", "-pk"
+    )[: max(1, min(limit, 200))]
+    events = []
+    for row in rows:
+        data = row.data or {}
+        method = _METHOD_LABELS.get(str(data.get("method", "")))
+        kind = (
+            "block"
+            if row.event in _BLOCK_EVENTS
+            else "failure"
+            if row.event in _FAILURE_EVENTS
+            else "ok"
+        )
+        events.append(
+            SecurityEvent(
+                at=row.created_at,
+                event=row.event,
+                label=str(SECURITY_EVENT_LABELS[row.event]),
+                kind=kind,
+                channel=row.channel,
+                ip_address=row.ip_address,
+                detail=str(method) if method else "",
+            )
+        )
+    return events
