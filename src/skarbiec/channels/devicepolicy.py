@@ -110,7 +110,11 @@ def describe_device(
     hint_version = hints.get("platform_version", "").strip().strip('"')
     if not platform or platform == WEB:
         if hint_platform in (ANDROID, IOS):
-            platform, version = hint_platform, version or hint_version
+            # Browsers send the platform hint by default but its version only on request
+            # (Accept-CH): the user agent's version then stands in.
+            ua = (_ANDROID_UA if hint_platform == ANDROID else _IOS_UA).search(user_agent)
+            ua_version = ua.group(1).replace("_", ".") if ua else ""
+            platform, version = hint_platform, version or hint_version or ua_version
         elif m := _ANDROID_UA.search(user_agent):
             platform, version = ANDROID, version or m.group(1)
         elif m := _IOS_UA.search(user_agent):
