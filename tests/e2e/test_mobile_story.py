@@ -383,3 +383,17 @@ def test_r_m10_help_and_language_switch(app: Page):
     # The choice is remembered.
     app.reload()
     expect(app.locator("html")).to_have_attribute("lang", "pl")
+
+
+def test_r_m1_app_says_the_channel_is_not_activated_in_the_web(app: Page):
+    """R-M1: the member proves the Login is theirs, but the mobile channel was never activated
+    in the internet service: the app says where to turn it on."""
+    member = _member()
+    app.goto("/m/")
+    app.get_by_role("textbox", name="Login").fill(member.login)
+    app.get_by_label("Mobile-app password").fill(PASSWORD)
+    app.get_by_role("button", name="Activate").click()
+    expect(app.get_by_role("alert")).to_contain_text("The mobile app channel is not active.")
+    expect(app.get_by_role("alert")).to_contain_text("Settings → Access channels")
+    expect(app.get_by_role("heading", name="Activate the app")).to_be_visible()
+    assert _state(member) == "disabled"
