@@ -137,3 +137,8 @@ def _modules_of_path(d: str, border: int) -> set[tuple[int, int]]:
             dark.update((col, row) for col in range(start, start + round(length)))
             x += length
     return dark
+
+
+def test_r_m11_get_the_app_without_a_credit_union_shows_the_default_policy(client: Client):
+    page = client.get("/get-the-app/").content.decode()
+    assert "Android 5.1" in page and "iOS 10.0" in page

@@ -231,7 +231,7 @@ def _qr_svg(url: str) -> str:
 def get_the_app(request: HttpRequest) -> HttpResponse:
     """R-M11: public page with a QR code and the link to the app."""
     app_url = settings.PUBLIC_URL + "/m/"
-    field = CreditUnion._meta.get_field
+    defaults = CreditUnion()  # unsaved: only the policy's default values
     return render(
         request,
         "mobileapp/get_the_app.html",
@@ -240,7 +240,7 @@ def get_the_app(request: HttpRequest) -> HttpResponse:
             "qr_svg": _qr_svg(app_url),
             # The page shows the installation's credit union's policy when there is one
             # (context processor), else the defaults of the policy.
-            "default_min_android": field("min_android_version").get_default(),
-            "default_min_ios": field("min_ios_version").get_default(),
+            "default_min_android": defaults.min_android_version,
+            "default_min_ios": defaults.min_ios_version,
         },
     )
