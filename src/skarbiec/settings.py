@@ -98,7 +98,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": _sqlite_path,
+            "NAME": str(_sqlite_path),
             "OPTIONS": {
                 # SQLite ignores SELECT ... FOR UPDATE: IMMEDIATE transactions make concurrent
                 # writers queue on the database lock instead, WAL lets readers go on.
