@@ -594,7 +594,7 @@
   }
 
   async function showHelp() {
-    if (screen !== "help") returnTo = screen;
+    if (screen !== "help" && screen !== "loading") returnTo = screen;
     clearMessages();
     try {
       const help = await fetchHelp();
@@ -676,6 +676,7 @@
 
   async function start() {
     lang = chooseLanguage();
+    bind(); // at once: a tap must never hit a button without its handler
     try {
       const response = await fetch(body.dataset.texts, { credentials: "omit" });
       texts = await response.json();
@@ -683,7 +684,6 @@
       texts = {};
     }
     applyTexts();
-    bind();
     if ("serviceWorker" in navigator && window.isSecureContext) {
       navigator.serviceWorker.register(body.dataset.sw, { scope: "/m/" }).catch(() => {});
     }
