@@ -2,7 +2,9 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from skarbiec.channels.errors import MobileChannelBlocked
 from skarbiec.core.errors import DomainError
+from skarbiec.otp.errors import OtpAttemptsExhausted
 
 
 class InvalidAccountNumber(DomainError):
@@ -133,3 +135,25 @@ class ImmutableRecord(DomainError):
     code = "immutable_record"
     message = _("Booked ledger records are never changed or deleted; book a correction instead.")
     status = 500
+
+
+class TransferCancelledAfterWrongCodes(OtpAttemptsExhausted):
+    """R-O4 in the web: the order is cancelled; the failure counts toward the web lockout."""
+
+    message = _(
+        "Three wrong SMS codes: the transfer was cancelled and nothing was booked. Start a new "
+        "transfer if you still want to make it."
+    )
+
+
+class AppBlockedAfterWrongCodes(MobileChannelBlocked, OtpAttemptsExhausted):
+    """R-O4 in the mobile app: the order is rejected and the app blocked. Still an exhausted
+    code for callers that catch that; the API answers channel_blocked like any blocked app."""
+
+    code = "channel_blocked"
+    status = 403
+    message = _(
+        "Three wrong SMS codes: the transfer was rejected and the mobile app is blocked. To "
+        "unblock it, log in to the internet service, open Settings → Activate mobile app, define "
+        "a new mobile-app password confirmed with an SMS code, and then activate the app again."
+    )

@@ -33,6 +33,7 @@ from skarbiec.core.errors import DomainError
 from skarbiec.ledger.amounts import format_amount, require_amount
 from skarbiec.ledger.errors import (
     AccountNotFound,
+    AppBlockedAfterWrongCodes,
     IdempotencyConflict,
     InsufficientFunds,
     InvalidOrderDetails,
@@ -45,6 +46,7 @@ from skarbiec.ledger.errors import (
     PayeeAlreadyTrusted,
     PayeeNotFound,
     SameAccount,
+    TransferCancelledAfterWrongCodes,
     UnbalancedTransaction,
 )
 from skarbiec.ledger.models import (
@@ -60,6 +62,7 @@ from skarbiec.ledger.models import (
 )
 from skarbiec.ledger.nrb import make_nrb, masked_nrb, parse_nrb, random_nrb, sort_code_of
 from skarbiec.members.models import CreditUnion, Member
+from skarbiec.otp.errors import OtpAttemptsExhausted
 from skarbiec.otp.services import issue_otp, verify_otp, void_otps
 
 WEB = "web"
@@ -761,15 +764,23 @@ def authorize_transfer(member: Member, order_id: int, code: str, ctx: RequestCon
             _end_unauthorised_order(locked, final, "wrong_codes", ctx)
         _codes_exhausted(member, channel, ctx)
 
-    verify_otp(
-        order.otp_id or 0,
-        member,
-        _transfer_operation(order),
-        _transfer_details(order),
-        code,
-        ctx,
-        on_exhausted=on_exhausted,
-    )
+    try:
+        verify_otp(
+            order.otp_id or 0,
+            member,
+            _transfer_operation(order),
+            _transfer_details(order),
+            code,
+            ctx,
+            on_exhausted=on_exhausted,
+        )
+    except OtpAttemptsExhausted:
+        # Say what happened to the money and to the channel, not only to the code.
+        if channel == MOBILE:
+            raise AppBlockedAfterWrongCodes(
+                helpline=list(member.credit_union.helpline_phones)
+            ) from None
+        raise TransferCancelledAfterWrongCodes() from None
     error: DomainError | None = None
     with transaction.atomic():
         order = _lock_order(member, order.pk)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from skarbiec.web import views, views_mobileapp, views_settings
+from skarbiec.web import views, views_accounts, views_mobileapp, views_settings
 
 app_name = "web"
 
@@ -51,4 +51,34 @@ urlpatterns = [
     path("m/manifest.webmanifest", views_mobileapp.manifest, name="mobileapp_manifest"),
     path("m/sw.js", views_mobileapp.service_worker, name="mobileapp_sw"),
     path("m/i18n.json", views_mobileapp.texts, name="mobileapp_texts"),
+    # Accounts, history, transfers, trusted payees, limits (R-L1–R-L5, R-O2, R-O4)
+    path("accounts/", views_accounts.accounts, name="accounts"),
+    path("accounts/<int:account_id>/", views_accounts.account_history, name="account_history"),
+    path(
+        "accounts/<int:account_id>/history.csv",
+        views_accounts.account_history_csv,
+        name="account_history_csv",
+    ),
+    path("accounts/entries/<int:entry_id>/", views_accounts.history_entry, name="history_entry"),
+    path("transfers/new/", views_accounts.transfer_new, name="transfer_new"),
+    path("transfers/<int:order_id>/", views_accounts.transfer_detail, name="transfer_detail"),
+    path("transfers/<int:order_id>/code/", views_accounts.transfer_code, name="transfer_code"),
+    path(
+        "transfers/<int:order_id>/code/resend/",
+        views_accounts.transfer_code_resend,
+        name="transfer_code_resend",
+    ),
+    path(
+        "transfers/<int:order_id>/cancel/", views_accounts.transfer_cancel, name="transfer_cancel"
+    ),
+    path(
+        "transfers/<int:order_id>/confirmation.pdf",
+        views_accounts.transfer_confirmation,
+        name="transfer_confirmation",
+    ),
+    path("payees/", views_accounts.payees, name="payees"),
+    path("payees/<int:payee_id>/code/", views_accounts.payee_code, name="payee_code"),
+    path("payees/<int:payee_id>/remove/", views_accounts.payee_remove, name="payee_remove"),
+    path("limits/", views_accounts.limits, name="limits"),
+    path("limits/<int:change_id>/code/", views_accounts.limits_code, name="limits_code"),
 ]

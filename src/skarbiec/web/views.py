@@ -26,6 +26,7 @@ from skarbiec.channels.services.web import (
 )
 from skarbiec.core.errors import DomainError
 from skarbiec.core.http import request_context
+from skarbiec.ledger.services import member_accounts
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.otp.errors import OtpAttemptsExhausted
 from skarbiec.web import member_session
@@ -220,6 +221,7 @@ def start(request: HttpRequest) -> HttpResponse:
         "web/start.html",
         {
             "previous_login": previous_web_login(member, authenticated_at),
+            "accounts": member_accounts(member),
             "notice": member_session.pop_notice(request),
         },
     )

@@ -1,0 +1,41 @@
+"""Money and account numbers in pages, per the page's language (R-L1, R-X5).
+
+The formatting itself is the ledger's (skarbiec.ledger.amounts / nrb); these filters only make
+it available to templates.
+"""
+
+from django import template
+from django.utils import translation
+
+from skarbiec.ledger.amounts import format_amount, format_amount_plain
+from skarbiec.ledger.nrb import format_nrb, masked_nrb
+
+register = template.Library()
+
+
+@register.filter
+def amount(amount_minor: int | None) -> str:
+    """123456 → "1 234,56 zł" (Polish) or "PLN 1,234.56" (English)."""
+    if amount_minor is None:
+        return ""
+    return format_amount(int(amount_minor), translation.get_language())
+
+
+@register.filter
+def amount_input(amount_minor: int | None) -> str:
+    """The form value of an amount: "1234,56" in Polish, "1234.56" in English."""
+    if amount_minor is None:
+        return ""
+    plain = format_amount_plain(int(amount_minor))
+    return plain.replace(".", ",") if (translation.get_language() or "pl")[:2] == "pl" else plain
+
+
+@register.filter
+def nrb(number: str) -> str:
+    """26 digits in the printed form, groups of four: "12 3456 7890 …"."""
+    return format_nrb(number) if number and len(number) == 26 else number or ""
+
+
+@register.filter
+def nrb_tail(number: str) -> str:
+    return masked_nrb(number) if number else ""
