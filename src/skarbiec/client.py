@@ -99,8 +99,10 @@ class DeviceClient:
             headers["Authorization"] = f"Bearer {self.token}"
         return self.http.request(method, path, json=json, headers=headers, **kwargs)
 
-    def call(self, method: str, path: str, json: Any = None, auth: bool = False) -> Any:
-        response = self.request(method, path, json=json, auth=auth)
+    def call(
+        self, method: str, path: str, json: Any = None, auth: bool = False, **kwargs: Any
+    ) -> Any:
+        response = self.request(method, path, json=json, auth=auth, **kwargs)
         try:
             body = response.json()
         except ValueError:
@@ -224,6 +226,103 @@ class DeviceClient:
     def help(self) -> dict[str, Any]:
         params = f"?device_id={self.device_id}" if self.device_id else ""
         return self.call("GET", f"/help{params}")  # type: ignore[no-any-return]
+
+    # -- accounts and transfers (R-L1–R-L5) -----------------------------------------------------
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return self.call("GET", "/accounts", auth=True)  # type: ignore[no-any-return]
+
+    def history(self, account_id: int, **filters: Any) -> dict[str, Any]:
+        """filters: page, page_size, date_from, date_to (ISO), amount_min, amount_max, text."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self.call(  # type: ignore[no-any-return]
+            "GET", f"/accounts/{account_id}/history", auth=True, params=params
+        )
+
+    def history_entry(self, entry_id: int) -> dict[str, Any]:
+        return self.call("GET", f"/history/{entry_id}", auth=True)  # type: ignore[no-any-return]
+
+    def transfers(self) -> list[dict[str, Any]]:
+        return self.call("GET", "/transfers", auth=True)  # type: ignore[no-any-return]
+
+    def create_transfer(
+        self,
+        from_account_id: int,
+        payee_account: str,
+        title: str,
+        amount: str | int,
+        payee_name: str = "",
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """`amount` as typed ("1 234,56") or integer grosze. A fresh idempotency key unless one
+        is given: pass the same key to retry safely (the first order comes back)."""
+        body: dict[str, Any] = {
+            "from_account_id": from_account_id,
+            "payee_account": payee_account,
+            "payee_name": payee_name,
+            "title": title,
+        }
+        body["amount" if isinstance(amount, str) else "amount_minor"] = amount
+        key = idempotency_key or secrets.token_urlsafe(18)
+        return self.call(  # type: ignore[no-any-return]
+            "POST", "/transfers", body, auth=True, headers={"Idempotency-Key": key}
+        )
+
+    def transfer(self, order_id: int) -> dict[str, Any]:
+        return self.call("GET", f"/transfers/{order_id}", auth=True)  # type: ignore[no-any-return]
+
+    def authorize_transfer(self, order_id: int, code: str) -> dict[str, Any]:
+        return self.call(  # type: ignore[no-any-return]
+            "POST", f"/transfers/{order_id}/authorize", {"code": code}, auth=True
+        )
+
+    def resend_transfer_code(self, order_id: int) -> dict[str, Any]:
+        return self.call("POST", f"/transfers/{order_id}/resend-code", auth=True)  # type: ignore[no-any-return]
+
+    def cancel_transfer(self, order_id: int) -> dict[str, Any]:
+        return self.call("POST", f"/transfers/{order_id}/cancel", auth=True)  # type: ignore[no-any-return]
+
+    def transfer_confirmation_pdf(self, order_id: int) -> bytes:
+        response = self.request("GET", f"/transfers/{order_id}/confirmation.pdf", auth=True)
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, response.json())
+        return response.content
+
+    def payees(self) -> list[dict[str, Any]]:
+        return self.call("GET", "/payees", auth=True)  # type: ignore[no-any-return]
+
+    def add_payee(self, name: str, account: str) -> dict[str, Any]:
+        body = {"name": name, "account": account}
+        return self.call("POST", "/payees", body, auth=True)  # type: ignore[no-any-return]
+
+    def confirm_payee(self, payee_id: int, code: str) -> dict[str, Any]:
+        return self.call(  # type: ignore[no-any-return]
+            "POST", f"/payees/{payee_id}/confirm", {"code": code}, auth=True
+        )
+
+    def remove_payee(self, payee_id: int) -> dict[str, Any]:
+        return self.call("DELETE", f"/payees/{payee_id}", auth=True)  # type: ignore[no-any-return]
+
+    def limits(self) -> dict[str, Any]:
+        return self.call("GET", "/limits", auth=True)  # type: ignore[no-any-return]
+
+    def change_limits(
+        self, per_transaction: str | int, daily: str | int, monthly: str | int
+    ) -> dict[str, Any]:
+        """Each limit as typed text or integer grosze."""
+        body: dict[str, Any] = {}
+        for name, value in (
+            ("per_transaction", per_transaction),
+            ("daily", daily),
+            ("monthly", monthly),
+        ):
+            body[name if isinstance(value, str) else f"{name}_minor"] = value
+        return self.call("POST", "/limits", body, auth=True)  # type: ignore[no-any-return]
+
+    def confirm_limits(self, change_id: int, code: str) -> dict[str, Any]:
+        return self.call(  # type: ignore[no-any-return]
+            "POST", f"/limits/{change_id}/confirm", {"code": code}, auth=True
+        )
 
     def close(self) -> None:
         self.http.close()

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from skarbiec.api.ledger import router as ledger_router
 from skarbiec.api.mobile import router as mobile_router
 from skarbiec.core.errors import DomainError
 
@@ -72,6 +73,7 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 
 api.add_router("/", mobile_router)
+api.add_router("/", ledger_router)
 
 # The root URLconf includes this module; ninja's (patterns, app_name, namespace) unpacked.
 urlpatterns, _app, app_name = api.urls  # reverse() uses "mobile_api:…"

@@ -1,0 +1,327 @@
+"""Accounts, history, transfers, trusted payees and limits of the mobile app (R-L1–R-L5, R-O2,
+R-O4), under the same /api/mobile/v1/ API and bearer session as the rest of the app.
+
+Handlers parse input, call one service of skarbiec.ledger and shape the answer; the rules stay
+in the services. Three wrong SMS codes for a transfer block the mobile app: the answer is
+`channel_blocked` (403) and the order is rejected.
+"""
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from ninja import Header, Query, Router, Schema
+
+from skarbiec.api import ledger_schemas as s
+from skarbiec.api.auth import MobileSessionAuth, mobile_session
+from skarbiec.api.schemas import ErrorOut, OkOut
+from skarbiec.audit.services import RequestContext
+from skarbiec.core.http import request_context
+from skarbiec.ledger import history, pdf, services
+from skarbiec.ledger.amounts import format_amount, parse_amount, require_amount
+from skarbiec.ledger.errors import InvalidAmount, InvalidOrderDetails
+from skarbiec.ledger.models import Account, LimitChange, Order, TrustedPayee
+from skarbiec.ledger.nrb import format_nrb, iban
+from skarbiec.members.models import Member
+
+router = Router(tags=["accounts and transfers"], auth=MobileSessionAuth())
+ERRORS = {
+    code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 429)
+}  # every refusal has the same shape
+MOBILE = services.MOBILE
+
+
+def _ctx(request: HttpRequest) -> RequestContext:
+    return request_context(request, "mobile")
+
+
+def _member(request: HttpRequest) -> Member:
+    return mobile_session(request).member
+
+
+def _money(amount_minor: int) -> str:
+    return format_amount(amount_minor, translation.get_language())
+
+
+def _amount(text: str | None, minor: int | None, field: str) -> int:
+    """Exactly one of the typed text and the integer grosze."""
+    if (text is None) == (minor is None):
+        raise InvalidAmount(field=field)
+    try:
+        return parse_amount(text) if text is not None else require_amount(minor)
+    except InvalidAmount as e:
+        raise type(e)(e.message, field=field) from None
+
+
+def _account_out(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.pk,
+        "name": account.name,
+        "kind": account.kind,
+        "number": account.number,
+        "number_formatted": format_nrb(account.number),
+        "iban": iban(account.number),
+        "currency": account.currency,
+        "booked_minor": account.booked_minor,
+        "available_minor": account.available_minor,
+        "booked": _money(account.booked_minor),
+        "available": _money(account.available_minor),
+    }
+
+
+def _item_out(item: history.HistoryItem) -> dict[str, Any]:
+    return {
+        **item.__dict__,
+        "amount": _money(item.amount_minor),
+        "balance_after": _money(item.balance_after_minor),
+    }
+
+
+def _order_out(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.pk,
+        "kind": order.kind,
+        "state": order.state,
+        "channel": order.channel,
+        "from_account_id": order.from_account_id,
+        "from_account": order.from_account.number,
+        "payee_account": order.payee_account,
+        "payee_name": order.payee_name,
+        "title": order.title,
+        "amount_minor": order.amount_minor,
+        "amount": _money(order.amount_minor),
+        "sms_code_required": order.state == Order.State.AWAITING_AUTHORIZATION,
+        "exempt_reason": order.exempt_reason,
+        "reject_reason": order.reject_reason,
+        "created_at": order.created_at,
+        "authorized_at": order.authorized_at,
+        "completed_at": order.completed_at,
+    }
+
+
+def _payee_out(payee: TrustedPayee) -> dict[str, Any]:
+    return {
+        "id": payee.pk,
+        "name": payee.name,
+        "account": payee.account,
+        "account_formatted": format_nrb(payee.account),
+        "state": payee.state,
+        "sms_code_required": payee.state == TrustedPayee.State.PENDING,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts and history (R-L1, R-L5)
+
+
+@router.get("/accounts", response={200: list[s.AccountOut], **ERRORS})
+def accounts(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return [_account_out(a) for a in services.member_accounts(_member(request))]
+
+
+class HistoryQuery(Schema):
+    page: int = 1
+    page_size: int = 25
+    date_from: date | None = None
+    date_to: date | None = None
+    amount_min: str | None = None
+    amount_max: str | None = None
+    text: str = ""
+
+
+@router.get(
+    "/accounts/{account_id}/history",
+    response={200: s.HistoryOut, **ERRORS},
+    description="Newest first. Dates are local and inclusive; amount_min/amount_max compare the "
+    'absolute amount and are typed like "1 234,56"; text searches the title and counterparty.',
+)
+def account_history(request: HttpRequest, account_id: int, q: Query[HistoryQuery]):  # type: ignore[no-untyped-def]
+    filters = history.HistoryFilter(
+        date_from=q.date_from,
+        date_to=q.date_to,
+        amount_min_minor=_amount(q.amount_min, None, "amount_min") if q.amount_min else None,
+        amount_max_minor=_amount(q.amount_max, None, "amount_max") if q.amount_max else None,
+        text=q.text[:100],
+    )
+    page = history.account_history(_member(request), account_id, filters, q.page, q.page_size)
+    return {
+        "items": [_item_out(i) for i in page.items],
+        "page": page.page,
+        "page_size": page.page_size,
+        "total": page.total,
+        "pages": page.pages,
+        "has_next": page.has_next,
+    }
+
+
+@router.get("/history/{entry_id}", response={200: s.HistoryItemOut, **ERRORS})
+def history_entry(request: HttpRequest, entry_id: int):  # type: ignore[no-untyped-def]
+    return _item_out(history.history_entry(_member(request), entry_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Transfers (R-L3, R-L4, R-O2, R-O4)
+
+
+@router.get("/transfers", response={200: list[s.OrderOut], **ERRORS})
+def transfers(request: HttpRequest):  # type: ignore[no-untyped-def]
+    """The member's 50 newest transfers, from every channel."""
+    return [_order_out(o) for o in services.member_orders(_member(request))]
+
+
+@router.post(
+    "/transfers",
+    response={200: s.OrderOut, **ERRORS},
+    description="Creates a transfer. Own transfers and transfers to trusted payees are booked "
+    "at once; others come back awaiting_authorization with an SMS code sent that names the "
+    "amount, payee and account. The Idempotency-Key header (or idempotency_key field) is "
+    "required: a retry with the same key and details returns the first order.",
+)
+def create_transfer(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    body: s.TransferIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
+    if idempotency_key and body.idempotency_key and idempotency_key != body.idempotency_key:
+        raise InvalidOrderDetails(field="idempotency_key")
+    order = services.create_transfer_order(
+        _member(request),
+        MOBILE,
+        body.from_account_id,
+        body.payee_account,
+        body.payee_name,
+        _amount(body.amount, body.amount_minor, "amount"),
+        body.title,
+        idempotency_key or body.idempotency_key or "",
+        _ctx(request),
+    )
+    return _order_out(order)
+
+
+@router.get("/transfers/{order_id}", response={200: s.OrderOut, **ERRORS})
+def transfer(request: HttpRequest, order_id: int):  # type: ignore[no-untyped-def]
+    return _order_out(services.get_order(_member(request), order_id))
+
+
+@router.post(
+    "/transfers/{order_id}/authorize",
+    response={200: s.OrderOut, **ERRORS},
+    description="The SMS code of the transfer. Wrong: otp_invalid with attempts_left. The "
+    "third wrong code rejects the transfer and blocks the mobile app: channel_blocked (R-O4).",
+)
+def authorize_transfer(request: HttpRequest, order_id: int, body: s.CodeIn):  # type: ignore[no-untyped-def]
+    return _order_out(
+        services.authorize_transfer(_member(request), order_id, body.code, _ctx(request))
+    )
+
+
+@router.post("/transfers/{order_id}/resend-code", response={200: s.OrderOut, **ERRORS})
+def resend_code(request: HttpRequest, order_id: int):  # type: ignore[no-untyped-def]
+    return _order_out(services.resend_transfer_code(_member(request), order_id, _ctx(request)))
+
+
+@router.post("/transfers/{order_id}/cancel", response={200: s.OrderOut, **ERRORS})
+def cancel_transfer(request: HttpRequest, order_id: int):  # type: ignore[no-untyped-def]
+    return _order_out(services.cancel_order(_member(request), order_id, _ctx(request)))
+
+
+@router.get(
+    "/transfers/{order_id}/confirmation.pdf",
+    response={404: ErrorOut, 401: ErrorOut, 403: ErrorOut},
+    description="The PDF confirmation of the transfer (application/pdf).",
+    openapi_extra={"responses": {"200": {"content": {"application/pdf": {}}}}},
+)
+def confirmation(request: HttpRequest, order_id: int) -> HttpResponse:
+    content = pdf.transfer_confirmation_pdf(_member(request), order_id, translation.get_language())
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="transfer-{order_id}.pdf"'
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Trusted payees and limits (R-L4)
+
+
+@router.get("/payees", response={200: list[s.PayeeOut], **ERRORS})
+def payees(request: HttpRequest):  # type: ignore[no-untyped-def]
+    return [_payee_out(p) for p in services.trusted_payees(_member(request))]
+
+
+@router.post("/payees", response={200: s.PayeeOut, **ERRORS})
+def add_payee(request: HttpRequest, body: s.PayeeIn):  # type: ignore[no-untyped-def]
+    """Stored pending; an SMS code naming the payee was sent: confirm it next."""
+    payee = services.add_trusted_payee(
+        _member(request), MOBILE, body.name, body.account, _ctx(request)
+    )
+    return _payee_out(payee)
+
+
+@router.post("/payees/{payee_id}/confirm", response={200: s.PayeeOut, **ERRORS})
+def confirm_payee(request: HttpRequest, payee_id: int, body: s.CodeIn):  # type: ignore[no-untyped-def]
+    payee = services.confirm_trusted_payee(
+        _member(request), payee_id, body.code, _ctx(request), MOBILE
+    )
+    return _payee_out(payee)
+
+
+@router.delete("/payees/{payee_id}", response={200: OkOut, **ERRORS})
+def remove_payee(request: HttpRequest, payee_id: int):  # type: ignore[no-untyped-def]
+    services.remove_trusted_payee(_member(request), payee_id, _ctx(request))
+    return {"ok": True}
+
+
+@router.get(
+    "/limits",
+    response={200: s.LimitsOut, **ERRORS},
+    description="The mobile app's own limits, what was used today and this month, and the "
+    "credit union's maximum.",
+)
+def limits(request: HttpRequest):  # type: ignore[no-untyped-def]
+    usage = services.limit_usage(_member(request), MOBILE)
+    return {
+        **usage.__dict__,
+        "per_transaction": _money(usage.per_transaction_minor),
+        "daily": _money(usage.daily_minor),
+        "monthly": _money(usage.monthly_minor),
+    }
+
+
+@router.post(
+    "/limits",
+    response={200: s.LimitChangeOut, **ERRORS},
+    description="All limits lower or equal: applied at once. Any raise: pending with an SMS "
+    "code; POST /limits/{id}/confirm. Above the credit union's maximum: limit_above_maximum.",
+)
+def change_limits(request: HttpRequest, body: s.LimitsIn):  # type: ignore[no-untyped-def]
+    change = services.change_limits(
+        _member(request),
+        MOBILE,
+        _amount(body.per_transaction, body.per_transaction_minor, "per_transaction"),
+        _amount(body.daily, body.daily_minor, "daily"),
+        _amount(body.monthly, body.monthly_minor, "monthly"),
+        _ctx(request),
+    )
+    return {
+        "id": change.pk,
+        "channel": change.channel,
+        "state": change.state,
+        "sms_code_required": change.state == LimitChange.State.PENDING,
+        "per_transaction_minor": change.per_transaction_minor,
+        "daily_minor": change.daily_minor,
+        "monthly_minor": change.monthly_minor,
+    }
+
+
+@router.post("/limits/{change_id}/confirm", response={200: s.LimitChangeOut, **ERRORS})
+def confirm_limits(request: HttpRequest, change_id: int, body: s.CodeIn):  # type: ignore[no-untyped-def]
+    applied = services.confirm_limit_change(_member(request), change_id, body.code, _ctx(request))
+    return {
+        "id": change_id,
+        "channel": applied.channel,
+        "state": LimitChange.State.APPLIED,
+        "sms_code_required": False,
+        "per_transaction_minor": applied.per_transaction_minor,
+        "daily_minor": applied.daily_minor,
+        "monthly_minor": applied.monthly_minor,
+    }

@@ -1,0 +1,143 @@
+"""Bodies of the accounts and transfers part of the mobile API (they make the OpenAPI document).
+
+Money travels as integer grosze (`*_minor`) plus a text formatted for the request's language
+("1 234,56 zł" / "PLN 1,234.56") that the app shows as it is. Amounts sent by the app are either
+`amount_minor` (integer grosze) or `amount` (text as typed: "1 234,56" or "1234.56"); a JSON
+number with a fraction is refused, so no float ever reaches the money path.
+"""
+
+from datetime import datetime
+
+from ninja import Field, Schema
+from pydantic import StrictInt, StrictStr
+
+
+class AccountOut(Schema):
+    id: int
+    name: str
+    kind: str = Field(description="current | savings")
+    number: str = Field(description="NRB, 26 digits")
+    number_formatted: str = Field(description="NRB in groups of four, as printed")
+    iban: str
+    currency: str
+    booked_minor: int
+    available_minor: int
+    booked: str = Field(description="booked balance formatted for the request's language")
+    available: str
+
+
+class HistoryItemOut(Schema):
+    entry_id: int
+    account_id: int
+    booked_at: datetime
+    amount_minor: int = Field(description="positive: money in; negative: money out")
+    amount: str
+    balance_after_minor: int
+    balance_after: str
+    title: str
+    counterparty_name: str
+    counterparty_account: str
+    kind: str
+    order_id: int | None = Field(None, description="the member's own transfer behind the entry")
+
+
+class HistoryOut(Schema):
+    items: list[HistoryItemOut]
+    page: int
+    page_size: int
+    total: int
+    pages: int
+    has_next: bool
+
+
+class TransferIn(Schema):
+    from_account_id: int
+    payee_account: StrictStr = Field(
+        max_length=64, description="26 digits, spaces and PL allowed; own account → own transfer"
+    )
+    payee_name: StrictStr = Field("", max_length=200)
+    title: StrictStr = Field(max_length=400)
+    amount: StrictStr | None = Field(None, max_length=40, description='"1 234,56" or "1234.56"')
+    amount_minor: StrictInt | None = Field(None, description="integer grosze, instead of amount")
+    idempotency_key: StrictStr | None = Field(
+        None,
+        max_length=64,
+        description="or the Idempotency-Key header; a retry with the same key returns the "
+        "first order and never books twice",
+    )
+
+
+class OrderOut(Schema):
+    id: int
+    kind: str = Field(description="own | internal | external")
+    state: str = Field(
+        description="awaiting_authorization | pending | sent | booked | rejected | cancelled"
+    )
+    channel: str
+    from_account_id: int
+    from_account: str
+    payee_account: str
+    payee_name: str
+    title: str
+    amount_minor: int
+    amount: str
+    sms_code_required: bool = Field(description="true: POST /transfers/{id}/authorize next")
+    exempt_reason: str = Field(description="own | trusted_payee | empty")
+    reject_reason: str
+    created_at: datetime
+    authorized_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class CodeIn(Schema):
+    code: StrictStr = Field(max_length=16)
+
+
+class PayeeIn(Schema):
+    name: StrictStr = Field(max_length=200)
+    account: StrictStr = Field(max_length=64)
+
+
+class PayeeOut(Schema):
+    id: int
+    name: str
+    account: str
+    account_formatted: str
+    state: str = Field(description="pending (confirm with the SMS code) | active | removed")
+    sms_code_required: bool
+
+
+class LimitsOut(Schema):
+    channel: str
+    per_transaction_minor: int
+    daily_minor: int
+    monthly_minor: int
+    used_today_minor: int
+    used_this_month_minor: int
+    max_per_transaction_minor: int
+    max_daily_minor: int
+    max_monthly_minor: int
+    per_transaction: str
+    daily: str
+    monthly: str
+
+
+class LimitsIn(Schema):
+    """Each limit as integer grosze (`*_minor`) or as typed text."""
+
+    per_transaction: StrictStr | None = Field(None, max_length=40)
+    daily: StrictStr | None = Field(None, max_length=40)
+    monthly: StrictStr | None = Field(None, max_length=40)
+    per_transaction_minor: StrictInt | None = None
+    daily_minor: StrictInt | None = None
+    monthly_minor: StrictInt | None = None
+
+
+class LimitChangeOut(Schema):
+    id: int
+    channel: str
+    state: str = Field(description="applied | pending (confirm with the SMS code) | voided")
+    sms_code_required: bool
+    per_transaction_minor: int
+    daily_minor: int
+    monthly_minor: int

@@ -1,0 +1,281 @@
+"""Accounts, history and transfers in the mobile JSON API, through the device client over the
+real WSGI stack (R-L1, R-L3, R-L4, R-L5, R-O2, R-O4)."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from pypdf import PdfReader
+
+from skarbiec.channels.models import MobileChannel, WebChannel
+from skarbiec.client import ApiError
+from skarbiec.ledger.models import Account, Order, TrustedPayee
+from skarbiec.ledger.nrb import format_nrb
+from skarbiec.ledger.services import deposit_cash, open_account
+from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.sms import decrypt_body
+from tests.api.steps import WEB, last_code, member_with_channel, ready_device
+from tests.ledger.helpers import EXTERNAL, balance
+
+pytestmark = pytest.mark.django_db
+
+WRONG_CHECKSUM = "61 1090 1014 0000 0712 1981 2875"
+
+
+@pytest.fixture(autouse=True)
+def _many_codes_allowed(monkeypatch):
+    monkeypatch.setattr("skarbiec.otp.services.SEND_LIMIT", (10_000, 600))
+
+
+@pytest.fixture
+def payer(device):
+    """A member with an activated, logged-in app, 1 234,56 zł on the current account and an
+    empty savings account."""
+    member = member_with_channel(first_name="Anna")
+    current = open_account(member, Account.Kind.CURRENT, WEB)
+    savings = open_account(member, Account.Kind.SAVINGS, WEB)
+    deposit_cash(current, 1_234_56, WEB)
+    ready_device(device, member)
+    return member, current, savings
+
+
+@pytest.fixture
+def target(payer):
+    member, _c, _s = payer
+    other = member_with_channel(credit_union=member.credit_union, first_name="Ewa")
+    return open_account(other, Account.Kind.CURRENT, WEB)
+
+
+def _sms(member) -> str:
+    sms = SmsMessage.objects.filter(member=member).order_by("-pk").first()
+    return decrypt_body(sms.body_encrypted)
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def _refused(call, *args, **kwargs) -> ApiError:
+    with pytest.raises(ApiError) as e:
+        call(*args, **kwargs)
+    return e.value
+
+
+def test_r_l1_accounts_with_both_balances_formatted_for_the_language(device, payer):
+    _m, current, savings = payer
+    accounts = {a["id"]: a for a in device.accounts()}
+    a = accounts[current.pk]
+    assert a["number"] == current.number and a["number_formatted"] == format_nrb(current.number)
+    assert a["iban"] == "PL" + current.number
+    assert a["booked_minor"] == a["available_minor"] == 1_234_56
+    assert a["available"] == "PLN\u00a01,234.56"  # the device client asks for English
+    assert accounts[savings.pk]["kind"] == "savings"
+    polish = device.request("GET", "/accounts", auth=True, headers={"Accept-Language": "pl"})
+    assert "1\u00a0234,56\u00a0zł" in {x["available"] for x in polish.json()}
+
+
+def test_r_l1_accounts_need_a_session(device):
+    error = _refused(device.accounts)
+    assert error.status == 401 and error.code == "not_authenticated"
+
+
+def test_r_l4_r_o2_internal_transfer_with_sms_code(device, payer, target, capsys):
+    member, current, _s = payer
+    order = device.create_transfer(current.pk, target.number, "Rent", "100,00", "Ewa Nowak")
+    assert order["state"] == "awaiting_authorization" and order["sms_code_required"]
+    assert order["amount"] == "PLN\u00a0100.00" and order["kind"] == "internal"
+    sms = _sms(member)
+    assert "100,00" in sms and "Ewa Nowak" in sms and target.number[-4:] in sms
+    assert balance(current) == 1_234_56
+    done = device.authorize_transfer(order["id"], last_code(member))
+    assert done["state"] == "booked" and not done["sms_code_required"]
+    assert balance(current) == 1_134_56 and balance(target) == 100_00
+    assert device.transfer(order["id"])["state"] == "booked"
+    assert Order.objects.get(pk=order["id"]).channel == "mobile"
+    call_command("ledger", "check")
+    assert "passed" in capsys.readouterr().out
+
+
+def test_r_l3_retried_idempotency_key_returns_the_first_order_and_books_once(device, payer, target):
+    _m, current, savings = payer
+    first = device.create_transfer(current.pk, savings.number, "Own", 50_00, idempotency_key="a1")
+    again = device.create_transfer(current.pk, savings.number, "Own", 50_00, idempotency_key="a1")
+    assert first["id"] == again["id"] and first["state"] == "booked"
+    assert balance(savings) == 50_00
+    # The key in the body works the same way as the header.
+    body = {
+        "from_account_id": current.pk,
+        "payee_account": savings.number,
+        "title": "Own",
+        "amount_minor": 50_00,
+        "idempotency_key": "a1",
+    }
+    assert device.call("POST", "/transfers", body, auth=True)["id"] == first["id"]
+    # The same key with other details is refused, nothing booked.
+    error = _refused(
+        device.create_transfer, current.pk, savings.number, "Own", 51_00, idempotency_key="a1"
+    )
+    assert error.status == 409 and error.code == "idempotency_conflict"
+    # No key at all is refused.
+    del body["idempotency_key"]
+    error = _refused(device.call, "POST", "/transfers", body, auth=True)
+    assert error.status == 400 and "idempotency" in error.body["message"]
+    assert balance(savings) == 50_00 and Order.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"payee_account": WRONG_CHECKSUM}, 400, "invalid_account_number"),
+        ({"payee_account": "PL12"}, 400, "invalid_account_number"),
+        ({"amount": "12,345"}, 400, "invalid_amount"),
+        ({"amount": "-1"}, 400, "invalid_amount"),
+        ({"amount": "0,00"}, 400, "invalid_amount"),
+        ({"amount": "abc"}, 400, "invalid_amount"),
+        ({"amount": None, "amount_minor": 0}, 400, "invalid_amount"),
+        ({"amount": None, "amount_minor": -500}, 400, "invalid_amount"),
+        ({"amount": None}, 400, "invalid_amount"),
+        ({"amount": 12.345}, 422, "invalid_input"),
+        ({"amount": None, "amount_minor": 12.5}, 422, "invalid_input"),
+        ({"amount": "6000"}, 409, "limit_exceeded"),
+        ({"from_account_id": 999_999}, 404, "account_not_found"),
+        ({"title": ""}, 400, "invalid_order"),
+    ],
+)
+def test_r_l1_r_l2_r_l4_bad_transfer_input_is_a_clear_4xx_and_nothing_booked(
+    device, payer, change, status, code
+):
+    _m, current, _s = payer
+    body = {
+        "from_account_id": current.pk,
+        "payee_account": EXTERNAL,
+        "payee_name": "Jan Obcy",
+        "title": "Invoice 7",
+        "amount": "10,00",
+    }
+    body.update(change)
+    body = {k: v for k, v in body.items() if v is not None}
+    response = device.request(
+        "POST", "/transfers", json=body, auth=True, headers={"Idempotency-Key": "bad-1"}
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code and response.json()["message"]
+    assert not Order.objects.exists() and balance(current) == 1_234_56
+
+
+def test_r_l6_insufficient_funds_is_409(device, payer):
+    _m, current, savings = payer
+    error = _refused(device.create_transfer, current.pk, savings.number, "All", "1234,57")
+    assert error.status == 409 and error.code == "insufficient_funds"
+    assert balance(current) == 1_234_56
+
+
+def test_r_o2_dynamic_linking_code_for_100_zl_refused_for_101_zl(device, payer, target):
+    member, current, _s = payer
+    first = device.create_transfer(current.pk, target.number, "Gift", "100,00", "Ewa")
+    code_for_100 = last_code(member)
+    second = device.create_transfer(current.pk, target.number, "Gift", "101,00", "Ewa")
+    error = _refused(device.authorize_transfer, second["id"], code_for_100)
+    assert error.code == "otp_invalid" and error.body["attempts_left"] == 2
+    assert balance(target) == 0
+    assert device.transfer(second["id"])["state"] == "awaiting_authorization"
+    assert device.transfer(first["id"])["state"] == "awaiting_authorization"
+
+
+def test_r_o4_three_wrong_codes_in_the_app_block_it_and_reject_the_transfer(
+    device, payer, target, capsys
+):
+    member, current, _s = payer
+    order = device.create_transfer(current.pk, target.number, "Rent", "100,00", "Ewa")
+    bad = _wrong(last_code(member))
+    assert _refused(device.authorize_transfer, order["id"], bad).body["attempts_left"] == 2
+    assert _refused(device.authorize_transfer, order["id"], bad).body["attempts_left"] == 1
+    error = _refused(device.authorize_transfer, order["id"], bad)
+    assert error.status == 403 and error.code == "channel_blocked"
+    assert "mobile app is blocked" in error.body["message"]
+    assert error.body["helpline"] == list(member.credit_union.helpline_phones)
+    assert MobileChannel.objects.get(member=member).state == MobileChannel.State.BLOCKED
+    assert Order.objects.get(pk=order["id"]).state == Order.State.REJECTED
+    assert WebChannel.objects.get(member=member).failed_attempts == 0
+    assert balance(current) == 1_234_56 and balance(target) == 0
+    # The blocked app can do nothing more.
+    assert _refused(device.accounts).code == "channel_blocked"
+    call_command("ledger", "check")
+    assert "passed" in capsys.readouterr().out
+
+
+def test_r_l5_history_paginated_and_filtered_with_entry_detail_and_pdf(device, payer, target):
+    member, current, _s = payer
+    for i in range(30):
+        deposit_cash(current, 1_00 + i, WEB, title=f"Wpłata {i}")
+    order = device.create_transfer(current.pk, target.number, "Czynsz marzec", "321,09", "Ewa")
+    device.authorize_transfer(order["id"], last_code(member))
+    page = device.history(current.pk, page_size=10)
+    assert page["total"] == 32 and page["pages"] == 4 and page["has_next"]
+    newest = page["items"][0]
+    assert newest["amount_minor"] == -321_09 and newest["order_id"] == order["id"]
+    assert newest["amount"] == "-PLN\u00a0321.09"
+    assert device.history(current.pk, page=4, page_size=10)["has_next"] is False
+    found = device.history(current.pk, text="czynsz")
+    assert found["total"] == 1 and found["items"][0]["title"] == "Czynsz marzec"
+    assert device.history(current.pk, amount_min="1,05", amount_max="1.07")["total"] == 3
+    entry = device.history_entry(newest["entry_id"])
+    assert entry["counterparty_account"] == target.number
+    pdf = device.transfer_confirmation_pdf(order["id"])
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "321.09" in text or "321,09" in text
+
+    error = _refused(device.history, current.pk, amount_min="1,005")
+    assert error.status == 400 and error.code == "invalid_amount"
+    error = _refused(device.history, current.pk, date_from="31.03.2025")
+    assert error.status == 422 and error.code == "invalid_input"
+    error = _refused(device.history, target.pk)
+    assert error.status == 404 and error.code == "account_not_found"
+
+
+def test_r_l4_trusted_payee_via_api_then_transfers_need_no_code(device, payer, target):
+    member, current, _s = payer
+    payee = device.add_payee("Ewa Nowak", "PL" + format_nrb(target.number))
+    assert payee["state"] == "pending" and payee["sms_code_required"]
+    assert "Ewa Nowak" in _sms(member)
+    assert _refused(device.confirm_payee, payee["id"], _wrong(last_code(member))).status == 400
+    assert device.confirm_payee(payee["id"], last_code(member))["state"] == "active"
+    assert [p["account"] for p in device.payees()] == [target.number]
+    order = device.create_transfer(current.pk, target.number, "Exempt", "10", "Ewa Nowak")
+    assert order["state"] == "booked" and order["exempt_reason"] == "trusted_payee"
+    device.remove_payee(payee["id"])
+    assert device.payees() == []
+    assert _refused(device.add_payee, "X", WRONG_CHECKSUM).code == "invalid_account_number"
+    assert TrustedPayee.objects.filter(state="active").count() == 0
+
+
+def test_r_l4_limits_lowered_freely_raised_with_code_within_maximum(device, payer):
+    member, current, _s = payer
+    limits = device.limits()
+    assert limits["channel"] == "mobile" and limits["per_transaction_minor"] == 5_000_00
+    assert limits["max_per_transaction_minor"] == 20_000_00
+    lowered = device.change_limits("100", "200", "300")
+    assert lowered["state"] == "applied" and not lowered["sms_code_required"]
+    assert device.limits()["per_transaction"] == "PLN\u00a0100.00"
+    error = _refused(device.create_transfer, current.pk, EXTERNAL, "Big", "150", "Jan")
+    assert error.status == 409 and error.code == "limit_exceeded"
+    error = _refused(device.change_limits, 30_000_00, 50_000_00, 100_000_00)
+    assert error.code == "limit_above_maximum"
+    raised = device.change_limits(1_000_00, 2_000_00, 3_000_00)
+    assert raised["state"] == "pending" and raised["sms_code_required"]
+    done = device.confirm_limits(raised["id"], last_code(member))
+    assert done["state"] == "applied" and device.limits()["per_transaction_minor"] == 1_000_00
+    assert _refused(device.change_limits, "1,001", "2", "3").code == "invalid_amount"
+
+
+def test_r_l3_openapi_lists_the_transfer_endpoints(device):
+    paths = device.call("GET", "/openapi.json")["paths"]
+    for path in (
+        "/api/mobile/v1/accounts",
+        "/api/mobile/v1/accounts/{account_id}/history",
+        "/api/mobile/v1/transfers",
+        "/api/mobile/v1/transfers/{order_id}/authorize",
+        "/api/mobile/v1/payees",
+        "/api/mobile/v1/limits",
+    ):
+        assert path in paths
