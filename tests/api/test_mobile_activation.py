@@ -107,7 +107,7 @@ def test_r_m1_channel_disabled_has_its_own_code(device):
     assert e.value.code == "wrong_credentials"
 
 
-def test_r_m1_credit_union_without_mobile_app(device):
+def test_r_m1_r_t1_credit_union_without_mobile_app(device):
     member = member_with_channel(credit_union=make_credit_union())
     member.credit_union.offers_mobile_app = False
     member.credit_union.save()
