@@ -21,6 +21,7 @@ def test_r_t1_security_policy_defaults_are_the_specs():
     assert cu.offers_mobile_app is True
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("field", "value"),
     [
