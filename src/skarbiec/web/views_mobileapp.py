@@ -24,12 +24,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from skarbiec.members.models import CreditUnion
+from skarbiec.web.mobileapp_ledger import TEXTS as LEDGER_TEXTS
 
 APP_VERSION = "1.0"
 THEME_COLOUR = "#0b5d3b"
 SHELL_STATIC = [
     "mobileapp/app.css",
     "mobileapp/app.js",
+    "mobileapp/ledger.js",
+    "mobileapp/ledger.css",
     "mobileapp/icon-192.png",
     "mobileapp/icon-512.png",
 ]
@@ -122,6 +125,9 @@ TEXTS = {
         "Chrome or Safari, at an https:// address."
     ),
 }
+
+# The account and transfer screens (ledger.js) bring their own texts.
+TEXTS.update(LEDGER_TEXTS)
 
 
 def _static_digest() -> str:

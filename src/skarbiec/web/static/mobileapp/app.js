@@ -61,6 +61,7 @@
     sw.setAttribute("lang", other);
     sw.setAttribute("aria-label", t("language") + ": " + (other === "pl" ? "Polski" : "English"));
     $("#set-pin-intro").textContent = t("set_pin_intro", { n: pinLength });
+    document.dispatchEvent(new CustomEvent("skarbiec:texts"));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -583,6 +584,7 @@
       const fingerprint = Boolean(await dbGet("fingerprint"));
       $("#start-enable-fingerprint").hidden = fingerprint || !window.PublicKeyCredential;
       show("start");
+      document.dispatchEvent(new CustomEvent("skarbiec:start")); // ledger.js fills the accounts
     } catch (err) {
       await handleError(err);
     }
@@ -695,6 +697,12 @@
     if (deviceId) await showPinScreen();
     else show("activate");
   }
+
+  // The account and transfer screens (ledger.js) share the session, texts and error handling.
+  window.SkarbiecApp = {
+    api, t, show, showError, showStatus, clearMessages, handleError, showStart,
+    get lang() { return lang; },
+  };
 
   start();
 })();
