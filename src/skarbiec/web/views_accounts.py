@@ -240,7 +240,8 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
             initial["from_account"] = int(request.GET["from"])
         return _render_transfer_form(request, initial)
     form = TransferForm(request.POST)
-    posted = {k: request.POST.get(k, "") for k in TransferForm.base_fields}
+    posted: dict[str, Any] = {k: request.POST.get(k, "") for k in TransferForm.base_fields}
+    # The template compares the chosen account with account ids (integers).
     posted["from_account"] = (
         int(posted["from_account"]) if posted["from_account"].isdigit() else None
     )
