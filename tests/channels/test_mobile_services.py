@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import transaction
+from django.utils import translation
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.audit.services import verify_audit_chains
@@ -85,7 +86,7 @@ def test_r_w4_r_p1_password_rules_listed_at_once():
     with pytest.raises(PasswordRejected) as e:
         request_mobile_channel_activation(member, "ąb c", "other", WEB)
     assert len(e.value.problems) >= 3  # different, too short, characters
-    with pytest.raises(PasswordRejected) as e:
+    with pytest.raises(PasswordRejected) as e, translation.override("en"):
         request_mobile_channel_activation(member, WEB_PASSWORD, WEB_PASSWORD, WEB)
     assert "internet service password" in " ".join(e.value.problems)
     assert state(member) == "disabled"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.channels.models import WebChannel
@@ -25,7 +26,8 @@ def run(*args: str) -> str:
     from io import StringIO
 
     out = StringIO()
-    call_command(*args, stdout=out)
+    with translation.override("en"):  # the assertions read the English messages
+        call_command(*args, stdout=out)
     return out.getvalue()
 
 
@@ -184,7 +186,8 @@ def migrated_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "No credit union",
         ),
         (["web", "unblock", "1234567890"], "No member has the Login 1234567890"),
-        (["staff", "create", "--username", "u", "--role", "helpline"], "credit union"),
+        # a separate process speaks the default language, Polish (R-X5)
+        (["staff", "create", "--username", "u", "--role", "helpline"], "przypisany do kasy"),
     ],
 )
 def test_r_x2_cli_errors_exit_non_zero_without_traceback(
@@ -226,5 +229,5 @@ def test_r_x2_cli_invalid_pesel_exits_non_zero(migrated_env: dict[str, str]) -> 
         text=True,
     )
     assert result.returncode == 1
-    assert "The PESEL number is not valid." in result.stderr
+    assert "Numer PESEL jest nieprawidłowy." in result.stderr  # default language (R-X5)
     assert "Traceback" not in result.stderr
