@@ -15,7 +15,7 @@ PG_URL ?= postgres://$(PG_USER)@127.0.0.1:5432/$(PG_DB)
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: run test lint install install-test chromium postgres messages
+.PHONY: run test lint install install-test chromium postgres messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,5 +68,10 @@ lint: install-test
 # Any pytest failure fails make, including exit code 5 ("no tests collected").
 test: install-test chromium postgres messages
 	$(BIN)/ruff check src tests
-	env -u DATABASE_URL SKARBIEC_DATA_DIR=var/test-sqlite $(BIN)/pytest $(PYTEST_ARGS)
-	env DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/test-pg $(BIN)/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL -u SKARBIEC_SCREENSHOTS SKARBIEC_DATA_DIR=var/test-sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	env -u SKARBIEC_SCREENSHOTS DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/test-pg $(BIN)/pytest $(PYTEST_ARGS)
+
+# Refreshes docs/screenshots from the browser tests (SQLite only). `make test` leaves them alone:
+# without SKARBIEC_SCREENSHOTS=1 the tests write their screenshots to a temporary directory.
+screenshots: install-test chromium messages
+	env -u DATABASE_URL SKARBIEC_SCREENSHOTS=1 SKARBIEC_DATA_DIR=var/screenshots $(BIN)/pytest tests/e2e $(PYTEST_ARGS)

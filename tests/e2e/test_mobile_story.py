@@ -2,14 +2,14 @@
 authenticator, together with the web Settings that govern it (R-M1–R-M11, R-W4–R-W6)."""
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, expect
+from playwright.sync_api import BrowserContext, CDPSession, Page, expect
 
 from skarbiec.channels.models import MobileChannel, MobileDevice
 from skarbiec.core import clock
 from skarbiec.members.models import Member
+from tests.e2e.conftest import PhoneContext
 from tests.factories import make_credit_union, make_member
 from tests.web.login_steps import PASSWORD, last_sms_code
 
@@ -33,17 +33,9 @@ def _settings(settings, live_server):
     assert live_server.url.startswith("http://localhost:")
 
 
-def _pixel_7(browser: Browser) -> dict[str, Any]:
-    # The device list lives on the Playwright object, which the shared browser fixture keeps
-    # to itself; the browser reaches it through its browser type.
-    return dict(browser._impl_obj._browser_type._playwright.devices["Pixel 7"])  # noqa: SLF001
-
-
 @pytest.fixture
-def phone(browser: Browser, live_server) -> Iterator[BrowserContext]:
-    context = browser.new_context(**_pixel_7(browser), base_url=live_server.url, locale="en-GB")
-    yield context
-    context.close()
+def phone(phone_context: PhoneContext) -> BrowserContext:
+    return phone_context()
 
 
 @pytest.fixture
@@ -223,6 +215,9 @@ def test_r_m2_r_m4_r_m5_r_w5_r_m9_mobile_story(
     expect(app.get_by_role("heading", name="The mobile app is blocked")).to_be_visible()
     expect(app.get_by_role("link", name="801 803 800")).to_have_attribute("href", "tel:801803800")
     expect(app.locator("#blocked-message")).to_contain_text("Settings → Activate mobile app")
+    # The way out is told once (the server's message), not repeated as a list below it.
+    blocked_screen = app.locator('[data-screen="blocked"]')
+    expect(blocked_screen.get_by_text("Activate mobile app")).to_have_count(1)
     app.screenshot(path=str(screenshots_dir / "mobile-blocked.png"), full_page=True)
     assert _state(member) == "blocked"
 
@@ -324,47 +319,36 @@ def test_r_m7_forgotten_password_deactivate_and_activate_again(
     assert _state(member) == "active"
 
 
-def test_r_m8_old_android_refused_with_its_message(browser: Browser, live_server, page: Page):
+def test_r_m8_old_android_refused_with_its_message(phone_context: PhoneContext, page: Page):
     """R-M8: the browser says Android 5.0; the policy needs 5.1."""
     member = _member()
     web_log_in(page, member)
     web_define_mobile_password(page, member, "Activate", MOBILE_PASSWORD)
-    context = browser.new_context(
-        **{**_pixel_7(browser), "user_agent": OLD_ANDROID_UA},
-        base_url=live_server.url,
-        locale="en-GB",
-    )
-    try:
-        old = context.new_page()
-        old.goto("/m/")
-        old.get_by_role("textbox", name="Login").fill(member.login)
-        old.get_by_label("Mobile-app password").fill(MOBILE_PASSWORD)
-        old.get_by_role("button", name="Activate").click()
-        expect(old.get_by_role("heading", name="This device cannot use the app")).to_be_visible()
-        expect(old.locator("#refused-message")).to_contain_text("Android 5.1 or newer")
-        expect(old.locator("#refused-message")).to_contain_text("Android 5.0")
-    finally:
-        context.close()
+    old = phone_context(user_agent=OLD_ANDROID_UA).new_page()
+    old.goto("/m/")
+    old.get_by_role("textbox", name="Login").fill(member.login)
+    old.get_by_label("Mobile-app password").fill(MOBILE_PASSWORD)
+    old.get_by_role("button", name="Activate").click()
+    expect(old.get_by_role("heading", name="This device cannot use the app")).to_be_visible()
+    expect(old.locator("#refused-message")).to_contain_text("Android 5.1 or newer")
+    expect(old.locator("#refused-message")).to_contain_text("Android 5.0")
     assert not MobileDevice.objects.filter(member=member).exists()
 
 
-def test_r_m8_rooted_device_refused(browser: Browser, live_server, page: Page):
+def test_r_m8_rooted_device_refused(phone_context: PhoneContext, page: Page):
     """R-M8: a wrapper that detects root tells the app (window.SkarbiecHost); refused."""
     member = _member()
     web_log_in(page, member)
     web_define_mobile_password(page, member, "Activate", MOBILE_PASSWORD)
-    context = browser.new_context(**_pixel_7(browser), base_url=live_server.url, locale="en-GB")
+    context = phone_context()
     context.add_init_script("window.SkarbiecHost = {deviceSignals: () => ({rooted: true})};")
-    try:
-        rooted = context.new_page()
-        rooted.goto("/m/")
-        rooted.get_by_role("textbox", name="Login").fill(member.login)
-        rooted.get_by_label("Mobile-app password").fill(MOBILE_PASSWORD)
-        rooted.get_by_role("button", name="Activate").click()
-        expect(rooted.get_by_role("heading", name="This device cannot use the app")).to_be_visible()
-        expect(rooted.locator("#refused-message")).to_contain_text("rooted or jailbroken")
-    finally:
-        context.close()
+    rooted = context.new_page()
+    rooted.goto("/m/")
+    rooted.get_by_role("textbox", name="Login").fill(member.login)
+    rooted.get_by_label("Mobile-app password").fill(MOBILE_PASSWORD)
+    rooted.get_by_role("button", name="Activate").click()
+    expect(rooted.get_by_role("heading", name="This device cannot use the app")).to_be_visible()
+    expect(rooted.locator("#refused-message")).to_contain_text("rooted or jailbroken")
     assert not MobileDevice.objects.filter(member=member).exists()
 
 

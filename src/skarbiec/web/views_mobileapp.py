@@ -98,13 +98,6 @@ TEXTS = {
     "accounts_soon": _("Your accounts will be shown here."),
     "log_out": _("Log out"),
     "blocked_title": _("The mobile app is blocked"),
-    "blocked_steps": _("What to do"),
-    "blocked_step_1": _("Log in to the internet service of your credit union."),
-    "blocked_step_2": _(
-        "Open Settings → Activate mobile app and define a new mobile-app password, confirmed "
-        "with an SMS code."
-    ),
-    "blocked_step_3": _("Come back here and activate the app again with the new password."),
     "blocked_helpline": _("Questions? Call the helpline:"),
     "activate_again": _("Activate again"),
     "refused_title": _("This device cannot use the app"),
