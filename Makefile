@@ -68,6 +68,7 @@ lint: install-test
 # Any pytest failure fails make, including exit code 5 ("no tests collected").
 test: install-test chromium postgres messages
 	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
 	env -u DATABASE_URL -u SKARBIEC_SCREENSHOTS SKARBIEC_DATA_DIR=var/test-sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	env -u SKARBIEC_SCREENSHOTS DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/test-pg $(BIN)/pytest $(PYTEST_ARGS)
 

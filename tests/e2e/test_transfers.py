@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from pypdf import PdfReader
 
 from skarbiec.channels.models import MobileChannel
@@ -122,15 +122,9 @@ def test_r_l1_r_l4_r_o2_r_l5_web_transfer_with_sms_code_and_pdf_confirmation(
 # The mobile app
 
 
-def _pixel_7(browser: Browser) -> dict[str, Any]:
-    return dict(browser._impl_obj._browser_type._playwright.devices["Pixel 7"])  # noqa: SLF001
-
-
 @pytest.fixture
-def app(browser: Browser, live_server) -> Iterator[Page]:
-    context: BrowserContext = browser.new_context(
-        **_pixel_7(browser), base_url=live_server.url, locale="en-GB"
-    )
+def app(phone_context) -> Iterator[Page]:
+    context: BrowserContext = phone_context()
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []
@@ -141,7 +135,6 @@ def app(browser: Browser, live_server) -> Iterator[Page]:
     )
     yield page
     assert errors == [], errors
-    context.close()
 
 
 def app_activate(app: Page, member) -> None:
