@@ -11,11 +11,11 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
-from ninja import Header, Query, Router, Schema
+from ninja import Header, Query, Router
 
 from skarbiec.api import ledger_schemas as s
 from skarbiec.api.auth import MobileSessionAuth, mobile_session
-from skarbiec.api.schemas import ErrorOut, OkOut
+from skarbiec.api.schemas import ErrorOut, InputSchema, OkOut
 from skarbiec.audit.services import RequestContext
 from skarbiec.core.http import request_context
 from skarbiec.ledger import history, pdf, services
@@ -120,7 +120,7 @@ def accounts(request: HttpRequest):  # type: ignore[no-untyped-def]
     return [_account_out(a) for a in services.member_accounts(_member(request))]
 
 
-class HistoryQuery(Schema):
+class HistoryQuery(InputSchema):
     page: int = 1
     page_size: int = 25
     date_from: date | None = None

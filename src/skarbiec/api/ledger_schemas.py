@@ -11,6 +11,8 @@ from datetime import datetime
 from ninja import Field, Schema
 from pydantic import StrictInt, StrictStr
 
+from skarbiec.api.schemas import InputSchema
+
 
 class AccountOut(Schema):
     id: int
@@ -50,7 +52,7 @@ class HistoryOut(Schema):
     has_next: bool
 
 
-class TransferIn(Schema):
+class TransferIn(InputSchema):
     from_account_id: int
     payee_account: StrictStr = Field(
         max_length=64, description="26 digits, spaces and PL allowed; own account → own transfer"
@@ -89,11 +91,11 @@ class OrderOut(Schema):
     completed_at: datetime | None = None
 
 
-class CodeIn(Schema):
+class CodeIn(InputSchema):
     code: StrictStr = Field(max_length=16)
 
 
-class PayeeIn(Schema):
+class PayeeIn(InputSchema):
     name: StrictStr = Field(max_length=200)
     account: StrictStr = Field(max_length=64)
 
@@ -122,7 +124,7 @@ class LimitsOut(Schema):
     monthly: str
 
 
-class LimitsIn(Schema):
+class LimitsIn(InputSchema):
     """Each limit as integer grosze (`*_minor`) or as typed text."""
 
     per_transaction: StrictStr | None = Field(None, max_length=40)

@@ -4,6 +4,31 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import field_validator
+
+
+def _refuse_nul_characters(value: Any) -> None:
+    # PostgreSQL cannot store U+0000 in text: such input must be a 422, never a database error.
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul_characters(key)
+            _refuse_nul_characters(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_nul_characters(item)
+
+
+class InputSchema(Schema):
+    """Base of every request body and query of the API."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        _refuse_nul_characters(value)
+        return value
 
 
 class ErrorOut(Schema):
@@ -20,7 +45,7 @@ class ChallengeOut(Schema):
     expires_at: datetime
 
 
-class DeviceIn(Schema):
+class DeviceIn(InputSchema):
     """What the app knows about the device (R-M8). The PWA may leave platform/os_version empty:
     the server then reads the browser's user agent and client hints."""
 
@@ -32,7 +57,7 @@ class DeviceIn(Schema):
     integrity_token: str = Field("", max_length=20000)
 
 
-class ActivationIn(Schema):
+class ActivationIn(InputSchema):
     login: str = Field(max_length=32)
     password: str = Field(max_length=200)
     public_key: str | dict[str, Any] = Field(description="P-256 SPKI DER base64, or a JWK")
@@ -48,7 +73,7 @@ class ActivationOut(Schema):
     pin_length: int
 
 
-class ActivationConfirmIn(Schema):
+class ActivationConfirmIn(InputSchema):
     activation_id: str = Field(max_length=64)
     code: str = Field(max_length=16)
 
@@ -58,7 +83,7 @@ class BoundDeviceOut(Schema):
     pin_length: int
 
 
-class SetPinIn(Schema):
+class SetPinIn(InputSchema):
     device_id: str = Field(max_length=64)
     pin: str = Field(max_length=16)
     pin_proof: str = Field(max_length=128)
@@ -73,7 +98,7 @@ class SessionOut(Schema):
     absolute_expires_at: datetime
 
 
-class PinLoginIn(Schema):
+class PinLoginIn(InputSchema):
     device_id: str = Field(max_length=64)
     pin_proof: str = Field(max_length=128)
     challenge: str = Field(max_length=100)
@@ -81,16 +106,16 @@ class PinLoginIn(Schema):
     device: DeviceIn | None = None
 
 
-class FingerprintRegisterIn(Schema):
+class FingerprintRegisterIn(InputSchema):
     challenge: str = Field(max_length=100)
     credential: dict[str, Any]
 
 
-class DeviceRefIn(Schema):
+class DeviceRefIn(InputSchema):
     device_id: str = Field(max_length=64)
 
 
-class FingerprintLoginIn(Schema):
+class FingerprintLoginIn(InputSchema):
     device_id: str = Field(max_length=64)
     challenge: str = Field(max_length=100)
     credential: dict[str, Any]
@@ -98,7 +123,7 @@ class FingerprintLoginIn(Schema):
     device: DeviceIn | None = None
 
 
-class FailedFingerprintIn(Schema):
+class FailedFingerprintIn(InputSchema):
     device_id: str = Field(max_length=64)
     challenge: str = Field(max_length=100)
     signature: str = Field(max_length=400)
