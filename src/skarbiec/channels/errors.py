@@ -152,3 +152,14 @@ class MobileNotAuthenticated(DomainError):
     message = _("Log in to the mobile app.")
     status = 401
 
+
+class WrongCurrentPassword(DomainError):
+    code = "wrong_current_password"
+    message = _("The current password is incorrect.")
+    status = 400
+
+
+class PasswordChangeInvalid(DomainError):
+    code = "password_change_invalid"
+    message = _("The password change has expired or was cancelled. Start it again.")
+    status = 400

@@ -22,6 +22,9 @@ class WebChannel(models.Model):
     block_reason = models.CharField(max_length=32, blank=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
     changed_at = models.DateTimeField()
+    # Raised when the password changes; a web session that started under an older value ends
+    # (a changed password must shut out whoever else was logged in with the old one).
+    session_generation = models.PositiveIntegerField(default=0)
 
 
 class MobileChannel(models.Model):
@@ -140,3 +143,16 @@ class MobileSession(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["member", "revoked_at"])]
+
+
+class PendingWebPasswordChange(models.Model):
+    """A new internet service password waiting for its SMS code (R-O1). Kept in the database,
+    not in the web session, so any process can finish the second step; one per member, a new
+    request replaces it (and issue_otp voids the old code)."""
+
+    member = models.OneToOneField(
+        "members.Member", on_delete=models.CASCADE, related_name="pending_web_password_change"
+    )
+    otp_id = models.BigIntegerField()
+    password_hash = models.CharField(max_length=200)
+    created_at = models.DateTimeField()

@@ -21,6 +21,9 @@ LAST_SEEN = "last_seen"
 PENDING_LOGIN = "pending_login"
 # A one-shot note for the next page: why the session ended, a code was resent, ...
 NOTICE = "notice"
+# The web channel's session generation at login; a password change raises the channel's and
+# so ends every other session of the member.
+SESSION_GENERATION = "session_generation"
 
 
 def now_ts() -> float:
@@ -70,8 +73,10 @@ def start_member_session(request: HttpRequest, member: Member) -> None:
     request.session.cycle_key()
     cancel_pending_login(request)
     # The login time the service recorded: the start page looks for logins before it.
-    logged_in_at = WebChannel.objects.get(member=member).last_login_at
+    channel = WebChannel.objects.get(member=member)
+    logged_in_at = channel.last_login_at
     now = now_ts()
+    request.session[SESSION_GENERATION] = channel.session_generation
     request.session[MEMBER_ID] = member.pk
     request.session[AUTHENTICATED_AT] = logged_in_at.timestamp() if logged_in_at else now
     request.session[LAST_SEEN] = now
@@ -114,7 +119,15 @@ def session_end_reason(member: Member | None, session: Any, now: float) -> str |
     channel = getattr(member, "web_channel", None)
     if channel is not None and channel.state == WebChannel.State.BLOCKED:
         return "blocked"
+    if channel is not None and session.get(SESSION_GENERATION, 0) != channel.session_generation:
+        return "password_changed_elsewhere"
     return None
+
+
+def keep_session_after_password_change(request: HttpRequest, generation: int) -> None:
+    """The session that changed the password goes on (with a new key); the others end."""
+    request.session.cycle_key()
+    request.session[SESSION_GENERATION] = generation
 
 
 def remaining_seconds(member: Member, session: Any, now: float) -> int:

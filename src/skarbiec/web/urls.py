@@ -38,6 +38,12 @@ urlpatterns = [
         views_settings.activate_app_code,
         name="settings_app_activate_code",
     ),
+    path("settings/password/", views_settings.change_web_password, name="settings_password"),
+    path(
+        "settings/password/code/",
+        views_settings.change_web_password_code,
+        name="settings_password_code",
+    ),
     path("settings/devices/", views_settings.devices, name="settings_devices"),
     path(
         "settings/devices/<str:device_id>/remove/",

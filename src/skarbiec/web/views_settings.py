@@ -16,15 +16,18 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from skarbiec.audit.services import RequestContext
-from skarbiec.channels.services import mobile
+from skarbiec.channels.services import mobile, web
 from skarbiec.core.errors import DomainError
 from skarbiec.core.http import request_context
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
+from skarbiec.web import member_session
 from skarbiec.web.decorators import member_required
 
 # Session key of the code step: {"flow": "channel"|"app", "otp_id": int}.
 PENDING_PASSWORD = "settings_pending_mobile_password"
+# Session key of the web password change's code step: the id of the SMS code.
+PENDING_WEB_PASSWORD = "settings_pending_web_password"
 NOTICE = "settings_notice"
 
 # The two ways to define a mobile-app password: R-W4 (channel DISABLED) and R-W5 (blocked or no
@@ -289,3 +292,104 @@ def security_events(request: HttpRequest) -> HttpResponse:
         "web/settings/security_events.html",
         {"events": mobile.member_security_events(_member(request)), "section": "events"},
     )
+
+
+class WebPasswordForm(forms.Form):
+    current_password = forms.CharField(label=_("Current password"), max_length=128, strip=False)
+    new_password = forms.CharField(label=_("New password"), max_length=128, strip=False)
+    repeated = forms.CharField(label=_("Repeat the new password"), max_length=128, strip=False)
+
+
+def _render_web_password(
+    request: HttpRequest,
+    form: WebPasswordForm | None = None,
+    error: DomainError | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "web/settings/web_password.html",
+        {
+            "form": form or WebPasswordForm(),
+            "error": error,
+            "problems": problems,
+            "attempts_left": error.details.get("attempts_left") if error else None,
+            "settings_notice": _pop_notice(request) if error is None else None,
+            "section": "password",
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def change_web_password(request: HttpRequest) -> HttpResponse:
+    """R-O1 step 1: the current password and a new one (every broken rule listed, R-P1, R-P2)."""
+    if request.method == "GET":
+        return _render_web_password(request)
+    form = WebPasswordForm(request.POST)
+    if not form.is_valid():
+        return _render_web_password(request, form=form, status=400)
+    try:
+        otp_id = web.request_web_password_change(
+            _member(request),
+            form.cleaned_data["current_password"],
+            form.cleaned_data["new_password"],
+            form.cleaned_data["repeated"],
+            _ctx(request),
+        )
+    except PasswordRejected as e:
+        return _render_web_password(request, error=e, problems=e.problems, status=e.status)
+    except DomainError as e:
+        # A third wrong current password blocks the channel: the next request ends the session.
+        return _render_web_password(request, error=e, status=e.status)
+    request.session[PENDING_WEB_PASSWORD] = otp_id
+    return HttpResponseRedirect(reverse("web:settings_password_code"))
+
+
+def _render_web_password_code(
+    request: HttpRequest,
+    form: CodeForm | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "web/settings/web_password_code.html",
+        {
+            "form": form or CodeForm(),
+            "error": error,
+            "attempts_left": error.details.get("attempts_left") if error else None,
+            "restart": isinstance(error, OtpExpired | OtpAttemptsExhausted),
+            "section": "password",
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def change_web_password_code(request: HttpRequest) -> HttpResponse:
+    """R-O1 step 2: the SMS code; the new password replaces the old one, other sessions end."""
+    otp_id = request.session.get(PENDING_WEB_PASSWORD)
+    if not isinstance(otp_id, int):
+        return HttpResponseRedirect(reverse("web:settings_password"))
+    if request.method == "GET":
+        return _render_web_password_code(request)
+    form = CodeForm(request.POST)
+    if not form.is_valid():
+        return _render_web_password_code(request, form=form, status=400)
+    try:
+        generation = web.confirm_web_password_change(
+            _member(request), otp_id, form.cleaned_data["code"], _ctx(request)
+        )
+    except (OtpExpired, OtpAttemptsExhausted) as e:
+        request.session.pop(PENDING_WEB_PASSWORD, None)
+        return _render_web_password_code(request, error=e, status=e.status)
+    except DomainError as e:
+        return _render_web_password_code(request, error=e, status=e.status)
+    request.session.pop(PENDING_WEB_PASSWORD, None)
+    member_session.keep_session_after_password_change(request, generation)
+    request.session[NOTICE] = "web_password_changed"
+    return HttpResponseRedirect(reverse("web:settings_password"))

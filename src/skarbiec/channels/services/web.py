@@ -15,8 +15,13 @@ from django.utils.translation import gettext as _
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.audit.services import RequestContext, record_event
-from skarbiec.channels.errors import WebChannelBlocked, WrongCredentials
-from skarbiec.channels.models import WebChannel
+from skarbiec.channels.errors import (
+    PasswordChangeInvalid,
+    WebChannelBlocked,
+    WrongCredentials,
+    WrongCurrentPassword,
+)
+from skarbiec.channels.models import PendingWebPasswordChange, WebChannel
 from skarbiec.core import clock
 from skarbiec.core.models import RateLimitCounter
 from skarbiec.core.throttling import consume_rate_limit, rate_limit_key
@@ -39,6 +44,7 @@ from skarbiec.otp.services import issue_otp, verify_otp
 from skarbiec.otp.sms import queue_sms
 
 WEB_LOGIN = "web_login"
+WEB_PASSWORD_CHANGE = "web_password_change"
 # Failures for Logins that do not exist are counted too, so an unknown Login walks through the
 # same answers (attempts left, then "blocked") as a real one (R-T3).
 _UNKNOWN_LOGIN_WINDOW = 10**9
@@ -274,6 +280,175 @@ def set_own_web_password(
     member.must_change_password = False
 
 
+def _web_password_change_sms(member: Member):  # type: ignore[no-untyped-def]
+    def text(code: str) -> str:
+        with translation.override(member.language):
+            return _(
+                "%(cu)s: code %(code)s to change your internet service password. Never give it "
+                "to anyone."
+            ) % {"cu": member.credit_union.name, "code": code}
+
+    return text
+
+
+def request_web_password_change(
+    member: Member, current_password: str, new_password: str, repeated: str, ctx: RequestContext
+) -> int:
+    """R-O1 step 1, Settings → Change password: the current password, then the new one (R-P1).
+    Returns the id of the SMS code that confirms the change.
+
+    A wrong current password counts toward the web lockout like a wrong login password (R-W2):
+    counted and committed before the check, given back when it is right. The third one blocks
+    the channel, which ends the session (the middleware ends sessions of a blocked channel).
+    """
+    _throttle_login(member.login, ctx)
+    policy = member.credit_union
+    limit = policy.max_web_password_failures
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        refused = channel.state == WebChannel.State.BLOCKED or channel.failed_attempts >= limit
+        if not refused:
+            channel.failed_attempts += 1  # counted now, given back if the password is right
+            channel.save(update_fields=["failed_attempts"])
+    if refused:
+        raise _blocked(policy)
+
+    current_hash = Member.objects.values_list("web_password_hash", flat=True).get(pk=member.pk)
+    if not verify_password(current_hash, current_password):
+        with transaction.atomic():
+            channel = (
+                WebChannel.objects.select_for_update().select_related("member").get(member=member)
+            )
+            record_event(
+                "web_password_change_failed",
+                ctx,
+                credit_union_id=policy.pk,
+                member_id=member.pk,
+                data={"reason": "wrong_password", "failed_attempts": channel.failed_attempts},
+            )
+            if channel.state == WebChannel.State.ACTIVE and channel.failed_attempts >= limit:
+                block_web_channel(channel, "wrong_passwords", ctx)
+            left = limit - channel.failed_attempts
+            blocked = channel.state == WebChannel.State.BLOCKED
+        if blocked:
+            raise _blocked(policy)
+        raise WrongCurrentPassword(attempts_left=left)
+
+    problems: list[str] = []
+    if new_password != repeated:
+        problems.append(_("The two passwords are different."))
+    problems += password_problems(new_password, member.login)
+    if not problems and new_password == current_password:
+        problems.append(_("The new password must differ from the current one."))
+    # Argon2 is slow: hash before the row lock is taken.
+    password_hash = "" if problems else hash_password(new_password)
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        if channel.state == WebChannel.State.BLOCKED:
+            blocked = True
+        else:
+            blocked = False
+            channel.failed_attempts = max(channel.failed_attempts - 1, 0)
+            channel.save(update_fields=["failed_attempts"])
+            if not problems:
+                otp = issue_otp(
+                    member,
+                    WEB_PASSWORD_CHANGE,
+                    {"member": member.pk},
+                    _web_password_change_sms(member),
+                    ctx,
+                )
+                PendingWebPasswordChange.objects.update_or_create(
+                    member=member,
+                    defaults={
+                        "otp_id": otp.pk,
+                        "password_hash": password_hash,
+                        "created_at": clock.now(),
+                    },
+                )
+                record_event(
+                    "web_password_change_requested",
+                    ctx,
+                    credit_union_id=policy.pk,
+                    member_id=member.pk,
+                )
+    if blocked:
+        raise _blocked(policy)
+    if problems:
+        raise PasswordRejected(problems)
+    return otp.pk
+
+
+def confirm_web_password_change(member: Member, otp_id: int, code: str, ctx: RequestContext) -> int:
+    """R-O1 step 2: the SMS code. On success the new password replaces the old one and every
+    other web session of the member ends; returns the session generation the current session
+    carries on with. Three wrong codes cancel the change and count as one failure toward the
+    web lockout (R-O4)."""
+    _throttle_login(member.login, ctx)
+    if WebChannel.objects.get(member=member).state == WebChannel.State.BLOCKED:
+        raise _blocked(member.credit_union)
+
+    def cancel_password_change() -> None:
+        PendingWebPasswordChange.objects.filter(member=member, otp_id=otp_id).delete()
+        channel = count_web_failure(member, "wrong_codes", ctx)
+        record_event(
+            "web_password_change_failed",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"reason": "wrong_codes", "failed_attempts": channel.failed_attempts},
+        )
+
+    try:
+        verify_otp(
+            otp_id,
+            member,
+            WEB_PASSWORD_CHANGE,
+            {"member": member.pk},
+            code,
+            ctx,
+            on_exhausted=cancel_password_change,
+        )
+    except OtpAttemptsExhausted:
+        if WebChannel.objects.get(member=member).state == WebChannel.State.BLOCKED:
+            raise _blocked(member.credit_union)
+        raise
+    with transaction.atomic():
+        pending = (
+            PendingWebPasswordChange.objects.select_for_update()
+            .filter(member=member, otp_id=otp_id)
+            .first()
+        )
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        if pending is None:
+            invalid, blocked = True, False
+        elif channel.state == WebChannel.State.BLOCKED:
+            invalid, blocked = False, True
+        else:
+            invalid = blocked = False
+            locked = Member.objects.select_for_update().get(pk=member.pk)
+            locked.web_password_hash = pending.password_hash
+            locked.must_change_password = False
+            locked.save(update_fields=["web_password_hash", "must_change_password"])
+            pending.delete()
+            channel.session_generation += 1
+            channel.save(update_fields=["session_generation"])
+            record_event(
+                "web_password_changed",
+                ctx,
+                credit_union_id=member.credit_union_id,
+                member_id=member.pk,
+                data={"voluntary": True, "other_sessions_ended": True},
+            )
+    if invalid:
+        raise PasswordChangeInvalid()
+    if blocked:
+        raise _blocked(member.credit_union)
+    member.web_password_hash = locked.web_password_hash
+    member.must_change_password = False
+    return channel.session_generation
+
+
 def end_web_session(member: Member, reason: str, ctx: RequestContext) -> None:
     """Record the end of a web session: "logout" by the member, "idle" or "absolute" limit
     (R-W3), or "blocked" when the channel was blocked while the member was logged in."""
@@ -331,6 +506,8 @@ __all__ = [
     "complete_web_login",
     "resend_web_login_code",
     "set_own_web_password",
+    "request_web_password_change",
+    "confirm_web_password_change",
     "unblock_web_channel",
     "block_web_channel",
     "helpline_phones",
