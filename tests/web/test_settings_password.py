@@ -253,3 +253,27 @@ def test_r_o1_login_required(member: Member):
     anonymous = english_client()
     assert anonymous.get("/settings/password/")["Location"] == "/"
     assert anonymous.post("/settings/password/", {})["Location"] == "/"
+
+
+def test_r_w6_failed_password_change_shown_in_security_events(client: Client, member: Member):
+    """R-W2, R-W6: a wrong current password is a failure the member sees among security events."""
+    _request_change(client, current="Zle#haslo99")
+    page = client.get("/settings/security-events/").content.decode()
+    assert "Failed attempt to change the internet service password" in page
+
+
+def test_r_o1_change_password_page_in_polish_by_default(member: Member):
+    """Polish is the default language: the page and the SMS speak Polish."""
+    polish = Client()
+    log_in(polish, member)
+    page = polish.get("/settings/password/").content.decode()
+    assert "Zmień hasło" in page and "Obecne hasło" in page
+    assert (
+        polish.post(
+            "/settings/password/",
+            {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "repeated": NEW_PASSWORD},
+        ).status_code
+        == 302
+    )
+    sms = decrypt_body(SmsMessage.objects.filter(member=member).latest("pk").body_encrypted)
+    assert "zmiany hasła do serwisu internetowego" in sms

@@ -1291,6 +1291,9 @@ SECURITY_EVENT_LABELS: dict[str, Any] = {
     "web_channel_blocked": gettext_lazy("Internet service blocked"),
     "web_channel_unblocked": gettext_lazy("Internet service unblocked by the credit union"),
     "web_password_changed": gettext_lazy("Internet service password changed"),
+    "web_password_change_failed": gettext_lazy(
+        "Failed attempt to change the internet service password"
+    ),
     "mobile_login": gettext_lazy("Login to the mobile app"),
     "mobile_login_failed": gettext_lazy("Failed login to the mobile app"),
     "mobile_activation_failed": gettext_lazy("Wrong mobile-app password at activation"),
@@ -1305,8 +1308,8 @@ SECURITY_EVENT_LABELS: dict[str, Any] = {
     "mobile_fingerprint_registered": gettext_lazy("Fingerprint login enabled"),
 }
 _FAILURE_EVENTS = frozenset(
-    {"web_login_failed", "mobile_login_failed", "mobile_activation_failed",
-     "mobile_device_refused"}
+    {"web_login_failed", "web_password_change_failed", "mobile_login_failed",
+     "mobile_activation_failed", "mobile_device_refused"}
 )  # fmt: skip
 _BLOCK_EVENTS = frozenset({"web_channel_blocked", "mobile_channel_blocked"})
 _METHOD_LABELS: dict[str, Any] = {
