@@ -111,6 +111,17 @@ def block_web_channel(channel: WebChannel, reason: str, ctx: RequestContext) -> 
     )
 
 
+def block_web_channel_on_request(member: Member, ctx: RequestContext) -> bool:
+    """ACTIVE → BLOCKED at the member's request to the helpline (lost password, R-B3); open
+    web sessions end with it. Returns False when the channel was blocked already."""
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().select_related("member").get(member=member)
+        if channel.state == WebChannel.State.BLOCKED:
+            return False
+        block_web_channel(channel, "member_request", ctx)
+    return True
+
+
 def count_web_failure(member: Member, reason: str, ctx: RequestContext) -> WebChannel:
     """Add one failure (e.g. three wrong codes) and block at the policy limit. In a transaction."""
     channel = WebChannel.objects.select_for_update().select_related("member").get(member=member)

@@ -3,15 +3,25 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skarbiec.audit.services import RequestContext
-from skarbiec.channels.services.web import unblock_web_channel
+from skarbiec.channels.services.web import block_web_channel_on_request, unblock_web_channel
 from skarbiec.core.errors import DomainError
 from skarbiec.members.models import Member
 
 CLI = RequestContext(actor="staff:cli", channel="cli")
 
 
+def member_by_login(login: str) -> Member:
+    member = Member.objects.filter(login=login.strip()).first()
+    if member is None:
+        raise CommandError(f"No member has the Login {login.strip()}.")
+    return member
+
+
 class Command(BaseCommand):
-    help = "The web channel (R-X2, R-B3): `web unblock LOGIN` sends a new temporary password."
+    help = (
+        "The web channel (R-X2, R-B3): `web unblock LOGIN` sends a new temporary password; "
+        "`web block LOGIN` blocks the internet service at the member's request."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -19,16 +29,24 @@ class Command(BaseCommand):
             "unblock", help="unblock the internet service; a new temporary password goes by SMS"
         )
         unblock.add_argument("login")
+        block = sub.add_parser("block", help="block the internet service at the member's request")
+        block.add_argument("login")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        login = options["login"].strip()
-        member = Member.objects.filter(login=login).first()
-        if member is None:
-            raise CommandError(f"No member has the Login {login}.")
+        member = member_by_login(options["login"])
         try:
-            unblock_web_channel(member, CLI)
+            if options["action"] == "block":
+                changed = block_web_channel_on_request(member, CLI)
+            else:
+                unblock_web_channel(member, CLI)
         except DomainError as exc:
             raise CommandError(str(exc.message))
+        if options["action"] == "block":
+            state = "blocked" if changed else "was already blocked"
+            self.stdout.write(
+                f"Internet service of {member.full_name} (Login {member.login}) {state}."
+            )
+            return
         self.stdout.write(
             f"Internet service of {member.full_name} (Login {member.login}) unblocked; "
             f"a new temporary password was queued by SMS to {member.phone}."
