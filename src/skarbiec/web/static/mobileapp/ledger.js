@@ -1,5 +1,6 @@
 // Skarbiec mobile app: accounts on the start screen, history, new transfer with the SMS code
-// step, transfer result (R-L1, R-L3–R-L5, R-O2, R-O4). Plain JavaScript, no build step.
+// step, transfer result, trusted payees and limits (R-L1, R-L3–R-L5, R-O2, R-O4). Plain
+// JavaScript, no build step.
 //
 // Uses window.SkarbiecApp from app.js (the session's API calls, texts, screens and the shared
 // error handling: three wrong codes answer channel_blocked, which app.js turns into the
@@ -249,6 +250,219 @@
   }
 
   // ---------------------------------------------------------------------------------------
+  // Trusted payees (R-L4): add with the SMS code step (R-O2), remove
+
+  let pendingPayee = null; // the payee on the code screen
+  let pendingLimits = null; // the raise of limits on the code screen
+
+  function startButtons() {
+    // The start screen belongs to app.js; its entry buttons are added here once, after the
+    // accounts, with data-t so a language switch relabels them.
+    if ($("#start-ledger-links")) return;
+    const accountsPanel = $("#accounts");
+    if (!accountsPanel) return;
+    const links = el("nav", "start-links");
+    links.id = "start-ledger-links";
+    for (const [key, open] of [["payees_button", openPayees], ["limits_button", openLimits]]) {
+      const button = el("button", "big-button", App.t(key));
+      button.type = "button";
+      button.dataset.t = key;
+      button.addEventListener("click", () => { App.clearMessages(); open(); });
+      links.appendChild(button);
+    }
+    accountsPanel.after(links);
+  }
+
+  async function openPayees(status) {
+    let list;
+    try {
+      list = await App.api("GET", "/payees", undefined, true);
+    } catch (err) {
+      await App.handleError(err);
+      return;
+    }
+    renderPayees(list);
+    $("#payee-name").value = "";
+    $("#payee-account").value = "";
+    App.show("payees");
+    if (status) App.showStatus(status);
+  }
+
+  function renderPayees(list) {
+    const ul = $("#payee-list");
+    ul.replaceChildren();
+    for (const payee of list) {
+      const li = el("li");
+      li.dataset.payee = payee.id;
+      const what = el("span", "what", payee.name);
+      what.appendChild(el("span", "when nrb", payee.account_formatted));
+      if (payee.state === "pending") what.appendChild(el("span", "when", App.t("payee_pending")));
+      const remove = el("button", "link-button", App.t("payee_remove"));
+      remove.type = "button";
+      remove.setAttribute("aria-label", App.t("payee_remove_named", { name: payee.name }));
+      remove.addEventListener("click", () => removePayee(payee));
+      li.append(what, remove);
+      ul.appendChild(li);
+    }
+    $("#payees-empty").hidden = list.length > 0;
+  }
+
+  async function submitPayee(event) {
+    event.preventDefault();
+    App.clearMessages();
+    const button = event.target.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      pendingPayee = await App.api("POST", "/payees", {
+        name: $("#payee-name").value, account: $("#payee-account").value,
+      }, true);
+      if (pendingPayee.sms_code_required) showPayeeCode();
+      else await openPayees(App.t("payee_added", { name: pendingPayee.name }));
+    } catch (err) {
+      await App.handleError(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function payeeCodeIntro() {
+    if (!pendingPayee) return;
+    $("#payee-code-intro").textContent = App.t("payee_code_intro", { tail: tail(pendingPayee.account) });
+  }
+
+  function showPayeeCode() {
+    fillSummary($("#payee-code-summary"), [
+      [App.t("payee"), pendingPayee.name],
+      [App.t("payee_account"), pendingPayee.account_formatted, "nrb"],
+    ]);
+    payeeCodeIntro();
+    $("#payee-code").value = "";
+    App.show("payee-code");
+  }
+
+  async function submitPayeeCode(event) {
+    event.preventDefault();
+    App.clearMessages();
+    const code = $("#payee-code").value;
+    $("#payee-code").value = "";
+    try {
+      const payee = await App.api("POST", `/payees/${pendingPayee.id}/confirm`, { code }, true);
+      pendingPayee = null;
+      await openPayees(App.t("payee_added", { name: payee.name }));
+    } catch (err) {
+      await App.handleError(err); // three wrong codes → the blocked screen (app.js)
+    }
+  }
+
+  async function removePayee(payee) {
+    App.clearMessages();
+    try {
+      await App.api("DELETE", `/payees/${payee.id}`, undefined, true);
+      await openPayees(App.t("payee_removed", { name: payee.name }));
+    } catch (err) {
+      await App.handleError(err);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Limits (R-L4): lower at once, raise with the SMS code step
+
+  // Display only: the server keeps and checks every amount in grosze.
+  function money(minor) {
+    return new Intl.NumberFormat(App.lang === "pl" ? "pl-PL" : "en-GB", {
+      style: "currency", currency: "PLN",
+    }).format(minor / 100);
+  }
+
+  // The value typed into a limit field, built from whole grosze without floating point.
+  function plain(minor) {
+    const sep = App.lang === "pl" ? "," : ".";
+    return String(Math.trunc(minor / 100)) + sep + String(minor % 100).padStart(2, "0");
+  }
+
+  async function openLimits(status) {
+    let usage;
+    try {
+      usage = await App.api("GET", "/limits", undefined, true);
+    } catch (err) {
+      await App.handleError(err);
+      return;
+    }
+    renderLimits(usage);
+    $("#limit-per-transaction").value = plain(usage.per_transaction_minor);
+    $("#limit-daily").value = plain(usage.daily_minor);
+    $("#limit-monthly").value = plain(usage.monthly_minor);
+    App.show("limits");
+    if (status) App.showStatus(status);
+  }
+
+  function renderLimits(usage) {
+    const box = $("#limits-now");
+    box.replaceChildren();
+    const rows = [
+      ["per_transaction", "limit_per_transaction", null, usage.max_per_transaction_minor],
+      ["daily", "limit_daily", ["limit_used_today", usage.used_today_minor], usage.max_daily_minor],
+      ["monthly", "limit_monthly", ["limit_used_month", usage.used_this_month_minor], usage.max_monthly_minor],
+    ];
+    for (const [field, label, used, maximum] of rows) {
+      const card = el("article", "limit-card");
+      card.dataset.limit = field;
+      card.append(el("div", "name", App.t(label)), el("p", "balance", usage[field]));
+      if (used) card.appendChild(el("p", "booked", App.t(used[0], { amount: money(used[1]) })));
+      card.appendChild(el("p", "booked", App.t("limit_maximum", { amount: money(maximum) })));
+      box.appendChild(card);
+    }
+  }
+
+  async function submitLimits(event) {
+    event.preventDefault();
+    App.clearMessages();
+    const button = event.target.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      const change = await App.api("POST", "/limits", {
+        per_transaction: $("#limit-per-transaction").value,
+        daily: $("#limit-daily").value,
+        monthly: $("#limit-monthly").value,
+      }, true);
+      if (change.sms_code_required) {
+        pendingLimits = change;
+        showLimitsCode();
+      } else {
+        await openLimits(App.t("limits_changed"));
+      }
+    } catch (err) {
+      await App.handleError(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function showLimitsCode() {
+    fillSummary($("#limits-code-summary"), [
+      [App.t("limit_per_transaction"), money(pendingLimits.per_transaction_minor)],
+      [App.t("limit_daily"), money(pendingLimits.daily_minor)],
+      [App.t("limit_monthly"), money(pendingLimits.monthly_minor)],
+    ]);
+    $("#limits-code").value = "";
+    App.show("limits-code");
+  }
+
+  async function submitLimitsCode(event) {
+    event.preventDefault();
+    App.clearMessages();
+    const code = $("#limits-code").value;
+    $("#limits-code").value = "";
+    try {
+      await App.api("POST", `/limits/${pendingLimits.id}/confirm`, { code }, true);
+      pendingLimits = null;
+      await openLimits(App.t("limits_changed"));
+    } catch (err) {
+      await App.handleError(err); // three wrong codes → the blocked screen (app.js)
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
   // Wiring
 
   function bind() {
@@ -268,9 +482,23 @@
       App.clearMessages();
       App.showStart();
     }));
+    $("#payee-form").addEventListener("submit", submitPayee);
+    $("#payee-code-form").addEventListener("submit", submitPayeeCode);
+    $("#limits-form").addEventListener("submit", submitLimits);
+    $("#limits-code-form").addEventListener("submit", submitLimitsCode);
+    document.querySelectorAll("[data-open-payees]").forEach((b) => b.addEventListener("click", () => {
+      App.clearMessages();
+      openPayees();
+    }));
+    document.querySelectorAll("[data-open-limits]").forEach((b) => b.addEventListener("click", () => {
+      App.clearMessages();
+      openLimits();
+    }));
+    startButtons();
     document.addEventListener("skarbiec:start", renderAccounts);
     document.addEventListener("skarbiec:texts", () => {
       codeIntro();
+      payeeCodeIntro();
       if (!$('[data-screen="start"]').hidden) renderAccounts();
     });
   }
