@@ -134,6 +134,43 @@ def count_web_failure(member: Member, reason: str, ctx: RequestContext) -> WebCh
     return channel
 
 
+def _count_password_attempt(member: Member) -> bool:
+    """Count one password attempt before the password is checked, committed at once; False when
+    the channel is blocked or every attempt the policy allows is already taken."""
+    limit = member.credit_union.max_web_password_failures
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        refused = channel.state == WebChannel.State.BLOCKED or channel.failed_attempts >= limit
+        if not refused:
+            channel.failed_attempts += 1  # given back by the caller when the password is right
+            channel.save(update_fields=["failed_attempts"])
+    return not refused
+
+
+def _wrong_password_refusal(
+    channel: WebChannel, event: str, ctx: RequestContext
+) -> WebChannelBlocked | int:
+    """The attempt stays counted: audit it and block at the policy limit. Runs under the
+    caller's row lock; returns the refusal to raise after commit, or the attempts left."""
+    member = channel.member
+    policy = member.credit_union
+    record_event(
+        event,
+        ctx,
+        credit_union_id=policy.pk,
+        member_id=member.pk,
+        data={"reason": "wrong_password", "failed_attempts": channel.failed_attempts},
+    )
+    if (
+        channel.state == WebChannel.State.ACTIVE
+        and channel.failed_attempts >= policy.max_web_password_failures
+    ):
+        block_web_channel(channel, "wrong_passwords", ctx)
+    if channel.state == WebChannel.State.BLOCKED:
+        return _blocked(policy)
+    return policy.max_web_password_failures - channel.failed_attempts
+
+
 def _web_login_sms(member: Member):  # type: ignore[no-untyped-def]
     def text(code: str) -> str:
         with translation.override(member.language):
@@ -158,15 +195,8 @@ def begin_web_login(login: str, password: str, ctx: RequestContext) -> PendingWe
         _unknown_login_failure(login)
     assert member is not None
     policy = member.credit_union
-    limit = policy.max_web_password_failures
 
-    with transaction.atomic():
-        channel = WebChannel.objects.select_for_update().get(member=member)
-        refused = channel.state == WebChannel.State.BLOCKED or channel.failed_attempts >= limit
-        if not refused:
-            channel.failed_attempts += 1  # counted now, given back on success
-            channel.save(update_fields=["failed_attempts"])
-    if refused:
+    if not _count_password_attempt(member):
         verify_password(member.web_password_hash, password)  # keep the timing of a real check
         raise _blocked(policy)
 
@@ -189,20 +219,10 @@ def begin_web_login(login: str, password: str, ctx: RequestContext) -> PendingWe
             return PendingWebLogin(
                 member_id=member.pk, otp_id=otp.pk, code_attempts=policy.max_otp_failures
             )
-        record_event(
-            "web_login_failed",
-            ctx,
-            credit_union_id=policy.pk,
-            member_id=member.pk,
-            data={"reason": "wrong_password", "failed_attempts": channel.failed_attempts},
-        )
-        if channel.state == WebChannel.State.ACTIVE and channel.failed_attempts >= limit:
-            block_web_channel(channel, "wrong_passwords", ctx)
-        left = limit - channel.failed_attempts
-        blocked = channel.state == WebChannel.State.BLOCKED
-    if blocked:
-        raise _blocked(policy)
-    raise WrongCredentials(attempts_left=left)
+        refusal = _wrong_password_refusal(channel, "web_login_failed", ctx)
+    if isinstance(refusal, WebChannelBlocked):
+        raise refusal
+    raise WrongCredentials(attempts_left=refusal)
 
 
 def resend_web_login_code(pending: PendingWebLogin, ctx: RequestContext) -> PendingWebLogin:
@@ -314,14 +334,7 @@ def request_web_password_change(
     """
     _throttle_login(member.login, ctx)
     policy = member.credit_union
-    limit = policy.max_web_password_failures
-    with transaction.atomic():
-        channel = WebChannel.objects.select_for_update().get(member=member)
-        refused = channel.state == WebChannel.State.BLOCKED or channel.failed_attempts >= limit
-        if not refused:
-            channel.failed_attempts += 1  # counted now, given back if the password is right
-            channel.save(update_fields=["failed_attempts"])
-    if refused:
+    if not _count_password_attempt(member):
         raise _blocked(policy)
 
     current_hash = Member.objects.values_list("web_password_hash", flat=True).get(pk=member.pk)
@@ -330,20 +343,10 @@ def request_web_password_change(
             channel = (
                 WebChannel.objects.select_for_update().select_related("member").get(member=member)
             )
-            record_event(
-                "web_password_change_failed",
-                ctx,
-                credit_union_id=policy.pk,
-                member_id=member.pk,
-                data={"reason": "wrong_password", "failed_attempts": channel.failed_attempts},
-            )
-            if channel.state == WebChannel.State.ACTIVE and channel.failed_attempts >= limit:
-                block_web_channel(channel, "wrong_passwords", ctx)
-            left = limit - channel.failed_attempts
-            blocked = channel.state == WebChannel.State.BLOCKED
-        if blocked:
-            raise _blocked(policy)
-        raise WrongCurrentPassword(attempts_left=left)
+            refusal = _wrong_password_refusal(channel, "web_password_change_failed", ctx)
+        if isinstance(refusal, WebChannelBlocked):
+            raise refusal
+        raise WrongCurrentPassword(attempts_left=refusal)
 
     problems: list[str] = []
     if new_password != repeated:
