@@ -141,6 +141,9 @@ def app_type_pin(app: Page, pin: str) -> None:
 
 def expect_start(app: Page, member: Member) -> None:
     expect(app.get_by_role("heading", name=f"Good day, {member.first_name}")).to_be_visible()
+    # The accounts request restarts the idle timer when it answers: wait for it, or a clock
+    # moved right after would race with it (R-M9).
+    expect(app.locator("#accounts")).to_have_attribute("aria-busy", "false")
 
 
 def expect_pin_screen(app: Page) -> None:

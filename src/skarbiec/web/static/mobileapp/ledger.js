@@ -61,11 +61,14 @@
   async function renderAccounts() {
     const panel = $("#accounts");
     if (!panel) return;
+    panel.setAttribute("aria-busy", "true"); // screen readers wait; tests know when it is done
     try {
       accounts = await App.api("GET", "/accounts", undefined, true);
     } catch (err) {
       await App.handleError(err);
       return;
+    } finally {
+      panel.setAttribute("aria-busy", "false");
     }
     const placeholder = panel.querySelector('[data-t="accounts_soon"]');
     if (placeholder) placeholder.hidden = true;
