@@ -637,40 +637,23 @@ def _execute_order(order: Order, ctx: RequestContext) -> None:
         counterparty_account=order.payee_account,
     )
     if order.kind == Order.Kind.EXTERNAL:
-        clearing = internal_account(cu, Account.Kind.CLEARING)
-        txn = post_transaction(
-            cu,
-            LedgerTransaction.Kind.OUTGOING,
-            order.title,
-            [
-                payer,
-                Leg(
-                    clearing.pk,
-                    order.amount_minor,
-                    counterparty_name=member.full_name,
-                    counterparty_account=source.number,
-                ),
-            ],
-        )
+        # Outgoing money waits on the clearing account until settlement (R-L3).
+        kind = LedgerTransaction.Kind.OUTGOING
+        target_id = internal_account(cu, Account.Kind.CLEARING).pk
         order.state = Order.State.PENDING
     else:
         assert order.to_account_id is not None
-        txn = post_transaction(
-            cu,
-            LedgerTransaction.Kind.TRANSFER,
-            order.title,
-            [
-                payer,
-                Leg(
-                    order.to_account_id,
-                    order.amount_minor,
-                    counterparty_name=member.full_name,
-                    counterparty_account=source.number,
-                ),
-            ],
-        )
+        kind = LedgerTransaction.Kind.TRANSFER
+        target_id = order.to_account_id
         order.state = Order.State.BOOKED
         order.completed_at = now
+    payee = Leg(
+        target_id,
+        order.amount_minor,
+        counterparty_name=member.full_name,
+        counterparty_account=source.number,
+    )
+    txn = post_transaction(cu, kind, order.title, [payer, payee])
     order.booking = txn
     order.authorized_at = order.authorized_at or now
     order.save(update_fields=["state", "booking", "authorized_at", "completed_at"])
