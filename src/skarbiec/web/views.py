@@ -68,7 +68,8 @@ def _render_landing(
     return render(request, "web/landing.html", context, status=status)
 
 
-def _render_blocked(request: HttpRequest, error: WebChannelBlocked) -> HttpResponse:
+def render_blocked(request: HttpRequest, error: WebChannelBlocked) -> HttpResponse:
+    """The blocked page with the helpline numbers (R-W2), for every page that meets a block."""
     return render(
         request,
         "web/blocked.html",
@@ -97,7 +98,7 @@ def login_password(request: HttpRequest) -> HttpResponse:
             form.cleaned_data["login"], form.cleaned_data["password"], _ctx(request)
         )
     except WebChannelBlocked as e:
-        return _render_blocked(request, e)
+        return render_blocked(request, e)
     except DomainError as e:
         # The password is never sent back; the Login is, as typed, for an unknown one as well.
         form = LoginForm(initial={"login": form.cleaned_data["login"]})
@@ -148,7 +149,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
         member = complete_web_login(pending, form.cleaned_data["code"], _ctx(request))
     except WebChannelBlocked as e:
         member_session.cancel_pending_login(request)
-        return _render_blocked(request, e)
+        return render_blocked(request, e)
     except OtpAttemptsExhausted as e:
         # The login is cancelled and counted toward the lockout (R-O4): start again.
         member_session.cancel_pending_login(request)
@@ -170,7 +171,7 @@ def resend_code(request: HttpRequest) -> HttpResponse:
         pending = resend_web_login_code(pending, _ctx(request))
     except WebChannelBlocked as e:
         member_session.cancel_pending_login(request)
-        return _render_blocked(request, e)
+        return render_blocked(request, e)
     except DomainError as e:
         return _render_code(request, error=e, status=e.status)
     member_session.store_pending_login(request, pending)

@@ -32,6 +32,7 @@ from skarbiec.ledger.errors import InvalidAmount
 from skarbiec.ledger.models import Order
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
 from skarbiec.web.decorators import member_required
+from skarbiec.web.views import render_blocked
 
 WEB = services.WEB
 HISTORY_PAGE_SIZE = 20
@@ -83,15 +84,6 @@ def _amount(text: str, field: str) -> int:
         return parse_amount(text)
     except InvalidAmount as e:
         raise type(e)(e.message, field=field) from None
-
-
-def _render_blocked(request: HttpRequest, error: WebChannelBlocked) -> HttpResponse:
-    return render(
-        request,
-        "web/blocked.html",
-        {"error": error, "helpline": error.details.get("helpline") or []},
-        status=error.status,
-    )
 
 
 def _error_context(error: DomainError | None) -> dict[str, Any]:
@@ -268,7 +260,7 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
             _ctx(request),
         )
     except WebChannelBlocked as e:
-        return _render_blocked(request, e)
+        return render_blocked(request, e)
     except DomainError as e:
         return _render_transfer_form(request, posted, e, status=e.status)
     if order.state == Order.State.AWAITING_AUTHORIZATION:
@@ -321,7 +313,7 @@ def transfer_code(request: HttpRequest, order_id: int) -> HttpResponse:
             member, order_id, form.cleaned_data["code"], _ctx(request)
         )
     except WebChannelBlocked as e:
-        return _render_blocked(request, e)
+        return render_blocked(request, e)
     except DomainError as e:
         return _render_code(request, None, order_id, e, status=e.status)
     return HttpResponseRedirect(reverse("web:transfer_detail", args=[order.pk]))
@@ -333,7 +325,7 @@ def transfer_code_resend(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
         order = services.resend_transfer_code(_member(request), order_id, _ctx(request))
     except WebChannelBlocked as e:
-        return _render_blocked(request, e)
+        return render_blocked(request, e)
     except DomainError as e:
         return _render_code(request, None, order_id, e, status=e.status)
     return HttpResponseRedirect(reverse("web:transfer_code", args=[order.pk]) + "?resent=1")
@@ -441,7 +433,7 @@ def payee_code(request: HttpRequest, payee_id: int) -> HttpResponse:
             _member(request), payee_id, form.cleaned_data["code"], _ctx(request), WEB
         )
     except WebChannelBlocked as e:
-        return _render_blocked(request, e)
+        return render_blocked(request, e)
     except DomainError as e:
         return render(
             request,
@@ -541,7 +533,7 @@ def limits_code(request: HttpRequest, change_id: int) -> HttpResponse:
             _member(request), change_id, form.cleaned_data["code"], _ctx(request)
         )
     except WebChannelBlocked as e:
-        return _render_blocked(request, e)
+        return render_blocked(request, e)
     except DomainError as e:
         return render(
             request,
