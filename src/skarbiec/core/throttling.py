@@ -51,3 +51,17 @@ def purge_old_rate_limit_windows(older_than_seconds: int = 3600) -> int:
     cutoff = int(clock.now().timestamp()) - older_than_seconds
     deleted, _ = RateLimitCounter.objects.filter(window_start__lt=cutoff).delete()
     return deleted
+
+
+def count_unknown_login_failure(scope: str, login: str, limit: int) -> int:
+    """Count a failed attempt for a Login that does not exist, so it walks through the same
+    answers as a real one (R-T3). Returns the attempts left; 0 means "blocked"."""
+    key = rate_limit_key(scope, login)
+    with transaction.atomic():
+        counter, _created = RateLimitCounter.objects.select_for_update().get_or_create(
+            key=key, window_start=0
+        )
+        if counter.count < limit:
+            counter.count += 1
+            counter.save(update_fields=["count"])
+    return max(limit - counter.count, 0)

@@ -73,8 +73,7 @@ from skarbiec.channels.services.web import count_web_failure, helpline_phones
 from skarbiec.core import clock
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.keys import keyed_hash
-from skarbiec.core.models import RateLimitCounter
-from skarbiec.core.throttling import consume_rate_limit, rate_limit_key
+from skarbiec.core.throttling import consume_rate_limit, count_unknown_login_failure
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.members.models import CreditUnion, Member
 from skarbiec.members.passwords import hash_password, password_problems, verify_password
@@ -92,7 +91,6 @@ CHALLENGE_WEBAUTHN_REGISTER = "webauthn_register"
 CHALLENGE_WEBAUTHN_LOGIN = "webauthn_login"
 
 _BLOCKABLE = (MobileChannel.State.ACTIVE, MobileChannel.State.PENDING)
-_UNKNOWN_LOGIN_WINDOW = 0
 
 _COMMON_PINS = frozenset(
     {
@@ -570,17 +568,8 @@ def _require_usable_channel(member: Member) -> MobileChannel:
 
 def _unknown_login_failure(login: str, limit: int) -> None:
     """Unknown Logins walk through the same answers as real ones (R-T3)."""
-    key = rate_limit_key("unknown-mobile-login", login)
-    with transaction.atomic():
-        counter, _created = RateLimitCounter.objects.select_for_update().get_or_create(
-            key=key, window_start=_UNKNOWN_LOGIN_WINDOW
-        )
-        exhausted = counter.count >= limit
-        if not exhausted:
-            counter.count += 1
-            counter.save(update_fields=["count"])
-    left = limit - counter.count
-    if exhausted or left == 0:
+    left = count_unknown_login_failure("unknown-mobile-login", login, limit)
+    if left == 0:
         raise _blocked(None)
     raise WrongCredentials(attempts_left=left)
 

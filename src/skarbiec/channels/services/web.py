@@ -23,8 +23,7 @@ from skarbiec.channels.errors import (
 )
 from skarbiec.channels.models import PendingWebPasswordChange, WebChannel
 from skarbiec.core import clock
-from skarbiec.core.models import RateLimitCounter
-from skarbiec.core.throttling import consume_rate_limit, rate_limit_key
+from skarbiec.core.throttling import consume_rate_limit, count_unknown_login_failure
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.members.models import CreditUnion, Member
 from skarbiec.members.passwords import (
@@ -45,9 +44,6 @@ from skarbiec.otp.sms import queue_sms
 
 WEB_LOGIN = "web_login"
 WEB_PASSWORD_CHANGE = "web_password_change"
-# Failures for Logins that do not exist are counted too, so an unknown Login walks through the
-# same answers (attempts left, then "blocked") as a real one (R-T3).
-_UNKNOWN_LOGIN_WINDOW = 10**9
 
 
 @dataclass(frozen=True)
@@ -79,16 +75,7 @@ def _blocked(credit_union: CreditUnion | None) -> WebChannelBlocked:
 
 def _unknown_login_failure(login: str) -> None:
     limit = CreditUnion._meta.get_field("max_web_password_failures").get_default()
-    key = rate_limit_key("unknown-login", login)
-    with transaction.atomic():
-        counter, _created = RateLimitCounter.objects.select_for_update().get_or_create(
-            key=key, window_start=0
-        )
-        if counter.count >= limit:
-            raise _blocked(None)
-        counter.count += 1
-        counter.save(update_fields=["count"])
-    left = limit - counter.count
+    left = count_unknown_login_failure("unknown-login", login, limit)
     if left == 0:
         raise _blocked(None)
     raise WrongCredentials(attempts_left=left)
