@@ -18,3 +18,19 @@ def _default_language():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _keep_test_connection():
+    """The WSGI handler closes database connections when a request ends; inside a test's
+    transaction that would close the test's own connection. Django's test client disconnects the
+    same signal handlers for the same reason; the in-process device client (httpx over WSGI)
+    needs it done here."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

@@ -52,6 +52,8 @@ class DeviceClient:
             timeout=timeout,
             headers={"Accept-Language": language},
         )
+        # Sort code of the credit union the app was set up for, when it knows it (R-M1).
+        self.credit_union: str = ""
         self.device_info: dict[str, Any] = device or {
             "platform": "android",
             "os_version": "14",
@@ -112,7 +114,9 @@ class DeviceClient:
         return body
 
     def challenge(self) -> str:
-        return str(self.call("POST", "/challenge")["challenge"])
+        # An activated device names itself: its challenges are limited per device (R-X10).
+        params = {"device_id": self.device_id} if self.device_id else None
+        return str(self.call("POST", "/challenge", params=params)["challenge"])
 
     # -- protocol steps ------------------------------------------------------------------------
 
@@ -131,6 +135,8 @@ class DeviceClient:
             "challenge": challenge,
             "signature": signature,
         }
+        if self.credit_union:
+            body["credit_union"] = self.credit_union
         result = self.call("POST", "/activation", body)
         if result.get("activation_id"):
             self.activation_id = result["activation_id"]

@@ -170,6 +170,10 @@ SMS_OUTBOX_PAGE = _flag("SKARBIEC_SMS_OUTBOX_PAGE", DEBUG)
 # Rate limits for login and code endpoints: (requests, window seconds).
 RATE_LIMIT_PER_ADDRESS = (int(os.environ.get("SKARBIEC_RATE_LIMIT_PER_ADDRESS", "30")), 60)
 RATE_LIMIT_PER_LOGIN = (int(os.environ.get("SKARBIEC_RATE_LIMIT_PER_LOGIN", "10")), 60)
+# SMS codes per member: (codes, window seconds). Sized for the longest documented story (web
+# login, channel activation, app activation, a transfer, unblock, activation again, with a
+# resend or two) within ten minutes (R-X7).
+OTP_SEND_LIMIT = (int(os.environ.get("SKARBIEC_OTP_SEND_LIMIT", "12")), 600)
 
 LOGGING = {
     "version": 1,

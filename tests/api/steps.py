@@ -2,6 +2,10 @@
 
 import re
 
+import httpx
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+
 from skarbiec.audit.services import RequestContext
 from skarbiec.channels.services.mobile import (
     confirm_mobile_app_reactivation,
@@ -13,6 +17,7 @@ from skarbiec.client import DeviceClient
 from skarbiec.members.models import Member
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body
+from skarbiec.wsgi import application
 from tests.factories import make_member
 
 WEB = RequestContext(ip_address="10.0.0.5", channel="web")
@@ -58,3 +63,22 @@ def ready_device(device: DeviceClient, member: Member | None = None, pin: str = 
     activate_device(device, member)
     device.set_pin(pin)
     return member
+
+
+def _keep_connection_app(environ, start_response):  # noqa: ANN001, ANN202
+    """The WSGI application without the handlers that close the database connection when a
+    request ends (that would close the test's own connection). Django's test client detaches
+    them the same way, and reattaches them after each request, so this is done per request."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        return list(application(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def device_beside_web_client(**kwargs) -> DeviceClient:
+    """An in-process device client for tests that also use Django's test client."""
+    transport = httpx.WSGITransport(app=_keep_connection_app)
+    return DeviceClient("http://localhost", transport=transport, **kwargs)

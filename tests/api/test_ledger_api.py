@@ -23,8 +23,8 @@ WRONG_CHECKSUM = "61 1090 1014 0000 0712 1981 2875"
 
 
 @pytest.fixture(autouse=True)
-def _many_codes_allowed(monkeypatch):
-    monkeypatch.setattr("skarbiec.otp.services.SEND_LIMIT", (10_000, 600))
+def _many_codes_allowed(settings):
+    settings.OTP_SEND_LIMIT = (10_000, 600)
 
 
 @pytest.fixture
@@ -202,6 +202,50 @@ def test_r_o4_three_wrong_codes_in_the_app_block_it_and_reject_the_transfer(
     assert _refused(device.accounts).code == "channel_blocked"
     call_command("ledger", "check")
     assert "passed" in capsys.readouterr().out
+
+
+def test_r_o4_r_x7_wrong_codes_across_resends_still_block_the_app_at_three(
+    device, payer, target
+):
+    """Hole 2 of the attack report: four wrong codes over resends left the app active. The
+    budget belongs to the transfer, not to each code (R-X7)."""
+    member, current, _s = payer
+    order = device.create_transfer(current.pk, target.number, "Rent", "100,00", "Ewa")
+    for left in (2, 1):
+        bad = _wrong(last_code(member))
+        assert _refused(device.authorize_transfer, order["id"], bad).body["attempts_left"] == left
+        device.resend_transfer_code(order["id"])
+    error = _refused(device.authorize_transfer, order["id"], _wrong(last_code(member)))
+    assert (error.status, error.code) == (403, "channel_blocked")
+    assert MobileChannel.objects.get(member=member).state == MobileChannel.State.BLOCKED
+    assert Order.objects.get(pk=order["id"]).state == Order.State.REJECTED
+
+
+def test_r_o3_r_x7_resends_of_one_transfer_are_limited(device, payer, target):
+    member, current, _s = payer
+    order = device.create_transfer(current.pk, target.number, "Rent", "100,00", "Ewa")
+    for _ in range(3):
+        device.resend_transfer_code(order["id"])
+    error = _refused(device.resend_transfer_code, order["id"])
+    assert (error.status, error.code) == (429, "otp_resend_limited")
+    # The last code still confirms the transfer.
+    assert device.authorize_transfer(order["id"], last_code(member))["state"] == "booked"
+
+
+def test_r_o4_a_booked_or_cancelled_transfer_answers_any_code_with_a_conflict(
+    device, payer, target
+):
+    member, current, _s = payer
+    booked = device.create_transfer(current.pk, target.number, "Rent", "1,00", "Ewa")
+    code = last_code(member)
+    device.authorize_transfer(booked["id"], code)
+    cancelled = device.create_transfer(current.pk, target.number, "Rent", "2,00", "Ewa")
+    device.cancel_transfer(cancelled["id"])
+    for order_id, guess in ((booked["id"], code), (booked["id"], _wrong(code)),
+                            (cancelled["id"], last_code(member))):  # fmt: skip
+        error = _refused(device.authorize_transfer, order_id, guess)
+        assert (error.status, error.code) == (409, "order_state_conflict")
+    assert MobileChannel.objects.get(member=member).failed_auth_attempts == 0
 
 
 def test_r_l5_history_paginated_and_filtered_with_entry_detail_and_pdf(device, payer, target):

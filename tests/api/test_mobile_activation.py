@@ -95,25 +95,146 @@ def test_r_t3_unknown_login_answers_like_a_wrong_password(device):
     assert e.value.code == "channel_blocked"
 
 
-def test_r_m1_channel_disabled_has_its_own_code(device):
-    member = make_member()
-    with pytest.raises(ApiError) as e:
-        device.activate(member.login, WEB_PASSWORD)  # the member proves the Login is theirs
-    assert (e.value.status, e.value.code) == (403, "channel_disabled")
-    assert "Access channels" in e.value.body["message"]
-    # A stranger guessing passwords learns nothing: the answer of an unknown Login (R-T3).
-    with pytest.raises(ApiError) as e:
-        device.activate(member.login, "Guess#pass12")
-    assert e.value.code == "wrong_credentials"
-
-
-def test_r_m1_r_t1_credit_union_without_mobile_app(device):
+def _member_of_credit_union_without_app():
+    """A member whose app password exists, of a credit union that then stopped offering it."""
     member = member_with_channel(credit_union=make_credit_union())
     member.credit_union.offers_mobile_app = False
     member.credit_union.save()
+    return member
+
+
+def _refusal(device: DeviceClient, login: str, password: str) -> tuple[int, str, str, object]:
+    with pytest.raises(ApiError) as e:
+        device.activate(login, password)
+    body = e.value.body
+    return e.value.status, e.value.code, body["message"], body.get("attempts_left")
+
+
+def test_r_x6_r_t3_disabled_channel_no_app_unknown_login_and_wrong_password_answer_alike():
+    """Hole 1 of the attack report: with the channel DISABLED (every member's start) the right
+    *web* password answered channel_disabled, a wrong one something else: a web-password
+    oracle. Now nothing is compared there, and the four cases give one answer (R-M1, R-T3)."""
+    disabled = make_member()
+    no_app = _member_of_credit_union_without_app()
+    pending = member_with_channel()
+    cases = {
+        "disabled, web password": (disabled.login, WEB_PASSWORD),
+        "no app, right app password": (no_app.login, MOBILE_PASSWORD),
+        "pending, wrong password": (pending.login, "Wrong#pass12"),
+        "unknown Login": ("9999999999", MOBILE_PASSWORD),
+    }
+    answers = {
+        name: _refusal(DeviceClient.in_process(language="en"), *args)
+        for name, args in cases.items()
+    }
+    assert len(set(answers.values())) == 1, answers
+    status, code, message, left = answers["unknown Login"]
+    assert (status, code, left) == (401, "wrong_credentials", 2)
+    # The member still learns the ways out.
+    assert "Settings → Access channels" in message and "does not offer" in message
+    # The web lockout never moves: the web password was not even looked at.
+    assert disabled.web_channel.__class__.objects.get(member=disabled).failed_attempts == 0
+
+
+def test_r_x6_activation_attempts_on_a_disabled_channel_count_and_block(device):
+    """Every attempt is counted, the web password included, and the third blocks; the member
+    unblocks in the internet service like after any block (R-W5), then activates."""
+    member = make_member()
+    for left in (2, 1):
+        assert _refusal(device, member.login, WEB_PASSWORD)[3] == left
+    status, code, _message, _left = _refusal(device, member.login, WEB_PASSWORD)
+    assert (status, code) == (403, "channel_blocked")
+    assert channel_of(member).state == MobileChannel.State.BLOCKED
+    reasons = AuditEvent.objects.filter(member_id=member.pk, event="mobile_activation_failed")
+    assert {e.data["reason"] for e in reasons} == {"channel_disabled"}
+    from tests.api.steps import reactivate_mobile_app
+
+    reactivate_mobile_app(member, MOBILE_PASSWORD)
+    device.reset()
+    activate_device(device, member)
+    assert channel_of(member).state == MobileChannel.State.ACTIVE
+
+
+def test_r_x6_r_t3_every_activation_path_spends_one_argon2_verification(monkeypatch):
+    """Timing cannot tell the cases apart either: each costs exactly one Argon2id verification
+    (a decoy hash where no password exists or the channel is blocked)."""
+    from skarbiec.core.password_hashing import argon2_hasher
+
+    hasher = argon2_hasher()
+    calls: list[str] = []
+    real = type(hasher).verify
+
+    def counting(self, stored, password):
+        calls.append(stored)
+        return real(self, stored, password)
+
+    monkeypatch.setattr(type(hasher), "verify", counting)
+    blocked = member_with_channel()
+    MobileChannel.objects.filter(member=blocked).update(state=MobileChannel.State.BLOCKED)
+    for login, password in (
+        (make_member().login, WEB_PASSWORD),
+        ("9999999999", MOBILE_PASSWORD),
+        (member_with_channel().login, "Wrong#pass12"),
+        (blocked.login, MOBILE_PASSWORD),
+    ):
+        calls.clear()
+        _refusal(DeviceClient.in_process(language="en"), login, password)
+        assert len(calls) == 1, (login, calls)
+
+
+def test_r_m1_app_set_up_for_a_credit_union_without_the_app_is_told_before_any_secret(device):
+    member = _member_of_credit_union_without_app()
+    device.credit_union = member.credit_union.sort_code
+    with pytest.raises(ApiError) as e:
+        device.activate(member.login, "anything")
+    assert (e.value.status, e.value.code) == (403, "mobile_not_offered")
+    assert channel_of(member).failed_password_attempts == 0
+    # A Login of another credit union than the app's is an unknown Login there.
+    other = member_with_channel()
+    app = DeviceClient.in_process(language="en")
+    app.credit_union = make_credit_union().sort_code
+    assert _refusal(app, other.login, MOBILE_PASSWORD)[1] == "wrong_credentials"
+    assert channel_of(other).failed_password_attempts == 0
+
+
+@pytest.mark.parametrize("how", ["wrong_pins", "staff", "wrong_order_codes"])
+def test_r_m5_r_o4_r_b3_blocked_app_cannot_reactivate_itself_with_reset_and_its_password(
+    device, how
+):
+    """Unblocking is only in the internet service (R-W5): Reset application + Login + the
+    right mobile-app password is refused, counts nothing and binds nothing."""
+    member = ready_device(device)
+    if how == "wrong_pins":
+        for _ in range(3):
+            with pytest.raises(ApiError):
+                device.login_pin("11112")
+    elif how == "staff":
+        from django.core.management import call_command
+
+        call_command("mobile", "block", member.login)
+    else:
+        from skarbiec.ledger.models import Account
+        from skarbiec.ledger.services import deposit_cash, open_account
+
+        account = open_account(member, Account.Kind.CURRENT, WEB)
+        deposit_cash(account, 500_00, WEB)
+        payee = member_with_channel()
+        target = open_account(payee, Account.Kind.CURRENT, WEB)
+        device.login_pin(PIN)
+        order = device.create_transfer(account.pk, target.number, "Rent", "10,00", "Ewa Nowak")
+        bad = "000000" if last_code(member) != "000000" else "111111"
+        for _ in range(3):
+            with pytest.raises(ApiError):
+                device.authorize_transfer(order["id"], bad)
+    assert channel_of(member).state == MobileChannel.State.BLOCKED
+    devices = MobileDevice.objects.filter(member=member).count()
+    device.reset()
     with pytest.raises(ApiError) as e:
         device.activate(member.login, MOBILE_PASSWORD)
-    assert (e.value.status, e.value.code) == (403, "mobile_not_offered")
+    assert (e.value.status, e.value.code) == (403, "channel_blocked")
+    assert channel_of(member).state == MobileChannel.State.BLOCKED
+    assert channel_of(member).failed_password_attempts == 0
+    assert MobileDevice.objects.filter(member=member).count() == devices
 
 
 def test_r_m8_android_5_0_is_refused_and_5_1_accepted():

@@ -46,3 +46,48 @@ def test_r_w1_login_page_fails_closed_with_429_and_sends_no_code(limiter_table_g
     response = Client().post("/login/", {"login": member.login, "password": "Start#2024pl"})
     assert response.status_code == 429
     assert SmsMessage.objects.count() == sent_before
+
+
+@pytest.mark.django_db
+def test_r_x10_members_behind_one_address_do_not_limit_each_others_logins(settings):
+    """Per address only failures count: a carrier's shared address is not spent by members who
+    log in correctly, while one address guessing is still stopped."""
+    settings.RATE_LIMIT_PER_ADDRESS = (3, 60)
+    carrier = Client(REMOTE_ADDR="100.64.0.1")
+    members = [make_member() for _ in range(8)]
+    for member in members:
+        response = carrier.post("/login/", {"login": member.login, "password": "Start#2024pl"})
+        assert response.status_code == 302
+    for member in members[:3]:
+        response = carrier.post("/login/", {"login": member.login, "password": "Wrong#pass1"})
+        assert response.status_code == 401
+    response = carrier.post("/login/", {"login": members[5].login, "password": "Start#2024pl"})
+    assert response.status_code == 429
+    # Refused before the password was looked at: nothing counted for that member.
+    assert members[5].web_channel.__class__.objects.get(member=members[5]).failed_attempts == 0
+    # Another address is not affected.
+    other = Client(REMOTE_ADDR="100.64.0.2")
+    response = other.post("/login/", {"login": members[5].login, "password": "Start#2024pl"})
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_r_x10_an_activated_device_asks_for_challenges_per_device_not_per_address(settings):
+    from skarbiec.client import ApiError
+    from tests.api.steps import device_beside_web_client, ready_device
+
+    settings.PUBLIC_URL = "https://localhost:8443"
+    phone = device_beside_web_client(language="en")
+    ready_device(phone)
+    clock.advance(60)  # a fresh window
+    settings.RATE_LIMIT_PER_ADDRESS = (2, 60)  # anonymous challenges: 4 per address
+    anonymous = device_beside_web_client(language="en")
+    for _ in range(4):
+        anonymous.challenge()
+    with pytest.raises(ApiError) as e:
+        anonymous.challenge()
+    assert e.value.status == 429
+    assert e.value.body["retry_after"] > 0
+    # The member's own phone behind the same address still gets its challenges and logs in.
+    phone.logout()
+    assert phone.login_pin("48159")["token"]

@@ -316,7 +316,9 @@ def test_r_m7_forgotten_password_deactivate_and_activate_again(
     app.get_by_role("textbox", name="Login").fill(member.login)
     app.get_by_label("Mobile-app password").fill(MOBILE_PASSWORD)
     app.get_by_role("button", name="Activate").click()
-    expect(app.get_by_role("alert")).to_contain_text("The Login or password is incorrect.")
+    expect(app.get_by_role("alert")).to_contain_text(
+        "The Login or the mobile-app password is incorrect"
+    )
     app_activate(app, member, NEW_MOBILE_PASSWORD)
     app_set_pin(app)
     assert _state(member) == "active"
@@ -372,15 +374,16 @@ def test_r_m10_help_and_language_switch(app: Page):
     expect(app.locator("html")).to_have_attribute("lang", "pl")
 
 
-def test_r_m1_app_says_the_channel_is_not_activated_in_the_web(app: Page):
-    """R-M1: the member proves the Login is theirs, but the mobile channel was never activated
-    in the internet service: the app says where to turn it on."""
+def test_r_m1_r_x6_app_says_where_to_activate_the_channel_without_an_oracle(app: Page):
+    """R-M1, R-X6: the mobile channel was never activated in the internet service and the
+    member types the web password: the app names the ways out (activate the channel in the
+    internet service) in the same answer a wrong password gets, and the attempt counts."""
     member = _member()
     app.goto("/m/")
     app.get_by_role("textbox", name="Login").fill(member.login)
     app.get_by_label("Mobile-app password").fill(PASSWORD)
     app.get_by_role("button", name="Activate").click()
-    expect(app.get_by_role("alert")).to_contain_text("The mobile app channel is not active.")
+    expect(app.get_by_role("alert")).to_contain_text("the mobile app is not active")
     expect(app.get_by_role("alert")).to_contain_text("Settings → Access channels")
     expect(app.get_by_role("heading", name="Activate the app")).to_be_visible()
     assert _state(member) == "disabled"

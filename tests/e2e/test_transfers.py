@@ -30,7 +30,7 @@ def _settings(settings, live_server, monkeypatch):
     settings.RATE_LIMIT_PER_ADDRESS = (1000, 60)
     settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
     settings.PUBLIC_URL = live_server.url
-    monkeypatch.setattr("skarbiec.otp.services.SEND_LIMIT", (10_000, 600))
+    settings.OTP_SEND_LIMIT = (10_000, 600)
 
 
 def _members() -> tuple[Any, Account, Account, Account]:

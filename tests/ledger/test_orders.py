@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.channels.errors import MobileChannelBlocked
+from skarbiec.channels.errors import MobileChannelBlocked, WebChannelBlocked
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.channels.services.mobile import (
     confirm_mobile_channel_activation,
@@ -93,9 +93,11 @@ def test_r_l3_r_l4_r_o2_internal_transfer_needs_code_naming_amount_account_and_p
     order = authorize_transfer(payer, order.pk, last_code(payer), WEB)
     assert order.state == Order.State.BOOKED and order.booking_id
     assert balance(source) == 900_00 and balance(target) == 100_00
-    # A retried confirmation returns the booked order and books nothing more.
-    again = authorize_transfer(payer, order.pk, "123456", WEB)
-    assert again.pk == order.pk and balance(source) == 900_00
+    # A booked order answers any code, the right one too, with a conflict and books nothing more.
+    for code in ("123456", last_code(payer)):
+        with pytest.raises(OrderStateConflict):
+            authorize_transfer(payer, order.pk, code, WEB)
+    assert balance(source) == 900_00
     assert ledger_problems() == []
     events = set(AuditEvent.objects.filter(member_id=payer.pk).values_list("event", flat=True))
     assert {"order_created", "order_authorized", "order_booked"} <= events
@@ -154,9 +156,13 @@ def test_r_o4_three_wrong_codes_in_web_cancel_order_and_count_toward_web_lockout
     for _ in range(2):
         o = _transfer(payer, source, target.number, 100_00)
         bad = wrong_code(payer)
-        for _ in range(3):
-            with pytest.raises((OtpInvalid, OtpAttemptsExhausted)):
+        for _ in range(2):
+            with pytest.raises(OtpInvalid):
                 authorize_transfer(payer, o.pk, bad, WEB)
+        with pytest.raises((OtpAttemptsExhausted, WebChannelBlocked)) as refusal:
+            authorize_transfer(payer, o.pk, bad, WEB)
+    # The third cancellation blocked the channel, and the member is told so (R-W2).
+    assert isinstance(refusal.value, WebChannelBlocked)
     assert WebChannel.objects.get(member=payer).state == WebChannel.State.BLOCKED
 
 

@@ -3,13 +3,9 @@
 import pytest
 from django.utils import translation
 
-from skarbiec.members.passwords import (
-    SPECIAL_CHARACTERS,
-    hash_password,
-    password_needs_rehash,
-    password_problems,
-    verify_password,
-)
+from skarbiec.core.password_hashing import hash_password, password_needs_rehash
+from skarbiec.members.passwords import SPECIAL_CHARACTERS, password_problems
+from tests.factories import password_matches
 
 
 @pytest.fixture(autouse=True)
@@ -67,19 +63,18 @@ def test_r_p1_argon2id_hash_verifies_and_is_not_plaintext():
     stored = hash_password("Start#2024pl")
     assert stored.startswith("$argon2id$")
     assert "Start#2024pl" not in stored
-    assert verify_password(stored, "Start#2024pl")
-    assert not verify_password(stored, "Start#2024pL")
-    assert not verify_password(None, "Start#2024pl")  # unknown Login: dummy hash, never true
+    assert password_matches(stored, "Start#2024pl")
+    assert not password_matches(stored, "Start#2024pL")
     assert not password_needs_rehash(stored)
 
 
 def test_rehash_needed_when_parameters_change(settings):
-    from skarbiec.members import passwords
+    from skarbiec.core.password_hashing import argon2_hasher
 
     stored = hash_password("Start#2024pl")
-    passwords._hasher.cache_clear()
+    argon2_hasher.cache_clear()
     settings.ARGON2_TIME_COST = 3
     try:
         assert password_needs_rehash(stored)
     finally:
-        passwords._hasher.cache_clear()
+        argon2_hasher.cache_clear()

@@ -12,9 +12,10 @@ from skarbiec.core import clock
 from skarbiec.otp.delivery import LEASE_SECONDS, RETRY_DELAYS_SECONDS, send_pending_sms
 from skarbiec.otp.gateways import GatewayError, OutboxGateway
 from skarbiec.otp.models import SmsMessage
-from skarbiec.otp.services import issue_otp
+from skarbiec.otp.operations import start_confirmation
 from skarbiec.otp.sms import decrypt_body, queue_sms
 from tests.factories import make_member
+from tests.otp.kinds import TEST_OPERATION, last_code
 
 CTX = RequestContext(ip_address="10.3.3.3", channel="web")
 
@@ -70,15 +71,15 @@ def test_r_o5_outbox_marks_sent_and_keeps_the_body_readable():
 def test_r_o5_real_gateway_gets_the_text_and_the_body_is_erased_after_sending():
     member = member_without_queue()
     gateway = RecordingGateway()
-    otp_text = {}
-
-    def text(code: str) -> str:
-        otp_text["t"] = f"Kod {code} do logowania"
-        return otp_text["t"]
-
-    issue_otp(member, "web_login", {"login": member.login}, text, CTX)
+    start_confirmation(
+        TEST_OPERATION,
+        member,
+        details={"text": "Kod {code} do logowania"},
+        channel="web",
+        ctx=CTX,
+    )
     assert send_pending_sms(gateway=gateway) == 1
-    assert gateway.sent == [(member.phone, otp_text["t"])]
+    assert gateway.sent == [(member.phone, f"Kod {last_code()} do logowania")]
     sms = SmsMessage.objects.filter(member=member).order_by("-pk").first()
     assert sms.state == SmsMessage.State.SENT
     assert sms.gateway == "fake"
@@ -167,7 +168,7 @@ def test_r_o5_crashing_gateway_adapter_is_retried_like_a_network_error():
 def test_r_o5_code_sms_not_sent_before_its_code_expired_is_given_up():
     """Decision: a code SMS is never delivered after its code stopped working."""
     member = member_without_queue()
-    issue_otp(member, "web_login", {"login": member.login}, lambda c: f"Kod {c}", CTX)
+    start_confirmation(TEST_OPERATION, member, details={}, channel="web", ctx=CTX)
     clock.advance(301)  # the worker was down for longer than the code lives
     gateway = RecordingGateway()
     assert send_pending_sms(gateway=gateway) == 1
@@ -181,7 +182,7 @@ def test_r_o5_code_sms_not_sent_before_its_code_expired_is_given_up():
 @pytest.mark.django_db
 def test_r_o5_code_sms_is_given_up_when_the_next_retry_would_come_too_late():
     member = member_without_queue()
-    issue_otp(member, "web_login", {"login": member.login}, lambda c: f"Kod {c}", CTX)
+    start_confirmation(TEST_OPERATION, member, details={}, channel="web", ctx=CTX)
     gateway = RecordingGateway([temporary() for _ in range(10)])
     sms = SmsMessage.objects.filter(member=member).order_by("-pk").first()
     # Attempts at 0 s, 5 s, 35 s and 155 s fail; the next would be at 755 s, after expiry.

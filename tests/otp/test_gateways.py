@@ -20,8 +20,9 @@ from skarbiec.otp.gateways import (
     gateway_from_settings,
 )
 from skarbiec.otp.models import SmsMessage
-from skarbiec.otp.services import issue_otp
+from skarbiec.otp.operations import start_confirmation
 from tests.factories import make_member
+from tests.otp.kinds import TEST_OPERATION, last_code
 
 TOKEN = "tok-0123456789abcdef"
 ACCEPTED = {
@@ -199,13 +200,14 @@ def test_r_o5_code_sms_goes_through_smsapi_and_is_erased_after(provider, setting
     settings.SMSAPI_TOKEN = TOKEN
     settings.SMSAPI_SENDER = ""
     member = make_member(phone="601 202 303")
-    codes: list[str] = []
-
-    def text(code: str) -> str:
-        codes.append(code)
-        return f"Kod {code} do logowania"
-
-    issue_otp(member, "web_login", {"login": member.login}, text, RequestContext(channel="web"))
+    start_confirmation(
+        TEST_OPERATION,
+        member,
+        details={"text": "Kod {code} do logowania"},
+        channel="web",
+        ctx=RequestContext(channel="web"),
+    )
+    codes = [last_code()]
     assert send_pending_sms() == 2  # the onboarding SMS and the code
     assert [f["to"] for f in (parse_qs(r.body) for r in provider.requests)] == [
         ["48601202303"],

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _many_codes_allowed(monkeypatch):
+def _many_codes_allowed(settings):
     # These tests ask for several SMS codes per member; the sending limit has its own tests.
-    monkeypatch.setattr("skarbiec.otp.services.SEND_LIMIT", (10_000, 600))
+    settings.OTP_SEND_LIMIT = (10_000, 600)
 
 
 @pytest.fixture

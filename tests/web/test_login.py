@@ -274,3 +274,46 @@ def test_r_w2_failed_attempt_is_committed_although_the_request_failed(client):
         client.post("/login/code/", {"code": wrong_code(last_sms_code(member))})
     # The wrong password and the cancelled code confirmation both stay counted.
     assert WebChannel.objects.get(member=member).failed_attempts == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x7_wrong_codes_across_resends_count_three_in_total(client):
+    """Hole 2 of the attack report: each resend gave three new attempts (6 wrong codes over 3
+    resends, channel still active). Now one login has one budget of three wrong codes."""
+    member = make_member()
+    _login(client, member.login, PASSWORD)
+    response = client.post("/login/code/", {"code": wrong_code(last_sms_code(member))})
+    assert "2 attempts left." in response.content.decode()
+    client.post("/login/code/resend/")
+    # The code page after a resend still counts what was used.
+    assert "2 more times" in client.get("/login/code/").content.decode()
+    response = client.post("/login/code/", {"code": wrong_code(last_sms_code(member))})
+    assert "1 attempt left." in response.content.decode()
+    client.post("/login/code/resend/")
+    third = client.post("/login/code/", {"code": wrong_code(last_sms_code(member))})
+    assert third.status_code == 400
+    assert "the operation was cancelled" in third.content.decode()
+    assert WebChannel.objects.get(member=member).failed_attempts == 1
+    # The newest code of the cancelled login is worth nothing.
+    assert client.get("/login/code/")["Location"] == "/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x6_r_x7_the_sms_send_limit_never_locks_out_a_right_password(client, settings):
+    """Hole 3 of the attack report: with the send limit reached, the give-back of a right
+    password rolled back with the refused code; nine right logins in ten minutes ended in a
+    block. Now the refusal says how long to wait and counts nothing."""
+    settings.OTP_SEND_LIMIT = (5, 600)
+    member = make_member()
+    answers = []
+    for _ in range(9):
+        response = _login(client, member.login, PASSWORD)
+        answers.append(response.status_code)
+        clock.advance(30)
+    assert answers == [302] * 5 + [429] * 4
+    assert "Try again in" in response.content.decode()
+    channel = WebChannel.objects.get(member=member)
+    assert channel.state == WebChannel.State.ACTIVE and channel.failed_attempts == 0
+    assert not AuditEvent.objects.filter(member_id=member.pk, event="web_login_failed").exists()
+    clock.advance(600)
+    log_in(client, member)

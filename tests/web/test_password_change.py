@@ -1,11 +1,10 @@
 """Forced change of a temporary password at first login (R-W1) with the rules R-P1, R-P2."""
 
 import pytest
-from tests.factories import make_member
+from tests.factories import make_member, password_matches
 from tests.web.login_steps import log_in
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.members.passwords import verify_password
 
 GOOD_NEW_PASSWORD = {"new_password": "Nowe#Haslo42", "repeated": "Nowe#Haslo42"}
 
@@ -74,7 +73,7 @@ def test_r_w1_good_password_is_set_and_opens_the_service(new_member_client):
     assert "Your new password is set" in start.content.decode()
     member.refresh_from_db()
     assert not member.must_change_password
-    assert verify_password(member.web_password_hash, "Nowe#Haslo42")
+    assert password_matches(member.web_password_hash, "Nowe#Haslo42")
     assert AuditEvent.objects.filter(member_id=member.pk, event="web_password_changed").exists()
     assert client.get("/password/")["Location"] == "/start/"
 

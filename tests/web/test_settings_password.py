@@ -241,7 +241,7 @@ def test_r_o3_code_cannot_be_reused(client: Client, member: Member):
     # Replaying the same code against the same (used) code id through a second request.
     pending_otp = AuditEvent.objects.filter(member_id=member.pk, event="otp_issued").latest("pk")
     session = client.session
-    session["settings_pending_web_password"] = pending_otp.data["otp"]
+    session["settings_pending_web_password"] = pending_otp.data["confirmation"]
     session.save()
     response = client.post("/settings/password/code/", {"code": code})
     assert response.status_code == 400

@@ -41,9 +41,15 @@ def _session_out(token: mobile.MobileSessionToken) -> dict:
     }
 
 
-@router.post("/challenge", response={200: s.ChallengeOut, **ERRORS})
-def challenge(request: HttpRequest):  # type: ignore[no-untyped-def]
-    issued = mobile.issue_device_challenge(_ctx(request))
+@router.post(
+    "/challenge",
+    response={200: s.ChallengeOut, **ERRORS},
+    description="A single-use challenge for the next signed request. An activated device passes "
+    "its `device_id` (query) and is limited per device; without it (activation) the limit is "
+    "per client address.",
+)
+def challenge(request: HttpRequest, device_id: str = ""):  # type: ignore[no-untyped-def]
+    issued = mobile.issue_device_challenge(_ctx(request), device_id)
     return {"challenge": issued.challenge, "expires_at": issued.expires_at}
 
 
@@ -57,6 +63,7 @@ def activation(request: HttpRequest, body: s.ActivationIn):  # type: ignore[no-u
         body.challenge,
         body.signature,
         _ctx(request),
+        credit_union=body.credit_union,
     )
     return started.__dict__
 

@@ -38,6 +38,7 @@ class ErrorOut(Schema):
     helpline: list[str] | None = None
     problems: list[str] | None = None
     min_version: str | None = None
+    retry_after: int | None = Field(None, description="seconds to wait (429, 503)")
 
 
 class ChallengeOut(Schema):
@@ -64,6 +65,12 @@ class ActivationIn(InputSchema):
     device: DeviceIn = Field(default_factory=lambda: DeviceIn.model_validate({}))
     challenge: str = Field(max_length=100)
     signature: str = Field(max_length=400)
+    credit_union: str = Field(
+        "",
+        max_length=8,
+        description="Sort code of the credit union the app was set up for, if it knows it: a "
+        "credit union without the app answers mobile_not_offered before any password is checked.",
+    )
 
 
 class ActivationOut(Schema):

@@ -34,7 +34,10 @@ def _error(request: HttpRequest, status: int, body: dict) -> HttpResponse:
 
 @api.exception_handler(DomainError)
 def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return _error(request, exc.status, exc.as_dict())
+    response = _error(request, exc.status, exc.as_dict())
+    if exc.details.get("retry_after"):
+        response["Retry-After"] = str(exc.details["retry_after"])
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -11,6 +11,20 @@ class WrongCredentials(DomainError):
     status = 401
 
 
+class ActivationRefused(WrongCredentials):
+    """The one answer of app activation to an unknown Login, a wrong password, a channel not
+    activated in the internet service and a credit union without the app: they are told apart
+    only once a secret was proven (R-X6, R-T3), so the message names the ways out."""
+
+    message = _(
+        "The Login or the mobile-app password is incorrect, or the mobile app is not active for "
+        "this Login. Enter the password you chose for the mobile app (not the internet service "
+        "password). If you have not activated the mobile app yet, log in to the internet "
+        "service and activate it in Settings → Access channels. If your credit union does not "
+        "offer the mobile app, ask it for other ways to bank."
+    )
+
+
 class WebChannelBlocked(DomainError):
     code = "channel_blocked"
     message = _(

@@ -27,19 +27,24 @@ class DomainError(Exception):
         return data
 
 
+class NotMembersMistake:
+    """Marks refusals that are not the member's mistake (limits, outages): they never count as
+    a failed attempt and never leave one counted (R-X6, R-X10)."""
+
+
 class InvalidInput(DomainError):
     code = "invalid_input"
     message = _("The data you entered is not valid.")
     status = 400
 
 
-class RateLimited(DomainError):
+class RateLimited(NotMembersMistake, DomainError):
     code = "rate_limited"
     message = _("Too many attempts. Wait a minute and try again.")
     status = 429
 
 
-class ServiceUnavailable(DomainError):
+class ServiceUnavailable(NotMembersMistake, DomainError):
     code = "service_unavailable"
     message = _("The service is temporarily unavailable. Try again in a moment.")
     status = 503

@@ -1,13 +1,23 @@
-"""Rate limits for login and code endpoints, in the database (R-X3), failing closed."""
+"""Rate limits in the database (R-X3, R-X10), failing closed.
+
+Limits count per purpose (R-X10):
+- per Login and per device, every attempt at a secret (`consume_rate_limit`);
+- per client address, only failures and anonymous requests (`address_failures_limited`,
+  `consume_rate_limit` for anonymous ones), so thousands of members behind one carrier address
+  can log in at once while one address guessing many Logins is stopped.
+"""
 
 import hashlib
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 
 from skarbiec.core import clock
-from skarbiec.core.errors import RateLimited
+from skarbiec.core.attempts import Counter
+from skarbiec.core.errors import DomainError, NotMembersMistake, RateLimited
 from skarbiec.core.models import RateLimitCounter
 
 log = logging.getLogger(__name__)
@@ -18,50 +28,110 @@ def rate_limit_key(scope: str, subject: str) -> str:
     return f"{scope}:{hashlib.sha256(subject.encode()).hexdigest()[:40]}"
 
 
+def _window(window_seconds: int) -> tuple[int, int]:
+    """(start of the current window, seconds until the next one)."""
+    now = clock.now().timestamp()
+    start = int(now) // window_seconds * window_seconds
+    return start, max(int(start + window_seconds - now), 1)
+
+
+def _add(key: str, window: int) -> int:
+    updated = RateLimitCounter.objects.filter(key=key, window_start=window).update(
+        count=F("count") + 1
+    )
+    if not updated:
+        try:
+            with transaction.atomic():
+                RateLimitCounter.objects.create(key=key, window_start=window, count=1)
+        except IntegrityError:
+            RateLimitCounter.objects.filter(key=key, window_start=window).update(
+                count=F("count") + 1
+            )
+    return RateLimitCounter.objects.get(key=key, window_start=window).count
+
+
 def consume_rate_limit(scope: str, subject: str, limit: int, window_seconds: int) -> None:
-    """Count one request for (scope, subject); raise RateLimited above `limit` per window.
+    """Count one request for (scope, subject); above `limit` per window raise RateLimited with
+    the seconds until the next window.
 
     Any database failure refuses the request: a limiter that cannot count must not let
     attempts through (fail closed).
     """
     key = rate_limit_key(scope, subject)
-    window = int(clock.now().timestamp()) // window_seconds * window_seconds
+    window, retry_after = _window(window_seconds)
     try:
         with transaction.atomic():
-            updated = RateLimitCounter.objects.filter(key=key, window_start=window).update(
-                count=F("count") + 1
-            )
-            if not updated:
-                try:
-                    with transaction.atomic():
-                        RateLimitCounter.objects.create(key=key, window_start=window, count=1)
-                except IntegrityError:
-                    RateLimitCounter.objects.filter(key=key, window_start=window).update(
-                        count=F("count") + 1
-                    )
-            count = RateLimitCounter.objects.get(key=key, window_start=window).count
+            count = _add(key, window)
     except DatabaseError:
         log.exception("rate limiter unavailable; refusing request")
-        raise RateLimited()
+        raise RateLimited(retry_after=retry_after)
     if count > limit:
-        raise RateLimited()
+        raise RateLimited(retry_after=retry_after)
+
+
+@contextmanager
+def address_failures_limited(
+    scope: str, address: str, limit: int, window_seconds: int
+) -> Iterator[None]:
+    """Refuse an address that failed `limit` times in the window; count a failure when the
+    body raises a member-facing refusal (wrong secret, blocked, unknown). Successes and
+    refusals that are not the member's mistake are not counted (R-X10)."""
+    key = rate_limit_key(scope, address or "-")
+    window, retry_after = _window(window_seconds)
+    try:
+        row = RateLimitCounter.objects.filter(key=key, window_start=window).first()
+    except DatabaseError:
+        log.exception("rate limiter unavailable; refusing request")
+        raise RateLimited(retry_after=retry_after)
+    if row is not None and row.count >= limit:
+        raise RateLimited(retry_after=retry_after)
+    try:
+        yield
+    except DomainError as e:
+        if not isinstance(e, NotMembersMistake):
+            try:
+                with transaction.atomic():
+                    _add(key, window)
+            except DatabaseError:
+                log.exception("could not count a failure of %s", scope)
+        raise
 
 
 def purge_old_rate_limit_windows(older_than_seconds: int = 3600) -> int:
     cutoff = int(clock.now().timestamp()) - older_than_seconds
-    deleted, _ = RateLimitCounter.objects.filter(window_start__lt=cutoff).delete()
+    # Window 0 holds the unknown-Login counters, which never expire (R-T3).
+    old = RateLimitCounter.objects.filter(window_start__lt=cutoff, window_start__gt=0)
+    deleted, _ = old.delete()
     return deleted
 
 
-def count_unknown_login_failure(scope: str, login: str, limit: int) -> int:
-    """Count a failed attempt for a Login that does not exist, so it walks through the same
-    answers as a real one (R-T3). Returns the attempts left; 0 means "blocked"."""
-    key = rate_limit_key(scope, login)
-    with transaction.atomic():
-        counter, _created = RateLimitCounter.objects.select_for_update().get_or_create(
-            key=key, window_start=0
-        )
-        if counter.count < limit:
-            counter.count += 1
-            counter.save(update_fields=["count"])
-    return max(limit - counter.count, 0)
+class UnknownLoginCounter(Counter[RateLimitCounter]):
+    """Failed attempts for a Login that does not exist, so it walks through the same answers
+    (attempts left, then blocked) as a real one (R-T3). Kept without a window, like the
+    real channel's counter."""
+
+    field = "count"
+
+    def __init__(
+        self,
+        scope: str,
+        login: str,
+        limit: int,
+        wrong: Callable[[int], DomainError],
+        blocked: Callable[[], DomainError],
+    ) -> None:
+        self.key = rate_limit_key(scope, login)
+        self.limit = limit
+        self._wrong = wrong
+        self._blocked = blocked
+
+    def lock(self) -> RateLimitCounter:
+        RateLimitCounter.objects.get_or_create(key=self.key, window_start=0)
+        return RateLimitCounter.objects.select_for_update().get(key=self.key, window_start=0)
+
+    def exhausted(self, row: RateLimitCounter) -> DomainError:
+        return self._blocked()
+
+    def reject(self, row: RateLimitCounter) -> DomainError:
+        left = self.attempts_left(row)
+        return self._wrong(left) if left else self._blocked()

@@ -6,28 +6,28 @@ Rules every function here keeps (R-L2, R-L6, R-X4):
   conditional update that can never take the available balance below zero;
 - the balance check happens at booking time under those locks, never earlier;
 - limits are checked under a lock of the member's limits row for the channel;
-- a failed SMS code is committed although the request fails (skarbiec.otp.services.verify_otp),
-  and its consequences (blocking the mobile app, counting toward the web lockout) run inside the
-  same transaction through `on_exhausted` (R-O4).
+- orders, trusted payees and raised limits are kinds of the confirmed-operation registry
+  (skarbiec.otp.operations): a wrong SMS code is counted and committed before it is compared,
+  three per operation across resends, and the third one's consequence (cancel; in the app the
+  app is blocked, in the web a failure toward the lockout, via skarbiec.channels.access) commits
+  with it (R-O4, R-X6, R-X7).
 """
 
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from skarbiec.audit.services import SYSTEM, RequestContext, record_event
-from skarbiec.channels.errors import MobileChannelBlocked, WebChannelBlocked
-from skarbiec.channels.models import MobileChannel, WebChannel
+from skarbiec.channels.access import codes_exhausted, require_channel_open
 from skarbiec.core import clock
 from skarbiec.core.errors import DomainError
 from skarbiec.ledger.amounts import format_amount, require_amount
@@ -63,7 +63,15 @@ from skarbiec.ledger.models import (
 from skarbiec.ledger.nrb import make_nrb, masked_nrb, parse_nrb, random_nrb, sort_code_of
 from skarbiec.members.models import CreditUnion, Member
 from skarbiec.otp.errors import OtpAttemptsExhausted
-from skarbiec.otp.services import issue_otp, verify_otp, void_otps
+from skarbiec.otp.models import Confirmation
+from skarbiec.otp.operations import (
+    OperationKind,
+    confirm_code,
+    declare_operation,
+    resend_code,
+    start_confirmation,
+    void_confirmations,
+)
 
 WEB = "web"
 MOBILE = "mobile"
@@ -454,10 +462,6 @@ def _request_digest(details: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _transfer_operation(order: Order) -> str:
-    return f"transfer:{order.pk}"
-
-
 def _transfer_details(order: Order) -> dict[str, Any]:
     """What the SMS code is bound to (R-O2): any change gives another digest."""
     return {
@@ -470,21 +474,40 @@ def _transfer_details(order: Order) -> dict[str, Any]:
     }
 
 
-def _transfer_sms(member: Member, order: Order) -> Callable[[str], str]:
-    def text(code: str) -> str:
-        with translation.override(member.language):
-            return _(
-                "%(cu)s: code %(code)s confirms a transfer of %(amount)s to %(payee)s, "
-                "account %(account)s. Do not give the code to anyone."
-            ) % {
-                "cu": member.credit_union.name,
-                "code": code,
-                "amount": format_amount(order.amount_minor, member.language),
-                "payee": order.payee_name,
-                "account": masked_nrb(order.payee_account),
-            }
+def _transfer_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    return _(
+        "%(cu)s: code %(code)s confirms a transfer of %(amount)s to %(payee)s, account "
+        "%(account)s. Do not give the code to anyone."
+    ) % {
+        "cu": member.credit_union.name,
+        "code": code,
+        "amount": format_amount(details["amount_minor"], member.language),
+        "payee": details["payee_name"],
+        "account": masked_nrb(details["payee_account"]),
+    }
 
-    return text
+
+def _transfer_codes_exhausted(confirmation: Confirmation, ctx: RequestContext) -> DomainError:
+    """R-O4: in the app the order is rejected and the app blocked; in the web the order is
+    cancelled and one failure counts toward the web lockout."""
+    member = confirmation.member
+    channel = confirmation.channel
+    locked = _lock_order(member, int(confirmation.subject))
+    if locked.state == Order.State.AWAITING_AUTHORIZATION:
+        final = Order.State.REJECTED if channel == MOBILE else Order.State.CANCELLED
+        _end_unauthorised_order(locked, final, "wrong_codes", ctx)
+    refusal = codes_exhausted(member, channel, ctx)
+    # Say what happened to the money and to the channel, not only to the code.
+    if channel == MOBILE:
+        return AppBlockedAfterWrongCodes(helpline=list(member.credit_union.helpline_phones))
+    if isinstance(refusal, OtpAttemptsExhausted):
+        return TransferCancelledAfterWrongCodes()
+    return refusal
+
+
+TRANSFER = declare_operation(
+    OperationKind("transfer", _transfer_sms, _transfer_codes_exhausted, OrderStateConflict)
+)
 
 
 def create_transfer_order(
@@ -579,30 +602,32 @@ def create_transfer_order(
                 exempt_reason=exempt,
                 created_at=now,
             )
-            record_event(
-                "order_created",
-                ctx,
-                credit_union_id=member.credit_union_id,
-                member_id=member.pk,
-                data={
-                    "order": order.pk,
-                    "kind": kind,
-                    "amount_minor": amount_minor,
-                    "payee_account": payee,
-                    "exempt": exempt,
-                },
-            )
+            created = {
+                "order": order.pk,
+                "kind": kind,
+                "amount_minor": amount_minor,
+                "payee_account": payee,
+                "exempt": exempt,
+            }
             if exempt:
-                _execute_order(order, ctx)
+                _execute_order(order, ctx, ("order_created", created))
             else:
-                otp = issue_otp(
-                    member,
-                    _transfer_operation(order),
-                    _transfer_details(order),
-                    _transfer_sms(member, order),
+                record_event(
+                    "order_created",
                     ctx,
+                    credit_union_id=member.credit_union_id,
+                    member_id=member.pk,
+                    data=created,
                 )
-                order.otp_id = otp.pk
+                confirmation = start_confirmation(
+                    TRANSFER,
+                    member,
+                    details=_transfer_details(order),
+                    channel=channel,
+                    ctx=ctx,
+                    subject=str(order.pk),
+                )
+                order.otp_id = confirmation.pk
                 order.save(update_fields=["otp_id"])
     except IntegrityError:
         # A parallel request with the same key won the insert.
@@ -622,8 +647,13 @@ def _replayed_order(member: Member, key: str, digest: str) -> Order | None:
     return existing
 
 
-def _execute_order(order: Order, ctx: RequestContext) -> None:
-    """Limits under lock, then the booking. Inside the caller's transaction."""
+def _execute_order(order: Order, ctx: RequestContext, *events: tuple[str, dict[str, Any]]) -> None:
+    """Limits under lock, then the booking, then the audit events (`events` first, then the
+    booking's). Inside the caller's transaction.
+
+    The audit events come after the booking on purpose: appending to the audit chain locks its
+    head, and taken first that lock would serialise every order of the credit union and hide
+    whether the account locks below hold on their own (the concurrency tests must see them)."""
     member = order.member
     if order.kind != Order.Kind.OWN:
         _check_limits(member, order.channel, order.amount_minor, lock=True)
@@ -657,6 +687,8 @@ def _execute_order(order: Order, ctx: RequestContext) -> None:
     order.booking = txn
     order.authorized_at = order.authorized_at or now
     order.save(update_fields=["state", "booking", "authorized_at", "completed_at"])
+    for event, data in events:
+        record_event(event, ctx, credit_union_id=cu.pk, member_id=member.pk, data=data)
     record_event(
         "order_booked" if order.state == Order.State.BOOKED else "order_queued",
         ctx,
@@ -684,7 +716,7 @@ def _end_unauthorised_order(order: Order, state: str, reason: str, ctx: RequestC
     order.reject_reason = reason
     order.completed_at = clock.now()
     order.save(update_fields=["state", "reject_reason", "completed_at"])
-    void_otps(order.member, _transfer_operation(order))
+    void_confirmations(order.member, TRANSFER, str(order.pk))
     record_event(
         "order_cancelled" if state == Order.State.CANCELLED else "order_rejected",
         ctx,
@@ -694,37 +726,15 @@ def _end_unauthorised_order(order: Order, state: str, reason: str, ctx: RequestC
     )
 
 
-def _require_channel_open(member: Member, channel: str) -> None:
-    if channel == MOBILE:
-        state = MobileChannel.objects.filter(member=member).values_list("state", flat=True).first()
-        if state == MobileChannel.State.BLOCKED:
-            raise MobileChannelBlocked()
-    else:
-        state = WebChannel.objects.filter(member=member).values_list("state", flat=True).first()
-        if state == WebChannel.State.BLOCKED:
-            raise WebChannelBlocked(helpline=list(member.credit_union.helpline_phones))
-
-
-def _codes_exhausted(member: Member, channel: str, ctx: RequestContext) -> None:
-    """R-O4: the third wrong code blocks the mobile app, or counts toward the web lockout."""
-    if channel == MOBILE:
-        from skarbiec.channels.services.mobile import block_mobile_channel
-
-        block_mobile_channel(member, "wrong_codes", ctx)
-    else:
-        from skarbiec.channels.services.web import count_web_failure
-
-        count_web_failure(member, "wrong_codes", ctx)
-
-
 def authorize_transfer(member: Member, order_id: int, code: str, ctx: RequestContext) -> Order:
     """Confirm an order with its SMS code and book it (R-L4, R-O2).
 
     The code is checked against the order's stored details, so it cannot confirm another
-    amount, payee or title. Three wrong codes: in the mobile app the app is blocked and the
-    order rejected; in the web the order is cancelled and one failure counts toward the web
-    lockout (R-O4). Insufficient funds or a limit reached in the meantime reject the order.
-    A retry after success returns the order.
+    amount, payee or title. Three wrong codes across resends: in the mobile app the app is
+    blocked and the order rejected; in the web the order is cancelled and one failure counts
+    toward the web lockout (R-O4, R-X7). Insufficient funds or a limit reached in the meantime
+    reject the order. An order no longer waiting (booked, cancelled, rejected) answers
+    order_state_conflict to any code.
     """
     order = (
         Order.objects.select_related("from_account", "member__credit_union")
@@ -734,53 +744,27 @@ def authorize_transfer(member: Member, order_id: int, code: str, ctx: RequestCon
     if order is None:
         raise OrderNotFound()
     if order.state != Order.State.AWAITING_AUTHORIZATION:
-        if order.authorized_at is not None:
-            return order
         raise OrderStateConflict()
-    _require_channel_open(member, order.channel)
-    order_pk, channel = order.pk, order.channel
-
-    def on_exhausted() -> None:
-        locked = _lock_order(member, order_pk)
-        if locked.state == Order.State.AWAITING_AUTHORIZATION:
-            final = Order.State.REJECTED if channel == MOBILE else Order.State.CANCELLED
-            _end_unauthorised_order(locked, final, "wrong_codes", ctx)
-        _codes_exhausted(member, channel, ctx)
-
-    try:
-        verify_otp(
-            order.otp_id or 0,
-            member,
-            _transfer_operation(order),
-            _transfer_details(order),
-            code,
-            ctx,
-            on_exhausted=on_exhausted,
-        )
-    except OtpAttemptsExhausted:
-        # Say what happened to the money and to the channel, not only to the code.
-        if channel == MOBILE:
-            raise AppBlockedAfterWrongCodes(
-                helpline=list(member.credit_union.helpline_phones)
-            ) from None
-        raise TransferCancelledAfterWrongCodes() from None
+    require_channel_open(member, order.channel)
+    confirm_code(TRANSFER, order.otp_id or 0, member, _transfer_details(order), code, ctx)
     error: DomainError | None = None
     with transaction.atomic():
         order = _lock_order(member, order.pk)
         if order.state != Order.State.AWAITING_AUTHORIZATION:
             raise OrderStateConflict()
         order.authorized_at = clock.now()
-        record_event(
-            "order_authorized",
-            ctx,
-            credit_union_id=member.credit_union_id,
-            member_id=member.pk,
-            data={"order": order.pk},
-        )
         try:
             with transaction.atomic():
-                _execute_order(order, ctx)
+                _execute_order(order, ctx, ("order_authorized", {"order": order.pk}))
         except (InsufficientFunds, LimitExceeded) as e:
+            # The code was right; the money or the limit was not there any more.
+            record_event(
+                "order_authorized",
+                ctx,
+                credit_union_id=member.credit_union_id,
+                member_id=member.pk,
+                data={"order": order.pk},
+            )
             order.authorized_at = None
             _end_unauthorised_order(order, Order.State.REJECTED, e.code, ctx)
             error = e
@@ -790,26 +774,15 @@ def authorize_transfer(member: Member, order_id: int, code: str, ctx: RequestCon
 
 
 def resend_transfer_code(member: Member, order_id: int, ctx: RequestContext) -> Order:
-    """A new SMS code for an order still waiting; the old code stops working (R-O3)."""
+    """A new SMS code for an order still waiting; the old code stops working (R-O3) and the
+    wrong codes entered so far stay counted (R-X7)."""
     order = Order.objects.select_related("from_account").filter(pk=order_id, member=member).first()
     if order is None:
         raise OrderNotFound()
     if order.state != Order.State.AWAITING_AUTHORIZATION:
         raise OrderStateConflict()
-    _require_channel_open(member, order.channel)
-    with transaction.atomic():
-        order = _lock_order(member, order.pk)
-        if order.state != Order.State.AWAITING_AUTHORIZATION:
-            raise OrderStateConflict()
-        otp = issue_otp(
-            member,
-            _transfer_operation(order),
-            _transfer_details(order),
-            _transfer_sms(member, order),
-            ctx,
-        )
-        order.otp_id = otp.pk
-        order.save(update_fields=["otp_id"])
+    require_channel_open(member, order.channel)
+    resend_code(TRANSFER, order.otp_id or 0, member, ctx)
     return order
 
 
@@ -845,20 +818,29 @@ def member_orders(member: Member, states: list[str] | None = None, limit: int = 
 # Trusted payees (R-L4): adding one needs an SMS code; removing one does not.
 
 
-def _payee_sms(member: Member, payee: TrustedPayee) -> Callable[[str], str]:
-    def text(code: str) -> str:
-        with translation.override(member.language):
-            return _(
-                "%(cu)s: code %(code)s adds %(name)s, account %(account)s, to your trusted "
-                "payees (transfers without SMS codes). Do not give the code to anyone."
-            ) % {
-                "cu": member.credit_union.name,
-                "code": code,
-                "name": payee.name,
-                "account": masked_nrb(payee.account),
-            }
+def _payee_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    return _(
+        "%(cu)s: code %(code)s adds %(name)s, account %(account)s, to your trusted payees "
+        "(transfers without SMS codes). Do not give the code to anyone."
+    ) % {
+        "cu": member.credit_union.name,
+        "code": code,
+        "name": details["name"],
+        "account": masked_nrb(details["account"]),
+    }
 
-    return text
+
+def _payee_codes_exhausted(confirmation: Confirmation, ctx: RequestContext) -> DomainError:
+    # The request is void: adding the payee needs a fresh start and a new code.
+    TrustedPayee.objects.filter(
+        pk=int(confirmation.subject), state=TrustedPayee.State.PENDING
+    ).update(state=TrustedPayee.State.REMOVED)
+    return codes_exhausted(confirmation.member, confirmation.channel, ctx)
+
+
+TRUSTED_PAYEE = declare_operation(
+    OperationKind("trusted_payee", _payee_sms, _payee_codes_exhausted, PayeeNotFound)
+)
 
 
 def _payee_details(payee: TrustedPayee) -> dict[str, Any]:
@@ -880,14 +862,15 @@ def add_trusted_payee(
         payee = TrustedPayee.objects.create(
             member=member, name=name, account=number, created_at=clock.now()
         )
-        otp = issue_otp(
+        confirmation = start_confirmation(
+            TRUSTED_PAYEE,
             member,
-            f"trusted_payee:{payee.pk}",
-            _payee_details(payee),
-            _payee_sms(member, payee),
-            ctx,
+            details=_payee_details(payee),
+            channel=channel,
+            ctx=ctx,
+            subject=str(payee.pk),
         )
-        payee.otp_id = otp.pk
+        payee.otp_id = confirmation.pk
         payee.save(update_fields=["otp_id"])
         record_event(
             "trusted_payee_requested",
@@ -897,16 +880,6 @@ def add_trusted_payee(
             data={"payee": payee.pk, "account": number, "channel": channel},
         )
     return payee
-
-
-def _payee_codes_exhausted(
-    member: Member, payee: TrustedPayee, channel: str, ctx: RequestContext
-) -> None:
-    # The request is void: adding the payee needs a fresh start and a new code.
-    TrustedPayee.objects.filter(pk=payee.pk, state=TrustedPayee.State.PENDING).update(
-        state=TrustedPayee.State.REMOVED
-    )
-    _codes_exhausted(member, channel, ctx)
 
 
 def confirm_trusted_payee(
@@ -919,17 +892,8 @@ def confirm_trusted_payee(
     channel = channel or ctx.channel
     if channel not in ORDER_CHANNELS:
         channel = WEB
-    _require_channel_open(member, channel)
-    pending = payee
-    verify_otp(
-        payee.otp_id or 0,
-        member,
-        f"trusted_payee:{payee.pk}",
-        _payee_details(payee),
-        code,
-        ctx,
-        on_exhausted=lambda: _payee_codes_exhausted(member, pending, channel, ctx),
-    )
+    require_channel_open(member, channel)
+    confirm_code(TRUSTED_PAYEE, payee.otp_id or 0, member, _payee_details(payee), code, ctx)
     with transaction.atomic():
         payee = TrustedPayee.objects.select_for_update().get(pk=payee.pk)
         if payee.state != TrustedPayee.State.PENDING:
@@ -977,23 +941,31 @@ def trusted_payees(member: Member) -> list[TrustedPayee]:
 # Changing limits (R-L4): lowering is free, raising needs a code and stays within the maximum.
 
 
-def _limits_sms(member: Member, change: LimitChange) -> Callable[[str], str]:
-    def text(code: str) -> str:
-        lang = member.language
-        with translation.override(lang):
-            return _(
-                "%(cu)s: code %(code)s raises your %(channel)s limits to %(tx)s per transfer, "
-                "%(day)s a day, %(month)s a month. Do not give the code to anyone."
-            ) % {
-                "cu": member.credit_union.name,
-                "code": code,
-                "channel": _("internet service") if change.channel == WEB else _("mobile app"),
-                "tx": format_amount(change.per_transaction_minor, lang),
-                "day": format_amount(change.daily_minor, lang),
-                "month": format_amount(change.monthly_minor, lang),
-            }
+def _limits_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    lang = member.language
+    return _(
+        "%(cu)s: code %(code)s raises your %(channel)s limits to %(tx)s per transfer, %(day)s a "
+        "day, %(month)s a month. Do not give the code to anyone."
+    ) % {
+        "cu": member.credit_union.name,
+        "code": code,
+        "channel": _("internet service") if details["channel"] == WEB else _("mobile app"),
+        "tx": format_amount(details["per_transaction"], lang),
+        "day": format_amount(details["daily"], lang),
+        "month": format_amount(details["monthly"], lang),
+    }
 
-    return text
+
+def _limit_codes_exhausted(confirmation: Confirmation, ctx: RequestContext) -> DomainError:
+    LimitChange.objects.filter(
+        pk=int(confirmation.subject), state=LimitChange.State.PENDING
+    ).update(state=LimitChange.State.VOIDED)
+    return codes_exhausted(confirmation.member, confirmation.channel, ctx)
+
+
+RAISE_LIMITS = declare_operation(
+    OperationKind("raise_limits", _limits_sms, _limit_codes_exhausted, LimitChangeNotFound)
+)
 
 
 def _limit_details(change: LimitChange) -> dict[str, Any]:
@@ -1075,19 +1047,17 @@ def change_limits(
         if not raised:
             _apply_limits(member, change, ctx)
         else:
-            otp = issue_otp(
-                member, "raise_limits", _limit_details(change), _limits_sms(member, change), ctx
+            confirmation = start_confirmation(
+                RAISE_LIMITS,
+                member,
+                details=_limit_details(change),
+                channel=channel,
+                ctx=ctx,
+                subject=str(change.pk),
             )
-            change.otp_id = otp.pk
+            change.otp_id = confirmation.pk
             change.save(update_fields=["otp_id"])
     return change
-
-
-def _limit_codes_exhausted(member: Member, change: LimitChange, ctx: RequestContext) -> None:
-    LimitChange.objects.filter(pk=change.pk, state=LimitChange.State.PENDING).update(
-        state=LimitChange.State.VOIDED
-    )
-    _codes_exhausted(member, change.channel, ctx)
 
 
 def confirm_limit_change(
@@ -1099,17 +1069,8 @@ def confirm_limit_change(
     ).first()
     if change is None:
         raise LimitChangeNotFound()
-    _require_channel_open(member, change.channel)
-    requested = change
-    verify_otp(
-        change.otp_id or 0,
-        member,
-        "raise_limits",
-        _limit_details(change),
-        code,
-        ctx,
-        on_exhausted=lambda: _limit_codes_exhausted(member, requested, ctx),
-    )
+    require_channel_open(member, change.channel)
+    confirm_code(RAISE_LIMITS, change.otp_id or 0, member, _limit_details(change), code, ctx)
     with transaction.atomic():
         change = LimitChange.objects.select_for_update().get(pk=change.pk)
         if change.state != LimitChange.State.PENDING:

@@ -1,4 +1,7 @@
-"""The password rules (R-P1, R-P2) and Argon2id hashing, shared by web, API and back-office."""
+"""The password rules (R-P1, R-P2), shared by web, API and back-office.
+
+Hashing is `skarbiec.core.password_hashing`; comparing is only `skarbiec.core.attempts` (R-X6).
+"""
 
 import gzip
 import string
@@ -6,9 +9,6 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-import argon2
-from argon2.exceptions import InvalidHashError, VerificationError
-from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -69,37 +69,3 @@ def password_problems(password: str, login: str | None = None) -> list[str]:
     if password.lower() in _common_passwords():
         problems.append(str(_("This password is too common and easy to guess.")))
     return problems
-
-
-@cache
-def _hasher() -> argon2.PasswordHasher:
-    return argon2.PasswordHasher(
-        time_cost=settings.ARGON2_TIME_COST,
-        memory_cost=settings.ARGON2_MEMORY_COST_KIB,
-        parallelism=settings.ARGON2_PARALLELISM,
-        type=argon2.Type.ID,
-    )
-
-
-def hash_password(password: str) -> str:
-    return _hasher().hash(password)
-
-
-@cache
-def _dummy_hash() -> str:
-    return _hasher().hash("not-a-real-password-for-timing")
-
-
-def verify_password(stored_hash: str | None, password: str) -> bool:
-    """Check a password; with no stored hash (unknown Login) spend the same time on a dummy."""
-    try:
-        return _hasher().verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def password_needs_rehash(stored_hash: str) -> bool:
-    try:
-        return _hasher().check_needs_rehash(stored_hash)
-    except InvalidHashError:
-        return True

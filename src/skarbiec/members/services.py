@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from skarbiec.audit.services import RequestContext, record_event
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.core import clock
+from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.errors import DuplicateMember, InvalidPesel, InvalidPhone, PasswordRejected
 from skarbiec.members.models import CreditUnion, Member
-from skarbiec.members.passwords import hash_password, password_problems
+from skarbiec.members.passwords import password_problems
 from skarbiec.members.pesel import is_valid_pesel
 from skarbiec.otp.sms import queue_sms
 
@@ -29,6 +30,14 @@ def normalize_phone(phone: str) -> str:
     elif not digits.startswith("+"):
         digits = "+" + digits
     return digits
+
+
+def member_by_login(login: str) -> Member | None:
+    """The member with this Login, or None (also for anything that is not a Login)."""
+    login = (login or "").strip()
+    if not (login.isascii() and login.isdigit() and len(login) == 10):
+        return None
+    return Member.objects.select_related("credit_union").filter(login=login).first()
 
 
 def require_valid_password(password: str, login: str | None) -> None:

@@ -1,32 +1,49 @@
-"""One-time passwords (R-O1–R-O4) and the transactional SMS outbox (R-O5)."""
+"""Operations confirmed by one-time SMS codes (R-O1–R-O4, R-X7) and the SMS outbox (R-O5)."""
 
 from django.db import models
 
 
-class OneTimePassword(models.Model):
-    class State(models.TextChoices):
-        ACTIVE = "active"
-        USED = "used"
-        VOIDED = "voided"  # replaced by a newer code for the same operation, or cancelled
-        EXHAUSTED = "exhausted"  # too many wrong codes
+class Confirmation(models.Model):
+    """One operation confirmed by SMS codes (R-O1–R-O4, R-X7), e.g. one transfer or one web
+    login. A resend replaces the code *in this row*, so the budget of wrong codes (failed_codes)
+    holds across resends; only the newest code is stored, so a new code voids the old one."""
 
-    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="otps")
-    operation = models.CharField(max_length=48)
+    class State(models.TextChoices):
+        OPEN = "open"
+        CONFIRMED = "confirmed"
+        VOIDED = "voided"  # replaced by a new operation of the same kind, or cancelled
+        EXHAUSTED = "exhausted"  # three wrong codes: the operation's consequence ran
+
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.CASCADE, related_name="confirmations"
+    )
+    # The operation kind of the registry (skarbiec.otp.operations) and which one of its kind
+    # (an order id, a payee id; empty where a member has at most one at a time).
+    kind = models.CharField(max_length=32)
+    subject = models.CharField(max_length=64, blank=True)
+    # The channel whose rule three wrong codes apply (R-O4): "web" or "mobile".
+    channel = models.CharField(max_length=16)
     # Keyed hash of the operation's details (dynamic linking, R-O2): another amount or payee
     # gives another digest and the code no longer matches.
     details_digest = models.CharField(max_length=64)
+    # What the SMS names, kept for resends (amount, payee, ...); never the code.
+    details = models.JSONField(default=dict)
     code_hash = models.CharField(max_length=64)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    code_expires_at = models.DateTimeField()
+    codes_sent = models.PositiveSmallIntegerField(default=1)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    failed_codes = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["member", "operation", "state"])]
+        indexes = [
+            models.Index(fields=["member", "kind", "subject", "state"]),
+            models.Index(fields=["code_expires_at"]),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.operation} code #{self.pk} ({self.state})"
+        return f"{self.kind} confirmation #{self.pk} ({self.state})"
 
 
 class SmsMessage(models.Model):

@@ -39,8 +39,7 @@ FLOWS: dict[str, dict[str, Any]] = {
         "title": _("Activate the mobile app channel"),
         "intro": _(
             "Choose a password for the mobile app. You will enter it, with your Login, when you "
-            "activate the app on your phone. It must be different from your internet service "
-            "password."
+            "activate the app on your phone. Choose one you do not use for the internet service."
         ),
         "password_url": "web:settings_channel_activate",
         "code_url": "web:settings_channel_activate_code",

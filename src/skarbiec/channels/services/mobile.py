@@ -9,9 +9,10 @@ more PINs or passwords than the policy allows (R-X4), and a failure outlives the
 The device protocol (signatures, PIN proof) is in `skarbiec.channels.protocol`.
 """
 
-import hmac
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,14 +20,12 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
     options_to_json,
-    verify_authentication_response,
     verify_registration_response,
 )
 from webauthn.helpers.exceptions import WebAuthnException
@@ -44,6 +43,7 @@ from skarbiec.channels import protocol
 from skarbiec.channels.devicepolicy import DeviceInfo, check_device_policy
 from skarbiec.channels.errors import (
     ActivationInvalid,
+    ActivationRefused,
     ChallengeInvalid,
     FingerprintFailed,
     FingerprintNotRegistered,
@@ -58,7 +58,6 @@ from skarbiec.channels.errors import (
     SignatureInvalid,
     TransitionNotAllowed,
     UnknownDevice,
-    WrongCredentials,
     WrongPin,
 )
 from skarbiec.channels.models import (
@@ -69,20 +68,40 @@ from skarbiec.channels.models import (
     MobileDevice,
     MobileSession,
 )
-from skarbiec.channels.services.web import count_web_failure, helpline_phones
+from skarbiec.channels.services.web import helpline_phones, web_codes_exhausted
 from skarbiec.core import clock
+from skarbiec.core.attempts import (
+    Counter,
+    DigestGuess,
+    FingerprintGuess,
+    Guess,
+    PasswordGuess,
+    ReportedFailure,
+    check_secret,
+    reset_count,
+)
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.keys import keyed_hash
-from skarbiec.core.throttling import consume_rate_limit, count_unknown_login_failure
+from skarbiec.core.password_hashing import hash_password
+from skarbiec.core.throttling import (
+    UnknownLoginCounter,
+    address_failures_limited,
+    consume_rate_limit,
+)
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.members.models import CreditUnion, Member
-from skarbiec.members.passwords import hash_password, password_problems, verify_password
-from skarbiec.otp.services import issue_otp, verify_otp, void_otps
+from skarbiec.members.passwords import password_problems
+from skarbiec.members.services import member_by_login
+from skarbiec.otp.models import Confirmation
+from skarbiec.otp.operations import (
+    OperationKind,
+    confirm_code,
+    declare_operation,
+    start_confirmation,
+    void_confirmations,
+)
 
 CHALLENGE_TTL_SECONDS = 60
-MOBILE_CHANNEL_ACTIVATION = "mobile_channel_activation"
-MOBILE_APP_REACTIVATION = "mobile_app_reactivation"
-MOBILE_DEVICE_ACTIVATION = "mobile_device_activation"
 
 # Generic challenges sign activation, PIN setting, PIN login and failed-fingerprint reports;
 # WebAuthn challenges are bound to one device and one ceremony.
@@ -209,18 +228,26 @@ def _remove_devices(member: Member, reason: str) -> list[str]:
 
 
 def _lock_channel(member: Member) -> MobileChannel:
-    return MobileChannel.objects.select_for_update().get(member=member)
+    # Only the channel row is locked (of=self), not the member or credit union it is read with.
+    return (
+        MobileChannel.objects.select_for_update(of=("self",))
+        .select_related("member__credit_union")
+        .get(member=member)
+    )
 
 
 def _has_device(member: Member) -> bool:
     return MobileDevice.objects.filter(member=member, state=MobileDevice.State.ACTIVE).exists()
 
 
-def _throttle(scope: str, subject: str, ctx: RequestContext) -> None:
+@contextmanager
+def _limits(scope: str, subject: str, ctx: RequestContext) -> Iterator[None]:
+    """Every attempt counts per Login or device; per address only failures do (R-X10)."""
     per_addr, window_a = settings.RATE_LIMIT_PER_ADDRESS
     per_subject, window_s = settings.RATE_LIMIT_PER_LOGIN
-    consume_rate_limit("mobile-addr", ctx.ip_address or "-", per_addr, window_a)
-    consume_rate_limit(f"mobile-{scope}", subject or "-", per_subject, window_s)
+    with address_failures_limited("mobile-addr", ctx.ip_address, per_addr, window_a):
+        consume_rate_limit(f"mobile-{scope}", subject or "-", per_subject, window_s)
+        yield
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,11 +255,13 @@ def _throttle(scope: str, subject: str, ctx: RequestContext) -> None:
 
 
 def block_mobile_channel(member: Member, reason: str, ctx: RequestContext) -> None:
-    """ACTIVE/PENDING → BLOCKED; revokes every session. Joins the caller's transaction (e.g.
-    three wrong SMS codes authorising an order in the app, R-O4); a no-op in other states."""
+    """Any state → BLOCKED (a no-op when blocked already); revokes every session. Joins the
+    caller's transaction (e.g. three wrong SMS codes authorising an order in the app, R-O4).
+    A DISABLED channel is blocked too: three wrong activation attempts on it count like any
+    others (R-X6), and the way out is the same (R-W5)."""
     with transaction.atomic():
         channel = _lock_channel(member)
-        if channel.state not in _BLOCKABLE:
+        if channel.state == MobileChannel.State.BLOCKED:
             return
         previous = channel.state
         channel.state = MobileChannel.State.BLOCKED
@@ -248,35 +277,50 @@ def block_mobile_channel(member: Member, reason: str, ctx: RequestContext) -> No
 
 
 def _new_password_problems(member: Member, password: str, repeated: str) -> list[str]:
+    # Not compared with the web password: that would test the web password for anyone holding
+    # a web session, uncounted (R-X6). The two passwords are separate secrets with separate
+    # counters; nothing in the spec asks them to differ.
     problems: list[str] = []
     if password != repeated:
         problems.append(_("The two passwords are different."))
-    problems += password_problems(password, member.login)
-    if not problems and verify_password(member.web_password_hash, password):
-        problems.append(
-            _("The mobile-app password must be different from your internet service password.")
-        )
-    return problems
+    return problems + password_problems(password, member.login)
 
 
-def _password_sms(member: Member, what: str):  # type: ignore[no-untyped-def]
-    def text(code: str) -> str:
-        with translation.override(member.language):
-            if what == MOBILE_CHANNEL_ACTIVATION:
-                op = _("to activate the mobile app channel and set its password")
-            else:
-                op = _("to activate the mobile app again with a new password")
-            return _("%(cu)s: code %(code)s %(op)s. Never give it to anyone.") % {
-                "cu": member.credit_union.name,
-                "code": code,
-                "op": op,
-            }
+def _new_password_codes_exhausted(confirmation: Confirmation, ctx: RequestContext) -> DomainError:
+    # R-O4 in the web: three wrong codes cancel the new password and count toward the web
+    # lockout, in the transaction of the last wrong code.
+    MobileChannel.objects.filter(
+        member=confirmation.member, pending_password_otp_id=confirmation.pk
+    ).update(pending_password_hash="", pending_password_otp_id=None)
+    return web_codes_exhausted(confirmation.member, None, ctx)
 
-    return text
+
+def _channel_activation_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    return _(
+        "%(cu)s: code %(code)s to activate the mobile app channel and set its password. Never "
+        "give it to anyone."
+    ) % {"cu": member.credit_union.name, "code": code}
+
+
+def _app_reactivation_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    return _(
+        "%(cu)s: code %(code)s to activate the mobile app again with a new password. Never give "
+        "it to anyone."
+    ) % {"cu": member.credit_union.name, "code": code}
+
+
+MOBILE_CHANNEL_ACTIVATION = declare_operation(
+    OperationKind(
+        "mobile_channel_activation", _channel_activation_sms, _new_password_codes_exhausted
+    )
+)
+MOBILE_APP_REACTIVATION = declare_operation(
+    OperationKind("mobile_app_reactivation", _app_reactivation_sms, _new_password_codes_exhausted)
+)
 
 
 def _request_new_password(
-    member: Member, password: str, repeated: str, operation: str, ctx: RequestContext
+    member: Member, password: str, repeated: str, operation: OperationKind, ctx: RequestContext
 ) -> int:
     problems = _new_password_problems(member, password, repeated)
     if problems:
@@ -285,20 +329,20 @@ def _request_new_password(
     with transaction.atomic():
         channel = _lock_channel(member)
         _require_transition(member, channel, operation)
-        otp = issue_otp(
-            member, operation, {"member": member.pk}, _password_sms(member, operation), ctx
+        confirmation = start_confirmation(
+            operation, member, details={"member": member.pk}, channel="web", ctx=ctx
         )
         channel.pending_password_hash = password_hash
-        channel.pending_password_otp_id = otp.pk
+        channel.pending_password_otp_id = confirmation.pk
         channel.save(update_fields=["pending_password_hash", "pending_password_otp_id"])
-        _audit("mobile_password_requested", member, ctx, operation=operation)
-    return otp.pk
+        _audit("mobile_password_requested", member, ctx, operation=operation.name)
+    return confirmation.pk
 
 
-def _require_transition(member: Member, channel: MobileChannel, operation: str) -> None:
+def _require_transition(member: Member, channel: MobileChannel, operation: OperationKind) -> None:
     if not member.credit_union.offers_mobile_app:
         raise MobileNotOffered()
-    if operation == MOBILE_CHANNEL_ACTIVATION:
+    if operation is MOBILE_CHANNEL_ACTIVATION:
         allowed = channel.state == MobileChannel.State.DISABLED
     else:
         allowed = channel.state == MobileChannel.State.BLOCKED or (
@@ -309,22 +353,10 @@ def _require_transition(member: Member, channel: MobileChannel, operation: str) 
 
 
 def _confirm_new_password(
-    member: Member, otp_id: int, code: str, operation: str, ctx: RequestContext
+    member: Member, otp_id: int, code: str, operation: OperationKind, ctx: RequestContext
 ) -> None:
-    _throttle("code", member.login, ctx)
-
-    def cancel_new_password() -> None:
-        # R-O4 in the web: three wrong codes cancel the operation and count toward the web
-        # lockout, in the transaction of the last failure.
-        MobileChannel.objects.filter(member=member, pending_password_otp_id=otp_id).update(
-            pending_password_hash="", pending_password_otp_id=None
-        )
-        count_web_failure(member, "wrong_codes", ctx)
-
-    verify_otp(
-        otp_id, member, operation, {"member": member.pk}, code, ctx,
-        on_exhausted=cancel_new_password,
-    )  # fmt: skip
+    with _limits("code", member.login, ctx):
+        confirm_code(operation, otp_id, member, {"member": member.pk}, code, ctx)
     with transaction.atomic():
         channel = _lock_channel(member)
         if channel.pending_password_otp_id != otp_id or not channel.pending_password_hash:
@@ -346,7 +378,7 @@ def _confirm_new_password(
         _revoke_sessions(member, "reactivated")
         event = (
             "mobile_channel_activated"
-            if operation == MOBILE_CHANNEL_ACTIVATION
+            if operation is MOBILE_CHANNEL_ACTIVATION
             else "mobile_app_reactivated"
         )
         _audit(event, member, ctx, previous=previous, devices_removed=removed)
@@ -399,7 +431,7 @@ def deactivate_mobile_channel(member: Member, ctx: RequestContext) -> None:
         removed = _remove_devices(member, "deactivated")
         revoked = _revoke_sessions(member, "deactivated")
         for operation in (MOBILE_CHANNEL_ACTIVATION, MOBILE_APP_REACTIVATION):
-            void_otps(member, operation)
+            void_confirmations(member, operation)
         _audit(
             "mobile_channel_deactivated", member, ctx, previous=previous,
             devices_removed=removed, sessions_revoked=revoked,
@@ -566,23 +598,108 @@ def _require_usable_channel(member: Member) -> MobileChannel:
 # Activation in the app (R-M1, R-M2, R-M6)
 
 
-def _unknown_login_failure(login: str, limit: int) -> None:
+class MobilePasswordCounter(Counter[MobileChannel]):
+    """Wrong mobile-app passwords at activation (R-M2). Every activation attempt for a real
+    Login is counted here whatever the channel's state, and compared against the password only
+    a PENDING or ACTIVE channel of a credit union offering the app has: a DISABLED channel, a
+    credit union without the app and a wrong password give the same answers (R-X6, R-T3)."""
+
+    field = "failed_password_attempts"
+
+    def __init__(self, member: Member, ctx: RequestContext) -> None:
+        self.member = member
+        self.ctx = ctx
+        self.limit = member.credit_union.max_auth_failures
+
+    def lock(self) -> MobileChannel:
+        return _lock_channel(self.member)
+
+    def refusal(self, row: MobileChannel) -> DomainError | None:
+        if row.state == MobileChannel.State.BLOCKED:
+            return _blocked(self.member.credit_union)
+        return None
+
+    def exhausted(self, row: MobileChannel) -> DomainError:
+        return _blocked(self.member.credit_union)
+
+    def accept(self, row: MobileChannel) -> None:
+        if _activation_password(row) is None:  # deactivated meanwhile
+            raise ActivationRefused()
+        reset_count(self, row)
+        _audit("mobile_password_accepted", self.member, self.ctx)
+
+    def reject(self, row: MobileChannel) -> DomainError:
+        if not self.member.credit_union.offers_mobile_app:
+            reason = "mobile_not_offered"
+        elif row.state == MobileChannel.State.DISABLED:
+            reason = "channel_disabled"
+        else:
+            reason = "wrong_password"
+        _audit(
+            "mobile_activation_failed", self.member, self.ctx, reason=reason,
+            failed_attempts=row.failed_password_attempts,
+        )  # fmt: skip
+        if row.failed_password_attempts >= self.limit:
+            block_mobile_channel(self.member, "wrong_passwords", self.ctx)
+            return _blocked(self.member.credit_union)
+        return ActivationRefused(attempts_left=self.attempts_left(row))
+
+
+def _activation_password(channel: MobileChannel) -> str | None:
+    """The mobile-app password an activation is compared with, or None where none may be."""
+    offered = channel.member.credit_union.offers_mobile_app
+    usable = channel.state in (MobileChannel.State.PENDING, MobileChannel.State.ACTIVE)
+    return channel.password_hash if offered and usable and channel.password_hash else None
+
+
+def _unknown_login_counter(login: str) -> UnknownLoginCounter:
     """Unknown Logins walk through the same answers as real ones (R-T3)."""
-    left = count_unknown_login_failure("unknown-mobile-login", login, limit)
-    if left == 0:
-        raise _blocked(None)
-    raise WrongCredentials(attempts_left=left)
+    return UnknownLoginCounter(
+        "unknown-mobile-login",
+        login,
+        CreditUnion._meta.get_field("max_auth_failures").get_default(),
+        wrong=lambda left: ActivationRefused(attempts_left=left),
+        blocked=lambda: _blocked(None),
+    )
 
 
-def _device_activation_sms(member: Member):  # type: ignore[no-untyped-def]
-    def text(code: str) -> str:
-        with translation.override(member.language):
-            return _(
-                "%(cu)s: code %(code)s to activate the mobile app on a new device. If you are "
-                "not doing this, do not give the code to anyone and call us."
-            ) % {"cu": member.credit_union.name, "code": code}
+def _chosen_credit_union(sort_code: str) -> CreditUnion | None:
+    """The credit union the app was set up for, when it says so (R-M1): an app of a credit
+    union without the app is told before any secret is asked for."""
+    if not sort_code:
+        return None
+    credit_union = CreditUnion.objects.filter(sort_code=str(sort_code).strip()).first()
+    if credit_union is None:
+        raise InvalidInput(_("Unknown credit union."))
+    if not credit_union.offers_mobile_app:
+        raise MobileNotOffered()
+    return credit_union
 
-    return text
+
+def _device_activation_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    return _(
+        "%(cu)s: code %(code)s to activate the mobile app on a new device. If you are not doing "
+        "this, do not give the code to anyone and call us."
+    ) % {"cu": member.credit_union.name, "code": code}
+
+
+def _device_activation_codes_exhausted(
+    confirmation: Confirmation, ctx: RequestContext
+) -> DomainError:
+    """Three wrong codes binding a new device block the app (R-O4): otherwise whoever knows the
+    mobile-app password could start activations again and again, three codes each."""
+    MobileActivation.objects.filter(otp_id=confirmation.pk, used_at__isnull=True).update(
+        used_at=_now()
+    )
+    block_mobile_channel(confirmation.member, "wrong_codes", ctx)
+    return _blocked(confirmation.member.credit_union)
+
+
+MOBILE_DEVICE_ACTIVATION = declare_operation(
+    OperationKind(
+        "mobile_device_activation", _device_activation_sms, _device_activation_codes_exhausted
+    )
+)
 
 
 def activate_mobile_device(
@@ -593,78 +710,30 @@ def activate_mobile_device(
     challenge: str,
     signature: str,
     ctx: RequestContext,
+    credit_union: str = "",
 ) -> ActivationStarted:
     """R-M2: Login + mobile-app password from the app, with the device's public key signing a
-    fresh challenge. Three wrong passwords block the channel (counted before the check)."""
+    fresh challenge. Every attempt is counted before any comparison (R-X6); three wrong ones
+    block the channel. `credit_union`: the sort code the app was set up for, if it knows it."""
     login = (login or "").strip()
-    _throttle("login", login, ctx)
-    try:
-        key = protocol.load_public_key(public_key)
-    except protocol.ProtocolError:
-        raise InvalidInput(_("The device key must be an ECDSA P-256 public key."))
-    key_der = protocol.public_key_der(key)
-    _consume_challenge(challenge, CHALLENGE_DEVICE)
-    payload = {"login": login, "public_key": protocol.b64url_encode(key_der)}
-    _signed_by(key_der, protocol.ACTIVATE, challenge, "", payload, signature)
-
-    member = (
-        Member.objects.select_related("credit_union").filter(login=login).first()
-        if login.isdigit() and len(login) == 10
-        else None
-    )
-    if member is None:
-        verify_password(None, password)  # the same cost as a real check
-        _unknown_login_failure(
-            login, CreditUnion._meta.get_field("max_auth_failures").get_default()
+    with _limits("login", login, ctx):
+        try:
+            key = protocol.load_public_key(public_key)
+        except protocol.ProtocolError:
+            raise InvalidInput(_("The device key must be an ECDSA P-256 public key."))
+        key_der = protocol.public_key_der(key)
+        _consume_challenge(challenge, CHALLENGE_DEVICE)
+        payload = {"login": login, "public_key": protocol.b64url_encode(key_der)}
+        _signed_by(key_der, protocol.ACTIVATE, challenge, "", payload, signature)
+        chosen = _chosen_credit_union(credit_union)
+        member = member_by_login(login)
+        if member is None or (chosen is not None and member.credit_union_id != chosen.pk):
+            check_secret(_unknown_login_counter(login), PasswordGuess(None, password))
+            raise AssertionError("a password never matches an unknown Login")
+        check_secret(
+            MobilePasswordCounter(member, ctx), PasswordGuess(_activation_password, password)
         )
-    assert member is not None
     policy = member.credit_union
-    limit = policy.max_auth_failures
-    channel = MobileChannel.objects.get(member=member)
-
-    if not policy.offers_mobile_app or channel.state == MobileChannel.State.DISABLED:
-        # No mobile-app password exists here. Tell the member why only once they proved the
-        # Login is theirs (mobile or internet-service password); others get the answers of an
-        # unknown Login, so these refusals reveal nothing about who is a member (R-T3).
-        if verify_password(channel.password_hash or member.web_password_hash, password):
-            raise MobileNotOffered() if not policy.offers_mobile_app else MobileChannelDisabled()
-        _unknown_login_failure(login, limit)
-
-    with transaction.atomic():
-        channel = _lock_channel(member)
-        refused = (
-            channel.state == MobileChannel.State.BLOCKED
-            or channel.failed_password_attempts >= limit
-        )
-        if not refused:
-            channel.failed_password_attempts += 1  # counted now, given back on success
-            channel.save(update_fields=["failed_password_attempts"])
-    if refused:
-        verify_password(channel.password_hash, password)
-        raise _blocked(policy)
-
-    correct = verify_password(channel.password_hash, password)
-    with transaction.atomic():
-        channel = _lock_channel(member)
-        accepted = correct and channel.state in _BLOCKABLE
-        if accepted:
-            channel.failed_password_attempts = 0
-            channel.save(update_fields=["failed_password_attempts"])
-            _audit("mobile_password_accepted", member, ctx, **device.as_dict())
-        else:
-            _audit(
-                "mobile_activation_failed", member, ctx, reason="wrong_password",
-                failed_attempts=channel.failed_password_attempts,
-            )  # fmt: skip
-            if channel.state in _BLOCKABLE and channel.failed_password_attempts >= limit:
-                block_mobile_channel(member, "wrong_passwords", ctx)
-                channel.state = MobileChannel.State.BLOCKED
-            left = limit - channel.failed_password_attempts
-    if not accepted:
-        if channel.state == MobileChannel.State.BLOCKED:
-            raise _blocked(policy)
-        raise WrongCredentials(attempts_left=left)
-
     try:
         verdict = check_device_policy(policy, device)
     except DomainError as refusal:
@@ -678,21 +747,21 @@ def activate_mobile_device(
 
     activation_id = secrets.token_urlsafe(24)
     with transaction.atomic():
-        otp = issue_otp(
-            member,
+        confirmation = start_confirmation(
             MOBILE_DEVICE_ACTIVATION,
-            {"activation": activation_id},
-            _device_activation_sms(member),
-            ctx,
+            member,
+            details={"activation": activation_id},
+            channel="mobile",
+            ctx=ctx,
         )
         MobileActivation.objects.create(
             member=member,
             activation_id=activation_id,
-            otp_id=otp.pk,
+            otp_id=confirmation.pk,
             public_key=key_der,
             device_info={**device.as_dict(), "attested": verdict.verified},
             created_at=_now(),
-            expires_at=otp.expires_at,
+            expires_at=confirmation.code_expires_at,
         )
     return ActivationStarted(True, activation_id, None, policy.pin_length)
 
@@ -709,21 +778,16 @@ def confirm_mobile_device_activation(
     if activation is None or activation.expires_at <= _now():
         raise ActivationInvalid()
     member = activation.member
-    _throttle("code", member.login, ctx)
-    _require_usable_channel(member)
-
-    def cancel_activation() -> None:
-        MobileActivation.objects.filter(pk=activation.pk).update(used_at=_now())
-
-    verify_otp(
-        activation.otp_id,
-        member,
-        MOBILE_DEVICE_ACTIVATION,
-        {"activation": activation.activation_id},
-        code,
-        ctx,
-        on_exhausted=cancel_activation,
-    )
+    with _limits("code", member.login, ctx):
+        _require_usable_channel(member)
+        confirm_code(
+            MOBILE_DEVICE_ACTIVATION,
+            activation.otp_id,
+            member,
+            {"activation": activation.activation_id},
+            code,
+            ctx,
+        )
     with transaction.atomic():
         used = MobileActivation.objects.filter(pk=activation.pk, used_at__isnull=True).update(
             used_at=_now()
@@ -811,10 +875,10 @@ def set_pin(
     (TLS) so the server can refuse trivial PINs; it is never stored. What is stored is a keyed
     hash of the proof HMAC(device_secret, PIN), useless without the device secret. Returns a
     session: the member has just proved password, SMS code and device key."""
-    _throttle("device", str(device_id), ctx)
-    device = _active_device(device_id)
-    proof = _valid_proof(proof)
-    _verify_device_request(device, protocol.SET_PIN, challenge, signature, {"pin_proof": proof})
+    with _limits("device", str(device_id), ctx):
+        device = _active_device(device_id)
+        proof = _valid_proof(proof)
+        _verify_device_request(device, protocol.SET_PIN, challenge, signature, {"pin_proof": proof})
     member = device.member
     _require_usable_channel(member)
     problems = pin_problems(pin, member.credit_union.pin_length)
@@ -837,65 +901,79 @@ def set_pin(
 
 
 # ---------------------------------------------------------------------------------------------
-# PIN and fingerprint login: one counter (R-M5, R-X4)
+# PIN and fingerprint login: one counter (R-M5, R-X4, R-X6)
 
 
-def _count_auth_attempt(member: Member) -> None:
-    """Count the attempt before the secret is checked, committed at once."""
-    policy = member.credit_union
-    with transaction.atomic():
-        channel = _lock_channel(member)
-        refused = (
-            channel.state != MobileChannel.State.ACTIVE
-            or channel.failed_auth_attempts >= policy.max_auth_failures
-        )
-        if not refused:
-            channel.failed_auth_attempts += 1
-            channel.save(update_fields=["failed_auth_attempts"])
-    if refused:
-        if channel.state == MobileChannel.State.DISABLED:
-            raise MobileChannelDisabled()
-        raise _blocked(policy)
+class AuthCounter(Counter[MobileChannel]):
+    """Consecutive failed PIN and fingerprint attempts together (R-M5): a success resets the
+    count, the limit blocks the app."""
+
+    field = "failed_auth_attempts"
+
+    def __init__(
+        self,
+        member: Member,
+        device: MobileDevice,
+        method: str,
+        wrong: type[DomainError],
+        ctx: RequestContext,
+    ) -> None:
+        self.member = member
+        self.device = device
+        self.method = method
+        self.wrong = wrong
+        self.ctx = ctx
+        self.limit = member.credit_union.max_auth_failures
+
+    def lock(self) -> MobileChannel:
+        return _lock_channel(self.member)
+
+    def refusal(self, row: MobileChannel) -> DomainError | None:
+        if row.state == MobileChannel.State.DISABLED:
+            return MobileChannelDisabled()
+        if row.state != MobileChannel.State.ACTIVE:
+            return _blocked(self.member.credit_union)
+        return None
+
+    def exhausted(self, row: MobileChannel) -> DomainError:
+        return _blocked(self.member.credit_union)
+
+    def accept(self, row: MobileChannel) -> None:
+        reset_count(self, row)
+
+    def reject(self, row: MobileChannel) -> DomainError:
+        _audit(
+            "mobile_login_failed", self.member, self.ctx, method=self.method,
+            device=self.device.device_id, failed_attempts=row.failed_auth_attempts,
+        )  # fmt: skip
+        if row.failed_auth_attempts >= self.limit:
+            block_mobile_channel(self.member, f"{self.method}_failures", self.ctx)
+            return _blocked(self.member.credit_union)
+        return self.wrong(attempts_left=self.attempts_left(row))
 
 
-def _settle_auth_attempt(
+def _login_with(
     member: Member,
     device: MobileDevice,
-    success: bool,
     method: str,
-    failure: type[DomainError],
+    wrong: type[DomainError],
+    guess: Guess,
     ctx: RequestContext,
+    before_session: Any = None,
 ) -> MobileSessionToken:
-    """Success: reset the counter and open a session. Failure: keep the count (already
-    committed), block at the limit, raise after the transaction commits."""
-    policy = member.credit_union
-    with transaction.atomic():
-        channel = _lock_channel(member)
-        device_ok = MobileDevice.objects.filter(
-            pk=device.pk, state=MobileDevice.State.ACTIVE
-        ).exists()
-        if success and device_ok and channel.state == MobileChannel.State.ACTIVE:
-            channel.failed_auth_attempts = 0
-            channel.save(update_fields=["failed_auth_attempts"])
-            MobileDevice.objects.filter(pk=device.pk).update(last_used_at=_now())
-            _audit("mobile_login", member, ctx, method=method, device=device.device_id)
-            return _open_session(member, device)
-        _audit(
-            "mobile_login_failed", member, ctx, method=method, device=device.device_id,
-            failed_attempts=channel.failed_auth_attempts,
-        )  # fmt: skip
-        if (
-            channel.state == MobileChannel.State.ACTIVE
-            and channel.failed_auth_attempts >= policy.max_auth_failures
-        ):
-            block_mobile_channel(member, f"{method}_failures", ctx)
-            channel.state = MobileChannel.State.BLOCKED
-        left = policy.max_auth_failures - channel.failed_auth_attempts
-    if channel.state == MobileChannel.State.BLOCKED:
-        raise _blocked(policy)
-    if not device_ok:
-        raise UnknownDevice()
-    raise failure(attempts_left=left)
+    """Check the PIN proof or fingerprint through the attempts mechanism; on success open a
+    session in the same transaction as the reset (the device must still be bound)."""
+
+    def logged_in(channel: MobileChannel) -> MobileSessionToken:
+        if not MobileDevice.objects.filter(pk=device.pk, state=MobileDevice.State.ACTIVE).exists():
+            raise UnknownDevice()
+        if before_session is not None:
+            before_session()
+        MobileDevice.objects.filter(pk=device.pk).update(last_used_at=_now())
+        _audit("mobile_login", member, ctx, method=method, device=device.device_id)
+        return _open_session(member, device)
+
+    return check_secret(AuthCounter(member, device, method, wrong, ctx), guess, logged_in)
 
 
 def _check_device_at_login(member: Member, device: MobileDevice, info: DeviceInfo | None) -> None:
@@ -916,18 +994,19 @@ def pin_login(
     device_info: DeviceInfo | None = None,
 ) -> MobileSessionToken:
     """R-M3, R-M5: the PIN proof, signed with a fresh challenge by the device key."""
-    _throttle("device", str(device_id), ctx)
-    device = _active_device(device_id)
-    proof = _valid_proof(proof)
-    _verify_device_request(device, protocol.LOGIN_PIN, challenge, signature, {"pin_proof": proof})
-    member = device.member
-    _require_usable_channel(member)
-    if not device.pin_proof_hash:
-        raise PinRequired()
-    _check_device_at_login(member, device, device_info)
-    _count_auth_attempt(member)
-    correct = hmac.compare_digest(_pin_proof_hash(device.device_id, proof), device.pin_proof_hash)
-    return _settle_auth_attempt(member, device, correct, "pin", WrongPin, ctx)
+    with _limits("device", str(device_id), ctx):
+        device = _active_device(device_id)
+        proof = _valid_proof(proof)
+        _verify_device_request(
+            device, protocol.LOGIN_PIN, challenge, signature, {"pin_proof": proof}
+        )
+        member = device.member
+        _require_usable_channel(member)
+        if not device.pin_proof_hash:
+            raise PinRequired()
+        _check_device_at_login(member, device, device_info)
+        guess = DigestGuess(device.pin_proof_hash, _pin_proof_hash(device.device_id, proof))
+        return _login_with(member, device, "pin", WrongPin, guess, ctx)
 
 
 def report_failed_fingerprint(
@@ -935,17 +1014,16 @@ def report_failed_fingerprint(
 ) -> int:
     """R-M4: the app reports a fingerprint the phone did not recognise; it counts like a wrong
     PIN. Returns the attempts left; raises channel_blocked at the limit."""
-    _throttle("device", str(device_id), ctx)
-    device = _active_device(device_id)
-    _verify_device_request(device, protocol.FINGERPRINT_FAILED, challenge, signature, {})
-    member = device.member
-    _require_usable_channel(member)
-    _count_auth_attempt(member)
-    try:
-        _settle_auth_attempt(member, device, False, "fingerprint", FingerprintFailed, ctx)
-    except FingerprintFailed as e:
-        return int(e.details["attempts_left"])
-    raise AssertionError("unreachable")  # pragma: no cover
+    with _limits("device", str(device_id), ctx):
+        device = _active_device(device_id)
+        _verify_device_request(device, protocol.FINGERPRINT_FAILED, challenge, signature, {})
+        member = device.member
+        _require_usable_channel(member)
+        try:
+            _login_with(member, device, "fingerprint", FingerprintFailed, ReportedFailure(), ctx)
+        except FingerprintFailed as e:
+            return int(e.details["attempts_left"])
+    raise AssertionError("a reported failure never opens a session")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1020,8 +1098,8 @@ def register_fingerprint(
 
 
 def fingerprint_login_options(device_id: str, ctx: RequestContext) -> dict[str, Any]:
-    _throttle("device", str(device_id), ctx)
-    device = _active_device(device_id)
+    with _limits("device", str(device_id), ctx):
+        device = _active_device(device_id)
     _require_usable_channel(device.member)
     credentials = list(device.credentials.all())
     if not credentials:
@@ -1051,45 +1129,42 @@ def fingerprint_login(
 ) -> MobileSessionToken:
     """R-M4, R-M5: a WebAuthn assertion with user verification, plus the device key's
     signature over the same challenge (so only the bound device can spend attempts)."""
-    _throttle("device", str(device_id), ctx)
-    device = _active_device(device_id)
-    credential_id = str((credential or {}).get("id") or "")
-    _verify_device_request(
-        device,
-        protocol.LOGIN_FINGERPRINT,
-        challenge,
-        signature,
-        {"credential_id": credential_id},
-        purpose=CHALLENGE_WEBAUTHN_LOGIN,
-    )
-    member = device.member
-    _require_usable_channel(member)
-    _check_device_at_login(member, device, device_info)
-    stored = FingerprintCredential.objects.filter(
-        device=device, credential_id=credential_id
-    ).first()
-    _count_auth_attempt(member)
-    success = False
-    if stored is not None:
-        rp_id, origin = webauthn_rp()
-        try:
-            verified = verify_authentication_response(
-                credential=credential,
-                expected_challenge=protocol.b64_decode(challenge),
-                expected_rp_id=rp_id,
-                expected_origin=origin,
-                credential_public_key=bytes(stored.public_key),
-                credential_current_sign_count=stored.sign_count,
-                require_user_verification=True,
-            )
-            success = True
-        except (WebAuthnException, ValueError, TypeError, KeyError):
-            success = False
-    if success:
-        FingerprintCredential.objects.filter(pk=stored.pk).update(  # type: ignore[union-attr]
-            sign_count=verified.new_sign_count, last_used_at=_now()
+    with _limits("device", str(device_id), ctx):
+        device = _active_device(device_id)
+        credential_id = str((credential or {}).get("id") or "")
+        _verify_device_request(
+            device,
+            protocol.LOGIN_FINGERPRINT,
+            challenge,
+            signature,
+            {"credential_id": credential_id},
+            purpose=CHALLENGE_WEBAUTHN_LOGIN,
         )
-    return _settle_auth_attempt(member, device, success, "fingerprint", FingerprintFailed, ctx)
+        member = device.member
+        _require_usable_channel(member)
+        _check_device_at_login(member, device, device_info)
+        stored = FingerprintCredential.objects.filter(
+            device=device, credential_id=credential_id
+        ).first()
+        rp_id, origin = webauthn_rp()
+        guess = FingerprintGuess(
+            credential if isinstance(credential, dict) else {},
+            challenge=protocol.b64_decode(challenge),
+            rp_id=rp_id,
+            origin=origin,
+            public_key=bytes(stored.public_key) if stored is not None else None,
+            sign_count=stored.sign_count if stored is not None else 0,
+        )
+
+        def count_signature() -> None:
+            assert stored is not None  # the guess matched a stored credential
+            FingerprintCredential.objects.filter(pk=stored.pk).update(
+                sign_count=guess.new_sign_count, last_used_at=_now()
+            )
+
+        return _login_with(
+            member, device, "fingerprint", FingerprintFailed, guess, ctx, count_signature
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1166,10 +1241,23 @@ def logout_mobile_session(session: MobileSessionInfo, ctx: RequestContext) -> No
 # For the app's screens
 
 
-def issue_device_challenge(ctx: RequestContext) -> IssuedChallenge:
-    """A challenge for the next signed device request; rate-limited per address."""
+def issue_device_challenge(ctx: RequestContext, device_id: str = "") -> IssuedChallenge:
+    """A challenge for the next signed device request. An activated device names itself and is
+    limited per device, so members behind one carrier address do not limit each other; an
+    anonymous request (activation) is limited per address (R-X10)."""
     per_addr, window = settings.RATE_LIMIT_PER_ADDRESS
-    consume_rate_limit("mobile-challenge", ctx.ip_address or "-", per_addr * 2, window)
+    per_device, window_d = settings.RATE_LIMIT_PER_LOGIN
+    device = (
+        MobileDevice.objects.filter(
+            device_id=str(device_id)[:43], state=MobileDevice.State.ACTIVE
+        ).exists()
+        if device_id
+        else False
+    )
+    if device:
+        consume_rate_limit("mobile-challenge-device", str(device_id), per_device * 2, window_d)
+    else:
+        consume_rate_limit("mobile-challenge", ctx.ip_address or "-", per_addr * 2, window)
     return issue_challenge(CHALLENGE_DEVICE)
 
 

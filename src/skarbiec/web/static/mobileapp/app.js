@@ -258,14 +258,17 @@
     return json;
   }
 
-  async function challenge() {
-    return (await api("POST", "/challenge", {})).challenge;
+  // An activated device names itself, so its challenges are limited per device, not per the
+  // carrier's shared address (R-X10).
+  async function challenge(deviceId) {
+    const query = deviceId ? "?device_id=" + encodeURIComponent(deviceId) : "";
+    return (await api("POST", "/challenge" + query, {})).challenge;
   }
 
   async function signedRequest(path, action, payload, fields) {
     const deviceId = await dbGet("deviceId");
     const keys = await dbGet("deviceKey");
-    const c = await challenge();
+    const c = await challenge(deviceId);
     const signature = await sign(keys.privateKey, action, c, deviceId, payload);
     return api("POST", path, { device_id: deviceId, challenge: c, signature, ...fields });
   }

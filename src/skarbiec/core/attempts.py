@@ -1,0 +1,260 @@
+"""Count before check (R-X6): the one mechanism through which every secret is compared.
+
+Web and mobile-app passwords, PIN proofs, fingerprint assertions and SMS codes are compared
+only here (a test greps the package for any other comparison), and only after their attempt
+was counted in a transaction of its own that has committed. `atomic(durable=True)` makes that
+a checked fact: a caller that wraps `check_secret` in a transaction gets an error instead of a
+count it could roll back. Then the attempt is settled:
+
+- right secret: under the counter's row lock the counter is checked again (a parallel failure
+  may have blocked it meanwhile), the attempt is given back (or the count reset) and the
+  caller's `on_accept` runs in the same transaction;
+- wrong secret: the count stays; the counter writes its audit event and, at the limit, its
+  consequence (block a channel, cancel an operation) in one transaction; the refusal is raised
+  after that commit, so the failure outlives the failed request;
+- anything else raised between the count and the settlement, or by `on_accept` (a refusal that
+  is not the member's mistake: send limit, rate limit, a database or gateway failure, a device
+  removed meanwhile) gives the attempt back in a transaction of its own.
+
+A refused attempt (blocked, every attempt taken) compares nothing but spends the same work as
+a comparison, so timing does not tell a blocked Login from a wrong password.
+"""
+
+import hmac
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, overload
+
+from argon2.exceptions import InvalidHashError, VerificationError
+from django.db import DatabaseError, models, transaction
+from webauthn import verify_authentication_response
+from webauthn.helpers.exceptions import WebAuthnException
+
+from skarbiec.core.errors import DomainError
+from skarbiec.core.password_hashing import argon2_hasher, decoy_hash
+
+log = logging.getLogger(__name__)
+
+Row = TypeVar("Row", bound=models.Model)
+T = TypeVar("T")
+
+
+class Counter(ABC, Generic[Row]):
+    """Where one secret's failed attempts are kept, how many the policy allows, and what a
+    refusal, a success and a failure do. Subclasses live with the secret they count."""
+
+    #: Name of the counted field on the row.
+    field: str
+    #: Failed attempts allowed before the consequence (policy).
+    limit: int
+
+    @abstractmethod
+    def lock(self) -> Row:
+        """The counter's row, locked for update in the current transaction."""
+
+    def refusal(self, row: Row) -> DomainError | None:
+        """Why no attempt may be made now (blocked, closed), or None."""
+        return None
+
+    @abstractmethod
+    def exhausted(self, row: Row) -> DomainError:
+        """The refusal once every attempt is taken (parallel attempts not yet settled)."""
+
+    def accept(self, row: Row) -> None:
+        """Right secret: give the attempt back. Subclasses may reset the count instead."""
+        give_back_one(self, row)
+
+    @abstractmethod
+    def reject(self, row: Row) -> DomainError:
+        """Wrong secret, the attempt stays counted: audit it, run the consequence at the limit,
+        return the refusal to raise once this commits."""
+
+    def failures(self, row: Row) -> int:
+        return int(getattr(row, self.field))
+
+    def attempts_left(self, row: Row) -> int:
+        return max(self.limit - self.failures(row), 0)
+
+
+def give_back_one(counter: Counter[Any], row: models.Model) -> None:
+    setattr(row, counter.field, max(counter.failures(row) - 1, 0))
+    row.save(update_fields=[counter.field])
+
+
+def reset_count(counter: Counter[Any], row: models.Model) -> None:
+    if counter.failures(row):
+        setattr(row, counter.field, 0)
+        row.save(update_fields=[counter.field])
+
+
+# ---------------------------------------------------------------------------------------------
+# What the member presented
+
+
+class Guess(ABC):
+    """A presented secret and what it must match. Only `check_secret` compares it."""
+
+    @abstractmethod
+    def _matches(self, row: Any) -> bool:
+        """Compare; `row` is the counter's row as counted (for values stored on it)."""
+
+    def _decoy(self) -> None:  # noqa: B027 (most guesses cost nothing to skip)
+        """Spend what a comparison costs without comparing (refused attempts)."""
+
+
+class PasswordGuess(Guess):
+    """A password against an Argon2id hash. `stored_hash` may be a function of the counter's
+    row; None or "" (unknown Login, channel without a password) never matches but costs the
+    same Argon2 work (R-T3)."""
+
+    def __init__(
+        self, stored_hash: str | None | Callable[[Any], str | None], presented: str
+    ) -> None:
+        self._stored = stored_hash
+        self._presented = presented if isinstance(presented, str) else ""
+
+    def _matches(self, row: Any) -> bool:
+        stored = self._stored(row) if callable(self._stored) else self._stored
+        try:
+            return bool(argon2_hasher().verify(stored or decoy_hash(), self._presented)) and bool(
+                stored
+            )
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _decoy(self) -> None:
+        try:
+            argon2_hasher().verify(decoy_hash(), self._presented)
+        except (VerificationError, InvalidHashError):
+            pass
+
+
+class DigestGuess(Guess):
+    """A keyed hash of what the member presented (PIN proof, SMS code) against the stored
+    one, in constant time. `expected` may be a function of the counter's row."""
+
+    def __init__(self, expected: str | None | Callable[[Any], str | None], presented: str) -> None:
+        self._expected = expected
+        self._presented = presented
+
+    def _matches(self, row: Any) -> bool:
+        expected = self._expected(row) if callable(self._expected) else self._expected
+        return bool(expected) and hmac.compare_digest(str(expected), self._presented)
+
+
+class FingerprintGuess(Guess):
+    """A WebAuthn assertion from a platform authenticator; user verification is required by
+    the server whatever the client asked for (R-M4). No registered credential: never matches."""
+
+    new_sign_count: int = 0
+
+    def __init__(
+        self,
+        credential: dict[str, Any],
+        *,
+        challenge: bytes,
+        rp_id: str,
+        origin: str,
+        public_key: bytes | None,
+        sign_count: int,
+    ) -> None:
+        self._credential = credential
+        self._challenge = challenge
+        self._rp_id = rp_id
+        self._origin = origin
+        self._public_key = public_key
+        self._sign_count = sign_count
+
+    def _matches(self, row: Any) -> bool:
+        if self._public_key is None:
+            return False
+        try:
+            verified = verify_authentication_response(
+                credential=self._credential,
+                expected_challenge=self._challenge,
+                expected_rp_id=self._rp_id,
+                expected_origin=self._origin,
+                credential_public_key=self._public_key,
+                credential_current_sign_count=self._sign_count,
+                require_user_verification=True,
+            )
+        except (WebAuthnException, ValueError, TypeError, KeyError):
+            return False
+        self.new_sign_count = verified.new_sign_count
+        return True
+
+
+class ReportedFailure(Guess):
+    """The device reports a failure it saw itself (a finger the sensor refused): a counted
+    attempt that never matches."""
+
+    def _matches(self, row: Any) -> bool:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# The mechanism
+
+
+@overload
+def check_secret(counter: Counter[Row], guess: Guess) -> Row: ...
+
+
+@overload
+def check_secret(counter: Counter[Row], guess: Guess, on_accept: Callable[[Row], T]) -> T: ...
+
+
+def check_secret(
+    counter: Counter[Row], guess: Guess, on_accept: Callable[[Row], T] | None = None
+) -> T | Row:
+    """Count, compare, settle (see the module docstring). Returns `on_accept(row)`, or the row
+    when there is no `on_accept`; raises the counter's refusal otherwise."""
+    row = _count(counter, guess)
+    try:
+        matched = guess._matches(row)
+    except BaseException:
+        give_back(counter)
+        raise
+    if not matched:
+        with transaction.atomic(durable=True):
+            error = counter.reject(counter.lock())
+        raise error
+    try:
+        with transaction.atomic(durable=True):
+            row = counter.lock()
+            refusal = counter.refusal(row)
+            if refusal is not None:
+                raise refusal
+            counter.accept(row)
+            return on_accept(row) if on_accept is not None else row
+    except BaseException:
+        give_back(counter)
+        raise
+
+
+def _count(counter: Counter[Row], guess: Guess) -> Row:
+    with transaction.atomic(durable=True):
+        row = counter.lock()
+        refusal = counter.refusal(row)
+        if refusal is None and counter.failures(row) >= counter.limit:
+            refusal = counter.exhausted(row)
+        if refusal is None:
+            setattr(row, counter.field, counter.failures(row) + 1)
+            row.save(update_fields=[counter.field])
+    if refusal is not None:
+        guess._decoy()
+        raise refusal
+    return row
+
+
+def give_back(counter: Counter[Any]) -> None:
+    """Return one counted attempt, in a transaction of its own: the request failed for a reason
+    that is not the member's mistake. If even that fails (the database is gone), the attempt
+    stays counted: the rule fails closed."""
+    try:
+        with transaction.atomic(durable=True):
+            row = counter.lock()
+            give_back_one(counter, row)
+    except (DatabaseError, DomainError):
+        log.warning("could not give back a counted attempt", exc_info=True)

@@ -1,0 +1,302 @@
+"""Operations confirmed by an SMS code: one registry, one budget of wrong codes (R-O1–R-O4, R-X7).
+
+Every kind of operation that needs a code is an `OperationKind`, declared once by the app that
+owns the operation, with what its SMS says (R-O2) and what three wrong codes do (R-O4):
+
+- web_login, web_password_change (channels.services.web): the operation is cancelled and one
+  failure counts toward the web lockout;
+- mobile_channel_activation, mobile_app_reactivation (channels.services.mobile, web pages): the
+  same;
+- mobile_device_activation (channels.services.mobile, in the app): cancelled, the app blocked;
+- transfer, trusted_payee, raise_limits (ledger.services): cancelled, and the rule of the
+  channel it came from (web: a failure toward the lockout; app: the app blocked).
+
+One operation is one `Confirmation` row. `start_confirmation` sends the first code,
+`resend_code` replaces the code *in the same row* (so wrong codes before a resend still count:
+three in total per operation, R-X7) and `confirm_code` checks a code through the attempts
+mechanism (count, commit, compare, settle; `skarbiec.core.attempts`). Codes are sent within the
+member's budget (OTP_SEND_LIMIT, sized for the longest documented story) and each operation's
+code is resent at most MAX_CODES_PER_OPERATION - 1 times; both refusals say how long to wait
+and never count as a failed attempt.
+"""
+
+import json
+import math
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import translation
+
+from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.core import clock
+from skarbiec.core.attempts import Counter, DigestGuess, check_secret
+from skarbiec.core.errors import DomainError
+from skarbiec.core.keys import keyed_hash
+from skarbiec.members.models import Member
+from skarbiec.otp.errors import (
+    OtpAttemptsExhausted,
+    OtpExpired,
+    OtpInvalid,
+    OtpResendLimited,
+    OtpSendingLimited,
+)
+from skarbiec.otp.models import Confirmation, SmsMessage
+from skarbiec.otp.sms import queue_sms
+
+# The first code and at most three resends per operation (R-X7).
+MAX_CODES_PER_OPERATION = 4
+
+
+@dataclass(frozen=True)
+class OperationKind:
+    """What the registry knows of one kind of confirmed operation."""
+
+    name: str
+    #: The SMS naming the operation and its details (R-O2): (member, details, code) -> text.
+    #: Runs in the member's language.
+    sms_text: Callable[[Member, dict[str, Any], str], str]
+    #: R-O4: runs in the transaction of the last wrong code (so it cannot be lost) and returns
+    #: the refusal the member sees.
+    on_codes_exhausted: Callable[[Confirmation, RequestContext], DomainError]
+    #: The answer to any code once the operation is closed (confirmed, cancelled, voided).
+    closed: Callable[[], DomainError] = field(default=OtpExpired)
+
+
+_KINDS: dict[str, OperationKind] = {}
+
+
+def declare_operation(kind: OperationKind) -> OperationKind:
+    if kind.name in _KINDS and _KINDS[kind.name] is not kind:
+        raise RuntimeError(f"operation kind {kind.name!r} declared twice")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def declared_operations() -> dict[str, OperationKind]:
+    return dict(_KINDS)
+
+
+def operation_digest(kind: str, details: dict[str, Any]) -> str:
+    canonical = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
+    return keyed_hash("otp-details", kind, canonical)
+
+
+def _code_hash(confirmation_id: int, code: str, digest: str) -> str:
+    return keyed_hash("otp-code", str(confirmation_id), code, digest)
+
+
+def _new_code(member: Member) -> str:
+    digits = member.credit_union.otp_digits
+    return f"{secrets.randbelow(10**digits):0{digits}d}"
+
+
+def _spend_send_budget(member: Member) -> None:
+    """Refuse a code beyond OTP_SEND_LIMIT codes in any window of its length (sliding, so the
+    wait it names is exact). In the caller's transaction, under the member's row lock, so
+    parallel requests cannot both take the last one."""
+    limit, window = settings.OTP_SEND_LIMIT
+    now = clock.now()
+    Member.objects.select_for_update().filter(pk=member.pk).exists()
+    # Every code SMS carries the moment its code expires (give_up_at); temporary passwords do
+    # not and do not count.
+    recent = list(
+        SmsMessage.objects.filter(
+            member=member,
+            give_up_at__isnull=False,
+            created_at__gt=now - timedelta(seconds=window),
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) >= limit:
+        frees_at = recent[-1] + timedelta(seconds=window)
+        raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
+
+
+def _send(kind: OperationKind, confirmation: Confirmation, member: Member, code: str) -> None:
+    with translation.override(member.language):
+        text = kind.sms_text(member, confirmation.details, code)
+    queue_sms(member.phone, text, member=member, give_up_at=confirmation.code_expires_at)
+
+
+def start_confirmation(
+    kind: OperationKind,
+    member: Member,
+    *,
+    details: dict[str, Any],
+    channel: str,
+    ctx: RequestContext,
+    subject: str = "",
+) -> Confirmation:
+    """A new operation of `kind` with its first code; an open operation of the same kind and
+    subject is voided. Joins the caller's transaction: the operation, its code and its SMS
+    commit together or not at all (R-O5)."""
+    details = json.loads(json.dumps(details, default=str))
+    digest = operation_digest(kind.name, details)
+    code = _new_code(member)
+    now = clock.now()
+    with transaction.atomic():
+        _spend_send_budget(member)
+        Confirmation.objects.filter(
+            member=member, kind=kind.name, subject=subject, state=Confirmation.State.OPEN
+        ).update(state=Confirmation.State.VOIDED, closed_at=now)
+        confirmation = Confirmation.objects.create(
+            member=member,
+            kind=kind.name,
+            subject=subject,
+            channel=channel,
+            details_digest=digest,
+            details=details,
+            code_hash="",
+            code_expires_at=now + timedelta(seconds=member.credit_union.otp_ttl_seconds),
+            created_at=now,
+        )
+        confirmation.code_hash = _code_hash(confirmation.pk, code, digest)
+        confirmation.save(update_fields=["code_hash"])
+        _send(kind, confirmation, member, code)
+        record_event(
+            "otp_issued",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"operation": kind.name, "confirmation": confirmation.pk},
+        )
+    return confirmation
+
+
+def resend_code(
+    kind: OperationKind, confirmation_id: int, member: Member, ctx: RequestContext
+) -> Confirmation:
+    """A new code for an open operation, replacing the old one in the same row: the wrong codes
+    counted so far stay counted (R-X7)."""
+    with transaction.atomic():
+        confirmation = _lock(kind, confirmation_id, member)
+        if confirmation.state != Confirmation.State.OPEN:
+            raise kind.closed()
+        if confirmation.codes_sent >= MAX_CODES_PER_OPERATION:
+            raise OtpResendLimited()
+        _spend_send_budget(member)
+        code = _new_code(member)
+        confirmation.code_hash = _code_hash(confirmation.pk, code, confirmation.details_digest)
+        confirmation.code_expires_at = clock.now() + timedelta(
+            seconds=member.credit_union.otp_ttl_seconds
+        )
+        confirmation.codes_sent += 1
+        confirmation.save(update_fields=["code_hash", "code_expires_at", "codes_sent"])
+        _send(kind, confirmation, member, code)
+        record_event(
+            "otp_issued",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={
+                "operation": kind.name,
+                "confirmation": confirmation.pk,
+                "resend": confirmation.codes_sent - 1,
+            },
+        )
+    return confirmation
+
+
+def confirm_code(
+    kind: OperationKind,
+    confirmation_id: int,
+    member: Member,
+    details: dict[str, Any],
+    code: str,
+    ctx: RequestContext,
+) -> Confirmation:
+    """Accept the code once, or count a wrong one that stays counted although this raises.
+
+    `details` are the operation's details now: a code sent for other details (another amount,
+    another payee) does not match and counts as wrong (R-O2)."""
+    # Members copy codes with spaces ("123 456"); those are not part of the code.
+    code = "".join(str(code or "").split())
+    presented = _code_hash(confirmation_id, code, operation_digest(kind.name, details))
+    counter = ConfirmationCounter(kind, confirmation_id, member, ctx)
+    return check_secret(counter, DigestGuess(lambda row: row.code_hash, presented))
+
+
+def code_attempts_left(confirmation: Confirmation) -> int:
+    return max(confirmation.member.credit_union.max_otp_failures - confirmation.failed_codes, 0)
+
+
+def void_confirmations(member: Member, kind: OperationKind, subject: str | None = None) -> int:
+    """Close the member's open operations of `kind` (cancelled, or their subject is gone)."""
+    open_ones = Confirmation.objects.filter(
+        member=member, kind=kind.name, state=Confirmation.State.OPEN
+    )
+    if subject is not None:
+        open_ones = open_ones.filter(subject=subject)
+    return open_ones.update(state=Confirmation.State.VOIDED, closed_at=clock.now())
+
+
+def _lock(kind: OperationKind, confirmation_id: int, member: Member) -> Confirmation:
+    confirmation = (
+        Confirmation.objects.select_for_update()
+        .select_related("member__credit_union")
+        .filter(pk=confirmation_id, member=member, kind=kind.name)
+        .first()
+    )
+    if confirmation is None:
+        raise kind.closed()
+    return confirmation
+
+
+class ConfirmationCounter(Counter[Confirmation]):
+    """Wrong codes of one operation, across its resends (R-X7)."""
+
+    field = "failed_codes"
+
+    def __init__(
+        self, kind: OperationKind, confirmation_id: int, member: Member, ctx: RequestContext
+    ) -> None:
+        self.kind = kind
+        self.confirmation_id = confirmation_id
+        self.member = member
+        self.ctx = ctx
+        self.limit = member.credit_union.max_otp_failures
+
+    def lock(self) -> Confirmation:
+        return _lock(self.kind, self.confirmation_id, self.member)
+
+    def refusal(self, row: Confirmation) -> DomainError | None:
+        if row.state != Confirmation.State.OPEN:
+            return self.kind.closed()
+        # Two parallel starts could each miss the other's void: only the newest one counts.
+        if Confirmation.objects.filter(
+            member=self.member, kind=row.kind, subject=row.subject, pk__gt=row.pk
+        ).exists():
+            return self.kind.closed()
+        if row.code_expires_at <= clock.now():
+            return OtpExpired()
+        return None
+
+    def exhausted(self, row: Confirmation) -> DomainError:
+        return OtpAttemptsExhausted()
+
+    def accept(self, row: Confirmation) -> None:
+        row.state = Confirmation.State.CONFIRMED
+        row.closed_at = clock.now()
+        row.save(update_fields=["state", "closed_at"])
+
+    def reject(self, row: Confirmation) -> DomainError:
+        left = self.attempts_left(row)
+        record_event(
+            "otp_failed",
+            self.ctx,
+            credit_union_id=self.member.credit_union_id,
+            member_id=self.member.pk,
+            data={"operation": row.kind, "confirmation": row.pk, "attempts_left": left},
+        )
+        if left:
+            return OtpInvalid(attempts_left=left)
+        row.state = Confirmation.State.EXHAUSTED
+        row.closed_at = clock.now()
+        row.save(update_fields=["state", "closed_at"])
+        return self.kind.on_codes_exhausted(row, self.ctx)

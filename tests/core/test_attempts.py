@@ -1,0 +1,297 @@
+"""Count before check (R-X6): one mechanism, used for every secret.
+
+- No module but skarbiec.core.attempts compares a password, PIN proof, fingerprint assertion or
+  SMS code (read from the source, so a new flow cannot slip one in).
+- For each secret, at the very moment of the comparison, another database connection already
+  sees the attempt counted: that is what a process killed right then leaves behind. Moving the
+  count after the comparison, or into the comparison's transaction, fails these tests.
+"""
+
+import ast
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from skarbiec.audit.services import RequestContext
+from skarbiec.channels.models import MobileChannel, WebChannel
+from skarbiec.channels.services.web import (
+    begin_web_login,
+    complete_web_login,
+    request_web_password_change,
+)
+from skarbiec.client import ApiError, DeviceClient
+from skarbiec.core import attempts
+from skarbiec.core.errors import DomainError
+from skarbiec.core.models import RateLimitCounter
+from skarbiec.core.throttling import rate_limit_key
+from skarbiec.otp.models import Confirmation
+from tests.api.authenticator import SoftwareAuthenticator
+from tests.api.steps import MOBILE_PASSWORD, PIN, last_code, member_with_channel, ready_device
+from tests.factories import make_member
+
+SOURCE = Path(__file__).resolve().parents[2] / "src" / "skarbiec"
+CTX = RequestContext(ip_address="10.9.9.9", channel="web")
+PASSWORD = "Start#2024pl"
+
+# Names that compare a presented secret with a stored one.
+COMPARISONS = {
+    "compare_digest",
+    "verify_authentication_response",
+    "check_password",
+    "verify_password",
+}
+
+
+def _comparisons_in(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
+        if isinstance(node, ast.Name | ast.Attribute) and name in COMPARISONS:
+            found.append(f"{path.relative_to(SOURCE)}:{node.lineno} {name}")
+        # argon2's PasswordHasher.verify, called on the hasher however it is reached.
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "verify"
+            and "hasher" in ast.unparse(node.func.value).lower()
+        ):
+            found.append(f"{path.relative_to(SOURCE)}:{node.lineno} hasher.verify")
+    return found
+
+
+def test_r_x6_only_the_attempts_mechanism_compares_secrets():
+    mechanism = SOURCE / "core" / "attempts.py"
+    assert _comparisons_in(mechanism), "the scan must see the mechanism's own comparisons"
+    elsewhere = [
+        hit
+        for path in sorted(SOURCE.rglob("*.py"))
+        if path != mechanism and "migrations" not in path.parts
+        for hit in _comparisons_in(path)
+    ]
+    assert elsewhere == []
+
+
+def test_r_x6_the_scan_would_see_a_comparison_slipped_into_a_flow(tmp_path):
+    flow = tmp_path / "flow.py"
+    flow.write_text(
+        "import hmac\nfrom skarbiec.core.password_hashing import argon2_hasher\n"
+        "def pin_ok(a, b):\n    return hmac.compare_digest(a, b)\n"
+        "def password_ok(h, p):\n    return argon2_hasher().verify(h, p)\n"
+    )
+    global SOURCE
+    saved, SOURCE = SOURCE, tmp_path
+    try:
+        assert len(_comparisons_in(flow)) == 2
+    finally:
+        SOURCE = saved
+
+
+@contextmanager
+def counter_seen_at_comparison(read: Callable[[], int]) -> Iterator[list[int]]:
+    """Read the counter through a second connection each time a secret is compared."""
+    seen: list[int] = []
+    classes = (attempts.PasswordGuess, attempts.DigestGuess, attempts.FingerprintGuess)
+    originals = {cls: cls._matches for cls in classes}
+
+    def observing(original):
+        def _matches(self, row):
+            box: list[int] = []
+
+            def other_connection() -> None:
+                try:
+                    box.append(read())
+                finally:
+                    connection.close()
+
+            thread = threading.Thread(target=other_connection)
+            thread.start()
+            thread.join()
+            seen.append(box[0])
+            return original(self, row)
+
+        return _matches
+
+    for cls, original in originals.items():
+        cls._matches = observing(original)
+    try:
+        yield seen
+    finally:
+        for cls, original in originals.items():
+            cls._matches = original
+
+
+def web_failures(member) -> Callable[[], int]:
+    return lambda: WebChannel.objects.get(member=member).failed_attempts
+
+
+def mobile_field(member, field: str) -> Callable[[], int]:
+    return lambda: getattr(MobileChannel.objects.get(member=member), field)
+
+
+def newest_confirmation_failures(member) -> Callable[[], int]:
+    return lambda: Confirmation.objects.filter(member=member).latest("pk").failed_codes
+
+
+def unknown_counter(scope: str, login: str) -> Callable[[], int]:
+    key = rate_limit_key(scope, login)
+    return lambda: (
+        RateLimitCounter.objects.filter(key=key, window_start=0).values_list("count", flat=True)
+    ).first() or 0
+
+
+def _raises(fn: Callable[[], object]) -> str:
+    try:
+        fn()
+    except (DomainError, ApiError) as e:
+        return e.code
+    return "accepted"
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+
+
+def scenario_web_password_at_login():
+    member = make_member()
+    return (lambda: begin_web_login(member.login, "Wrong#pass1", CTX)), web_failures(member)
+
+
+def scenario_unknown_login_at_web_login():
+    login = "1234500000"
+    return (lambda: begin_web_login(login, "Wrong#pass1", CTX)), unknown_counter(
+        "unknown-login", login
+    )
+
+
+def scenario_web_password_at_password_change():
+    member = make_member()
+    attempt = lambda: request_web_password_change(  # noqa: E731
+        member, "Wrong#pass1", "Nowe#Haslo42", "Nowe#Haslo42", CTX
+    )
+    return attempt, web_failures(member)
+
+
+def scenario_web_login_sms_code():
+    member = make_member()
+    pending = begin_web_login(member.login, PASSWORD, CTX)
+    code = _wrong(last_code(member))
+    return (lambda: complete_web_login(pending, code, CTX)), newest_confirmation_failures(member)
+
+
+def scenario_mobile_app_password_at_activation():
+    member = member_with_channel()
+    device = DeviceClient.in_process(language="en")
+    attempt = lambda: device.activate(member.login, "Wrong#pass12")  # noqa: E731
+    return attempt, mobile_field(member, "failed_password_attempts")
+
+
+def scenario_activation_of_a_disabled_channel():
+    member = make_member()
+    device = DeviceClient.in_process(language="en")
+    attempt = lambda: device.activate(member.login, PASSWORD)  # noqa: E731
+    return attempt, mobile_field(member, "failed_password_attempts")
+
+
+def scenario_device_activation_sms_code():
+    member = member_with_channel()
+    device = DeviceClient.in_process(language="en")
+    device.activate(member.login, MOBILE_PASSWORD)
+    code = _wrong(last_code(member))
+    return (lambda: device.confirm_activation(code)), newest_confirmation_failures(member)
+
+
+def scenario_pin():
+    device = DeviceClient.in_process(language="en")
+    member = ready_device(device)
+    return (lambda: device.login_pin("86420")), mobile_field(member, "failed_auth_attempts")
+
+
+def scenario_fingerprint():
+    device = DeviceClient.in_process(language="en")
+    member = ready_device(device)
+    authenticator = SoftwareAuthenticator("https://localhost:8443")
+    options = device.fingerprint_registration_options()
+    device.register_fingerprint(options["challenge"], authenticator.create(options))
+    device.logout()
+
+    def attempt():
+        options = device.fingerprint_login_options()
+        credential = authenticator.get(options, user_verified=False)
+        return device.login_fingerprint(options["challenge"], credential)
+
+    return attempt, mobile_field(member, "failed_auth_attempts")
+
+
+SCENARIOS = {
+    "web password (login)": scenario_web_password_at_login,
+    "unknown Login (web login)": scenario_unknown_login_at_web_login,
+    "web password (password change)": scenario_web_password_at_password_change,
+    "SMS code (web login)": scenario_web_login_sms_code,
+    "mobile-app password (activation)": scenario_mobile_app_password_at_activation,
+    "activation of a disabled channel": scenario_activation_of_a_disabled_channel,
+    "SMS code (device activation)": scenario_device_activation_sms_code,
+    "PIN": scenario_pin,
+    "fingerprint": scenario_fingerprint,
+}
+
+
+@pytest.fixture
+def _api(settings):
+    settings.RATE_LIMIT_PER_ADDRESS = (1000, 60)
+    settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
+    settings.PUBLIC_URL = "https://localhost:8443"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_r_x6_each_secret_is_counted_and_committed_before_it_is_compared(name, _api):
+    attempt, read = SCENARIOS[name]()
+    before = read()
+    with counter_seen_at_comparison(read) as seen:
+        refusal = _raises(attempt)
+    assert refusal not in ("accepted", "rate_limited"), refusal
+    # Exactly one comparison, and the other connection already saw it counted.
+    assert seen == [before + 1], f"{name}: counter seen at comparison {seen}, before {before}"
+    assert read() == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x6_a_right_password_is_counted_first_and_given_back(_api):
+    member = make_member()
+    read = web_failures(member)
+    with counter_seen_at_comparison(read) as seen:
+        begin_web_login(member.login, PASSWORD, CTX)
+    assert seen == [1] and read() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x6_a_check_that_fails_for_a_reason_not_the_members_gives_the_attempt_back(
+    _api, monkeypatch
+):
+    """The comparison itself breaking (here: Argon2 running out of memory) is not the
+    member's mistake: the attempt is given back, nothing about the password was learnt."""
+    member = make_member()
+
+    def broken(self, row):
+        raise MemoryError("argon2 could not allocate")
+
+    monkeypatch.setattr(attempts.PasswordGuess, "_matches", broken)
+    with pytest.raises(MemoryError):
+        begin_web_login(member.login, PASSWORD, CTX)
+    assert web_failures(member)() == 0
+
+
+@pytest.mark.django_db
+def test_r_x6_wrong_answers_are_counted_even_with_an_empty_or_odd_secret(_api):
+    member = make_member()
+    for password in ("", "x" * 128, "ą\x01"):
+        assert _raises(lambda p=password: begin_web_login(member.login, p, CTX)) in (
+            "wrong_credentials",
+            "channel_blocked",
+        )
+    assert web_failures(member)() == 3
+    assert PIN  # the PIN scenarios above use the steps' PIN

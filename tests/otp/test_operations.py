@@ -1,0 +1,383 @@
+"""The confirmed-operation registry (skarbiec.otp.operations): R-O1–R-O4, R-X6, R-X7.
+
+The product's kinds are driven through their flows elsewhere (web login, transfers, ...); here
+a test kind exercises the registry's own rules.
+"""
+
+import hashlib
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.audit.services import RequestContext
+from skarbiec.channels.models import WebChannel
+from skarbiec.core import clock
+from skarbiec.otp.errors import (
+    OtpAttemptsExhausted,
+    OtpExpired,
+    OtpInvalid,
+    OtpResendLimited,
+    OtpSendingLimited,
+)
+from skarbiec.otp.models import Confirmation, SmsMessage
+from skarbiec.otp.operations import (
+    MAX_CODES_PER_OPERATION,
+    confirm_code,
+    declared_operations,
+    resend_code,
+    start_confirmation,
+    void_confirmations,
+)
+from skarbiec.otp.sms import decrypt_body
+from tests.factories import make_member
+from tests.otp.kinds import OTHER_OPERATION, SEEN_CODES, TEST_OPERATION, last_code
+
+CTX = RequestContext(ip_address="10.2.2.2", channel="web")
+DETAILS = {"amount_minor": 125_000, "to_account": "...4321", "payee": "Anna Nowak"}
+TEXT = {"text": "Przelew 1250,00 zł na ...4321 Anna Nowak: kod {code}"}
+
+
+def start(member, details=None, kind=TEST_OPERATION, subject="") -> Confirmation:
+    return start_confirmation(
+        kind, member, details={**TEXT, **(details or DETAILS)}, channel="web", ctx=CTX,
+        subject=subject,
+    )  # fmt: skip
+
+
+def confirm(member, confirmation, code, details=None, kind=TEST_OPERATION) -> Confirmation:
+    return confirm_code(kind, confirmation.pk, member, {**TEXT, **(details or DETAILS)}, code, CTX)
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+
+
+def test_r_x7_every_kind_the_spec_names_is_declared_once():
+    import skarbiec.ledger.services  # noqa: F401  (declares the ledger's kinds)
+
+    product = {k for k in declared_operations() if not k.startswith("test_")}
+    assert product == {
+        "web_login",
+        "web_password_change",
+        "mobile_channel_activation",
+        "mobile_app_reactivation",
+        "mobile_device_activation",
+        "transfer",
+        "trusted_payee",
+        "raise_limits",
+    }
+
+
+@pytest.mark.django_db
+def test_r_o1_r_o3_code_has_six_digits_and_the_right_one_is_accepted():
+    member = make_member()
+    confirmation = start(member)
+    assert len(last_code()) == 6 and last_code().isdigit()
+    confirm(member, confirmation, last_code())
+    confirmation.refresh_from_db()
+    assert confirmation.state == Confirmation.State.CONFIRMED
+    assert confirmation.closed_at is not None
+
+
+@pytest.mark.django_db
+def test_r_o3_code_with_spaces_as_copied_from_the_sms_is_accepted():
+    member = make_member()
+    confirmation = start(member)
+    code = last_code()
+    confirm(member, confirmation, f" {code[:3]} {code[3:]} ")
+
+
+@pytest.mark.django_db
+def test_r_o3_codes_are_random_not_sequential(settings):
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    before = len(SEEN_CODES)
+    for _ in range(20):
+        start(member)
+    codes = SEEN_CODES[before:]
+    assert all(len(c) == 6 and c.isdigit() for c in codes)
+    assert len(set(codes)) >= 18  # 20 draws from a million collide rarely
+    steps = {int(b) - int(a) for a, b in zip(codes, codes[1:], strict=False)}
+    assert len(steps) > 1, "codes follow a fixed step"
+
+
+@pytest.mark.django_db
+def test_r_o3_code_is_stored_only_as_a_keyed_hash():
+    member = make_member()
+    confirmation = start(member)
+    row = Confirmation.objects.filter(pk=confirmation.pk).values().get()
+    for value in row.values():
+        assert last_code() not in str(value)
+    assert row["code_hash"] != hashlib.sha256(last_code().encode()).hexdigest()
+    assert len(row["code_hash"]) == 64
+
+
+@pytest.mark.django_db
+def test_r_o3_code_is_valid_five_minutes():
+    member = make_member()
+    confirmation = start(member)
+    clock.advance(299)
+    confirm(member, confirmation, last_code())
+
+    confirmation = start(member)
+    clock.advance(301)
+    with pytest.raises(OtpExpired):
+        confirm(member, confirmation, last_code())
+    # An expired code is not a wrong one: nothing was counted.
+    assert Confirmation.objects.get(pk=confirmation.pk).failed_codes == 0
+
+
+@pytest.mark.django_db
+def test_r_o3_code_is_single_use():
+    member = make_member()
+    confirmation = start(member)
+    confirm(member, confirmation, last_code())
+    with pytest.raises(OtpExpired):
+        confirm(member, confirmation, last_code())
+
+
+@pytest.mark.django_db
+def test_r_o3_a_new_operation_of_the_same_kind_voids_the_old_one():
+    member = make_member()
+    first = start(member)
+    first_code = last_code()
+    second = start(member)
+    assert Confirmation.objects.get(pk=first.pk).state == Confirmation.State.VOIDED
+    with pytest.raises(OtpExpired):
+        confirm(member, first, first_code)
+    confirm(member, second, last_code())
+
+
+@pytest.mark.django_db
+def test_r_o3_resent_code_voids_the_old_code_of_the_same_operation():
+    member = make_member()
+    confirmation = start(member)
+    old = last_code()
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    new = last_code()
+    if new != old:
+        with pytest.raises(OtpInvalid):
+            confirm(member, confirmation, old)
+    confirm(member, confirmation, new)
+
+
+@pytest.mark.django_db
+def test_r_o3_operations_of_other_kinds_or_subjects_stay_valid():
+    member = make_member()
+    first = start(member, subject="1")
+    first_code = last_code()
+    start(member, subject="2")
+    start(member, kind=OTHER_OPERATION)
+    confirm(member, first, first_code)
+
+
+@pytest.mark.django_db
+def test_r_o3_void_confirmations_closes_the_operation():
+    member = make_member()
+    confirmation = start(member)
+    void_confirmations(member, TEST_OPERATION)
+    with pytest.raises(OtpExpired):
+        confirm(member, confirmation, last_code())
+
+
+@pytest.mark.django_db
+def test_r_o3_code_of_another_member_is_refused():
+    member, other = make_member(), make_member()
+    confirmation = start(member)
+    with pytest.raises(OtpExpired):
+        confirm(other, confirmation, last_code())
+
+
+@pytest.mark.django_db
+def test_r_o2_code_is_bound_to_the_kind():
+    member = make_member()
+    confirmation = start(member)
+    with pytest.raises(OtpExpired):
+        confirm(member, confirmation, last_code(), kind=OTHER_OPERATION)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_o3_parallel_starts_of_one_operation_leave_only_one_code_valid():
+    member = make_member()
+    results: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        try:
+            confirmation = start(member)
+            code = last_code()
+            with lock:
+                results.append((confirmation.pk, code))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 3
+    accepted = 0
+    for confirmation_id, code in results:
+        try:
+            confirm(member, Confirmation.objects.get(pk=confirmation_id), code)
+            accepted += 1
+        except (OtpExpired, OtpInvalid):
+            pass
+    assert accepted == 1
+
+
+@pytest.mark.django_db
+def test_r_o2_code_is_bound_to_the_details_other_amount_is_refused_and_counted():
+    member = make_member()
+    confirmation = start(member)
+    code = last_code()
+    with pytest.raises(OtpInvalid) as e:
+        confirm(member, confirmation, code, details={**DETAILS, "amount_minor": 125_001})
+    assert e.value.details["attempts_left"] == 2
+    assert Confirmation.objects.get(pk=confirmation.pk).failed_codes == 1
+    with pytest.raises(OtpInvalid):
+        confirm(member, confirmation, code, details={**DETAILS, "to_account": "...9999"})
+    # The unchanged operation still goes through with the last attempt.
+    confirm(member, confirmation, code)
+
+
+@pytest.mark.django_db
+def test_r_o2_sms_text_names_the_operation_and_is_encrypted_at_rest():
+    member = make_member()
+    confirmation = start(member)
+    sms = SmsMessage.objects.filter(member=member).order_by("-pk").first()
+    assert decrypt_body(sms.body_encrypted) == TEXT["text"].format(code=last_code())
+    assert last_code() not in sms.body_encrypted
+    assert "Anna Nowak" not in sms.body_encrypted
+    assert sms.phone == member.phone
+    # A code SMS is not worth sending after its code expired (R-O5 worker).
+    assert sms.give_up_at == confirmation.code_expires_at
+
+
+@pytest.mark.django_db
+def test_r_o5_code_and_sms_are_written_in_the_callers_transaction():
+    member = make_member()
+    before_sms = SmsMessage.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        start(member)
+        raise RuntimeError("the operation failed after the code was issued")
+    assert Confirmation.objects.filter(member=member).count() == 0
+    assert SmsMessage.objects.count() == before_sms
+
+
+@pytest.mark.django_db
+def test_r_o3_r_x7_sending_is_limited_per_member_and_says_how_long_to_wait(settings):
+    settings.OTP_SEND_LIMIT = (4, 600)
+    member, other = make_member(), make_member()
+    for _ in range(4):
+        start(member)
+    sms_before = SmsMessage.objects.filter(member=member).count()
+    with pytest.raises(OtpSendingLimited) as e:
+        start(member)
+    assert e.value.status == 429
+    assert 0 < e.value.details["retry_after"] <= 600
+    assert "min" in str(e.value.message)
+    assert SmsMessage.objects.filter(member=member).count() == sms_before
+    start(other)  # another member is not affected
+    clock.advance(600)
+    start(member)
+
+
+@pytest.mark.django_db
+def test_r_o4_wrong_codes_count_down_then_exhaust():
+    member = make_member()
+    confirmation = start(member)
+    code = last_code()
+    for left in (2, 1):
+        with pytest.raises(OtpInvalid) as e:
+            confirm(member, confirmation, wrong(code))
+        assert e.value.details["attempts_left"] == left
+    with pytest.raises(OtpAttemptsExhausted):
+        confirm(member, confirmation, wrong(code))
+    # The right code no longer helps: the operation is cancelled.
+    with pytest.raises(OtpExpired):
+        confirm(member, confirmation, code)
+
+
+@pytest.mark.django_db
+def test_r_x7_wrong_codes_before_a_resend_still_count_three_in_total():
+    member = make_member()
+    confirmation = start(member)
+    with pytest.raises(OtpInvalid):
+        confirm(member, confirmation, wrong(last_code()))
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    with pytest.raises(OtpInvalid) as e:
+        confirm(member, confirmation, wrong(last_code()))
+    assert e.value.details["attempts_left"] == 1
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    with pytest.raises(OtpAttemptsExhausted):
+        confirm(member, confirmation, wrong(last_code()))
+    # Closed for good: neither a resend nor the newest code reopens it.
+    with pytest.raises(OtpExpired):
+        resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    with pytest.raises(OtpExpired):
+        confirm(member, confirmation, last_code())
+    assert WebChannel.objects.get(member=member).failed_attempts == 1
+
+
+@pytest.mark.django_db
+def test_r_x7_resends_are_limited_per_operation_and_the_last_code_still_works(settings):
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    confirmation = start(member)
+    for _ in range(MAX_CODES_PER_OPERATION - 1):
+        resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    sms_before = SmsMessage.objects.filter(member=member).count()
+    with pytest.raises(OtpResendLimited) as e:
+        resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    assert e.value.status == 429
+    assert SmsMessage.objects.filter(member=member).count() == sms_before
+    confirm(member, confirmation, last_code())
+
+
+@pytest.mark.django_db
+def test_r_x7_an_expired_code_can_be_resent_within_the_same_budget():
+    member = make_member()
+    confirmation = start(member)
+    with pytest.raises(OtpInvalid):
+        confirm(member, confirmation, wrong(last_code()))
+    clock.advance(301)
+    with pytest.raises(OtpExpired):
+        confirm(member, confirmation, last_code())
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    with pytest.raises(OtpInvalid) as e:
+        confirm(member, confirmation, wrong(last_code()))
+    assert e.value.details["attempts_left"] == 1
+    confirm(member, confirmation, last_code())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_o4_r_x6_three_wrong_codes_commit_exhaustion_and_its_consequence():
+    """The failures and the kind's consequence (a web lockout count) survive the raise."""
+    member = make_member()
+    confirmation = start(member)
+    for _ in range(2):
+        with pytest.raises(OtpInvalid):
+            confirm(member, confirmation, "000000x")
+    assert WebChannel.objects.get(member=member).failed_attempts == 0
+    with pytest.raises(OtpAttemptsExhausted):
+        confirm(member, confirmation, wrong(last_code()))
+
+    stored = Confirmation.objects.get(pk=confirmation.pk)
+    assert stored.state == Confirmation.State.EXHAUSTED
+    assert stored.failed_codes == 3
+    assert WebChannel.objects.get(member=member).failed_attempts == 1
+    events = AuditEvent.objects.filter(member_id=member.pk, event="otp_failed")
+    assert [e.data["attempts_left"] for e in events.order_by("seq")] == [2, 1, 0]
+
+
+@pytest.mark.django_db
+def test_r_x6_confirming_inside_a_callers_transaction_is_refused():
+    """The count must commit on its own: a caller cannot wrap it and roll it back."""
+    member = make_member()
+    confirmation = start(member)
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        confirm(member, confirmation, last_code())
