@@ -375,9 +375,20 @@ def test_r_o4_r_x6_three_wrong_codes_commit_exhaustion_and_its_consequence():
 
 
 @pytest.mark.django_db
-def test_r_x6_confirming_inside_a_callers_transaction_is_refused():
-    """The count must commit on its own: a caller cannot wrap it and roll it back."""
+def test_r_x6_confirming_inside_a_callers_transaction_is_refused_before_any_comparison(
+    monkeypatch,
+):
+    """The count must commit on its own: a caller cannot wrap it and roll it back, and is
+    refused before the code is compared."""
+    from skarbiec.core import attempts
+
+    compared = []
+    real = attempts.DigestGuess._matches
+    monkeypatch.setattr(
+        attempts.DigestGuess, "_matches", lambda self, row: compared.append(1) or real(self, row)
+    )
     member = make_member()
     confirmation = start(member)
     with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
         confirm(member, confirmation, last_code())
+    assert compared == []
