@@ -7,7 +7,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 
 from skarbiec.core import clock
-from skarbiec.core.errors import RateLimited
+from skarbiec.core.errors import RateLimited, ServiceUnavailable
 from skarbiec.core.models import RateLimitCounter
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def consume_rate_limit(scope: str, subject: str, limit: int, window_seconds: int
             count = RateLimitCounter.objects.get(key=key, window_start=window).count
     except DatabaseError:
         log.exception("rate limiter unavailable; refusing request")
-        raise RateLimited()
+        raise ServiceUnavailable()
     if count > limit:
         raise RateLimited()
 

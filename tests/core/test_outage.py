@@ -1,0 +1,76 @@
+"""The database unavailable (R-X8): the API answers 503 JSON, the pages a 503 page in the
+request's language, both with Retry-After; the next request after the database is back succeeds
+without a restart."""
+
+import re
+
+import httpx
+import pytest
+
+from skarbiec.client import DeviceClient
+from skarbiec.wsgi import application
+from tests.api.steps import ready_device
+from tests.factories import make_member
+from tests.outage import database_unreachable
+from tests.web.login_steps import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def browser():
+    # The real WSGI stack, with Django's per-request connection checks (close_old_connections)
+    # that the test client leaves out.
+    with httpx.Client(
+        base_url="https://localhost", transport=httpx.WSGITransport(app=application)
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def device():
+    client = DeviceClient.in_process(language="pl")
+    yield client
+    client.close()
+
+
+def test_r_x8_api_answers_503_json_with_retry_after_then_recovers(device, settings):
+    settings.RATE_LIMIT_PER_ADDRESS = (1000, 60)
+    ready_device(device)
+    assert device.request("GET", "/me", auth=True).status_code == 200
+    with database_unreachable():
+        for method, path in (("GET", "/help"), ("POST", "/challenge"), ("GET", "/me")):
+            response = device.request(method, path, auth=True)
+            assert response.status_code == 503, (path, response.text)
+            assert response.headers["content-type"].startswith("application/json")
+            assert response.json()["code"] == "service_unavailable"
+            assert "chwilowo" in response.json()["message"]  # Polish by default
+            assert int(response.headers["retry-after"]) > 0
+    assert device.request("GET", "/me", auth=True).status_code == 200
+    assert device.request("POST", "/challenge").status_code == 200
+
+
+def _csrf_token(page: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def test_r_x8_pages_answer_a_503_page_in_the_language_then_recover(browser):
+    member = make_member()
+    token = _csrf_token(browser.get("/").text)
+    with database_unreachable():
+        response = browser.get("/")
+        assert response.status_code == 503
+        assert response.headers["content-type"].startswith("text/html")
+        assert int(response.headers["retry-after"]) > 0
+        assert '<html lang="pl">' in response.text
+        english = browser.get("/", headers={"Accept-Language": "en"})
+        assert english.status_code == 503
+        assert "temporarily unavailable" in english.text
+        # A login attempt is refused as unavailable, not as "too many attempts".
+        login = {"login": member.login, "password": PASSWORD, "csrfmiddlewaretoken": token}
+        posted = browser.post("/login/", data=login, headers={"Referer": "https://localhost/"})
+        assert posted.status_code == 503
+        assert int(posted.headers["retry-after"]) > 0
+    assert browser.get("/").status_code == 200
+    posted = browser.post("/login/", data=login, headers={"Referer": "https://localhost/"})
+    assert posted.status_code == 302
