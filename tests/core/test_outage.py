@@ -5,7 +5,9 @@ without a restart."""
 import re
 
 import httpx
+import psycopg
 import pytest
+from django.db import connection
 
 from skarbiec.client import DeviceClient
 from skarbiec.wsgi import application
@@ -74,3 +76,19 @@ def test_r_x8_pages_answer_a_503_page_in_the_language_then_recover(browser):
     assert browser.get("/").status_code == 200
     posted = browser.post("/login/", data=login, headers={"Referer": "https://localhost/"})
     assert posted.status_code == 302
+
+
+def test_r_x8_a_restarted_database_is_used_again_at_the_next_request(device, settings):
+    """A kept connection the server dropped (a restart) is noticed by the health check and
+    replaced before the request uses it: the first request after the restart succeeds."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server to restart")
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+    settings.RATE_LIMIT_PER_ADDRESS = (1000, 60)
+    assert device.request("POST", "/challenge").status_code == 200
+    kept = connection.connection
+    assert kept is not None  # kept between requests (CONN_MAX_AGE)
+    with psycopg.connect(**connection.get_connection_params()) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [kept.info.backend_pid])
+    assert device.request("POST", "/challenge").status_code == 200
+    assert connection.connection is not kept
