@@ -170,3 +170,10 @@ def test_r_x8_every_page_answers_a_503_page_while_the_database_is_unreachable(lo
                     assert int(response["Retry-After"]) > 0, what
     assert unavailable > 3
     assert client.get("/").status_code in (200, 302)
+
+
+def test_r_x8_a_body_django_finds_too_big_is_a_413_page_too(settings):
+    # Below our limit but above Django's own (an installation that lowered it).
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = Client().post("/login/", {"login": "1" * 200, "password": "x"})
+    _assert_page(response, 413, "RequestDataTooBig")
