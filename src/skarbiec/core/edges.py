@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import UnreadablePostError
 
@@ -29,11 +29,8 @@ NUL = "\x00"
 JSON_ERRORS_BY_STATUS: dict[int, type[DomainError]] = {404: NotFound, 405: MethodNotAllowed}
 
 
-def _has_nul(params: object) -> bool:
-    lists = getattr(params, "lists", None)
-    if lists is None:
-        return False
-    return any(NUL in key or any(NUL in v for v in values) for key, values in lists())
+def _has_nul(params: QueryDict) -> bool:
+    return any(NUL in key or any(NUL in v for v in values) for key, values in params.lists())
 
 
 def _refusal(request: HttpRequest) -> DomainError | None:

@@ -5,7 +5,6 @@ Used by EdgeMiddleware (too large, NUL characters) and as Django's handler400/40
 numbers in URLs, unknown addresses, the database unavailable, anything no view caught).
 """
 
-import logging
 import sys
 
 from django.core.exceptions import RequestDataTooBig
@@ -24,8 +23,6 @@ from skarbiec.core.errors import (
     ServerError,
     ServiceUnavailable,
 )
-
-log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 # What a client is told to wait when the database is unavailable (Retry-After, seconds).
