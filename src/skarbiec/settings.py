@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "skarbiec.core.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "skarbiec.core.edges.EdgeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -130,6 +131,11 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "Europe/Warsaw"
 USE_I18N = True
 USE_TZ = True
+
+# The largest request body accepted (R-X8); larger is refused with 413 before anything reads
+# it. A proxy in front should refuse the same: nginx `client_max_body_size` (1 MiB is its "1m").
+MAX_REQUEST_BYTES = int(os.environ.get("SKARBIEC_MAX_REQUEST_BYTES", str(1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"

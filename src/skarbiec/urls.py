@@ -7,3 +7,8 @@ urlpatterns = [
     path("dev/sms/", include("skarbiec.otp.urls")),
     path("", include("skarbiec.web.urls")),
 ]
+
+# Refusals outside the views answer as JSON under the API and as a page elsewhere (R-X8).
+handler400 = "skarbiec.core.refusals.bad_request"
+handler404 = "skarbiec.core.refusals.page_not_found"
+handler500 = "skarbiec.core.refusals.server_error"

@@ -139,8 +139,11 @@ def newest_confirmation_failures(member) -> Callable[[], int]:
 def unknown_counter(scope: str, login: str) -> Callable[[], int]:
     key = rate_limit_key(scope, login)
     return lambda: (
-        RateLimitCounter.objects.filter(key=key, window_start=0).values_list("count", flat=True)
-    ).first() or 0
+        (
+            RateLimitCounter.objects.filter(key=key, window_start=0).values_list("count", flat=True)
+        ).first()
+        or 0
+    )
 
 
 def _raises(fn: Callable[[], object]) -> str:

@@ -1,10 +1,12 @@
-"""`skarbiec run` as a real process: HTTPS with the generated CA, TLS 1.2+, HSTS, plain HTTP only
-redirects, and every process it started ends with it (R-X1, R-X2)."""
+"""`skarbiec run` as a real process: HTTPS with the generated CA, TLS 1.2+ with AEAD suites only,
+HSTS, plain HTTP only redirects, files with member data private, and every process it started
+ends with it (R-X1, R-X2, R-X9)."""
 
 import os
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import time
@@ -94,7 +96,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("run-data")
     env = production_env(data_dir)
     skarbiec = [sys.executable, "-m", "skarbiec"]
-    subprocess.run([*skarbiec, "migrate", "-v0"], env=env, check=True, timeout=120)
+    # A permissive umask, as on a default system: private files must not depend on it (R-X9).
+    subprocess.run([*skarbiec, "migrate", "-v0"], env=env, check=True, timeout=120, umask=0o022)
     https_port, http_port = free_port(), free_port()
     log = data_dir / "run.log"
     with log.open("wb") as out:
@@ -113,6 +116,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            umask=0o022,
         )
     handle = Server(process, https_port, http_port, data_dir, log)
     try:
@@ -168,6 +172,70 @@ def test_r_x1_tls_1_1_refused_tls_1_2_and_1_3_accepted(server: Server) -> None:
     assert refused.value.reason in {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL"}
     assert _handshake(server, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
     assert _handshake(server, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+
+
+def _tls12_handshake(server: Server, ciphers: str) -> str:
+    context = ssl.create_default_context(cafile=str(server.ca))
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(ciphers)
+    with socket.create_connection(("127.0.0.1", server.https_port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            return str(tls.cipher()[0])
+
+
+CBC_SUITES = [
+    "ECDHE-ECDSA-AES128-SHA256",
+    "ECDHE-ECDSA-AES256-SHA384",
+    "ECDHE-ECDSA-AES128-SHA",
+    "ECDHE-ECDSA-AES256-SHA",
+    "ECDHE-RSA-AES128-SHA256",
+    "ECDHE-RSA-AES256-SHA384",
+    "AES128-SHA256",
+    "AES256-SHA256",
+]
+AEAD_SUITES = [
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+]
+
+
+def test_r_x9_tls_1_2_offers_aead_cipher_suites_only(server: Server) -> None:
+    offered = ":".join(CBC_SUITES) + ":@SECLEVEL=0"
+    # The client really offers them: a refusal can only come from the server.
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.set_ciphers(offered)
+    assert {c["name"] for c in client.get_ciphers()} >= set(CBC_SUITES)
+    with pytest.raises(ssl.SSLError):
+        _tls12_handshake(server, offered)
+    for suite in AEAD_SUITES:
+        assert _tls12_handshake(server, suite) == suite
+
+
+def test_r_x9_database_and_keys_are_readable_by_their_owner_only(server: Server) -> None:
+    context = ssl.create_default_context(cafile=str(server.ca))
+    # Requests that read and write the database while the server runs (WAL in use).
+    for _ in range(3):
+        httpx.post(
+            f"https://localhost:{server.https_port}/api/mobile/v1/challenge",
+            verify=context,
+            timeout=10,
+        )
+    private = [
+        "skarbiec.sqlite3",
+        "skarbiec.sqlite3-wal",
+        "skarbiec.sqlite3-shm",
+        "secret_key",
+        "tls/ca-key.pem",
+        "tls/localhost-key.pem",
+    ]
+    modes = {
+        name: stat.S_IMODE((server.data_dir / name).stat().st_mode)
+        for name in private
+        if (server.data_dir / name).exists()
+    }
+    assert {"skarbiec.sqlite3", "secret_key", "tls/ca-key.pem"} <= set(modes)
+    assert modes == dict.fromkeys(modes, 0o600)
 
 
 def test_r_x1_plain_http_only_redirects_to_https(server: Server) -> None:

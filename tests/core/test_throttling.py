@@ -1,12 +1,13 @@
 """Rate limits of login and code endpoints: counted in the database, per window, failing closed
-when they cannot count (R-X3, R-W1)."""
+when they cannot count (R-X3, R-W1), as "unavailable" rather than "too many attempts" (R-X8)."""
 
 import pytest
 from django.db import connection
 from django.test import Client
 
+from skarbiec.client import DeviceClient
 from skarbiec.core import clock
-from skarbiec.core.errors import RateLimited
+from skarbiec.core.errors import RateLimited, ServiceUnavailable
 from skarbiec.core.throttling import consume_rate_limit
 from skarbiec.otp.models import SmsMessage
 from tests.factories import make_member
@@ -34,18 +35,29 @@ def limiter_table_gone():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_r_w1_limiter_that_cannot_count_refuses(limiter_table_gone):
-    with pytest.raises(RateLimited):
+def test_r_w1_r_x8_limiter_that_cannot_count_refuses_as_unavailable(limiter_table_gone):
+    with pytest.raises(ServiceUnavailable):
         consume_rate_limit("login-addr", "10.0.0.1", 1000, 60)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_r_w1_login_page_fails_closed_with_429_and_sends_no_code(limiter_table_gone):
+def test_r_w1_r_x8_login_page_fails_closed_with_503_and_sends_no_code(limiter_table_gone):
     member = make_member()
     sent_before = SmsMessage.objects.count()
     response = Client().post("/login/", {"login": member.login, "password": "Start#2024pl"})
-    assert response.status_code == 429
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
     assert SmsMessage.objects.count() == sent_before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x8_challenge_fails_closed_with_503_not_rate_limited(limiter_table_gone):
+    device = DeviceClient.in_process(language="en")
+    response = device.request("POST", "/challenge")
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert int(response.headers["retry-after"]) > 0
+    device.close()
 
 
 @pytest.mark.django_db

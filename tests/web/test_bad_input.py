@@ -1,6 +1,7 @@
 """Bad input to every page of the internet service gets a 4xx or the form again with a message,
-never a 500 — for a logged-in member and for an anonymous visitor. The pages are taken from the
-URL configuration, so new pages are covered without editing this test."""
+never a 500 — for a logged-in member and for an anonymous visitor; the database unavailable is a
+503 page with Retry-After (R-X8). The pages are taken from the URL configuration, so new pages
+are covered without editing this test."""
 
 import itertools
 import re
@@ -9,8 +10,13 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern
 from tests.factories import make_member
+from tests.outage import database_unreachable
 from tests.web.login_steps import log_in
 
+from skarbiec.audit.services import RequestContext
+from skarbiec.ledger.models import Account
+from skarbiec.ledger.services import open_account
+from skarbiec.members.models import Member
 from skarbiec.web import urls as web_urls
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +67,113 @@ def test_every_page_answers_bad_input_without_a_server_error(settings, logged_in
 def test_pages_list_is_not_empty():
     assert len(_pages()) > 20
     assert list(itertools.islice(_pages(), 1)) == ["/"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Clean edges (R-X8): ids out of range, oversized bodies, NUL characters, the database
+# unavailable; every page, as the URL configuration lists them.
+
+OUT_OF_RANGE_IDS = ["0", str(2**63), "9" * 20]
+FIVE_MB = "x" * (5 * 1024 * 1024)
+
+
+def _routes() -> list[str]:
+    return ["/" + str(pattern.pattern) for pattern in web_urls.urlpatterns]
+
+
+def _with_id(route: str, value: str = "1") -> str:
+    return re.sub(r"<[^>]+>", value, route)
+
+
+def _assert_page(response, status: int, what: str, language: str = "pl") -> None:
+    assert response.status_code == status, f"{what}: {response.status_code}"
+    assert response["Content-Type"].startswith("text/html"), what
+    assert f'<html lang="{language}">' in response.content.decode(), what
+
+
+@pytest.fixture
+def member_client(settings) -> Client:
+    client = Client(raise_request_exception=False)
+    log_in(client, make_member())
+    return client
+
+
+def test_r_x8_every_id_out_of_range_in_a_page_address_is_a_400_page(member_client):
+    routes = [route for route in _routes() if "<id:" in route]
+    assert len(routes) > 10
+    for route in routes:
+        for value in OUT_OF_RANGE_IDS:
+            page = _with_id(route, value)
+            _assert_page(member_client.get(page), 400, f"GET {page}")
+            _assert_page(member_client.post(page, {"code": "123456"}), 400, f"POST {page}")
+
+
+def test_r_x8_history_page_out_of_range_is_a_400_page(member_client):
+    member = Member.objects.get()
+    account = open_account(member, Account.Kind.CURRENT, RequestContext(channel="web"))
+    url = f"/accounts/{account.pk}/"
+    for page in (str(2**62), "100001", "0"):
+        response = member_client.get(url, {"page": page})
+        _assert_page(response, 400, f"page={page}")
+    assert member_client.get(url, {"page": "3"}).status_code == 200
+    csv = member_client.get(url + "history.csv", {"page": str(2**62)})
+    assert csv.status_code == 200  # the export has no pages
+
+
+@pytest.mark.parametrize("logged_in", [True, False], ids=["member", "anonymous"])
+def test_r_x8_every_page_refuses_nul_characters_and_a_5_mb_body(settings, logged_in):
+    client = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="en")
+    if logged_in:
+        log_in(client, make_member())
+    for route in _routes():
+        page = _with_id(route)
+        _assert_page(client.get(page, {"text": "a\x00b"}), 400, f"GET {page}", "en")
+        _assert_page(client.post(page, {"text": "a\x00b"}), 400, f"POST {page}", "en")
+        large = client.post(page, {"text": FIVE_MB})
+        _assert_page(large, 413, f"POST {page} 5 MB", "en")
+        assert "too large" in large.content.decode()
+
+
+def test_r_x8_history_and_export_refuse_nul_in_the_filter(member_client):
+    member = Member.objects.get()
+    account = open_account(member, Account.Kind.CURRENT, RequestContext(channel="web"))
+    for url in (f"/accounts/{account.pk}/", f"/accounts/{account.pk}/history.csv"):
+        _assert_page(member_client.get(url, {"text": "\x00"}), 400, url)
+
+
+def test_r_x8_unknown_page_is_a_404_page_in_the_language():
+    response = Client().get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="en")
+    _assert_page(response, 404, "404", "en")
+    assert "Page not found" in response.content.decode()
+    _assert_page(Client().get("/no-such-page/"), 404, "404")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("logged_in", [True, False], ids=["member", "anonymous"])
+def test_r_x8_every_page_answers_a_503_page_while_the_database_is_unreachable(logged_in):
+    client = Client(raise_request_exception=False)
+    if logged_in:
+        log_in(client, make_member())
+    unavailable = 0
+    with database_unreachable():
+        for route in _routes():
+            page = _with_id(route)
+            for response in (client.get(page), client.post(page, {"code": "123456"})):
+                what = f"{response.request['REQUEST_METHOD']} {page}"
+                assert response.status_code != 500, what
+                # A member's every request reads the session; a visitor's only some pages.
+                assert response.status_code == 503 or not logged_in, what
+                if response.status_code == 503:
+                    unavailable += 1
+                    _assert_page(response, 503, what)
+                    assert "chwilowo niedostępna" in response.content.decode(), what
+                    assert int(response["Retry-After"]) > 0, what
+    assert unavailable > 3
+    assert client.get("/").status_code in (200, 302)
+
+
+def test_r_x8_a_body_django_finds_too_big_is_a_413_page_too(settings):
+    # Below our limit but above Django's own (an installation that lowered it).
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = Client().post("/login/", {"login": "1" * 200, "password": "x"})
+    _assert_page(response, 413, "RequestDataTooBig")

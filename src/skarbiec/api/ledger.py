@@ -11,12 +11,13 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
-from ninja import Header, Query, Router
+from ninja import Field, Header, Query, Router
 
 from skarbiec.api import ledger_schemas as s
 from skarbiec.api.auth import MobileSessionAuth, mobile_session
-from skarbiec.api.schemas import ErrorOut, InputSchema, OkOut
+from skarbiec.api.schemas import ERRORS, InputSchema, OkOut
 from skarbiec.audit.services import RequestContext
+from skarbiec.core.bounds import PageNumber, RecordId
 from skarbiec.core.http import request_context
 from skarbiec.ledger import history, pdf, services
 from skarbiec.ledger.amounts import format_amount, parse_amount, require_amount
@@ -26,9 +27,6 @@ from skarbiec.ledger.nrb import format_nrb, iban
 from skarbiec.members.models import Member
 
 router = Router(tags=["accounts and transfers"], auth=MobileSessionAuth())
-ERRORS = {
-    code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 429)
-}  # every refusal has the same shape
 MOBILE = services.MOBILE
 
 
@@ -121,8 +119,8 @@ def accounts(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 
 class HistoryQuery(InputSchema):
-    page: int = 1
-    page_size: int = 25
+    page: PageNumber = 1
+    page_size: int = Field(25, ge=1, le=history.MAX_PAGE_SIZE)
     date_from: date | None = None
     date_to: date | None = None
     amount_min: str | None = None
@@ -136,7 +134,7 @@ class HistoryQuery(InputSchema):
     description="Newest first. Dates are local and inclusive; amount_min/amount_max compare the "
     'absolute amount and are typed like "1 234,56"; text searches the title and counterparty.',
 )
-def account_history(request: HttpRequest, account_id: int, q: Query[HistoryQuery]):  # type: ignore[no-untyped-def]
+def account_history(request: HttpRequest, account_id: RecordId, q: Query[HistoryQuery]):  # type: ignore[no-untyped-def]
     filters = history.HistoryFilter(
         date_from=q.date_from,
         date_to=q.date_to,
@@ -156,7 +154,7 @@ def account_history(request: HttpRequest, account_id: int, q: Query[HistoryQuery
 
 
 @router.get("/history/{entry_id}", response={200: s.HistoryItemOut, **ERRORS})
-def history_entry(request: HttpRequest, entry_id: int):  # type: ignore[no-untyped-def]
+def history_entry(request: HttpRequest, entry_id: RecordId):  # type: ignore[no-untyped-def]
     return _item_out(history.history_entry(_member(request), entry_id))
 
 
@@ -200,7 +198,7 @@ def create_transfer(  # type: ignore[no-untyped-def]
 
 
 @router.get("/transfers/{order_id}", response={200: s.OrderOut, **ERRORS})
-def transfer(request: HttpRequest, order_id: int):  # type: ignore[no-untyped-def]
+def transfer(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyped-def]
     return _order_out(services.get_order(_member(request), order_id))
 
 
@@ -210,29 +208,29 @@ def transfer(request: HttpRequest, order_id: int):  # type: ignore[no-untyped-de
     description="The SMS code of the transfer. Wrong: otp_invalid with attempts_left. The "
     "third wrong code rejects the transfer and blocks the mobile app: channel_blocked (R-O4).",
 )
-def authorize_transfer(request: HttpRequest, order_id: int, body: s.CodeIn):  # type: ignore[no-untyped-def]
+def authorize_transfer(request: HttpRequest, order_id: RecordId, body: s.CodeIn):  # type: ignore[no-untyped-def]
     return _order_out(
         services.authorize_transfer(_member(request), order_id, body.code, _ctx(request))
     )
 
 
 @router.post("/transfers/{order_id}/resend-code", response={200: s.OrderOut, **ERRORS})
-def resend_code(request: HttpRequest, order_id: int):  # type: ignore[no-untyped-def]
+def resend_code(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyped-def]
     return _order_out(services.resend_transfer_code(_member(request), order_id, _ctx(request)))
 
 
 @router.post("/transfers/{order_id}/cancel", response={200: s.OrderOut, **ERRORS})
-def cancel_transfer(request: HttpRequest, order_id: int):  # type: ignore[no-untyped-def]
+def cancel_transfer(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyped-def]
     return _order_out(services.cancel_order(_member(request), order_id, _ctx(request)))
 
 
 @router.get(
     "/transfers/{order_id}/confirmation.pdf",
-    response={404: ErrorOut, 401: ErrorOut, 403: ErrorOut},
+    response=ERRORS,
     description="The PDF confirmation of the transfer (application/pdf).",
     openapi_extra={"responses": {"200": {"content": {"application/pdf": {}}}}},
 )
-def confirmation(request: HttpRequest, order_id: int) -> HttpResponse:
+def confirmation(request: HttpRequest, order_id: RecordId) -> HttpResponse:
     content = pdf.transfer_confirmation_pdf(_member(request), order_id, translation.get_language())
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="transfer-{order_id}.pdf"'
@@ -258,7 +256,7 @@ def add_payee(request: HttpRequest, body: s.PayeeIn):  # type: ignore[no-untyped
 
 
 @router.post("/payees/{payee_id}/confirm", response={200: s.PayeeOut, **ERRORS})
-def confirm_payee(request: HttpRequest, payee_id: int, body: s.CodeIn):  # type: ignore[no-untyped-def]
+def confirm_payee(request: HttpRequest, payee_id: RecordId, body: s.CodeIn):  # type: ignore[no-untyped-def]
     payee = services.confirm_trusted_payee(
         _member(request), payee_id, body.code, _ctx(request), MOBILE
     )
@@ -266,7 +264,7 @@ def confirm_payee(request: HttpRequest, payee_id: int, body: s.CodeIn):  # type:
 
 
 @router.delete("/payees/{payee_id}", response={200: OkOut, **ERRORS})
-def remove_payee(request: HttpRequest, payee_id: int):  # type: ignore[no-untyped-def]
+def remove_payee(request: HttpRequest, payee_id: RecordId):  # type: ignore[no-untyped-def]
     services.remove_trusted_payee(_member(request), payee_id, _ctx(request))
     return {"ok": True}
 
@@ -314,7 +312,7 @@ def change_limits(request: HttpRequest, body: s.LimitsIn):  # type: ignore[no-un
 
 
 @router.post("/limits/{change_id}/confirm", response={200: s.LimitChangeOut, **ERRORS})
-def confirm_limits(request: HttpRequest, change_id: int, body: s.CodeIn):  # type: ignore[no-untyped-def]
+def confirm_limits(request: HttpRequest, change_id: RecordId, body: s.CodeIn):  # type: ignore[no-untyped-def]
     applied = services.confirm_limit_change(_member(request), change_id, body.code, _ctx(request))
     return {
         "id": change_id,

@@ -11,7 +11,8 @@ from datetime import datetime
 from ninja import Field, Schema
 from pydantic import StrictInt, StrictStr
 
-from skarbiec.api.schemas import InputSchema
+from skarbiec.api.schemas import InputSchema, refused_when_empty
+from skarbiec.core.bounds import MAX_INT64, MIN_INT64, RecordId
 
 
 class AccountOut(Schema):
@@ -53,14 +54,18 @@ class HistoryOut(Schema):
 
 
 class TransferIn(InputSchema):
-    from_account_id: int
-    payee_account: StrictStr = Field(
+    from_account_id: RecordId
+    payee_account: StrictStr = refused_when_empty(
         max_length=64, description="26 digits, spaces and PL allowed; own account → own transfer"
     )
     payee_name: StrictStr = Field("", max_length=200)
-    title: StrictStr = Field(max_length=400)
-    amount: StrictStr | None = Field(None, max_length=40, description='"1 234,56" or "1234.56"')
-    amount_minor: StrictInt | None = Field(None, description="integer grosze, instead of amount")
+    title: StrictStr = refused_when_empty(max_length=400)
+    amount: StrictStr | None = refused_when_empty(
+        None, max_length=40, description='"1 234,56" or "1234.56"'
+    )
+    amount_minor: StrictInt | None = Field(
+        None, ge=MIN_INT64, le=MAX_INT64, description="integer grosze, instead of amount"
+    )
     idempotency_key: StrictStr | None = Field(
         None,
         max_length=64,
@@ -92,12 +97,12 @@ class OrderOut(Schema):
 
 
 class CodeIn(InputSchema):
-    code: StrictStr = Field(max_length=16)
+    code: StrictStr = refused_when_empty(max_length=16)
 
 
 class PayeeIn(InputSchema):
-    name: StrictStr = Field(max_length=200)
-    account: StrictStr = Field(max_length=64)
+    name: StrictStr = refused_when_empty(max_length=200)
+    account: StrictStr = refused_when_empty(max_length=64)
 
 
 class PayeeOut(Schema):
@@ -127,12 +132,12 @@ class LimitsOut(Schema):
 class LimitsIn(InputSchema):
     """Each limit as integer grosze (`*_minor`) or as typed text."""
 
-    per_transaction: StrictStr | None = Field(None, max_length=40)
-    daily: StrictStr | None = Field(None, max_length=40)
-    monthly: StrictStr | None = Field(None, max_length=40)
-    per_transaction_minor: StrictInt | None = None
-    daily_minor: StrictInt | None = None
-    monthly_minor: StrictInt | None = None
+    per_transaction: StrictStr | None = refused_when_empty(None, max_length=40)
+    daily: StrictStr | None = refused_when_empty(None, max_length=40)
+    monthly: StrictStr | None = refused_when_empty(None, max_length=40)
+    per_transaction_minor: StrictInt | None = Field(None, ge=MIN_INT64, le=MAX_INT64)
+    daily_minor: StrictInt | None = Field(None, ge=MIN_INT64, le=MAX_INT64)
+    monthly_minor: StrictInt | None = Field(None, ge=MIN_INT64, le=MAX_INT64)
 
 
 class LimitChangeOut(Schema):

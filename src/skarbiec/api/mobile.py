@@ -14,7 +14,7 @@ from skarbiec.channels.services import mobile
 from skarbiec.core.http import request_context
 
 router = Router(tags=["mobile"])
-ERRORS = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 409: s.ErrorOut, 429: s.ErrorOut}
+ERRORS = s.ERRORS
 session_auth = MobileSessionAuth()
 
 

@@ -21,6 +21,13 @@ def _refuse_nul_characters(value: Any) -> None:
             _refuse_nul_characters(item)
 
 
+def refused_when_empty(default: Any = ..., **kwargs: Any) -> Any:
+    """A text field the API refuses when empty. The service refuses it with its own message
+    (a missing title says so); the OpenAPI document says `minLength: 1` so clients know before
+    sending (R-X8)."""
+    return Field(default, json_schema_extra={"minLength": 1}, **kwargs)
+
+
 class InputSchema(Schema):
     """Base of every request body and query of the API."""
 
@@ -41,6 +48,12 @@ class ErrorOut(Schema):
     retry_after: int | None = Field(None, description="seconds to wait (429, 503)")
 
 
+# Every operation answers refusals in the ErrorOut shape. 413, 422, 429 and 503 can come to any
+# of them (body too large, unreadable input, rate limit, database unavailable: R-X8), so each
+# operation documents them all.
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)}
+
+
 class ChallengeOut(Schema):
     challenge: str = Field(description="base64url; sign it verbatim; single use, 60 s")
     expires_at: datetime
@@ -59,12 +72,12 @@ class DeviceIn(InputSchema):
 
 
 class ActivationIn(InputSchema):
-    login: str = Field(max_length=32)
-    password: str = Field(max_length=200)
+    login: str = refused_when_empty(max_length=32)
+    password: str = refused_when_empty(max_length=200)
     public_key: str | dict[str, Any] = Field(description="P-256 SPKI DER base64, or a JWK")
     device: DeviceIn = Field(default_factory=lambda: DeviceIn.model_validate({}))
-    challenge: str = Field(max_length=100)
-    signature: str = Field(max_length=400)
+    challenge: str = refused_when_empty(max_length=100)
+    signature: str = refused_when_empty(max_length=400)
     credit_union: str = Field(
         "",
         max_length=8,
@@ -81,8 +94,8 @@ class ActivationOut(Schema):
 
 
 class ActivationConfirmIn(InputSchema):
-    activation_id: str = Field(max_length=64)
-    code: str = Field(max_length=16)
+    activation_id: str = refused_when_empty(max_length=64)
+    code: str = refused_when_empty(max_length=16)
 
 
 class BoundDeviceOut(Schema):
@@ -91,11 +104,11 @@ class BoundDeviceOut(Schema):
 
 
 class SetPinIn(InputSchema):
-    device_id: str = Field(max_length=64)
-    pin: str = Field(max_length=16)
-    pin_proof: str = Field(max_length=128)
-    challenge: str = Field(max_length=100)
-    signature: str = Field(max_length=400)
+    device_id: str = refused_when_empty(max_length=64)
+    pin: str = refused_when_empty(max_length=16)
+    pin_proof: str = refused_when_empty(max_length=128)
+    challenge: str = refused_when_empty(max_length=100)
+    signature: str = refused_when_empty(max_length=400)
 
 
 class SessionOut(Schema):
@@ -106,34 +119,34 @@ class SessionOut(Schema):
 
 
 class PinLoginIn(InputSchema):
-    device_id: str = Field(max_length=64)
-    pin_proof: str = Field(max_length=128)
-    challenge: str = Field(max_length=100)
-    signature: str = Field(max_length=400)
+    device_id: str = refused_when_empty(max_length=64)
+    pin_proof: str = refused_when_empty(max_length=128)
+    challenge: str = refused_when_empty(max_length=100)
+    signature: str = refused_when_empty(max_length=400)
     device: DeviceIn | None = None
 
 
 class FingerprintRegisterIn(InputSchema):
-    challenge: str = Field(max_length=100)
+    challenge: str = refused_when_empty(max_length=100)
     credential: dict[str, Any]
 
 
 class DeviceRefIn(InputSchema):
-    device_id: str = Field(max_length=64)
+    device_id: str = refused_when_empty(max_length=64)
 
 
 class FingerprintLoginIn(InputSchema):
-    device_id: str = Field(max_length=64)
-    challenge: str = Field(max_length=100)
+    device_id: str = refused_when_empty(max_length=64)
+    challenge: str = refused_when_empty(max_length=100)
     credential: dict[str, Any]
-    signature: str = Field(max_length=400)
+    signature: str = refused_when_empty(max_length=400)
     device: DeviceIn | None = None
 
 
 class FailedFingerprintIn(InputSchema):
-    device_id: str = Field(max_length=64)
-    challenge: str = Field(max_length=100)
-    signature: str = Field(max_length=400)
+    device_id: str = refused_when_empty(max_length=64)
+    challenge: str = refused_when_empty(max_length=100)
+    signature: str = refused_when_empty(max_length=400)
 
 
 class AttemptsOut(Schema):

@@ -148,7 +148,7 @@ class MobileSession(models.Model):
 class PendingWebPasswordChange(models.Model):
     """A new internet service password waiting for its SMS code (R-O1). Kept in the database,
     not in the web session, so any process can finish the second step; one per member, a new
-    request replaces it (and issue_otp voids the old code)."""
+    request replaces it (and its new confirmation voids the old code)."""
 
     member = models.OneToOneField(
         "members.Member", on_delete=models.CASCADE, related_name="pending_web_password_change"

@@ -48,3 +48,35 @@ class ServiceUnavailable(NotMembersMistake, DomainError):
     code = "service_unavailable"
     message = _("The service is temporarily unavailable. Try again in a moment.")
     status = 503
+
+
+# Refusals at the edge (R-X8): answered before or around the views, as JSON under the API and
+# as a page elsewhere, by skarbiec.core.refusals.
+
+
+class ForbiddenCharacters(InvalidInput):
+    message = _("The request contains a character that is not allowed (NUL).")
+
+
+class RequestTooLarge(DomainError):
+    code = "request_too_large"
+    message = _("The request is too large.")
+    status = 413
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    message = _("Not found.")
+    status = 404
+
+
+class MethodNotAllowed(DomainError):
+    code = "method_not_allowed"
+    message = _("This address does not accept this kind of request.")
+    status = 405
+
+
+class ServerError(DomainError):
+    code = "error"
+    message = _("Something went wrong on our side. Try again later.")
+    status = 500

@@ -17,7 +17,7 @@ from django.db.models import F
 
 from skarbiec.core import clock
 from skarbiec.core.attempts import Counter
-from skarbiec.core.errors import DomainError, NotMembersMistake, RateLimited
+from skarbiec.core.errors import DomainError, NotMembersMistake, RateLimited, ServiceUnavailable
 from skarbiec.core.models import RateLimitCounter
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def consume_rate_limit(scope: str, subject: str, limit: int, window_seconds: int
             count = _add(key, window)
     except DatabaseError:
         log.exception("rate limiter unavailable; refusing request")
-        raise RateLimited(retry_after=retry_after)
+        raise ServiceUnavailable()
     if count > limit:
         raise RateLimited(retry_after=retry_after)
 
@@ -82,7 +82,7 @@ def address_failures_limited(
         row = RateLimitCounter.objects.filter(key=key, window_start=window).first()
     except DatabaseError:
         log.exception("rate limiter unavailable; refusing request")
-        raise RateLimited(retry_after=retry_after)
+        raise ServiceUnavailable()
     if row is not None and row.count >= limit:
         raise RateLimited(retry_after=retry_after)
     try:
@@ -98,6 +98,7 @@ def address_failures_limited(
 
 
 def purge_old_rate_limit_windows(older_than_seconds: int = 3600) -> int:
+    """Delete rate-limit windows older than an hour (R-X9)."""
     cutoff = int(clock.now().timestamp()) - older_than_seconds
     # Window 0 holds the unknown-Login counters, which never expire (R-T3).
     old = RateLimitCounter.objects.filter(window_start__lt=cutoff, window_start__gt=0)

@@ -25,6 +25,9 @@ LOCAL_DNS_NAMES = ("localhost",)
 LOCAL_IP_ADDRESSES = ("127.0.0.1", "::1")
 CA_VALIDITY = timedelta(days=3650)
 LEAF_VALIDITY = timedelta(days=365)
+# TLS 1.2 suites offered (R-X9): forward-secret ECDHE with AEAD ciphers only (AES-GCM,
+# ChaCha20-Poly1305), no CBC. TLS 1.3 suites are all AEAD and are not affected by this string.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 # Renew a little before the end so a long-running server never serves an expired certificate
 # right after a restart.
 RENEW_BEFORE = timedelta(days=7)

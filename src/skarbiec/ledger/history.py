@@ -9,6 +9,7 @@ from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from skarbiec.core.bounds import MAX_PAGE
 from skarbiec.ledger.amounts import format_amount_plain, require_amount
 from skarbiec.ledger.errors import AccountNotFound, InvalidOrderDetails
 from skarbiec.ledger.models import LedgerEntry, Order
@@ -125,8 +126,11 @@ def account_history(
     page_size: int = 25,
 ) -> HistoryPage:
     """One page of an account's entries, newest first."""
-    if not (1 <= page_size <= MAX_PAGE_SIZE) or page < 1:
-        raise InvalidOrderDetails(field="page")
+    if not (1 <= page_size <= MAX_PAGE_SIZE):
+        raise InvalidOrderDetails(field="page_size")
+    if not (1 <= page <= MAX_PAGE):
+        # Bounded so the offset below never overflows the database's integers (R-X8).
+        raise InvalidOrderDetails(_("This page of the history does not exist."), field="page")
     qs = _entries(member, account_id, filters or HistoryFilter())
     total = qs.count()
     start = (page - 1) * page_size

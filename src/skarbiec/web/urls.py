@@ -1,8 +1,11 @@
-from django.urls import path
+from django.urls import path, register_converter
 
+from skarbiec.core.bounds import RecordIdConverter
 from skarbiec.web import views, views_accounts, views_mobileapp, views_settings
 
 app_name = "web"
+# Ids in URLs are bounded like every number a request carries (R-X8).
+register_converter(RecordIdConverter, "id")
 
 urlpatterns = [
     path("", views.landing, name="landing"),
@@ -59,32 +62,30 @@ urlpatterns = [
     path("m/i18n.json", views_mobileapp.texts, name="mobileapp_texts"),
     # Accounts, history, transfers, trusted payees, limits (R-L1–R-L5, R-O2, R-O4)
     path("accounts/", views_accounts.accounts, name="accounts"),
-    path("accounts/<int:account_id>/", views_accounts.account_history, name="account_history"),
+    path("accounts/<id:account_id>/", views_accounts.account_history, name="account_history"),
     path(
-        "accounts/<int:account_id>/history.csv",
+        "accounts/<id:account_id>/history.csv",
         views_accounts.account_history_csv,
         name="account_history_csv",
     ),
-    path("accounts/entries/<int:entry_id>/", views_accounts.history_entry, name="history_entry"),
+    path("accounts/entries/<id:entry_id>/", views_accounts.history_entry, name="history_entry"),
     path("transfers/new/", views_accounts.transfer_new, name="transfer_new"),
-    path("transfers/<int:order_id>/", views_accounts.transfer_detail, name="transfer_detail"),
-    path("transfers/<int:order_id>/code/", views_accounts.transfer_code, name="transfer_code"),
+    path("transfers/<id:order_id>/", views_accounts.transfer_detail, name="transfer_detail"),
+    path("transfers/<id:order_id>/code/", views_accounts.transfer_code, name="transfer_code"),
     path(
-        "transfers/<int:order_id>/code/resend/",
+        "transfers/<id:order_id>/code/resend/",
         views_accounts.transfer_code_resend,
         name="transfer_code_resend",
     ),
+    path("transfers/<id:order_id>/cancel/", views_accounts.transfer_cancel, name="transfer_cancel"),
     path(
-        "transfers/<int:order_id>/cancel/", views_accounts.transfer_cancel, name="transfer_cancel"
-    ),
-    path(
-        "transfers/<int:order_id>/confirmation.pdf",
+        "transfers/<id:order_id>/confirmation.pdf",
         views_accounts.transfer_confirmation,
         name="transfer_confirmation",
     ),
     path("payees/", views_accounts.payees, name="payees"),
-    path("payees/<int:payee_id>/code/", views_accounts.payee_code, name="payee_code"),
-    path("payees/<int:payee_id>/remove/", views_accounts.payee_remove, name="payee_remove"),
+    path("payees/<id:payee_id>/code/", views_accounts.payee_code, name="payee_code"),
+    path("payees/<id:payee_id>/remove/", views_accounts.payee_remove, name="payee_remove"),
     path("limits/", views_accounts.limits, name="limits"),
-    path("limits/<int:change_id>/code/", views_accounts.limits_code, name="limits_code"),
+    path("limits/<id:change_id>/code/", views_accounts.limits_code, name="limits_code"),
 ]

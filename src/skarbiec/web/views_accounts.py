@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from skarbiec.audit.services import RequestContext
 from skarbiec.channels.errors import WebChannelBlocked
+from skarbiec.core.bounds import RecordIdField, record_id_or_none
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.http import request_context
 from skarbiec.ledger import history, pdf, services
@@ -42,7 +43,7 @@ CONFIRMABLE = {Order.State.PENDING, Order.State.SENT, Order.State.BOOKED, Order.
 
 
 class TransferForm(forms.Form):
-    from_account = forms.IntegerField(label=_("From account"))
+    from_account = RecordIdField(label=_("From account"))
     # The number of one of the member's own accounts, picked from a list instead of typed.
     to_own = forms.CharField(label=_("To my account"), max_length=26, required=False)
     payee_account = forms.CharField(label=_("Payee account number"), max_length=64, required=False)
@@ -138,10 +139,9 @@ def _history_filter(params: QueryDict) -> history.HistoryFilter:
 
 
 def _page_number(params: QueryDict) -> int:
-    try:
-        return max(int(params.get("page", "1")), 1)
-    except ValueError:
-        return 1
+    # Unreadable is the first page; a number out of range is refused by the history service.
+    text = params.get("page", "").strip()
+    return int(text) if text.isascii() and text.isdigit() else 1
 
 
 @require_GET
@@ -228,15 +228,12 @@ def _render_transfer_form(
 def transfer_new(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         initial: dict[str, Any] = {}
-        if request.GET.get("from", "").isdigit():
-            initial["from_account"] = int(request.GET["from"])
+        initial["from_account"] = record_id_or_none(request.GET.get("from", ""))
         return _render_transfer_form(request, initial)
     form = TransferForm(request.POST)
     posted: dict[str, Any] = {k: request.POST.get(k, "") for k in TransferForm.base_fields}
     # The template compares the chosen account with account ids (integers).
-    posted["from_account"] = (
-        int(posted["from_account"]) if posted["from_account"].isdigit() else None
-    )
+    posted["from_account"] = record_id_or_none(posted["from_account"])
     if not form.is_valid():
         field = next(iter(form.errors))
         error = InvalidInput(

@@ -5,41 +5,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0001_initial'),
-        ('otp', '0002_sms_give_up_at'),
+        ("members", "0001_initial"),
+        ("otp", "0002_sms_give_up_at"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Confirmation',
+            name="Confirmation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=32)),
-                ('subject', models.CharField(blank=True, max_length=64)),
-                ('channel', models.CharField(max_length=16)),
-                ('details_digest', models.CharField(max_length=64)),
-                ('details', models.JSONField(default=dict)),
-                ('code_hash', models.CharField(max_length=64)),
-                ('code_expires_at', models.DateTimeField()),
-                ('codes_sent', models.PositiveSmallIntegerField(default=1)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('confirmed', 'Confirmed'), ('voided', 'Voided'), ('exhausted', 'Exhausted')], default='open', max_length=16)),
-                ('failed_codes', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField()),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='confirmations', to='members.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=32)),
+                ("subject", models.CharField(blank=True, max_length=64)),
+                ("channel", models.CharField(max_length=16)),
+                ("details_digest", models.CharField(max_length=64)),
+                ("details", models.JSONField(default=dict)),
+                ("code_hash", models.CharField(max_length=64)),
+                ("code_expires_at", models.DateTimeField()),
+                ("codes_sent", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("confirmed", "Confirmed"),
+                            ("voided", "Voided"),
+                            ("exhausted", "Exhausted"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("failed_codes", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField()),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="confirmations",
+                        to="members.member",
+                    ),
+                ),
             ],
         ),
         migrations.DeleteModel(
-            name='OneTimePassword',
+            name="OneTimePassword",
         ),
         migrations.AddIndex(
-            model_name='confirmation',
-            index=models.Index(fields=['member', 'kind', 'subject', 'state'], name='otp_confirm_member__e1cbec_idx'),
+            model_name="confirmation",
+            index=models.Index(
+                fields=["member", "kind", "subject", "state"], name="otp_confirm_member__e1cbec_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='confirmation',
-            index=models.Index(fields=['code_expires_at'], name='otp_confirm_code_ex_d69351_idx'),
+            model_name="confirmation",
+            index=models.Index(fields=["code_expires_at"], name="otp_confirm_code_ex_d69351_idx"),
         ),
     ]

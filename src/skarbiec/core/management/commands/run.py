@@ -21,7 +21,12 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from gunicorn.app.base import BaseApplication
 
-from skarbiec.core.tls import ensure_local_certificate, load_certificate, spki_sha256
+from skarbiec.core.tls import (
+    TLS12_CIPHERS,
+    ensure_local_certificate,
+    load_certificate,
+    spki_sha256,
+)
 
 LOCAL_BIND_HOSTS = {"0.0.0.0", "::", "[::]", "127.0.0.1", "::1", "[::1]", "localhost", ""}  # noqa: S104
 
@@ -33,9 +38,11 @@ def default_workers() -> int:
 def tls12_or_newer(
     config: Any, default_ssl_context_factory: Callable[[], ssl.SSLContext]
 ) -> ssl.SSLContext:
-    """Gunicorn's ssl_context hook: no TLS 1.0/1.1 (R-X1, PSD2 RTS)."""
+    """Gunicorn's ssl_context hook: no TLS 1.0/1.1 (R-X1, PSD2 RTS); TLS 1.2 with AEAD cipher
+    suites only (R-X9)."""
     context = default_ssl_context_factory()
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(TLS12_CIPHERS)
     return context
 
 

@@ -1,8 +1,10 @@
-"""`skarbiec worker`: the background worker that sends queued SMS messages (R-O5, R-X2)."""
+"""`skarbiec worker`: the background worker that sends queued SMS messages (R-O5, R-X2) and,
+every few minutes, deletes what expired (R-X9)."""
 
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -10,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 
+from skarbiec.core.retention import purge_expired_data
 from skarbiec.otp.delivery import send_pending_sms
 from skarbiec.otp.gateways import gateway_from_settings
 
@@ -29,8 +32,9 @@ def _positive(kind: type) -> Any:
 
 class Command(BaseCommand):
     help = (
-        "Send queued SMS messages through the configured gateway, retrying failures. Runs until "
-        "SIGTERM or Ctrl+C (finishing the message in hand), or one pass with --once."
+        "Send queued SMS messages through the configured gateway, retrying failures, and delete "
+        "expired data every --purge-interval seconds. Runs until SIGTERM or Ctrl+C (finishing "
+        "the message in hand), or one pass over the messages with --once."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,6 +44,12 @@ class Command(BaseCommand):
             type=_positive(float),
             default=2.0,
             help="seconds to sleep when nothing is due (default 2)",
+        )
+        parser.add_argument(
+            "--purge-interval",
+            type=_positive(float),
+            default=300.0,
+            help="seconds between purges of expired data (default 300)",
         )
         parser.add_argument(
             "--batch",
@@ -68,11 +78,18 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
         self.stdout.write(f"worker started (gateway: {gateway.name})")
+        next_purge = time.monotonic()
         while not stop.is_set():
             # A long-running process must not keep a connection the database has dropped
             # (never mid-transaction: a caller's atomic block, as in tests, keeps its own).
             if not connection.in_atomic_block:
                 close_old_connections()
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + options["purge_interval"]
+                try:
+                    purge_expired_data()
+                except DatabaseError:
+                    log.exception("worker: database unavailable, purge skipped")
             try:
                 handled = send_pending_sms(batch, gateway)
             except DatabaseError:

@@ -1,0 +1,67 @@
+"""Bounds of every number a request can carry (R-X8), in one place for the API and the pages.
+
+A number the database cannot hold (an id beyond a signed 64-bit integer, a page whose offset
+overflows) must be refused at the edge as bad input, never reach a query and end in a 500. The
+API uses the annotated types (pydantic: 422 and `minimum`/`maximum` in the OpenAPI document);
+the pages use the URL converter and the form field (400 page).
+"""
+
+from typing import Annotated
+
+from django import forms
+from django.core.exceptions import BadRequest
+from pydantic import Field
+
+# Primary keys are bigint (DEFAULT_AUTO_FIELD): the largest value a signed 64-bit column holds.
+MAX_RECORD_ID = 2**63 - 1
+MIN_INT64 = -(2**63)
+MAX_INT64 = 2**63 - 1
+# No member pages through more than this; with at most 100 entries a page the offset stays far
+# inside what any database accepts.
+MAX_PAGE = 100_000
+
+RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+# Integers whose business range is checked by a service (amounts): the schema only keeps them
+# inside what a bigint column holds, so the service's own message explains the rest.
+Int64 = Annotated[int, Field(ge=MIN_INT64, le=MAX_INT64)]
+
+
+def is_record_id(value: int) -> bool:
+    return 1 <= value <= MAX_RECORD_ID
+
+
+class RecordIdOutOfRange(BadRequest):
+    """Django answers BadRequest with handler400: a 400 page, or JSON under the API."""
+
+
+class RecordIdConverter:
+    """`<id:order_id>` in the pages' URLs: digits within 1..2**63-1. Out of range is bad input
+    (400), not an unknown page (404)."""
+
+    regex = "[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not is_record_id(number):
+            raise RecordIdOutOfRange(value)
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+class RecordIdField(forms.IntegerField):
+    """A form field holding the id of a record (an account chosen in a list)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(min_value=1, max_value=MAX_RECORD_ID, **kwargs)  # type: ignore[arg-type]
+
+
+def record_id_or_none(text: str) -> int | None:
+    """A record id typed into a query (a preselection); anything else is no choice."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if is_record_id(number) else None

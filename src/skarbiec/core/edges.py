@@ -1,0 +1,83 @@
+"""EdgeMiddleware: refuses what no view should ever see, before any view or database work
+(R-X8): a body over the size limit (413), NUL characters in the path, the query, form fields or
+headers (PostgreSQL cannot store them: 4xx, never a 500). It also makes every 503 carry
+Retry-After and every API error speak JSON.
+
+The body limit is MAX_REQUEST_BYTES (SKARBIEC_MAX_REQUEST_BYTES); a proxy in front should refuse
+the same (nginx `client_max_body_size`).
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
+from django.http.request import UnreadablePostError
+
+from skarbiec.core.errors import (
+    DomainError,
+    ForbiddenCharacters,
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+    RequestTooLarge,
+)
+from skarbiec.core.refusals import RETRY_AFTER_SECONDS, is_api_request, refusal_response
+
+NUL = "\x00"
+JSON_ERRORS_BY_STATUS: dict[int, type[DomainError]] = {404: NotFound, 405: MethodNotAllowed}
+
+
+def _has_nul(params: QueryDict) -> bool:
+    return any(NUL in key or any(NUL in v for v in values) for key, values in params.lists())
+
+
+def _refusal(request: HttpRequest) -> DomainError | None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return InvalidInput()
+    if length > settings.MAX_REQUEST_BYTES:
+        return RequestTooLarge()
+    if NUL in request.path or any(
+        NUL in str(value) for key, value in request.META.items() if key.startswith("HTTP_")
+    ):
+        return ForbiddenCharacters()
+    try:
+        # Read now (Django keeps it for the view): a body larger than allowed stops here.
+        request.body  # noqa: B018
+        if _has_nul(request.GET) or _has_nul(request.POST):
+            return ForbiddenCharacters()
+    except RequestDataTooBig:
+        return RequestTooLarge()
+    except (MultiPartParserError, UnreadablePostError):
+        return InvalidInput()
+    return None
+
+
+class EdgeMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        refusal = _refusal(request)
+        if refusal is not None:
+            # The API refuses unreadable input with 422 like its schemas; pages with 400.
+            status = 422 if is_api_request(request) and refusal.status == 400 else None
+            return refusal_response(request, refusal, status)
+        response = self.get_response(request)
+        if response.status_code == 503 and not response.has_header("Retry-After"):
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        if (
+            is_api_request(request)
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            # Answers made outside the API's own handlers (405 of an unknown method).
+            error = JSON_ERRORS_BY_STATUS.get(response.status_code, DomainError)()
+            json_response = refusal_response(request, error, response.status_code)
+            if response.has_header("Allow"):
+                json_response["Allow"] = response["Allow"]
+            return json_response
+        return response
