@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 
+from skarbiec.operations.heartbeat import SMS_WORKER, beat
 from skarbiec.otp.delivery import send_pending_sms
 from skarbiec.otp.gateways import gateway_from_settings
 
@@ -74,6 +75,7 @@ class Command(BaseCommand):
             if not connection.in_atomic_block:
                 close_old_connections()
             try:
+                beat(SMS_WORKER)  # /readyz: a worker is alive (R-D2)
                 handled = send_pending_sms(batch, gateway)
             except DatabaseError:
                 log.exception("worker: database unavailable, retrying")
