@@ -321,5 +321,6 @@ def test_r_d1_with_every_instance_down_nginx_answers_in_the_members_language(
     assert page.status_code == 502 and '<html lang="en">' in page.text
     assert "temporarily unavailable" in page.text
     assert polish.status_code == 502 and '<html lang="pl">' in polish.text
+    assert "Usługa chwilowo niedostępna" in polish.text
     assert api.status_code == 502 and api.json()["code"] == "service_unavailable"
     assert Path(stack.root / "nginx-access.log").read_text().count("rid=") > 10
