@@ -134,17 +134,25 @@ def test_r_d4_metrics_count_logins_failures_and_blocks_by_channel_from_the_audit
 
 @pytest.mark.django_db
 def test_r_d4_audit_counts_follow_the_database_when_events_vanish(scraper):
-    """A restored (or, here, rolled back) database must not leave old counts behind."""
+    """A restored (or, here, rolled back) database must not leave old counts behind, even when
+    the audit chain has grown back to the same length with other events."""
     member = make_member()
     ids = {"credit_union_id": member.credit_union_id, "member_id": member.pk}
-    base = _metrics(scraper).get('skarbiec_logins_total{channel="web"}', 0)
+    logins, failures = (
+        'skarbiec_logins_total{channel="web"}',
+        ('skarbiec_login_failures_total{channel="web"}'),
+    )
+    before = _metrics(scraper)
     with pytest.raises(RuntimeError), transaction.atomic():
         for _ in range(3):
             record_event("web_login", WEB, **ids)
-        assert _metrics(scraper)['skarbiec_logins_total{channel="web"}'] == base + 3
+        assert _metrics(scraper)[logins] == before.get(logins, 0) + 3
         raise RuntimeError("roll back")
-    record_event("web_login", WEB, **ids)
-    assert _metrics(scraper)['skarbiec_logins_total{channel="web"}'] == base + 1
+    for _ in range(3):
+        record_event("web_login_failed", WEB, **ids)
+    after = _metrics(scraper)
+    assert after[logins] == before.get(logins, 0)
+    assert after[failures] == before.get(failures, 0) + 3
 
 
 @pytest.mark.django_db
