@@ -1,6 +1,7 @@
 """The files in deploy/ and docs/deploy.md agree with the code (R-D1, R-D5), and the pages
 nginx serves in the application's stead exist in every language (R-X5, R-X8)."""
 
+import io
 import json
 import re
 import shlex
@@ -37,7 +38,7 @@ def test_r_d1_units_run_commands_that_exist():
 
 @pytest.mark.django_db
 def test_r_d1_error_pages_for_nginx_in_both_languages_html_and_json(tmp_path: Path):
-    call_command("errorpages", "--to", str(tmp_path), stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("errorpages", "--to", str(tmp_path), stdout=io.StringIO())
     conf = (DEPLOY / "nginx" / "skarbiec.conf").read_text()
     named = set(re.findall(r"/_edge/([a-z-]+)\.(?:html|json);", conf))
     assert named == {"unavailable", "too-large", "rate-limited"}
