@@ -5,81 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("members", "0001_initial"),
+        ('members', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="MobileChannel",
+            name='MobileChannel',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("disabled", "Disabled"),
-                            ("pending", "Pending"),
-                            ("active", "Active"),
-                            ("blocked", "Blocked"),
-                        ],
-                        default="disabled",
-                        max_length=16,
-                    ),
-                ),
-                ("password_hash", models.CharField(blank=True, max_length=200)),
-                ("failed_password_attempts", models.PositiveSmallIntegerField(default=0)),
-                ("failed_auth_attempts", models.PositiveSmallIntegerField(default=0)),
-                ("blocked_at", models.DateTimeField(blank=True, null=True)),
-                ("block_reason", models.CharField(blank=True, max_length=32)),
-                ("changed_at", models.DateTimeField()),
-                (
-                    "member",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="mobile_channel",
-                        to="members.member",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('state', models.CharField(choices=[('disabled', 'Disabled'), ('pending', 'Pending'), ('active', 'Active'), ('blocked', 'Blocked')], default='disabled', max_length=16)),
+                ('password_hash', models.CharField(blank=True, max_length=200)),
+                ('failed_password_attempts', models.PositiveSmallIntegerField(default=0)),
+                ('failed_auth_attempts', models.PositiveSmallIntegerField(default=0)),
+                ('blocked_at', models.DateTimeField(blank=True, null=True)),
+                ('block_reason', models.CharField(blank=True, max_length=32)),
+                ('changed_at', models.DateTimeField()),
+                ('member', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='mobile_channel', to='members.member')),
             ],
         ),
         migrations.CreateModel(
-            name="WebChannel",
+            name='WebChannel',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[("active", "Active"), ("blocked", "Blocked")],
-                        default="active",
-                        max_length=16,
-                    ),
-                ),
-                ("failed_attempts", models.PositiveSmallIntegerField(default=0)),
-                ("blocked_at", models.DateTimeField(blank=True, null=True)),
-                ("block_reason", models.CharField(blank=True, max_length=32)),
-                ("last_login_at", models.DateTimeField(blank=True, null=True)),
-                ("changed_at", models.DateTimeField()),
-                (
-                    "member",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="web_channel",
-                        to="members.member",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('state', models.CharField(choices=[('active', 'Active'), ('blocked', 'Blocked')], default='active', max_length=16)),
+                ('failed_attempts', models.PositiveSmallIntegerField(default=0)),
+                ('blocked_at', models.DateTimeField(blank=True, null=True)),
+                ('block_reason', models.CharField(blank=True, max_length=32)),
+                ('last_login_at', models.DateTimeField(blank=True, null=True)),
+                ('changed_at', models.DateTimeField()),
+                ('member', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='web_channel', to='members.member')),
             ],
         ),
     ]

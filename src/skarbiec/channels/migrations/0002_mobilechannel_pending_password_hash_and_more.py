@@ -5,173 +5,103 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("channels", "0001_initial"),
-        ("members", "0001_initial"),
+        ('channels', '0001_initial'),
+        ('members', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="mobilechannel",
-            name="pending_password_hash",
+            model_name='mobilechannel',
+            name='pending_password_hash',
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name="mobilechannel",
-            name="pending_password_otp_id",
+            model_name='mobilechannel',
+            name='pending_password_otp_id',
             field=models.BigIntegerField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name="DeviceChallenge",
+            name='DeviceChallenge',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("challenge_hash", models.CharField(max_length=64, unique=True)),
-                ("purpose", models.CharField(max_length=32)),
-                ("device_id", models.CharField(blank=True, max_length=43)),
-                ("created_at", models.DateTimeField()),
-                ("expires_at", models.DateTimeField()),
-                ("used_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('challenge_hash', models.CharField(max_length=64, unique=True)),
+                ('purpose', models.CharField(max_length=32)),
+                ('device_id', models.CharField(blank=True, max_length=43)),
+                ('created_at', models.DateTimeField()),
+                ('expires_at', models.DateTimeField()),
+                ('used_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "indexes": [
-                    models.Index(fields=["expires_at"], name="channels_de_expires_440a2a_idx")
-                ],
+                'indexes': [models.Index(fields=['expires_at'], name='channels_de_expires_440a2a_idx')],
             },
         ),
         migrations.CreateModel(
-            name="MobileActivation",
+            name='MobileActivation',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("activation_id", models.CharField(max_length=43, unique=True)),
-                ("otp_id", models.BigIntegerField()),
-                ("public_key", models.BinaryField()),
-                ("device_info", models.JSONField(default=dict)),
-                ("created_at", models.DateTimeField()),
-                ("expires_at", models.DateTimeField()),
-                ("used_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "member",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="mobile_activations",
-                        to="members.member",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('activation_id', models.CharField(max_length=43, unique=True)),
+                ('otp_id', models.BigIntegerField()),
+                ('public_key', models.BinaryField()),
+                ('device_info', models.JSONField(default=dict)),
+                ('created_at', models.DateTimeField()),
+                ('expires_at', models.DateTimeField()),
+                ('used_at', models.DateTimeField(blank=True, null=True)),
+                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mobile_activations', to='members.member')),
             ],
         ),
         migrations.CreateModel(
-            name="MobileDevice",
+            name='MobileDevice',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("device_id", models.CharField(max_length=43, unique=True)),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[("active", "Active"), ("removed", "Removed")],
-                        default="active",
-                        max_length=16,
-                    ),
-                ),
-                ("public_key", models.BinaryField()),
-                ("name", models.CharField(blank=True, max_length=100)),
-                ("platform", models.CharField(blank=True, max_length=16)),
-                ("os_version", models.CharField(blank=True, max_length=32)),
-                ("app_version", models.CharField(blank=True, max_length=32)),
-                ("pin_proof_hash", models.CharField(blank=True, max_length=64)),
-                ("activated_at", models.DateTimeField()),
-                ("last_used_at", models.DateTimeField(blank=True, null=True)),
-                ("removed_at", models.DateTimeField(blank=True, null=True)),
-                ("removed_reason", models.CharField(blank=True, max_length=32)),
-                (
-                    "member",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="mobile_devices",
-                        to="members.member",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('device_id', models.CharField(max_length=43, unique=True)),
+                ('state', models.CharField(choices=[('active', 'Active'), ('removed', 'Removed')], default='active', max_length=16)),
+                ('public_key', models.BinaryField()),
+                ('name', models.CharField(blank=True, max_length=100)),
+                ('platform', models.CharField(blank=True, max_length=16)),
+                ('os_version', models.CharField(blank=True, max_length=32)),
+                ('app_version', models.CharField(blank=True, max_length=32)),
+                ('pin_proof_hash', models.CharField(blank=True, max_length=64)),
+                ('activated_at', models.DateTimeField()),
+                ('last_used_at', models.DateTimeField(blank=True, null=True)),
+                ('removed_at', models.DateTimeField(blank=True, null=True)),
+                ('removed_reason', models.CharField(blank=True, max_length=32)),
+                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mobile_devices', to='members.member')),
             ],
         ),
         migrations.CreateModel(
-            name="FingerprintCredential",
+            name='FingerprintCredential',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("credential_id", models.CharField(max_length=400, unique=True)),
-                ("public_key", models.BinaryField()),
-                ("sign_count", models.BigIntegerField(default=0)),
-                ("created_at", models.DateTimeField()),
-                ("last_used_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "device",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="credentials",
-                        to="channels.mobiledevice",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('credential_id', models.CharField(max_length=400, unique=True)),
+                ('public_key', models.BinaryField()),
+                ('sign_count', models.BigIntegerField(default=0)),
+                ('created_at', models.DateTimeField()),
+                ('last_used_at', models.DateTimeField(blank=True, null=True)),
+                ('device', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='credentials', to='channels.mobiledevice')),
             ],
         ),
         migrations.CreateModel(
-            name="MobileSession",
+            name='MobileSession',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("token_hash", models.CharField(max_length=64, unique=True)),
-                ("created_at", models.DateTimeField()),
-                ("last_seen_at", models.DateTimeField()),
-                ("absolute_expires_at", models.DateTimeField()),
-                ("revoked_at", models.DateTimeField(blank=True, null=True)),
-                ("revoke_reason", models.CharField(blank=True, max_length=32)),
-                (
-                    "device",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="sessions",
-                        to="channels.mobiledevice",
-                    ),
-                ),
-                (
-                    "member",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="mobile_sessions",
-                        to="members.member",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('token_hash', models.CharField(max_length=64, unique=True)),
+                ('created_at', models.DateTimeField()),
+                ('last_seen_at', models.DateTimeField()),
+                ('absolute_expires_at', models.DateTimeField()),
+                ('revoked_at', models.DateTimeField(blank=True, null=True)),
+                ('revoke_reason', models.CharField(blank=True, max_length=32)),
+                ('device', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='channels.mobiledevice')),
+                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mobile_sessions', to='members.member')),
             ],
         ),
         migrations.AddIndex(
-            model_name="mobiledevice",
-            index=models.Index(fields=["member", "state"], name="channels_mo_member__612e8e_idx"),
+            model_name='mobiledevice',
+            index=models.Index(fields=['member', 'state'], name='channels_mo_member__612e8e_idx'),
         ),
         migrations.AddIndex(
-            model_name="mobilesession",
-            index=models.Index(
-                fields=["member", "revoked_at"], name="channels_mo_member__1ea491_idx"
-            ),
+            model_name='mobilesession',
+            index=models.Index(fields=['member', 'revoked_at'], name='channels_mo_member__1ea491_idx'),
         ),
     ]

@@ -5,37 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("channels", "0002_mobilechannel_pending_password_hash_and_more"),
-        ("members", "0001_initial"),
+        ('channels', '0002_mobilechannel_pending_password_hash_and_more'),
+        ('members', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="webchannel",
-            name="session_generation",
+            model_name='webchannel',
+            name='session_generation',
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.CreateModel(
-            name="PendingWebPasswordChange",
+            name='PendingWebPasswordChange',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("otp_id", models.BigIntegerField()),
-                ("password_hash", models.CharField(max_length=200)),
-                ("created_at", models.DateTimeField()),
-                (
-                    "member",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="pending_web_password_change",
-                        to="members.member",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('otp_id', models.BigIntegerField()),
+                ('password_hash', models.CharField(max_length=200)),
+                ('created_at', models.DateTimeField()),
+                ('member', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='pending_web_password_change', to='members.member')),
             ],
         ),
     ]

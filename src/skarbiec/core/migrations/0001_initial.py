@@ -4,30 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="RateLimitCounter",
+            name='RateLimitCounter',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.CharField(max_length=200)),
-                ("window_start", models.BigIntegerField()),
-                ("count", models.PositiveIntegerField(default=0)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=200)),
+                ('window_start', models.BigIntegerField()),
+                ('count', models.PositiveIntegerField(default=0)),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("key", "window_start"), name="ratelimit_key_window"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('key', 'window_start'), name='ratelimit_key_window')],
             },
         ),
     ]

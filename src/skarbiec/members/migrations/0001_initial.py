@@ -7,6 +7,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -15,187 +16,56 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="CreditUnion",
+            name='CreditUnion',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=200)),
-                (
-                    "sort_code",
-                    models.CharField(
-                        max_length=8,
-                        unique=True,
-                        validators=[django.core.validators.RegexValidator("^\\d{8}$")],
-                    ),
-                ),
-                ("helpline_phones", models.JSONField(default=list)),
-                ("offers_mobile_app", models.BooleanField(default=True)),
-                (
-                    "max_auth_failures",
-                    models.PositiveSmallIntegerField(
-                        default=3,
-                        validators=[
-                            django.core.validators.MinValueValidator(1),
-                            django.core.validators.MaxValueValidator(5),
-                        ],
-                    ),
-                ),
-                (
-                    "max_otp_failures",
-                    models.PositiveSmallIntegerField(
-                        default=3,
-                        validators=[
-                            django.core.validators.MinValueValidator(1),
-                            django.core.validators.MaxValueValidator(5),
-                        ],
-                    ),
-                ),
-                (
-                    "max_web_password_failures",
-                    models.PositiveSmallIntegerField(
-                        default=3,
-                        validators=[
-                            django.core.validators.MinValueValidator(1),
-                            django.core.validators.MaxValueValidator(10),
-                        ],
-                    ),
-                ),
-                (
-                    "idle_timeout_seconds",
-                    models.PositiveIntegerField(
-                        default=300,
-                        validators=[
-                            django.core.validators.MinValueValidator(60),
-                            django.core.validators.MaxValueValidator(300),
-                        ],
-                    ),
-                ),
-                (
-                    "session_absolute_seconds",
-                    models.PositiveIntegerField(
-                        default=3600,
-                        validators=[
-                            django.core.validators.MinValueValidator(300),
-                            django.core.validators.MaxValueValidator(43200),
-                        ],
-                    ),
-                ),
-                (
-                    "otp_digits",
-                    models.PositiveSmallIntegerField(
-                        default=6,
-                        validators=[
-                            django.core.validators.MinValueValidator(6),
-                            django.core.validators.MaxValueValidator(8),
-                        ],
-                    ),
-                ),
-                (
-                    "otp_ttl_seconds",
-                    models.PositiveIntegerField(
-                        default=300,
-                        validators=[
-                            django.core.validators.MinValueValidator(60),
-                            django.core.validators.MaxValueValidator(600),
-                        ],
-                    ),
-                ),
-                (
-                    "pin_length",
-                    models.PositiveSmallIntegerField(
-                        default=5,
-                        validators=[
-                            django.core.validators.MinValueValidator(4),
-                            django.core.validators.MaxValueValidator(8),
-                        ],
-                    ),
-                ),
-                ("min_android_version", models.CharField(default="5.1", max_length=16)),
-                ("min_ios_version", models.CharField(default="10.0", max_length=16)),
-                ("refuse_rooted_devices", models.BooleanField(default=True)),
-                ("activation_requires_otp", models.BooleanField(default=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200)),
+                ('sort_code', models.CharField(max_length=8, unique=True, validators=[django.core.validators.RegexValidator('^\\d{8}$')])),
+                ('helpline_phones', models.JSONField(default=list)),
+                ('offers_mobile_app', models.BooleanField(default=True)),
+                ('max_auth_failures', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)])),
+                ('max_otp_failures', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)])),
+                ('max_web_password_failures', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10)])),
+                ('idle_timeout_seconds', models.PositiveIntegerField(default=300, validators=[django.core.validators.MinValueValidator(60), django.core.validators.MaxValueValidator(300)])),
+                ('session_absolute_seconds', models.PositiveIntegerField(default=3600, validators=[django.core.validators.MinValueValidator(300), django.core.validators.MaxValueValidator(43200)])),
+                ('otp_digits', models.PositiveSmallIntegerField(default=6, validators=[django.core.validators.MinValueValidator(6), django.core.validators.MaxValueValidator(8)])),
+                ('otp_ttl_seconds', models.PositiveIntegerField(default=300, validators=[django.core.validators.MinValueValidator(60), django.core.validators.MaxValueValidator(600)])),
+                ('pin_length', models.PositiveSmallIntegerField(default=5, validators=[django.core.validators.MinValueValidator(4), django.core.validators.MaxValueValidator(8)])),
+                ('min_android_version', models.CharField(default='5.1', max_length=16)),
+                ('min_ios_version', models.CharField(default='10.0', max_length=16)),
+                ('refuse_rooted_devices', models.BooleanField(default=True)),
+                ('activation_requires_otp', models.BooleanField(default=True)),
             ],
         ),
         migrations.CreateModel(
-            name="StaffProfile",
+            name='StaffProfile',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[
-                            ("helpline", "helpline operator"),
-                            ("clerk", "branch clerk"),
-                            ("admin", "administrator"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("totp_secret", models.CharField(blank=True, max_length=64)),
-                (
-                    "credit_union",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="staff",
-                        to="members.creditunion",
-                    ),
-                ),
-                (
-                    "user",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="staff",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(choices=[('helpline', 'helpline operator'), ('clerk', 'branch clerk'), ('admin', 'administrator')], max_length=16)),
+                ('totp_secret', models.CharField(blank=True, max_length=64)),
+                ('credit_union', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='members.creditunion')),
+                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='staff', to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name="Member",
+            name='Member',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("first_name", models.CharField(max_length=100)),
-                ("last_name", models.CharField(max_length=100)),
-                ("pesel", models.CharField(max_length=11)),
-                ("phone", models.CharField(max_length=20)),
-                ("email", models.EmailField(blank=True, max_length=254)),
-                ("address", models.CharField(blank=True, max_length=300)),
-                ("language", models.CharField(default="pl", max_length=5)),
-                ("login", models.CharField(max_length=10, unique=True)),
-                ("web_password_hash", models.CharField(max_length=200)),
-                ("must_change_password", models.BooleanField(default=True)),
-                ("created_at", models.DateTimeField()),
-                (
-                    "credit_union",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="members",
-                        to="members.creditunion",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('first_name', models.CharField(max_length=100)),
+                ('last_name', models.CharField(max_length=100)),
+                ('pesel', models.CharField(max_length=11)),
+                ('phone', models.CharField(max_length=20)),
+                ('email', models.EmailField(blank=True, max_length=254)),
+                ('address', models.CharField(blank=True, max_length=300)),
+                ('language', models.CharField(default='pl', max_length=5)),
+                ('login', models.CharField(max_length=10, unique=True)),
+                ('web_password_hash', models.CharField(max_length=200)),
+                ('must_change_password', models.BooleanField(default=True)),
+                ('created_at', models.DateTimeField()),
+                ('credit_union', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='members', to='members.creditunion')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("credit_union", "pesel"), name="member_pesel_per_cu"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('credit_union', 'pesel'), name='member_pesel_per_cu')],
             },
         ),
     ]

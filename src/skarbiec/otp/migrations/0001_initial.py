@@ -5,103 +5,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("members", "0001_initial"),
+        ('members', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="OneTimePassword",
+            name='OneTimePassword',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("operation", models.CharField(max_length=48)),
-                ("details_digest", models.CharField(max_length=64)),
-                ("code_hash", models.CharField(max_length=64)),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("active", "Active"),
-                            ("used", "Used"),
-                            ("voided", "Voided"),
-                            ("exhausted", "Exhausted"),
-                        ],
-                        default="active",
-                        max_length=16,
-                    ),
-                ),
-                ("failed_attempts", models.PositiveSmallIntegerField(default=0)),
-                ("created_at", models.DateTimeField()),
-                ("expires_at", models.DateTimeField()),
-                ("used_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "member",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="otps",
-                        to="members.member",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('operation', models.CharField(max_length=48)),
+                ('details_digest', models.CharField(max_length=64)),
+                ('code_hash', models.CharField(max_length=64)),
+                ('state', models.CharField(choices=[('active', 'Active'), ('used', 'Used'), ('voided', 'Voided'), ('exhausted', 'Exhausted')], default='active', max_length=16)),
+                ('failed_attempts', models.PositiveSmallIntegerField(default=0)),
+                ('created_at', models.DateTimeField()),
+                ('expires_at', models.DateTimeField()),
+                ('used_at', models.DateTimeField(blank=True, null=True)),
+                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='otps', to='members.member')),
             ],
             options={
-                "indexes": [
-                    models.Index(
-                        fields=["member", "operation", "state"],
-                        name="otp_onetime_member__4988dd_idx",
-                    )
-                ],
+                'indexes': [models.Index(fields=['member', 'operation', 'state'], name='otp_onetime_member__4988dd_idx')],
             },
         ),
         migrations.CreateModel(
-            name="SmsMessage",
+            name='SmsMessage',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("phone", models.CharField(max_length=20)),
-                ("body_encrypted", models.TextField()),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")],
-                        default="pending",
-                        max_length=16,
-                    ),
-                ),
-                ("attempts", models.PositiveSmallIntegerField(default=0)),
-                ("next_attempt_at", models.DateTimeField()),
-                ("last_error", models.CharField(blank=True, max_length=300)),
-                ("gateway", models.CharField(blank=True, max_length=32)),
-                ("gateway_message_id", models.CharField(blank=True, max_length=100)),
-                ("created_at", models.DateTimeField()),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "member",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="sms",
-                        to="members.member",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('phone', models.CharField(max_length=20)),
+                ('body_encrypted', models.TextField()),
+                ('state', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=16)),
+                ('attempts', models.PositiveSmallIntegerField(default=0)),
+                ('next_attempt_at', models.DateTimeField()),
+                ('last_error', models.CharField(blank=True, max_length=300)),
+                ('gateway', models.CharField(blank=True, max_length=32)),
+                ('gateway_message_id', models.CharField(blank=True, max_length=100)),
+                ('created_at', models.DateTimeField()),
+                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                ('member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sms', to='members.member')),
             ],
             options={
-                "indexes": [
-                    models.Index(
-                        fields=["state", "next_attempt_at"], name="otp_smsmess_state_0cab3f_idx"
-                    )
-                ],
+                'indexes': [models.Index(fields=['state', 'next_attempt_at'], name='otp_smsmess_state_0cab3f_idx')],
             },
         ),
     ]

@@ -4,28 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("otp", "0001_initial"),
+        ('otp', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="smsmessage",
-            name="give_up_at",
+            model_name='smsmessage',
+            name='give_up_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name="smsmessage",
-            name="state",
-            field=models.CharField(
-                choices=[
-                    ("pending", "Pending"),
-                    ("sent", "Sent"),
-                    ("failed", "Failed"),
-                    ("expired", "Expired"),
-                ],
-                default="pending",
-                max_length=16,
-            ),
+            model_name='smsmessage',
+            name='state',
+            field=models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed'), ('expired', 'Expired')], default='pending', max_length=16),
         ),
     ]
