@@ -15,7 +15,7 @@ PG_URL ?= postgres://$(PG_USER)@127.0.0.1:5432/$(PG_DB)
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: run test lint install install-test chromium postgres messages screenshots
+.PHONY: run test lint install install-test chromium nginx postgres messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ chromium:
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; \
 	fi
 
+# Debian's nginx for the production-layout test (tests/operations/test_deploy_nginx.py, R-D1).
+nginx:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends nginx; \
+	fi
+
 postgres:
 	@if ! command -v pg_isready >/dev/null; then \
 	  echo "PostgreSQL 15 is needed for the tests: apt-get install postgresql" >&2; exit 1; \
@@ -66,7 +72,7 @@ lint: install-test
 	$(BIN)/mypy src
 
 # Any pytest failure fails make, including exit code 5 ("no tests collected").
-test: install-test chromium postgres messages
+test: install-test chromium nginx postgres messages
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
 	env -u DATABASE_URL -u SKARBIEC_SCREENSHOTS SKARBIEC_DATA_DIR=var/test-sqlite $(BIN)/pytest $(PYTEST_ARGS)

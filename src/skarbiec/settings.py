@@ -6,6 +6,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from skarbiec.operations.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("SKARBIEC_DATA_DIR", "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -57,9 +59,13 @@ INSTALLED_APPS = [
     "skarbiec.backoffice",
     "skarbiec.web",
     "skarbiec.api",
+    "skarbiec.operations",
 ]
 
 MIDDLEWARE = [
+    # First: probes and metrics skip host checks and redirects; every other request is logged.
+    "skarbiec.operations.middleware.OperationsEndpointsMiddleware",
+    "skarbiec.operations.middleware.RequestLogMiddleware",
     "skarbiec.core.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "skarbiec.core.edges.EdgeMiddleware",
@@ -181,10 +187,7 @@ RATE_LIMIT_PER_LOGIN = (int(os.environ.get("SKARBIEC_RATE_LIMIT_PER_LOGIN", "10"
 # resend or two) within ten minutes (R-X7).
 OTP_SEND_LIMIT = (int(os.environ.get("SKARBIEC_OTP_SEND_LIMIT", "12")), 600)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("SKARBIEC_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
-}
+# JSON log lines with request ids (R-D4); SKARBIEC_LOG_FORMAT=text for reading by eye.
+LOGGING = logging_config()
+# Bearer token of the Prometheus scraper; /metrics is not served without one (R-D4).
+METRICS_TOKEN = os.environ.get("SKARBIEC_METRICS_TOKEN", "")

@@ -27,6 +27,7 @@ from skarbiec.core.tls import (
     load_certificate,
     spki_sha256,
 )
+from skarbiec.operations.metrics import prepare_multiprocess_dir
 
 LOCAL_BIND_HOSTS = {"0.0.0.0", "::", "[::]", "127.0.0.1", "::1", "[::1]", "localhost", ""}  # noqa: S104
 
@@ -115,7 +116,7 @@ class Command(BaseCommand):
             # Threads keep a browser's idle keep-alive connections from pinning a whole worker.
             "worker_class": "gthread",
             "threads": 4,
-            "accesslog": "-",
+            # No gunicorn access log: RequestLogMiddleware writes one JSON line per request.
             "errorlog": "-",
             "graceful_timeout": 10,
             "proc_name": "skarbiec",
@@ -143,6 +144,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"Local CA to trust in the browser: {ca_path}")
             self.stdout.write(f"Certificate SPKI sha256: {spki}")
 
+        # Latency samples of every gunicorn worker of this instance, summed at /metrics (R-D4).
+        prepare_multiprocess_dir(Path(settings.DATA_DIR) / "metrics" / f"{host or 'all'}-{port}")
         children: list[subprocess.Popen[bytes]] = []
         # Forked workers must not share a connection opened by the checks above.
         connections.close_all()

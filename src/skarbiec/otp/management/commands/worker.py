@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 
 from skarbiec.core.retention import purge_expired_data
+from skarbiec.operations.heartbeat import SMS_WORKER, beat
 from skarbiec.otp.delivery import send_pending_sms
 from skarbiec.otp.gateways import gateway_from_settings
 
@@ -91,6 +92,7 @@ class Command(BaseCommand):
                 except DatabaseError:
                     log.exception("worker: database unavailable, purge skipped")
             try:
+                beat(SMS_WORKER)  # /readyz: a worker is alive (R-D2)
                 handled = send_pending_sms(batch, gateway)
             except DatabaseError:
                 log.exception("worker: database unavailable, retrying")

@@ -1,0 +1,1 @@
+"""Operations (SPEC §10): health and readiness, request logs and metrics, backups, version."""

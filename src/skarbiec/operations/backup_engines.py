@@ -1,0 +1,181 @@
+"""How each database is dumped, restored and checked for emptiness (R-D3).
+
+PostgreSQL: pg_dump's custom format (compressed, restorable table by table) and pg_restore,
+with the connection given through libpq's environment so no password shows in a process list.
+SQLite: the online backup API, which copies a consistent snapshot while the server keeps
+writing (WAL mode lets readers and one writer go on together).
+"""
+
+import os
+import secrets
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from django.db import connections
+
+PG_MAGIC = b"PGDMP"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class BackupFailed(Exception):
+    """A step of a backup or restore failed; the message says which and why."""
+
+
+def file_kind(path: Path) -> str:
+    with path.open("rb") as f:
+        head = f.read(16)
+    if head.startswith(PG_MAGIC):
+        return "postgresql"
+    if head.startswith(SQLITE_MAGIC):
+        return "sqlite"
+    raise BackupFailed(f"{path} is neither a PostgreSQL custom dump nor an SQLite database")
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    params: dict[str, Any]  # Django's settings_dict of the connection
+
+    kind = "postgresql"
+    suffix = ".pgdump"
+
+    @property
+    def name(self) -> str:
+        return str(self.params["NAME"])
+
+    def libpq_env(self, database: str | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        for key, var in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"),
+                         ("PASSWORD", "PGPASSWORD")):  # fmt: skip
+            if self.params.get(key):
+                env[var] = str(self.params[key])
+        env["PGDATABASE"] = database or self.name
+        if sslmode := self.params.get("OPTIONS", {}).get("sslmode"):
+            env["PGSSLMODE"] = str(sslmode)
+        return env
+
+    def url(self, database: str) -> str:
+        """DATABASE_URL of another database on the same server, for a child process."""
+        user = quote(str(self.params.get("USER") or ""), safe="")
+        password = quote(str(self.params.get("PASSWORD") or ""), safe="")
+        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        host = self.params.get("HOST") or "localhost"
+        port = f":{self.params['PORT']}" if self.params.get("PORT") else ""
+        options = {k: v for k, v in self.params.get("OPTIONS", {}).items() if isinstance(v, str)}
+        query = f"?{urlencode(options)}" if options else ""
+        return f"postgres://{auth}{host}{port}/{quote(database, safe='')}{query}"
+
+    def dump(self, target: Path) -> None:
+        _run(["pg_dump", "--format=custom", f"--file={target}"], self.libpq_env(), "pg_dump")
+
+    def restore(self, source: Path, database: str) -> None:
+        # --no-owner/--no-privileges: the restoring role owns what it restores, whatever role
+        # owned the objects on the server the dump came from.
+        _run(
+            ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
+             "--single-transaction", f"--dbname={database}", str(source)],
+            self.libpq_env(database), "pg_restore",
+        )  # fmt: skip
+
+    def admin_connection(self) -> Any:
+        import psycopg
+
+        env = self.libpq_env()
+        return psycopg.connect(
+            host=env.get("PGHOST"), port=env.get("PGPORT"), user=env.get("PGUSER"),
+            password=env.get("PGPASSWORD"), dbname=self.name, autocommit=True,
+        )  # fmt: skip
+
+    @contextmanager
+    def scratch(self) -> Iterator[str]:
+        """A new empty database on the same server, dropped afterwards (needs CREATEDB)."""
+        from psycopg import sql
+
+        name = f"{self.name[:40]}_verify_{secrets.token_hex(4)}"
+        with self.admin_connection() as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
+                sql.Identifier(name)))  # fmt: skip
+        try:
+            yield name
+        finally:
+            with self.admin_connection() as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SqliteDatabase:
+    params: dict[str, Any]
+
+    kind = "sqlite"
+    suffix = ".sqlite3"
+
+    @property
+    def name(self) -> str:
+        return str(self.params["NAME"])
+
+    def url(self, path: str) -> str:
+        return f"sqlite:///{Path(path).resolve()}"
+
+    def dump(self, target: Path) -> None:
+        copy_sqlite(Path(self.name), target)
+
+    def restore(self, source: Path, database: str) -> None:
+        copy_sqlite(source, Path(database))
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy through the online backup API, private to its owner (R-X9)."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(target, 0o600)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)  # one step: the whole database from one read snapshot
+            # A single self-contained file: no -wal/-shm companions to lose or leave behind.
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+    except sqlite3.Error as e:
+        raise BackupFailed(f"SQLite backup API failed: {e}")
+    finally:
+        src.close()
+
+
+def sqlite_integrity(path: Path) -> None:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        result = db.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        db.close()
+    if result != "ok":
+        raise BackupFailed(f"SQLite integrity check failed: {result}")
+
+
+Database = PostgresDatabase | SqliteDatabase
+
+
+def current_database(alias: str = "default") -> Database:
+    params = connections[alias].settings_dict
+    vendor = connections[alias].vendor
+    if vendor == "postgresql":
+        return PostgresDatabase(dict(params))
+    if vendor == "sqlite":
+        return SqliteDatabase(dict(params))
+    raise BackupFailed(f"backups of {vendor} databases are not supported")
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> None:
+    try:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=6 * 3600)
+    except FileNotFoundError:
+        raise BackupFailed(f"{what} not found: install the PostgreSQL client (postgresql-client)")
+    if result.returncode != 0:
+        raise BackupFailed(f"{what} failed: {result.stderr.strip()[-2000:]}")

@@ -1,0 +1,104 @@
+"""The files in deploy/ and docs/deploy.md agree with the code (R-D1, R-D5), and the pages
+nginx serves in the application's stead exist in every language (R-X5, R-X8)."""
+
+import io
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command, get_commands
+from django.db import migrations
+from django.db.migrations.loader import MigrationLoader
+
+from tests.operations.deployment import DEPLOY, INSTALLED_SKARBIEC, REPO
+
+DEPLOY_DOC = REPO / "docs" / "deploy.md"
+
+
+def test_r_d1_nginx_body_limit_equals_the_application_limit():
+    conf = (DEPLOY / "nginx" / "skarbiec.conf").read_text()
+    [size] = re.findall(r"^\s*client_max_body_size (\d+)k;", conf, re.M)
+    assert int(size) * 1024 == settings.MAX_REQUEST_BYTES
+    assert "SKARBIEC_MAX_REQUEST_BYTES" in conf  # named, so the two are changed together
+
+
+def test_r_d1_units_run_commands_that_exist():
+    commands = get_commands()
+    for unit in sorted((DEPLOY / "systemd").glob("*.service")):
+        [line] = [x for x in unit.read_text().splitlines() if x.startswith("ExecStart=")]
+        argv = shlex.split(line.split("=", 1)[1])
+        assert argv[0] == INSTALLED_SKARBIEC, unit.name
+        assert argv[1] in commands, unit.name
+        assert "EnvironmentFile=/etc/skarbiec/skarbiec.env" in unit.read_text(), unit.name
+
+
+@pytest.mark.django_db
+def test_r_d1_error_pages_for_nginx_in_both_languages_html_and_json(tmp_path: Path):
+    call_command("errorpages", "--to", str(tmp_path), stdout=io.StringIO())
+    conf = (DEPLOY / "nginx" / "skarbiec.conf").read_text()
+    named = set(re.findall(r"/_edge/([a-z-]+)\.(?:html|json);", conf))
+    assert named == {"unavailable", "too-large", "rate-limited"}
+    for name in named:
+        for language in ("pl", "en"):
+            page = (tmp_path / language / f"{name}.html").read_text()
+            assert f'<html lang="{language}">' in page
+            body = json.loads((tmp_path / language / f"{name}.json").read_text())
+            assert set(body) == {"code", "message"}
+    assert "chwilowo niedostępna" in (tmp_path / "pl" / "unavailable.html").read_text()
+    assert json.loads((tmp_path / "en" / "too-large.json").read_text()) == {
+        "code": "request_too_large",
+        "message": "The data you sent is too large. Shorten it and try again.",
+    }
+
+
+# Operations an older version keeps working through while the migration is applied: new tables
+# and indexes, and new columns it may leave out of its INSERTs (nullable or with a database
+# default). Anything else must be marked NOT safe in docs/deploy.md.
+def _unsafe_operations(loader: MigrationLoader, key: tuple[str, str]) -> list[str]:
+    migration = loader.graph.nodes[key]
+    parents = [p for p in loader.graph.node_map[key].parents if p[0] == key[0]]
+    state = loader.project_state(parents[0]) if parents else None
+    problems = []
+    created = {
+        op.name_lower for op in migration.operations if isinstance(op, migrations.CreateModel)
+    }
+    for op in migration.operations:
+        if isinstance(op, migrations.CreateModel | migrations.AddIndex):
+            continue
+        if isinstance(op, migrations.AddConstraint) and op.model_name_lower in created:
+            continue  # a constraint on a table this migration creates
+        if isinstance(op, migrations.AddField):
+            if op.field.null or op.field.has_db_default():
+                continue
+            problems.append(f"AddField {op.name} NOT NULL without db_default")
+        elif isinstance(op, migrations.AlterField) and state is not None:
+            old = state.models[key[0], op.model_name_lower].fields[op.name].deconstruct()[3]
+            new = op.field.deconstruct()[3]
+            ignored = {"choices", "help_text", "verbose_name"}
+            if {k: v for k, v in old.items() if k not in ignored} != {
+                k: v for k, v in new.items() if k not in ignored
+            }:
+                problems.append(f"AlterField {op.name} changes the column")
+        else:
+            problems.append(type(op).__name__)
+    return problems
+
+
+def test_r_d5_every_migration_is_listed_in_docs_deploy_as_safe_or_not_and_rightly_so():
+    doc = DEPLOY_DOC.read_text()
+    listed = dict(re.findall(r"^\| `(\w+\.\d{4}_\w+)` \| (safe|NOT safe) \|", doc, re.M))
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    ours = sorted(
+        k for k in loader.graph.nodes if apps.get_app_config(k[0]).name.startswith("skarbiec.")
+    )
+    names = [f"{app}.{name}" for app, name in ours]
+    assert sorted(listed) == names, "docs/deploy.md must list every migration"
+    for app, name in ours:
+        verdict = listed[f"{app}.{name}"]
+        problems = _unsafe_operations(loader, (app, name))
+        if verdict == "safe":
+            assert not problems, f"{app}.{name} is listed as safe but has {problems}"

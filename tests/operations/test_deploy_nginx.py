@@ -1,0 +1,343 @@
+"""R-D1 with the real parts: Debian's nginx (deploy/nginx) in front of two `skarbiec run`
+instances and the SMS worker (deploy/systemd, deploy/skarbiec.env) on PostgreSQL.
+
+A member logs in through nginx and the next requests, answered by the other instance, keep the
+session; wrong PINs sent to alternating instances block at exactly three; an X-Forwarded-For
+from outside is not trusted. Also the edge itself: HTTP → HTTPS, TLS suites, HSTS, static
+files, body limit, flood limit, internal-only probes and metrics (R-D2, R-D4), and the pages
+nginx serves when no instance answers.
+"""
+
+import os
+import re
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from skarbiec.client import DeviceClient
+from tests.operations.deployment import (
+    METRICS_TOKEN,
+    Deployment,
+    admin_connection,
+    deploy,
+    drop_database,
+)
+
+POSTGRES_URL = os.environ.get("DATABASE_URL", "")
+pytestmark = pytest.mark.skipif(
+    not POSTGRES_URL.startswith("postgres"),
+    reason="production layout: nginx and several instances share PostgreSQL (R-D1, R-X3); "
+    "SQLite is a single-machine trial setup",
+)
+
+MOBILE_PASSWORD = "Mobi!e2024xy"
+PIN = "48159"
+WRONG_PIN = "27364"
+OUTSIDE_ADDRESS = "203.0.113.9"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    deployment = deploy(tmp_path_factory.mktemp("deploy"), POSTGRES_URL)
+    try:
+        yield deployment
+    finally:
+        deployment.stop()
+        drop_database(deployment, POSTGRES_URL)
+
+
+@pytest.fixture(scope="module")
+def tls(stack: Deployment) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(stack.ca))
+
+
+@pytest.fixture(scope="module")
+def logins(stack: Deployment) -> dict[str, str]:
+    return dict(re.findall(r"(Anna|Jan) \w+\s+Login (\d{10})", stack.run("demo")))
+
+
+def browser(stack: Deployment, tls: ssl.SSLContext) -> httpx.Client:
+    return httpx.Client(
+        base_url=stack.base_url, verify=tls, timeout=20, cookies={"skarbiec_lang": "en"}
+    )
+
+
+def last_code(stack: Deployment) -> str:
+    out = stack.run("sms", "outbox", "--last", "1")
+    match = re.search(r"\b(\d{6})\b", out.split("]", 1)[-1])
+    assert match, out
+    return match.group(1)
+
+
+def post_form(client: httpx.Client, page: str, action: str, form: dict[str, str]) -> httpx.Response:
+    shown = client.get(page)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', shown.text)
+    assert token, shown.text[:300]
+    base = str(client.base_url).rstrip("/")
+    return client.post(
+        action,
+        data={**form, "csrfmiddlewaretoken": token.group(1)},
+        headers={"Origin": base, "Referer": f"{base}/"},
+    )
+
+
+def test_r_d1_member_logs_in_through_nginx_and_the_session_holds_on_both_instances(
+    stack: Deployment, tls: ssl.SSLContext, logins: dict[str, str]
+):
+    with browser(stack, tls) as web:
+        step1 = post_form(
+            web, "/", "/login/", {"login": logins["Anna"], "password": "Demo#Anna2024"}
+        )
+        assert (step1.status_code, step1.headers["location"]) == (302, "/login/code/")
+        step2 = post_form(web, "/login/code/", "/login/code/", {"code": last_code(stack)})
+        assert (step2.status_code, step2.headers["location"]) == (302, "/start/")
+        served = set()
+        for _ in range(4):
+            start = web.get("/start/")
+            assert start.status_code == 200 and "Anna" in start.text
+            served.add(stack.served_by(start.headers["x-request-id"]))
+    assert served == {"instance1", "instance2"}
+
+
+@pytest.fixture(scope="module")
+def device(stack: Deployment, tls: ssl.SSLContext, logins: dict[str, str]) -> DeviceClient:
+    """Jan activates the mobile channel in the internet service and the app on his phone, every
+    step through nginx."""
+    with browser(stack, tls) as web:
+        post_form(web, "/", "/login/", {"login": logins["Jan"], "password": "Demo#Jan2024"})
+        post_form(web, "/login/code/", "/login/code/", {"code": last_code(stack)})
+        page = "/settings/channels/mobile/activate/"
+        step = post_form(web, page, page, {"new_password": MOBILE_PASSWORD,
+                                            "repeated": MOBILE_PASSWORD})  # fmt: skip
+        assert step.status_code == 302, step.text[:500]
+        code_page = step.headers["location"]
+        done = post_form(web, code_page, code_page, {"code": last_code(stack)})
+        assert done.status_code == 302, done.text[:500]
+    phone = DeviceClient(stack.base_url, verify=tls, language="en")
+    if phone.activate(logins["Jan"], MOBILE_PASSWORD)["otp_required"]:
+        phone.confirm_activation(last_code(stack))
+    phone.set_pin(PIN)
+    return phone
+
+
+def test_r_d1_mobile_session_token_works_on_both_instances(stack: Deployment, device):
+    device.login_pin(PIN)
+    served = set()
+    for _ in range(4):
+        response = device.request("GET", "/me", auth=True)
+        assert response.status_code == 200
+        served.add(stack.served_by(response.headers["x-request-id"]))
+    assert served == {"instance1", "instance2"}
+
+
+def test_r_d1_wrong_pins_on_alternating_instances_block_at_exactly_three_and_xff_is_not_trusted(
+    stack: Deployment, device: DeviceClient
+):
+    # Headers a client may send to pass for someone else; nginx and the app must ignore them.
+    forged = {"X-Forwarded-For": OUTSIDE_ADDRESS, "X-Real-IP": OUTSIDE_ADDRESS,
+              "X-Forwarded-Host": "evil.example"}  # fmt: skip
+    answers, served = [], []
+    for attempt in range(4):
+        pin = PIN if attempt == 3 else WRONG_PIN
+        body = device.login_pin_body(pin)
+        response = device.request("POST", "/login/pin", json=body, headers=forged)
+        answers.append((response.status_code, response.json().get("code"),
+                        response.json().get("attempts_left")))  # fmt: skip
+        served.append(stack.served_by(response.headers["x-request-id"]))
+        # Each try is two requests (challenge, login) and nginx takes turns: one more request
+        # moves the next login to the other instance.
+        device.request("GET", "/help")
+    assert answers == [
+        (401, "wrong_pin", 2), (401, "wrong_pin", 1), (403, "channel_blocked", None),
+        (403, "channel_blocked", None),
+    ]  # fmt: skip
+    assert served[0] != served[1] and served[1] != served[2] and served[2] != served[3], served
+    addresses = stack.sql(
+        "SELECT DISTINCT ip_address FROM audit_auditevent WHERE event = 'mobile_login_failed'"
+    )
+    assert addresses == [("127.0.0.1",)]  # the address nginx saw, never the forged one
+
+
+def test_r_d1_plain_http_only_redirects_to_https(stack: Deployment):
+    response = httpx.get(
+        f"http://127.0.0.1:{stack.http_port}/login/?next=%2Fstart%2F", headers={"Host": "localhost"}
+    )
+    assert response.status_code == 301
+    assert response.headers["location"] == "https://localhost/login/?next=%2Fstart%2F"
+
+
+def test_r_d1_tls_offers_aead_suites_only(stack: Deployment, tls: ssl.SSLContext):
+    def handshake(ciphers: str) -> str:
+        context = ssl.create_default_context(cafile=str(stack.ca))
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(ciphers)
+        raw = socket.create_connection(("127.0.0.1", stack.https_port), timeout=5)
+        try:
+            with context.wrap_socket(raw, server_hostname="localhost") as s:
+                return str(s.cipher()[0])
+        except ssl.SSLError as e:
+            return f"refused: {e.reason}"
+
+    assert handshake("ECDHE-ECDSA-AES128-GCM-SHA256") == "ECDHE-ECDSA-AES128-GCM-SHA256"
+    assert handshake("ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384").startswith("refused")
+
+
+def test_r_d1_hsts_once_static_files_from_nginx_and_request_ids(
+    stack: Deployment, tls: ssl.SSLContext
+):
+    with browser(stack, tls) as web:
+        page = web.get("/")
+        static = web.get("/static/web/css/skarbiec.css")
+    assert page.status_code == 200
+    assert page.headers.get_list("strict-transport-security") == [
+        "max-age=31536000; includeSubDomains"
+    ]
+    assert stack.served_by(page.headers["x-request-id"]) in {"instance1", "instance2"}
+    assert static.status_code == 200 and "text/css" in static.headers["content-type"]
+    assert "x-request-id" not in static.headers  # never reached an instance
+    assert static.headers.get_list("strict-transport-security") == [
+        "max-age=31536000; includeSubDomains"
+    ]
+    assert static.headers["x-content-type-options"] == "nosniff"
+
+
+def test_r_d1_body_over_the_application_limit_is_refused_by_nginx_in_the_members_language(
+    stack: Deployment, tls: ssl.SSLContext
+):
+    from django.conf import settings
+
+    too_big = b"x" * (settings.MAX_REQUEST_BYTES + 1)
+    with httpx.Client(base_url=stack.base_url, verify=tls, timeout=20) as client:
+        json_en = {"Accept-Language": "en", "Content-Type": "application/json"}
+        api = client.post("/api/mobile/v1/activation", content=too_big, headers=json_en)
+        page = client.post("/login/", content=too_big)
+    assert api.status_code == 413
+    assert api.json()["code"] == "request_too_large"
+    assert "too large" in api.json()["message"]
+    assert page.status_code == 413
+    assert '<html lang="pl">' in page.text  # no cookie, no preference: Polish
+
+
+def test_r_d2_probes_and_metrics_are_internal_only(stack: Deployment, tls: ssl.SSLContext):
+    with httpx.Client(base_url=stack.base_url, verify=tls, timeout=20) as outside:
+        assert outside.get("/healthz").status_code == 200
+        assert outside.get("/readyz").status_code == 404
+        bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        assert outside.get("/metrics", headers=bearer).status_code == 404
+    instance = f"http://127.0.0.1:{stack.app_ports[0]}"
+    ready = httpx.get(f"{instance}/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "sms-worker": "ok"}
+    scraped = httpx.get(f"{instance}/metrics", headers=bearer)
+    assert scraped.status_code == 200
+    assert re.search(r'^skarbiec_logins_total\{channel="web"\} [2-9]', scraped.text, re.M)
+    assert re.search(r'^skarbiec_login_failures_total\{channel="mobile"\} 3\.0$', scraped.text,
+                     re.M)  # fmt: skip
+    assert re.search(r'^skarbiec_channel_blocks_total\{channel="mobile"\} 1\.0$', scraped.text,
+                     re.M)  # fmt: skip
+
+
+def test_r_d4_latency_histogram_sums_every_gunicorn_worker_of_an_instance(stack: Deployment):
+    port = stack.app_ports[1]
+    route = "/m/manifest.webmanifest"
+    headers = {"Host": "localhost", "X-Forwarded-Proto": "https", "Connection": "close"}
+    sent = 0
+    pids: set[int] = set()
+    while len(pids) < 2 and sent < 400:
+        threads = [threading.Thread(target=httpx.get,
+                                    args=(f"http://127.0.0.1:{port}{route}",),
+                                    kwargs={"headers": headers}) for _ in range(8)]  # fmt: skip
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        sent += len(threads)
+        pids = {e["pid"] for e in stack.instances[1].request_lines() if e["route"] == route}
+    assert len(pids) >= 2, "the requests never spread over two workers"
+    key = (f'skarbiec_http_request_duration_seconds_count{{method="GET",route="{route}",'
+           'status="2xx"}')  # fmt: skip
+    for _ in range(6):  # each scrape on a fresh connection, answered by any worker
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", headers={
+            "Authorization": f"Bearer {METRICS_TOKEN}", "Connection": "close"}).text  # fmt: skip
+        counts = [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(key)]
+        assert counts == [f"{float(sent)}"]
+
+
+def test_r_d2_readyz_names_a_lost_database_and_recovers_without_restart(stack: Deployment):
+    instance = f"http://127.0.0.1:{stack.app_ports[0]}"
+    name = stack.database
+    with admin_connection(POSTGRES_URL) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))  # fmt: skip
+        try:
+            down = httpx.get(f"{instance}/readyz")
+            alive = httpx.get(f"{instance}/healthz")
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    assert down.status_code == 503
+    assert down.json()["failing"][0] == "database"
+    assert down.json()["checks"]["database"] == "unavailable"
+    assert alive.status_code == 200
+    assert httpx.get(f"{instance}/readyz").status_code == 200
+
+
+def test_r_d2_readyz_names_the_worker_when_its_heartbeat_is_older_than_a_minute(
+    stack: Deployment,
+):
+    assert stack.worker is not None
+    stack.worker.stop()
+    stack.sql("UPDATE operations_heartbeat SET beat_at = beat_at - interval '61 seconds'")
+    ready = httpx.get(f"http://127.0.0.1:{stack.app_ports[1]}/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["failing"] == ["sms-worker"]
+
+
+def test_r_d1_login_urls_have_a_flood_limit_per_address(stack: Deployment, tls: ssl.SSLContext):
+    """Ten parallel senders outrun 50 requests a second on any machine; after the burst of 100
+    nginx answers 429 itself (JSON on the API) without asking an instance."""
+    statuses: list[int] = []
+    limited: list[httpx.Response] = []
+
+    def flood() -> None:
+        with httpx.Client(base_url=stack.base_url, verify=tls, timeout=30,
+                          headers={"Accept-Language": "en"}) as client:  # fmt: skip
+            for _ in range(40):
+                response = client.get("/api/mobile/v1/login/pin")
+                statuses.append(response.status_code)
+                if response.status_code == 429:
+                    limited.append(response)
+
+    senders = [threading.Thread(target=flood) for _ in range(10)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    assert set(statuses) == {405, 429}  # the app's answer to GET, until the limit
+    assert statuses.count(405) >= 100  # the burst passes
+    assert limited[0].json()["code"] == "rate_limited"
+    assert "x-request-id" not in limited[0].headers  # nginx answered, no instance was asked
+
+
+def test_r_d1_with_every_instance_down_nginx_answers_in_the_members_language(
+    stack: Deployment, tls: ssl.SSLContext
+):
+    for instance in stack.instances:
+        instance.stop()
+    with httpx.Client(base_url=stack.base_url, verify=tls, timeout=20) as client:
+        page = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+        api = client.get("/api/mobile/v1/me", headers={"Accept-Language": "pl"})
+    with httpx.Client(base_url=stack.base_url, verify=tls, timeout=20,
+                      cookies={"skarbiec_lang": "pl"}) as chose_polish:  # fmt: skip
+        polish = chose_polish.get("/", headers={"Accept-Language": "en"})
+    assert page.status_code == 502 and '<html lang="en">' in page.text
+    assert "temporarily unavailable" in page.text
+    assert polish.status_code == 502 and '<html lang="pl">' in polish.text
+    assert "Usługa chwilowo niedostępna" in polish.text
+    assert api.status_code == 502 and api.json()["code"] == "service_unavailable"
+    assert Path(stack.root / "nginx-access.log").read_text().count("rid=") > 10
