@@ -217,7 +217,9 @@ def deploy(root: Path, postgres_url: str) -> Deployment:
     if not os.access(nginx, os.X_OK):
         pytest.fail("Debian's nginx is missing: `make test` installs it (apt-get install nginx)")
     base, _, base_name = postgres_url.rpartition("/")
-    name = f"{base_name.split('?')[0]}_deploy"
+    # One database per pytest-xdist worker: parallel workers each deploy their own.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = f"{base_name.split('?')[0]}_deploy{('_' + worker) if worker else ''}"
     database_url = f"{base}/{name}"
     with admin_connection(postgres_url) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
