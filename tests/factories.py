@@ -3,9 +3,9 @@
 import itertools
 
 from skarbiec.audit.services import RequestContext
+from skarbiec.channels.enrolment import create_member
 from skarbiec.members.models import CreditUnion, Member
 from skarbiec.members.pesel import pesel_check_digit
-from skarbiec.members.services import create_member
 
 CLI = RequestContext(actor="test", channel="cli", ip_address="127.0.0.1")
 _seq = itertools.count(1)

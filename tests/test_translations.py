@@ -23,7 +23,7 @@ from django.test import Client
 
 import skarbiec
 from skarbiec.audit.services import RequestContext
-from skarbiec.channels.services.mobile import block_mobile_channel
+from skarbiec.channels.lifecycle import block_mobile_channel
 from skarbiec.client import ApiError, DeviceClient
 from tests.api.steps import MOBILE_PASSWORD, member_with_channel
 from tests.factories import make_member

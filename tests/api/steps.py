@@ -7,7 +7,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from skarbiec.audit.services import RequestContext
-from skarbiec.channels.services.mobile import (
+from skarbiec.channels.mobile.app_password import (
     confirm_mobile_app_reactivation,
     confirm_mobile_channel_activation,
     request_mobile_app_reactivation,

@@ -10,8 +10,8 @@ import pytest
 
 from skarbiec.api import urls as api_urls
 from skarbiec.api.urls import api
+from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.models import Account
-from skarbiec.ledger.services import open_account
 from tests.api.steps import WEB, ready_device
 from tests.ledger.helpers import EXTERNAL
 from tests.outage import database_unreachable

@@ -9,9 +9,9 @@ from pypdf import PdfReader
 
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.client import ApiError
+from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account, Order, TrustedPayee
 from skarbiec.ledger.nrb import format_nrb
-from skarbiec.ledger.services import deposit_cash, open_account
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body
 from tests.api.steps import WEB, last_code, member_with_channel, ready_device
@@ -204,9 +204,7 @@ def test_r_o4_three_wrong_codes_in_the_app_block_it_and_reject_the_transfer(
     assert "passed" in capsys.readouterr().out
 
 
-def test_r_o4_r_x7_wrong_codes_across_resends_still_block_the_app_at_three(
-    device, payer, target
-):
+def test_r_o4_r_x7_wrong_codes_across_resends_still_block_the_app_at_three(device, payer, target):
     """Hole 2 of the attack report: four wrong codes over resends left the app active. The
     budget belongs to the transfer, not to each code (R-X7)."""
     member, current, _s = payer

@@ -3,8 +3,8 @@
 import pytest
 
 from skarbiec.audit.models import AuditEvent
+from skarbiec.channels.lifecycle import deactivate_mobile_channel
 from skarbiec.channels.models import MobileChannel, MobileDevice, MobileSession
-from skarbiec.channels.services.mobile import deactivate_mobile_channel
 from skarbiec.client import ApiError, DeviceClient
 from tests.api.steps import (
     MOBILE_PASSWORD,
@@ -213,8 +213,8 @@ def test_r_m5_r_o4_r_b3_blocked_app_cannot_reactivate_itself_with_reset_and_its_
 
         call_command("mobile", "block", member.login)
     else:
+        from skarbiec.ledger.accounts import deposit_cash, open_account
         from skarbiec.ledger.models import Account
-        from skarbiec.ledger.services import deposit_cash, open_account
 
         account = open_account(member, Account.Kind.CURRENT, WEB)
         deposit_cash(account, 500_00, WEB)

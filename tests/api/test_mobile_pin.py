@@ -228,7 +228,7 @@ def test_r_x4_twenty_parallel_wrong_pins_count_to_exactly_three(settings):
 
 @pytest.mark.django_db
 def test_stale_challenges_are_purged(device):
-    from skarbiec.channels.services.mobile import purge_stale_device_data
+    from skarbiec.channels.mobile.challenges import purge_stale_device_data
     from skarbiec.core import clock
 
     device.challenge()

@@ -2,12 +2,12 @@
 
 import pytest
 
-from skarbiec.channels.models import MobileSession
-from skarbiec.channels.services.mobile import (
+from skarbiec.channels.lifecycle import (
     block_mobile_channel,
     deactivate_mobile_channel,
     remove_mobile_device,
 )
+from skarbiec.channels.models import MobileSession
 from skarbiec.client import ApiError
 from skarbiec.core import clock
 from skarbiec.core.keys import keyed_hash

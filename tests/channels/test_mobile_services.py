@@ -10,17 +10,19 @@ from skarbiec.channels.errors import (
     TransitionNotAllowed,
     UnknownDevice,
 )
-from skarbiec.channels.models import MobileChannel, MobileDevice
-from skarbiec.channels.services.mobile import (
+from skarbiec.channels.lifecycle import (
     block_mobile_channel,
+    deactivate_mobile_channel,
+    remove_mobile_device,
+)
+from skarbiec.channels.mobile.app_password import (
     confirm_mobile_app_reactivation,
     confirm_mobile_channel_activation,
-    deactivate_mobile_channel,
-    mobile_channel_overview,
-    remove_mobile_device,
     request_mobile_app_reactivation,
     request_mobile_channel_activation,
 )
+from skarbiec.channels.models import MobileChannel, MobileDevice
+from skarbiec.channels.queries import mobile_channel_overview
 from skarbiec.client import DeviceClient
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.otp.errors import OtpExpired, OtpInvalid

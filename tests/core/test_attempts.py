@@ -18,11 +18,8 @@ from django.db import connection
 
 from skarbiec.audit.services import RequestContext
 from skarbiec.channels.models import MobileChannel, WebChannel
-from skarbiec.channels.services.web import (
-    begin_web_login,
-    complete_web_login,
-    request_web_password_change,
-)
+from skarbiec.channels.web.login import begin_web_login, complete_web_login
+from skarbiec.channels.web.password import request_web_password_change
 from skarbiec.client import ApiError, DeviceClient
 from skarbiec.core import attempts
 from skarbiec.core.errors import DomainError

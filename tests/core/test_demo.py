@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from skarbiec.audit.services import RequestContext, verify_audit_chains
-from skarbiec.channels.services.web import begin_web_login
+from skarbiec.channels.web.login import begin_web_login
 from skarbiec.core.demo import DEMO_HELPLINE, DEMO_SORT_CODE, load_demo_data
 from skarbiec.members.models import CreditUnion, Member, StaffProfile
 from skarbiec.members.pesel import is_valid_pesel

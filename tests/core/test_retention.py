@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from skarbiec.audit.services import RequestContext
+from skarbiec.channels.mobile.challenges import issue_device_challenge
 from skarbiec.channels.models import DeviceChallenge, MobileSession
-from skarbiec.channels.services.mobile import issue_device_challenge
 from skarbiec.client import DeviceClient
 from skarbiec.core import clock
 from skarbiec.core.attempts import PasswordGuess, check_secret

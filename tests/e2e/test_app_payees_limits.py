@@ -5,9 +5,11 @@ R-O2)."""
 import pytest
 from playwright.sync_api import Page, expect
 
+from skarbiec.ledger.accounts import deposit_cash, open_account
+from skarbiec.ledger.limits import member_limits
 from skarbiec.ledger.models import Account, MemberLimits, TrustedPayee
 from skarbiec.ledger.nrb import format_nrb
-from skarbiec.ledger.services import MOBILE, deposit_cash, member_limits, open_account
+from skarbiec.ledger.order_input import MOBILE
 from tests.api.steps import enable_mobile_channel
 from tests.e2e.test_transfers import _settings, app, app_activate  # noqa: F401 (fixtures)
 from tests.factories import make_credit_union, make_member

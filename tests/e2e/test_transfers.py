@@ -12,9 +12,9 @@ from playwright.sync_api import BrowserContext, Page, expect
 from pypdf import PdfReader
 
 from skarbiec.channels.models import MobileChannel
+from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account, Order
 from skarbiec.ledger.nrb import format_nrb
-from skarbiec.ledger.services import deposit_cash, open_account
 from tests.api.steps import MOBILE_PASSWORD, enable_mobile_channel
 from tests.factories import make_credit_union, make_member
 from tests.ledger.helpers import WEB, balance

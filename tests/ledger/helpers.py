@@ -4,9 +4,9 @@ import itertools
 import re
 
 from skarbiec.audit.services import RequestContext
+from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account
 from skarbiec.ledger.nrb import make_nrb
-from skarbiec.ledger.services import deposit_cash, open_account
 from skarbiec.members.models import CreditUnion, Member
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body

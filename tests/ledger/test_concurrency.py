@@ -10,9 +10,10 @@ import pytest
 from django.db import close_old_connections, connection
 
 from skarbiec.core.errors import DomainError
+from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account, LedgerEntry, Order
-from skarbiec.ledger.services import create_transfer_order, open_account
+from skarbiec.ledger.orders import create_transfer_order
 from tests.factories import make_credit_union
 from tests.ledger.helpers import WEB, balance, member_with_account
 
@@ -73,7 +74,7 @@ def test_r_l6_opposite_transfers_in_parallel_do_not_deadlock_and_keep_totals():
     cu = make_credit_union()
     a_member, a = member_with_account(cu, balance_minor=1000_00)
     b = open_account(a_member, Account.Kind.SAVINGS, WEB)
-    from skarbiec.ledger.services import deposit_cash
+    from skarbiec.ledger.accounts import deposit_cash
 
     deposit_cash(b, 1000_00, WEB)
 

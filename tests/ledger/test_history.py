@@ -10,13 +10,14 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from skarbiec.core import clock
+from skarbiec.ledger.accounts import deposit_cash
 from skarbiec.ledger.demo import load_demo_ledger
 from skarbiec.ledger.errors import AccountNotFound, InvalidOrderDetails, OrderNotFound
 from skarbiec.ledger.history import HistoryFilter, account_history, history_csv, history_entry
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account, LedgerEntry
+from skarbiec.ledger.orders import authorize_transfer, create_transfer_order
 from skarbiec.ledger.pdf import transfer_confirmation_pdf
-from skarbiec.ledger.services import authorize_transfer, create_transfer_order, deposit_cash
 from tests.factories import make_credit_union, make_member
 from tests.ledger.helpers import WEB, key, last_code, member_with_account
 

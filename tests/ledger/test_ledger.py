@@ -9,16 +9,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from skarbiec.ledger.accounts import ensure_internal_accounts, open_account
+from skarbiec.ledger.booking import Leg, post_transaction
 from skarbiec.ledger.errors import ImmutableRecord, InsufficientFunds, UnbalancedTransaction
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account, LedgerEntry, LedgerTransaction
 from skarbiec.ledger.nrb import is_valid_nrb, sort_code_of
-from skarbiec.ledger.services import (
-    Leg,
-    ensure_internal_accounts,
-    open_account,
-    post_transaction,
-)
 from tests.factories import make_credit_union
 from tests.ledger.helpers import WEB, balance, member_with_account
 

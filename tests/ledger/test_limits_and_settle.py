@@ -8,19 +8,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from skarbiec.core import clock
+from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.errors import LimitAboveMaximum, LimitExceeded
 from skarbiec.ledger.integrity import ledger_problems
+from skarbiec.ledger.limits import change_limits, confirm_limit_change, limit_usage
 from skarbiec.ledger.models import Account, LimitChange, Order
-from skarbiec.ledger.services import (
-    add_trusted_payee,
-    authorize_transfer,
-    change_limits,
-    confirm_limit_change,
-    confirm_trusted_payee,
-    create_transfer_order,
-    limit_usage,
-    open_account,
-)
+from skarbiec.ledger.orders import authorize_transfer, create_transfer_order
+from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
 from skarbiec.otp.errors import OtpInvalid
 from tests.factories import make_credit_union
 from tests.ledger.helpers import (

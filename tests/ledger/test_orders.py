@@ -5,11 +5,12 @@ from django.db import connection
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.channels.errors import MobileChannelBlocked, WebChannelBlocked
-from skarbiec.channels.models import MobileChannel, WebChannel
-from skarbiec.channels.services.mobile import (
+from skarbiec.channels.mobile.app_password import (
     confirm_mobile_channel_activation,
     request_mobile_channel_activation,
 )
+from skarbiec.channels.models import MobileChannel, WebChannel
+from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.errors import (
     AccountNumberChecksum,
     IdempotencyConflict,
@@ -22,16 +23,13 @@ from skarbiec.ledger.errors import (
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account, LedgerTransaction, Order
 from skarbiec.ledger.nrb import format_nrb, make_nrb
-from skarbiec.ledger.services import (
-    add_trusted_payee,
+from skarbiec.ledger.orders import (
     authorize_transfer,
     cancel_order,
-    confirm_trusted_payee,
     create_transfer_order,
-    deposit_cash,
-    open_account,
     resend_transfer_code,
 )
+from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpInvalid
 from tests.factories import make_credit_union
 from tests.ledger.helpers import (

@@ -7,18 +7,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from skarbiec.channels.errors import WebChannelBlocked
-from skarbiec.channels.services.web import begin_web_login, complete_web_login
+from skarbiec.channels.web.login import begin_web_login, complete_web_login
 from skarbiec.core.errors import DomainError
+from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.clearing import send_outgoing_batch, settle_sent_orders
 from skarbiec.ledger.errors import InsufficientFunds
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account, Order
-from skarbiec.ledger.services import (
-    authorize_transfer,
-    create_transfer_order,
-    deposit_cash,
-    open_account,
-)
+from skarbiec.ledger.orders import authorize_transfer, create_transfer_order
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpInvalid
 from tests.factories import make_credit_union
 from tests.ledger.helpers import EXTERNAL, WEB, key, last_code, member_with_account, wrong_code

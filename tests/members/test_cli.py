@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from skarbiec.audit.models import AuditEvent
+from skarbiec.channels.lifecycle import block_web_channel
 from skarbiec.channels.models import WebChannel
-from skarbiec.channels.services.web import block_web_channel
 from skarbiec.members.models import Member, StaffProfile
 from skarbiec.members.passwords import password_problems
 from skarbiec.otp.models import SmsMessage

@@ -18,8 +18,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.models import Account, Order
-from skarbiec.ledger.services import create_transfer_order, open_account
+from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.operations.backup_engines import PostgresDatabase, current_database
 from tests.factories import make_credit_union
 from tests.ledger.helpers import WEB, member_with_account

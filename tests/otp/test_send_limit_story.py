@@ -13,8 +13,8 @@ from django.test import Client
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.client import ApiError
 from skarbiec.core import clock
+from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account
-from skarbiec.ledger.services import deposit_cash, open_account
 from skarbiec.otp.models import SmsMessage
 from tests.api.steps import WEB, device_beside_web_client
 from tests.factories import make_member

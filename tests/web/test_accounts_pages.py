@@ -12,9 +12,9 @@ from tests.ledger.helpers import EXTERNAL, WEB, balance, member_with_account
 from tests.web.login_steps import english_client, last_sms_code, log_in, wrong_code
 
 from skarbiec.channels.models import WebChannel
+from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account, LimitChange, Order, TrustedPayee
 from skarbiec.ledger.nrb import format_nrb, make_nrb
-from skarbiec.ledger.services import deposit_cash, open_account
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body
 

@@ -14,8 +14,8 @@ from tests.outage import database_unreachable
 from tests.web.login_steps import log_in
 
 from skarbiec.audit.services import RequestContext
+from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.models import Account
-from skarbiec.ledger.services import open_account
 from skarbiec.members.models import Member
 from skarbiec.web import urls as web_urls
 

@@ -163,8 +163,8 @@ def test_logout_ends_the_session(client):
 def test_r_w2_blocking_by_staff_ends_an_open_session(client):
     from tests.factories import CLI
 
+    from skarbiec.channels.lifecycle import block_web_channel
     from skarbiec.channels.models import WebChannel
-    from skarbiec.channels.services.web import block_web_channel
 
     member = make_member()
     log_in(client, member)

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from skarbiec.channels.errors import MobileNotAuthenticated
-from skarbiec.channels.services.mobile import MobileSessionInfo, authenticate_mobile_session
+from skarbiec.channels.mobile.sessions import MobileSessionInfo, authenticate_mobile_session
 
 
 class MobileSessionAuth(HttpBearer):

@@ -19,15 +19,33 @@ from skarbiec.api.schemas import ERRORS, InputSchema, OkOut
 from skarbiec.audit.services import RequestContext
 from skarbiec.core.bounds import PageNumber, RecordId
 from skarbiec.core.http import request_context
-from skarbiec.ledger import history, pdf, services
+from skarbiec.ledger import history, pdf
+from skarbiec.ledger import limits as member_limits_service
+from skarbiec.ledger import orders as orders_service
+from skarbiec.ledger.accounts import member_accounts
 from skarbiec.ledger.amounts import format_amount, parse_amount, require_amount
 from skarbiec.ledger.errors import InvalidAmount, InvalidOrderDetails
+from skarbiec.ledger.limits import confirm_limit_change, limit_usage
 from skarbiec.ledger.models import Account, LimitChange, Order, TrustedPayee
 from skarbiec.ledger.nrb import format_nrb, iban
+from skarbiec.ledger.order_input import MOBILE
+from skarbiec.ledger.orders import (
+    cancel_order,
+    create_transfer_order,
+    get_order,
+    member_orders,
+    resend_transfer_code,
+)
+from skarbiec.ledger.payees import (
+    add_trusted_payee,
+    confirm_trusted_payee,
+    remove_trusted_payee,
+    trusted_payees,
+)
 from skarbiec.members.models import Member
 
 router = Router(tags=["accounts and transfers"], auth=MobileSessionAuth())
-MOBILE = services.MOBILE
+MOBILE = MOBILE
 
 
 def _ctx(request: HttpRequest) -> RequestContext:
@@ -115,7 +133,7 @@ def _payee_out(payee: TrustedPayee) -> dict[str, Any]:
 
 @router.get("/accounts", response={200: list[s.AccountOut], **ERRORS})
 def accounts(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return [_account_out(a) for a in services.member_accounts(_member(request))]
+    return [_account_out(a) for a in member_accounts(_member(request))]
 
 
 class HistoryQuery(InputSchema):
@@ -165,7 +183,7 @@ def history_entry(request: HttpRequest, entry_id: RecordId):  # type: ignore[no-
 @router.get("/transfers", response={200: list[s.OrderOut], **ERRORS})
 def transfers(request: HttpRequest):  # type: ignore[no-untyped-def]
     """The member's 50 newest transfers, from every channel."""
-    return [_order_out(o) for o in services.member_orders(_member(request))]
+    return [_order_out(o) for o in member_orders(_member(request))]
 
 
 @router.post(
@@ -183,7 +201,7 @@ def create_transfer(  # type: ignore[no-untyped-def]
 ):
     if idempotency_key and body.idempotency_key and idempotency_key != body.idempotency_key:
         raise InvalidOrderDetails(field="idempotency_key")
-    order = services.create_transfer_order(
+    order = create_transfer_order(
         _member(request),
         MOBILE,
         body.from_account_id,
@@ -199,7 +217,7 @@ def create_transfer(  # type: ignore[no-untyped-def]
 
 @router.get("/transfers/{order_id}", response={200: s.OrderOut, **ERRORS})
 def transfer(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyped-def]
-    return _order_out(services.get_order(_member(request), order_id))
+    return _order_out(get_order(_member(request), order_id))
 
 
 @router.post(
@@ -210,18 +228,18 @@ def transfer(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyp
 )
 def authorize_transfer(request: HttpRequest, order_id: RecordId, body: s.CodeIn):  # type: ignore[no-untyped-def]
     return _order_out(
-        services.authorize_transfer(_member(request), order_id, body.code, _ctx(request))
+        orders_service.authorize_transfer(_member(request), order_id, body.code, _ctx(request))
     )
 
 
 @router.post("/transfers/{order_id}/resend-code", response={200: s.OrderOut, **ERRORS})
 def resend_code(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyped-def]
-    return _order_out(services.resend_transfer_code(_member(request), order_id, _ctx(request)))
+    return _order_out(resend_transfer_code(_member(request), order_id, _ctx(request)))
 
 
 @router.post("/transfers/{order_id}/cancel", response={200: s.OrderOut, **ERRORS})
 def cancel_transfer(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyped-def]
-    return _order_out(services.cancel_order(_member(request), order_id, _ctx(request)))
+    return _order_out(cancel_order(_member(request), order_id, _ctx(request)))
 
 
 @router.get(
@@ -243,29 +261,25 @@ def confirmation(request: HttpRequest, order_id: RecordId) -> HttpResponse:
 
 @router.get("/payees", response={200: list[s.PayeeOut], **ERRORS})
 def payees(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return [_payee_out(p) for p in services.trusted_payees(_member(request))]
+    return [_payee_out(p) for p in trusted_payees(_member(request))]
 
 
 @router.post("/payees", response={200: s.PayeeOut, **ERRORS})
 def add_payee(request: HttpRequest, body: s.PayeeIn):  # type: ignore[no-untyped-def]
     """Stored pending; an SMS code naming the payee was sent: confirm it next."""
-    payee = services.add_trusted_payee(
-        _member(request), MOBILE, body.name, body.account, _ctx(request)
-    )
+    payee = add_trusted_payee(_member(request), MOBILE, body.name, body.account, _ctx(request))
     return _payee_out(payee)
 
 
 @router.post("/payees/{payee_id}/confirm", response={200: s.PayeeOut, **ERRORS})
 def confirm_payee(request: HttpRequest, payee_id: RecordId, body: s.CodeIn):  # type: ignore[no-untyped-def]
-    payee = services.confirm_trusted_payee(
-        _member(request), payee_id, body.code, _ctx(request), MOBILE
-    )
+    payee = confirm_trusted_payee(_member(request), payee_id, body.code, _ctx(request), MOBILE)
     return _payee_out(payee)
 
 
 @router.delete("/payees/{payee_id}", response={200: OkOut, **ERRORS})
 def remove_payee(request: HttpRequest, payee_id: RecordId):  # type: ignore[no-untyped-def]
-    services.remove_trusted_payee(_member(request), payee_id, _ctx(request))
+    remove_trusted_payee(_member(request), payee_id, _ctx(request))
     return {"ok": True}
 
 
@@ -276,7 +290,7 @@ def remove_payee(request: HttpRequest, payee_id: RecordId):  # type: ignore[no-u
     "credit union's maximum.",
 )
 def limits(request: HttpRequest):  # type: ignore[no-untyped-def]
-    usage = services.limit_usage(_member(request), MOBILE)
+    usage = limit_usage(_member(request), MOBILE)
     return {
         **usage.__dict__,
         "per_transaction": _money(usage.per_transaction_minor),
@@ -292,7 +306,7 @@ def limits(request: HttpRequest):  # type: ignore[no-untyped-def]
     "code; POST /limits/{id}/confirm. Above the credit union's maximum: limit_above_maximum.",
 )
 def change_limits(request: HttpRequest, body: s.LimitsIn):  # type: ignore[no-untyped-def]
-    change = services.change_limits(
+    change = member_limits_service.change_limits(
         _member(request),
         MOBILE,
         _amount(body.per_transaction, body.per_transaction_minor, "per_transaction"),
@@ -313,7 +327,7 @@ def change_limits(request: HttpRequest, body: s.LimitsIn):  # type: ignore[no-un
 
 @router.post("/limits/{change_id}/confirm", response={200: s.LimitChangeOut, **ERRORS})
 def confirm_limits(request: HttpRequest, change_id: RecordId, body: s.CodeIn):  # type: ignore[no-untyped-def]
-    applied = services.confirm_limit_change(_member(request), change_id, body.code, _ctx(request))
+    applied = confirm_limit_change(_member(request), change_id, body.code, _ctx(request))
     return {
         "id": change_id,
         "channel": applied.channel,

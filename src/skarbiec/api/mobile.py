@@ -10,7 +10,22 @@ from ninja import Router
 from skarbiec.api import schemas as s
 from skarbiec.api.auth import MobileSessionAuth, mobile_session
 from skarbiec.channels.devicepolicy import DeviceInfo, describe_device
-from skarbiec.channels.services import mobile
+from skarbiec.channels.mobile.activation import (
+    activate_mobile_device,
+    confirm_mobile_device_activation,
+)
+from skarbiec.channels.mobile.challenges import issue_device_challenge
+from skarbiec.channels.mobile.fingerprint import (
+    fingerprint_login,
+    fingerprint_login_options,
+    fingerprint_registration_options,
+    register_fingerprint,
+)
+from skarbiec.channels.mobile.help import mobile_help
+from skarbiec.channels.mobile.pin import pin_login, report_failed_fingerprint
+from skarbiec.channels.mobile.pin import set_pin as set_device_pin
+from skarbiec.channels.mobile.sessions import MobileSessionToken, logout_mobile_session
+from skarbiec.channels.queries import mobile_member_summary
 from skarbiec.core.http import request_context
 
 router = Router(tags=["mobile"])
@@ -32,7 +47,7 @@ def _device(request: HttpRequest, reported: s.DeviceIn | None) -> DeviceInfo | N
     return describe_device(reported.dict(), request.headers.get("User-Agent", ""), hints)
 
 
-def _session_out(token: mobile.MobileSessionToken) -> dict:
+def _session_out(token: MobileSessionToken) -> dict:
     return {
         "token": token.token,
         "device_id": token.device_id,
@@ -49,13 +64,13 @@ def _session_out(token: mobile.MobileSessionToken) -> dict:
     "per client address.",
 )
 def challenge(request: HttpRequest, device_id: str = ""):  # type: ignore[no-untyped-def]
-    issued = mobile.issue_device_challenge(_ctx(request), device_id)
+    issued = issue_device_challenge(_ctx(request), device_id)
     return {"challenge": issued.challenge, "expires_at": issued.expires_at}
 
 
 @router.post("/activation", response={200: s.ActivationOut, **ERRORS})
 def activation(request: HttpRequest, body: s.ActivationIn):  # type: ignore[no-untyped-def]
-    started = mobile.activate_mobile_device(
+    started = activate_mobile_device(
         body.login,
         body.password,
         body.public_key,
@@ -70,13 +85,13 @@ def activation(request: HttpRequest, body: s.ActivationIn):  # type: ignore[no-u
 
 @router.post("/activation/confirm", response={200: s.BoundDeviceOut, **ERRORS})
 def activation_confirm(request: HttpRequest, body: s.ActivationConfirmIn):  # type: ignore[no-untyped-def]
-    bound = mobile.confirm_mobile_device_activation(body.activation_id, body.code, _ctx(request))
+    bound = confirm_mobile_device_activation(body.activation_id, body.code, _ctx(request))
     return bound.__dict__
 
 
 @router.post("/pin", response={200: s.SessionOut, **ERRORS})
 def set_pin(request: HttpRequest, body: s.SetPinIn):  # type: ignore[no-untyped-def]
-    token = mobile.set_pin(
+    token = set_device_pin(
         body.device_id, body.pin, body.pin_proof, body.challenge, body.signature, _ctx(request)
     )
     return _session_out(token)
@@ -84,20 +99,18 @@ def set_pin(request: HttpRequest, body: s.SetPinIn):  # type: ignore[no-untyped-
 
 @router.post("/fingerprint/options", auth=session_auth, response={200: dict, **ERRORS})
 def fingerprint_options(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return mobile.fingerprint_registration_options(mobile_session(request))
+    return fingerprint_registration_options(mobile_session(request))
 
 
 @router.post("/fingerprint/register", auth=session_auth, response={200: s.OkOut, **ERRORS})
 def fingerprint_register(request: HttpRequest, body: s.FingerprintRegisterIn):  # type: ignore[no-untyped-def]
-    mobile.register_fingerprint(
-        mobile_session(request), body.challenge, body.credential, _ctx(request)
-    )
+    register_fingerprint(mobile_session(request), body.challenge, body.credential, _ctx(request))
     return {"ok": True}
 
 
 @router.post("/login/pin", response={200: s.SessionOut, **ERRORS})
 def login_pin(request: HttpRequest, body: s.PinLoginIn):  # type: ignore[no-untyped-def]
-    token = mobile.pin_login(
+    token = pin_login(
         body.device_id,
         body.pin_proof,
         body.challenge,
@@ -110,12 +123,12 @@ def login_pin(request: HttpRequest, body: s.PinLoginIn):  # type: ignore[no-unty
 
 @router.post("/login/fingerprint/options", response={200: dict, **ERRORS})
 def login_fingerprint_options(request: HttpRequest, body: s.DeviceRefIn):  # type: ignore[no-untyped-def]
-    return mobile.fingerprint_login_options(body.device_id, _ctx(request))
+    return fingerprint_login_options(body.device_id, _ctx(request))
 
 
 @router.post("/login/fingerprint", response={200: s.SessionOut, **ERRORS})
 def login_fingerprint(request: HttpRequest, body: s.FingerprintLoginIn):  # type: ignore[no-untyped-def]
-    token = mobile.fingerprint_login(
+    token = fingerprint_login(
         body.device_id,
         body.challenge,
         body.credential,
@@ -128,15 +141,13 @@ def login_fingerprint(request: HttpRequest, body: s.FingerprintLoginIn):  # type
 
 @router.post("/login/fingerprint/failed", response={200: s.AttemptsOut, **ERRORS})
 def login_fingerprint_failed(request: HttpRequest, body: s.FailedFingerprintIn):  # type: ignore[no-untyped-def]
-    left = mobile.report_failed_fingerprint(
-        body.device_id, body.challenge, body.signature, _ctx(request)
-    )
+    left = report_failed_fingerprint(body.device_id, body.challenge, body.signature, _ctx(request))
     return {"attempts_left": left}
 
 
 @router.post("/logout", auth=session_auth, response={200: s.OkOut, **ERRORS})
 def logout(request: HttpRequest):  # type: ignore[no-untyped-def]
-    mobile.logout_mobile_session(mobile_session(request), _ctx(request))
+    logout_mobile_session(mobile_session(request), _ctx(request))
     return {"ok": True}
 
 
@@ -158,12 +169,12 @@ def session(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 @router.get("/me", auth=session_auth, response={200: s.MeOut, **ERRORS})
 def me(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return mobile.mobile_member_summary(mobile_session(request)).__dict__
+    return mobile_member_summary(mobile_session(request)).__dict__
 
 
 @router.get("/help", response={200: s.HelpOut, **ERRORS})
 def help_page(request: HttpRequest, device_id: str = ""):  # type: ignore[no-untyped-def]
-    content = mobile.mobile_help(device_id)
+    content = mobile_help(device_id)
     return {
         "credit_union": content.credit_union,
         "helpline": content.helpline,

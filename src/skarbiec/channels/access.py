@@ -4,9 +4,8 @@ depends on this module only, never on the channels' services."""
 
 from skarbiec.audit.services import RequestContext
 from skarbiec.channels.errors import MobileChannelBlocked, WebChannelBlocked
+from skarbiec.channels.lifecycle import block_mobile_channel, web_codes_exhausted
 from skarbiec.channels.models import MobileChannel, WebChannel
-from skarbiec.channels.services.mobile import block_mobile_channel
-from skarbiec.channels.services.web import helpline_phones, web_codes_exhausted
 from skarbiec.core.errors import DomainError
 from skarbiec.members.models import Member
 
@@ -22,9 +21,9 @@ def require_channel_open(member: Member, channel: str) -> None:
             member=member, state=MobileChannel.State.BLOCKED
         ).exists()
         if blocked:
-            raise MobileChannelBlocked(helpline=helpline_phones(member.credit_union))
+            raise MobileChannelBlocked.of(member.credit_union)
     elif WebChannel.objects.filter(member=member, state=WebChannel.State.BLOCKED).exists():
-        raise WebChannelBlocked(helpline=helpline_phones(member.credit_union))
+        raise WebChannelBlocked.of(member.credit_union)
 
 
 def codes_exhausted(
@@ -35,5 +34,5 @@ def codes_exhausted(
     transaction of the last wrong code; returns the refusal to show."""
     if channel == MOBILE:
         block_mobile_channel(member, "wrong_codes", ctx)
-        return MobileChannelBlocked(helpline=helpline_phones(member.credit_union))
+        return MobileChannelBlocked.of(member.credit_union)
     return web_codes_exhausted(member, failed_event, ctx)

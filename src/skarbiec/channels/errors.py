@@ -1,8 +1,23 @@
 """Refusals of the channel state machines and of logins, with what the member should do next."""
 
+from typing import Self
+
 from django.utils.translation import gettext_lazy as _
 
 from skarbiec.core.errors import DomainError
+from skarbiec.members.models import CreditUnion
+from skarbiec.members.queries import helpline_phones
+
+
+class ChannelBlocked(DomainError):
+    """A blocked channel: the answer names whom to call (R-W2, R-M5)."""
+
+    code = "channel_blocked"
+    status = 403
+
+    @classmethod
+    def of(cls, credit_union: CreditUnion | None) -> Self:
+        return cls(helpline=helpline_phones(credit_union))
 
 
 class WrongCredentials(DomainError):
@@ -25,8 +40,7 @@ class ActivationRefused(WrongCredentials):
     )
 
 
-class WebChannelBlocked(DomainError):
-    code = "channel_blocked"
+class WebChannelBlocked(ChannelBlocked):
     message = _(
         "Access to the internet service is blocked. Call the helpline of your credit union to "
         "have it unblocked; you will receive a new temporary password by SMS."
@@ -49,8 +63,7 @@ class MobileChannelDisabled(DomainError):
     status = 403
 
 
-class MobileChannelBlocked(DomainError):
-    code = "channel_blocked"
+class MobileChannelBlocked(ChannelBlocked):
     message = _(
         "The mobile app is blocked. To unblock it, log in to the internet service, open "
         "Settings → Activate mobile app, define a new mobile-app password confirmed with an SMS "

@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from skarbiec.audit.services import RequestContext
+from skarbiec.channels.enrolment import create_member
 from skarbiec.members.models import CreditUnion, Member, StaffProfile
-from skarbiec.members.services import create_member
 from skarbiec.members.staff import create_staff_user
 
 DEMO = RequestContext(actor="system:demo", channel="cli")

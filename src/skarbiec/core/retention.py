@@ -9,8 +9,8 @@ from importlib import import_module
 from django.conf import settings
 from django.utils import timezone
 
+from skarbiec.channels.mobile.challenges import purge_stale_device_data
 from skarbiec.channels.purge import purge_ended_mobile_sessions
-from skarbiec.channels.services.mobile import purge_stale_device_data
 from skarbiec.core.throttling import purge_old_rate_limit_windows
 from skarbiec.otp.purge import purge_expired_codes
 

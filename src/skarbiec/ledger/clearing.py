@@ -18,10 +18,11 @@ from django.utils import timezone
 
 from skarbiec.audit.services import SYSTEM, RequestContext, record_event
 from skarbiec.core import clock
+from skarbiec.ledger.accounts import internal_account
+from skarbiec.ledger.booking import Leg, post_transaction
 from skarbiec.ledger.errors import OrderNotFound, OrderStateConflict
 from skarbiec.ledger.models import Account, LedgerTransaction, Order, OutgoingBatch
 from skarbiec.ledger.nrb import sort_code_of
-from skarbiec.ledger.services import Leg, internal_account, post_transaction
 from skarbiec.members.models import CreditUnion
 
 BATCH_HEADER = [

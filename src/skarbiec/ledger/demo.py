@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from skarbiec.audit.services import RequestContext
 from skarbiec.core import clock
+from skarbiec.ledger.accounts import ensure_internal_accounts, open_account
+from skarbiec.ledger.booking import Leg, post_transaction
 from skarbiec.ledger.errors import InsufficientFunds
 from skarbiec.ledger.models import Account, LedgerTransaction
 from skarbiec.ledger.nrb import make_nrb
-from skarbiec.ledger.services import Leg, ensure_internal_accounts, open_account, post_transaction
 from skarbiec.members.models import CreditUnion, Member
 
 DEMO = RequestContext(actor="system:demo", channel="cli")

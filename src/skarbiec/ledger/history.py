@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from skarbiec.core.bounds import MAX_PAGE
+from skarbiec.ledger.accounts import get_member_account
 from skarbiec.ledger.amounts import format_amount_plain, require_amount
 from skarbiec.ledger.errors import AccountNotFound, InvalidOrderDetails
 from skarbiec.ledger.models import LedgerEntry, Order
-from skarbiec.ledger.services import get_member_account
 from skarbiec.members.models import Member
 
 MAX_PAGE_SIZE = 100

@@ -105,7 +105,7 @@ class LedgerTransaction(models.Model):
         if self.pk is not None:
             raise ImmutableRecord()
         if not getattr(self, "_entries_balanced", False):
-            # Only skarbiec.ledger.services.post_transaction writes bookings: it checks the
+            # Only skarbiec.ledger.booking.post_transaction writes bookings: it checks the
             # entries first and marks the instance.
             raise UnbalancedTransaction()
         super().save(*args, **kwargs)

@@ -15,7 +15,7 @@ from fpdf import FPDF
 from skarbiec.ledger.amounts import format_amount
 from skarbiec.ledger.models import Order
 from skarbiec.ledger.nrb import format_nrb
-from skarbiec.ledger.services import get_order
+from skarbiec.ledger.orders import get_order
 from skarbiec.members.models import Member
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu")]

@@ -13,6 +13,8 @@ from django.contrib.auth import password_validation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from skarbiec.members.errors import PasswordRejected
+
 MIN_LENGTH = 8
 MAX_LENGTH = 15
 SPECIAL_CHARACTERS = "`~!@#$%^&*()_+|-=\\{}[];':\",./<>?"
@@ -69,3 +71,9 @@ def password_problems(password: str, login: str | None = None) -> list[str]:
     if password.lower() in _common_passwords():
         problems.append(str(_("This password is too common and easy to guess.")))
     return problems
+
+
+def require_valid_password(password: str, login: str | None) -> None:
+    problems = password_problems(password, login)
+    if problems:
+        raise PasswordRejected(problems)

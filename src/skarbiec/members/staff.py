@@ -7,10 +7,10 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.channels.enrolment import generate_temporary_password
 from skarbiec.members.errors import DuplicateStaffUser, InvalidStaffUser, PasswordRejected
 from skarbiec.members.models import CreditUnion, StaffProfile
 from skarbiec.members.passwords import password_problems
-from skarbiec.members.services import generate_temporary_password
 
 
 def create_staff_user(

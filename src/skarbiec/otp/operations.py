@@ -3,13 +3,14 @@
 Every kind of operation that needs a code is an `OperationKind`, declared once by the app that
 owns the operation, with what its SMS says (R-O2) and what three wrong codes do (R-O4):
 
-- web_login, web_password_change (channels.services.web): the operation is cancelled and one
-  failure counts toward the web lockout;
-- mobile_channel_activation, mobile_app_reactivation (channels.services.mobile, web pages): the
+- web_login, web_password_change (channels.web.login, channels.web.password): the operation is
+  cancelled and one failure counts toward the web lockout;
+- mobile_channel_activation, mobile_app_reactivation (channels.mobile.app_password, web pages): the
   same;
-- mobile_device_activation (channels.services.mobile, in the app): cancelled, the app blocked;
-- transfer, trusted_payee, raise_limits (ledger.services): cancelled, and the rule of the
-  channel it came from (web: a failure toward the lockout; app: the app blocked).
+- mobile_device_activation (channels.mobile.activation, in the app): cancelled, the app blocked;
+- transfer, trusted_payee, raise_limits (ledger.orders, ledger.payees, ledger.limits):
+  cancelled, and the rule of the channel it came from (web: a failure toward the lockout; app:
+  the app blocked).
 
 One operation is one `Confirmation` row. `start_confirmation` sends the first code,
 `resend_code` replaces the code *in the same row* (so wrong codes before a resend still count:
@@ -234,6 +235,21 @@ def void_confirmations(member: Member, kind: OperationKind, subject: str | None 
     if subject is not None:
         open_ones = open_ones.filter(subject=subject)
     return open_ones.update(state=Confirmation.State.VOIDED, closed_at=clock.now())
+
+
+def void_channel_confirmations(member: Member, channel: str) -> int:
+    """Close every open operation of the member in one channel (e.g. the web's when staff
+    unblock it with a new temporary password)."""
+    return Confirmation.objects.filter(
+        member=member, channel=channel, state=Confirmation.State.OPEN
+    ).update(state=Confirmation.State.VOIDED, closed_at=clock.now())
+
+
+def void_confirmation(member: Member, confirmation_id: int) -> None:
+    """Close one open operation of the member (its subject is gone)."""
+    Confirmation.objects.filter(
+        pk=confirmation_id, member=member, state=Confirmation.State.OPEN
+    ).update(state=Confirmation.State.VOIDED, closed_at=clock.now())
 
 
 def _lock(kind: OperationKind, confirmation_id: int, member: Member) -> Confirmation:

@@ -11,7 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from skarbiec.channels.models import WebChannel
-from skarbiec.channels.services.web import PendingWebLogin
+from skarbiec.channels.web.login import PendingWebLogin
 from skarbiec.core import clock
 from skarbiec.members.models import Member
 

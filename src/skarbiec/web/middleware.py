@@ -11,7 +11,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
-from skarbiec.channels.services.web import end_web_session
+from skarbiec.channels.web.login import end_web_session
 from skarbiec.core.http import request_context
 from skarbiec.members.models import Member
 from skarbiec.web import member_session

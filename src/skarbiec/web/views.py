@@ -16,17 +16,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from skarbiec.audit.services import RequestContext
 from skarbiec.channels.errors import WebChannelBlocked
-from skarbiec.channels.services.web import (
+from skarbiec.channels.web.login import (
     begin_web_login,
     complete_web_login,
     end_web_session,
     previous_web_login,
     resend_web_login_code,
-    set_own_web_password,
 )
+from skarbiec.channels.web.password import set_own_web_password
 from skarbiec.core.errors import DomainError
 from skarbiec.core.http import request_context
-from skarbiec.ledger.services import member_accounts
+from skarbiec.ledger.accounts import member_accounts
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.otp.errors import OtpAttemptsExhausted
 from skarbiec.web import member_session

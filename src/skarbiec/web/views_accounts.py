@@ -2,7 +2,7 @@
 R-O2, R-O4).
 
 Views read the form, call one service of skarbiec.ledger and render the result; every rule
-(limits, exemptions, SMS codes, what three wrong codes do) lives in the ledger services. Amounts
+(limits, exemptions, SMS codes, what three wrong codes do) lives in the ledger's services. Amounts
 typed by the member are parsed with the ledger's parser ("1 234,56" and "1234.56"); a refusal is
 shown with its message and HTTP status, and nothing is stored.
 
@@ -27,15 +27,31 @@ from skarbiec.channels.errors import WebChannelBlocked
 from skarbiec.core.bounds import RecordIdField, record_id_or_none
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.http import request_context
-from skarbiec.ledger import history, pdf, services
+from skarbiec.ledger import history, pdf
+from skarbiec.ledger.accounts import member_accounts
 from skarbiec.ledger.amounts import parse_amount
 from skarbiec.ledger.errors import InvalidAmount
+from skarbiec.ledger.limits import change_limits, confirm_limit_change, limit_usage
 from skarbiec.ledger.models import Order
+from skarbiec.ledger.order_input import ORDER_CHANNELS, WEB
+from skarbiec.ledger.orders import (
+    authorize_transfer,
+    cancel_order,
+    create_transfer_order,
+    get_order,
+    resend_transfer_code,
+)
+from skarbiec.ledger.payees import (
+    add_trusted_payee,
+    confirm_trusted_payee,
+    remove_trusted_payee,
+    trusted_payees,
+)
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
 from skarbiec.web.decorators import member_required
 from skarbiec.web.views import render_blocked
 
-WEB = services.WEB
+WEB = WEB
 HISTORY_PAGE_SIZE = 20
 # States in which a confirmation of the transfer can be downloaded (the money moved or is
 # on its way, or the other bank refused it).
@@ -107,7 +123,7 @@ def accounts(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/accounts/accounts.html",
-        {"accounts": services.member_accounts(_member(request)), "section": "accounts"},
+        {"accounts": member_accounts(_member(request)), "section": "accounts"},
     )
 
 
@@ -214,7 +230,7 @@ def _render_transfer_form(
         request,
         "web/accounts/transfer_form.html",
         {
-            "accounts": services.member_accounts(_member(request)),
+            "accounts": member_accounts(_member(request)),
             "values": values,
             "section": "transfer",
             **_error_context(error),
@@ -245,7 +261,7 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
     member = _member(request)
     try:
         amount_minor = _amount(data["amount"], "amount")
-        order = services.create_transfer_order(
+        order = create_transfer_order(
             member,
             WEB,
             data["from_account"],
@@ -294,7 +310,7 @@ def transfer_code(request: HttpRequest, order_id: int) -> HttpResponse:
     member = _member(request)
     if request.method == "GET":
         try:
-            order = services.get_order(member, order_id)
+            order = get_order(member, order_id)
         except DomainError as e:
             return render(request, "web/accounts/not_found.html", {"error": e}, status=e.status)
         if order.state != Order.State.AWAITING_AUTHORIZATION:
@@ -306,9 +322,7 @@ def transfer_code(request: HttpRequest, order_id: int) -> HttpResponse:
             request, None, order_id, InvalidInput(_("Enter the SMS code.")), status=400
         )
     try:
-        order = services.authorize_transfer(
-            member, order_id, form.cleaned_data["code"], _ctx(request)
-        )
+        order = authorize_transfer(member, order_id, form.cleaned_data["code"], _ctx(request))
     except WebChannelBlocked as e:
         return render_blocked(request, e)
     except DomainError as e:
@@ -320,7 +334,7 @@ def transfer_code(request: HttpRequest, order_id: int) -> HttpResponse:
 @member_required
 def transfer_code_resend(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
-        order = services.resend_transfer_code(_member(request), order_id, _ctx(request))
+        order = resend_transfer_code(_member(request), order_id, _ctx(request))
     except WebChannelBlocked as e:
         return render_blocked(request, e)
     except DomainError as e:
@@ -332,7 +346,7 @@ def transfer_code_resend(request: HttpRequest, order_id: int) -> HttpResponse:
 @member_required
 def transfer_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
-        order = services.cancel_order(_member(request), order_id, _ctx(request))
+        order = cancel_order(_member(request), order_id, _ctx(request))
     except DomainError as e:
         return _render_code(request, None, order_id, e, status=e.status)
     return HttpResponseRedirect(reverse("web:transfer_detail", args=[order.pk]))
@@ -342,7 +356,7 @@ def transfer_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
 @member_required
 def transfer_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
-        order = services.get_order(_member(request), order_id)
+        order = get_order(_member(request), order_id)
     except DomainError as e:
         return render(request, "web/accounts/not_found.html", {"error": e}, status=e.status)
     return render(
@@ -380,7 +394,7 @@ def _render_payees(
         request,
         "web/accounts/payees.html",
         {
-            "payees": services.trusted_payees(_member(request)),
+            "payees": trusted_payees(_member(request)),
             "values": values or {},
             "notice": notice or request.GET.get("done", ""),
             "section": "payees",
@@ -402,7 +416,7 @@ def payees(request: HttpRequest) -> HttpResponse:
         error = InvalidInput(_("Fill in the payee name and the account number."))
         return _render_payees(request, values, error, status=400)
     try:
-        payee = services.add_trusted_payee(
+        payee = add_trusted_payee(
             _member(request),
             WEB,
             form.cleaned_data["name"],
@@ -426,7 +440,7 @@ def payee_code(request: HttpRequest, payee_id: int) -> HttpResponse:
     try:
         if not form.is_valid():
             raise InvalidInput(_("Enter the SMS code."))
-        services.confirm_trusted_payee(
+        confirm_trusted_payee(
             _member(request), payee_id, form.cleaned_data["code"], _ctx(request), WEB
         )
     except WebChannelBlocked as e:
@@ -451,7 +465,7 @@ def payee_code(request: HttpRequest, payee_id: int) -> HttpResponse:
 @member_required
 def payee_remove(request: HttpRequest, payee_id: int) -> HttpResponse:
     try:
-        services.remove_trusted_payee(_member(request), payee_id, _ctx(request))
+        remove_trusted_payee(_member(request), payee_id, _ctx(request))
     except DomainError as e:
         return _render_payees(request, error=e, status=e.status)
     return HttpResponseRedirect(reverse("web:payees") + "?done=removed")
@@ -463,7 +477,7 @@ def payee_remove(request: HttpRequest, payee_id: int) -> HttpResponse:
 
 def _limits_channel(request: HttpRequest) -> str:
     channel = request.GET.get("channel") or request.POST.get("channel") or WEB
-    return channel if channel in services.ORDER_CHANNELS else WEB
+    return channel if channel in ORDER_CHANNELS else WEB
 
 
 def _render_limits(
@@ -477,7 +491,7 @@ def _render_limits(
         request,
         "web/accounts/limits.html",
         {
-            "usage": services.limit_usage(_member(request), channel),
+            "usage": limit_usage(_member(request), channel),
             "channel": channel,
             "values": values,
             "notice": request.GET.get("done", ""),
@@ -500,7 +514,7 @@ def limits(request: HttpRequest) -> HttpResponse:
     try:
         if not form.is_valid():
             raise InvalidInput(_("Fill in all three limits."))
-        change = services.change_limits(
+        change = change_limits(
             _member(request),
             channel,
             _amount(form.cleaned_data["per_transaction"], "per_transaction"),
@@ -526,7 +540,7 @@ def limits_code(request: HttpRequest, change_id: int) -> HttpResponse:
     try:
         if not form.is_valid():
             raise InvalidInput(_("Enter the SMS code."))
-        applied = services.confirm_limit_change(
+        applied = confirm_limit_change(
             _member(request), change_id, form.cleaned_data["code"], _ctx(request)
         )
     except WebChannelBlocked as e:

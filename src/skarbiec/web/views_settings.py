@@ -15,8 +15,17 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from skarbiec.audit.queries import member_security_events
 from skarbiec.audit.services import RequestContext
-from skarbiec.channels.services import mobile, web
+from skarbiec.channels.lifecycle import deactivate_mobile_channel, remove_mobile_device
+from skarbiec.channels.mobile.app_password import (
+    confirm_mobile_app_reactivation,
+    confirm_mobile_channel_activation,
+    request_mobile_app_reactivation,
+    request_mobile_channel_activation,
+)
+from skarbiec.channels.queries import mobile_channel_overview
+from skarbiec.channels.web.password import confirm_web_password_change, request_web_password_change
 from skarbiec.core.errors import DomainError
 from skarbiec.core.http import request_context
 from skarbiec.members.errors import PasswordRejected
@@ -34,8 +43,8 @@ NOTICE = "settings_notice"
 # device). Same pages, different service functions.
 FLOWS: dict[str, dict[str, Any]] = {
     "channel": {
-        "request": mobile.request_mobile_channel_activation,
-        "confirm": mobile.confirm_mobile_channel_activation,
+        "request": request_mobile_channel_activation,
+        "confirm": confirm_mobile_channel_activation,
         "title": _("Activate the mobile app channel"),
         "intro": _(
             "Choose a password for the mobile app. You will enter it, with your Login, when you "
@@ -46,8 +55,8 @@ FLOWS: dict[str, dict[str, Any]] = {
         "done": "channel_activated",
     },
     "app": {
-        "request": mobile.request_mobile_app_reactivation,
-        "confirm": mobile.confirm_mobile_app_reactivation,
+        "request": request_mobile_app_reactivation,
+        "confirm": confirm_mobile_app_reactivation,
         "title": _("Activate mobile app"),
         "intro": _(
             "Define a new mobile-app password. This unblocks the mobile app; then activate the "
@@ -89,7 +98,7 @@ def _render_channels(
         request,
         "web/settings/channels.html",
         {
-            "overview": mobile.mobile_channel_overview(member),
+            "overview": mobile_channel_overview(member),
             "web_state": member.web_channel.state,
             "error": error,
             "settings_notice": _pop_notice(request) if error is None else None,
@@ -119,7 +128,7 @@ def deactivate_mobile(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "web/settings/deactivate.html", {"section": "channels"})
     try:
-        mobile.deactivate_mobile_channel(_member(request), _ctx(request))
+        deactivate_mobile_channel(_member(request), _ctx(request))
     except DomainError as e:
         return _render_channels(request, error=e, status=e.status)
     request.session.pop(PENDING_PASSWORD, None)
@@ -144,7 +153,7 @@ def _render_password(
             "error": error,
             "problems": problems,
             # Before the form is sent, say whether the step is possible in this state at all.
-            "overview": mobile.mobile_channel_overview(_member(request))
+            "overview": mobile_channel_overview(_member(request))
             if request.method == "GET"
             else None,
             "section": "app" if flow == "app" else "channels",
@@ -254,7 +263,7 @@ def _render_devices(
         request,
         "web/settings/devices.html",
         {
-            "overview": mobile.mobile_channel_overview(_member(request)),
+            "overview": mobile_channel_overview(_member(request)),
             "error": error,
             "settings_notice": _pop_notice(request) if error is None else None,
             "section": "devices",
@@ -275,7 +284,7 @@ def devices(request: HttpRequest) -> HttpResponse:
 def remove_device(request: HttpRequest, device_id: str) -> HttpResponse:
     """R-W6: unbind the device."""
     try:
-        mobile.remove_mobile_device(_member(request), device_id, _ctx(request))
+        remove_mobile_device(_member(request), device_id, _ctx(request))
     except DomainError as e:
         return _render_devices(request, error=e, status=e.status)
     request.session[NOTICE] = "device_removed"
@@ -289,7 +298,7 @@ def security_events(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/settings/security_events.html",
-        {"events": mobile.member_security_events(_member(request)), "section": "events"},
+        {"events": member_security_events(_member(request)), "section": "events"},
     )
 
 
@@ -331,7 +340,7 @@ def change_web_password(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_web_password(request, form=form, status=400)
     try:
-        otp_id = web.request_web_password_change(
+        otp_id = request_web_password_change(
             _member(request),
             form.cleaned_data["current_password"],
             form.cleaned_data["new_password"],
@@ -380,7 +389,7 @@ def change_web_password_code(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_web_password_code(request, form=form, status=400)
     try:
-        generation = web.confirm_web_password_change(
+        generation = confirm_web_password_change(
             _member(request), otp_id, form.cleaned_data["code"], _ctx(request)
         )
     except (OtpExpired, OtpAttemptsExhausted) as e:

@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from skarbiec.channels.lifecycle import block_mobile_channel
 from skarbiec.channels.management.commands.web import CLI, member_by_login
 from skarbiec.channels.models import MobileChannel
-from skarbiec.channels.services.mobile import block_mobile_channel
 
 UNBLOCK_REFUSED = (
     "Staff cannot unblock the mobile app. The member unblocks it in the internet service: "

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skarbiec.audit.services import RequestContext
-from skarbiec.channels.services.web import block_web_channel_on_request, unblock_web_channel
+from skarbiec.channels.lifecycle import block_web_channel_on_request, unblock_web_channel
 from skarbiec.core.errors import DomainError
 from skarbiec.members.models import Member
 

@@ -6,11 +6,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skarbiec.audit.services import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.amounts import format_amount, parse_amount
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account
 from skarbiec.ledger.nrb import format_nrb, parse_nrb
-from skarbiec.ledger.services import deposit_cash, open_account
 from skarbiec.members.models import Member
 
 CLI = RequestContext(actor="operator", channel="cli")

@@ -3,9 +3,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skarbiec.audit.services import RequestContext
+from skarbiec.channels.enrolment import create_member
 from skarbiec.core.errors import DomainError
 from skarbiec.members.models import CreditUnion
-from skarbiec.members.services import create_member
 
 CLI = RequestContext(actor="staff:cli", channel="cli")
 

@@ -1,6 +1,7 @@
-"""Onboarding members and managing their web credentials."""
+"""Giving a member the internet service (R-T2, R-T3, R-W1, R-B2): the member's record, a
+Login, both channels, and a temporary web password sent by SMS.
+"""
 
-import re
 import secrets
 import string
 
@@ -12,38 +13,12 @@ from skarbiec.audit.services import RequestContext, record_event
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.core import clock
 from skarbiec.core.password_hashing import hash_password
-from skarbiec.members.errors import DuplicateMember, InvalidPesel, InvalidPhone, PasswordRejected
+from skarbiec.members.errors import DuplicateMember, InvalidPesel
 from skarbiec.members.models import CreditUnion, Member
 from skarbiec.members.passwords import password_problems
 from skarbiec.members.pesel import is_valid_pesel
+from skarbiec.members.phone import normalize_phone
 from skarbiec.otp.sms import queue_sms
-
-PHONE_RE = re.compile(r"^\+?\d{9,15}$")
-
-
-def normalize_phone(phone: str) -> str:
-    digits = re.sub(r"[\s\-()]", "", phone or "")
-    if not PHONE_RE.match(digits):
-        raise InvalidPhone()
-    if len(digits) == 9:
-        digits = "+48" + digits  # a Polish mobile number without the country code
-    elif not digits.startswith("+"):
-        digits = "+" + digits
-    return digits
-
-
-def member_by_login(login: str) -> Member | None:
-    """The member with this Login, or None (also for anything that is not a Login)."""
-    login = (login or "").strip()
-    if not (login.isascii() and login.isdigit() and len(login) == 10):
-        return None
-    return Member.objects.select_related("credit_union").filter(login=login).first()
-
-
-def require_valid_password(password: str, login: str | None) -> None:
-    problems = password_problems(password, login)
-    if problems:
-        raise PasswordRejected(problems)
 
 
 def _new_login() -> str:

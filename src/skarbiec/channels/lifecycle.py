@@ -1,0 +1,283 @@
+"""The state machines of SPEC §5, one function per transition, for both channels.
+
+Web: ACTIVE ⇄ BLOCKED (only staff unblock, R-W2). Mobile: DISABLED → PENDING (password defined in
+the web) → ACTIVE (device bound) → BLOCKED (failures) → PENDING (web reactivation, the only
+unblock path); any state → DISABLED. Every transition writes its audit event.
+"""
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.channels.enrolment import generate_temporary_password, temporary_password_sms
+from skarbiec.channels.errors import (
+    MobileChannelBlocked,
+    MobileChannelDisabled,
+    UnknownDevice,
+    WebChannelBlocked,
+)
+from skarbiec.channels.mobile.state import (
+    ACTIVATED_STATES,
+    lock_mobile_channel,
+    record_member_event,
+)
+from skarbiec.channels.models import (
+    MobileChannel,
+    MobileDevice,
+    MobileSession,
+    WebChannel,
+)
+from skarbiec.core import clock
+from skarbiec.core.errors import DomainError
+from skarbiec.core.password_hashing import hash_password
+from skarbiec.members.models import Member
+from skarbiec.otp.errors import OtpAttemptsExhausted
+from skarbiec.otp.operations import (
+    void_channel_confirmations,
+    void_confirmation,
+)
+from skarbiec.otp.sms import queue_sms
+
+
+@dataclass(frozen=True)
+class BoundDevice:
+    device_id: str
+    pin_length: int
+
+
+def revoke_sessions(member: Member, reason: str, device: MobileDevice | None = None) -> int:
+    sessions = MobileSession.objects.filter(member=member, revoked_at__isnull=True)
+    if device is not None:
+        sessions = sessions.filter(device=device)
+    return sessions.update(revoked_at=clock.now(), revoke_reason=reason)
+
+
+def unbind_devices(member: Member, reason: str) -> list[str]:
+    devices = list(
+        MobileDevice.objects.filter(member=member, state=MobileDevice.State.ACTIVE).values_list(
+            "device_id", flat=True
+        )
+    )
+    MobileDevice.objects.filter(member=member, state=MobileDevice.State.ACTIVE).update(
+        state=MobileDevice.State.REMOVED, removed_at=clock.now(), removed_reason=reason
+    )
+    return devices
+
+
+def block_mobile_channel(member: Member, reason: str, ctx: RequestContext) -> None:
+    """Any state → BLOCKED (a no-op when blocked already); revokes every session. Joins the
+    caller's transaction (e.g. three wrong SMS codes authorising an order in the app, R-O4).
+    A DISABLED channel is blocked too: three wrong activation attempts on it count like any
+    others (R-X6), and the way out is the same (R-W5)."""
+    with transaction.atomic():
+        channel = lock_mobile_channel(member)
+        if channel.state == MobileChannel.State.BLOCKED:
+            return
+        previous = channel.state
+        channel.state = MobileChannel.State.BLOCKED
+        channel.blocked_at = clock.now()
+        channel.block_reason = reason[:32]
+        channel.changed_at = channel.blocked_at
+        channel.save(update_fields=["state", "blocked_at", "block_reason", "changed_at"])
+        revoked = revoke_sessions(member, "channel_blocked")
+        record_member_event(
+            "mobile_channel_blocked", member, ctx, reason=reason, previous=previous,
+            sessions_revoked=revoked,
+        )  # fmt: skip
+
+
+def set_mobile_password(
+    member: Member, channel: MobileChannel, event: str, ctx: RequestContext
+) -> None:
+    """DISABLED, BLOCKED or PENDING → PENDING: the password waiting on the channel row, confirmed
+    with its SMS code, becomes the mobile-app password (R-W4, R-W5). The counters start again;
+    a blocked device stays unusable: the app binds its device anew. Under the caller's lock."""
+    previous = channel.state
+    channel.state = MobileChannel.State.PENDING
+    channel.password_hash = channel.pending_password_hash
+    channel.pending_password_hash = ""
+    channel.pending_password_otp_id = None
+    channel.failed_password_attempts = 0
+    channel.failed_auth_attempts = 0
+    channel.blocked_at = None
+    channel.block_reason = ""
+    channel.changed_at = clock.now()
+    channel.save()
+    removed = unbind_devices(member, "reactivated")
+    revoke_sessions(member, "reactivated")
+    record_member_event(event, member, ctx, previous=previous, devices_removed=removed)
+
+
+def deactivate_mobile_channel(member: Member, ctx: RequestContext) -> None:
+    """R-W4, R-M7: any state → DISABLED; device unbound, password void, sessions revoked."""
+    with transaction.atomic():
+        channel = lock_mobile_channel(member)
+        previous = channel.state
+        if channel.pending_password_otp_id:
+            void_confirmation(member, channel.pending_password_otp_id)
+        channel.state = MobileChannel.State.DISABLED
+        channel.password_hash = ""
+        channel.pending_password_hash = ""
+        channel.pending_password_otp_id = None
+        channel.failed_password_attempts = 0
+        channel.failed_auth_attempts = 0
+        channel.blocked_at = None
+        channel.block_reason = ""
+        channel.changed_at = clock.now()
+        channel.save()
+        removed = unbind_devices(member, "deactivated")
+        revoked = revoke_sessions(member, "deactivated")
+        record_member_event(
+            "mobile_channel_deactivated", member, ctx, previous=previous,
+            devices_removed=removed, sessions_revoked=revoked,
+        )  # fmt: skip
+
+
+def remove_mobile_device(member: Member, device_id: str, ctx: RequestContext) -> None:
+    """R-W6: unbind the device; ACTIVE → PENDING (the password stays, the app can be
+    activated again). A BLOCKED channel stays BLOCKED."""
+    with transaction.atomic():
+        channel = lock_mobile_channel(member)
+        device = MobileDevice.objects.filter(
+            member=member, device_id=device_id, state=MobileDevice.State.ACTIVE
+        ).first()
+        if device is None:
+            raise UnknownDevice()
+        device.state = MobileDevice.State.REMOVED
+        device.removed_at = clock.now()
+        device.removed_reason = "removed_by_member"
+        device.save(update_fields=["state", "removed_at", "removed_reason"])
+        revoked = revoke_sessions(member, "device_removed", device)
+        if channel.state == MobileChannel.State.ACTIVE:
+            channel.state = MobileChannel.State.PENDING
+            channel.failed_auth_attempts = 0
+            channel.changed_at = clock.now()
+            channel.save(update_fields=["state", "failed_auth_attempts", "changed_at"])
+        record_member_event(
+            "mobile_device_removed", member, ctx, device=device_id, sessions_revoked=revoked
+        )
+
+
+def bind_device(
+    member: Member, key_der: bytes, info: dict[str, Any], ctx: RequestContext, attested: bool
+) -> BoundDevice:
+    """PENDING/ACTIVE → ACTIVE with this device; an older device is unbound and its sessions
+    revoked (R-M6). In the caller's transaction."""
+    channel = lock_mobile_channel(member)
+    if channel.state == MobileChannel.State.BLOCKED:
+        raise MobileChannelBlocked.of(member.credit_union)
+    if channel.state not in ACTIVATED_STATES:
+        raise MobileChannelDisabled()
+    replaced = unbind_devices(member, "replaced")
+    revoke_sessions(member, "device_replaced")
+    now = clock.now()
+    device = MobileDevice.objects.create(
+        member=member,
+        device_id=secrets.token_urlsafe(24),
+        public_key=key_der,
+        name=str(info.get("name") or "")[:100],
+        platform=str(info.get("platform") or "")[:16],
+        os_version=str(info.get("os_version") or "")[:32],
+        app_version=str(info.get("app_version") or "")[:32],
+        activated_at=now,
+    )
+    previous = channel.state
+    channel.state = MobileChannel.State.ACTIVE
+    channel.failed_auth_attempts = 0
+    channel.changed_at = now
+    channel.save(update_fields=["state", "failed_auth_attempts", "changed_at"])
+    record_member_event(
+        "mobile_device_activated", member, ctx, device=device.device_id, previous=previous,
+        replaced=replaced, attested=attested, platform=info.get("platform"),
+        os_version=info.get("os_version"),
+    )  # fmt: skip
+    return BoundDevice(device_id=device.device_id, pin_length=member.credit_union.pin_length)
+
+
+def block_web_channel(channel: WebChannel, reason: str, ctx: RequestContext) -> None:
+    """ACTIVE → BLOCKED. The caller holds the row lock inside its transaction."""
+    channel.state = WebChannel.State.BLOCKED
+    channel.blocked_at = clock.now()
+    channel.block_reason = reason
+    channel.changed_at = channel.blocked_at
+    channel.save(update_fields=["state", "blocked_at", "block_reason", "changed_at"])
+    member = channel.member
+    record_event(
+        "web_channel_blocked",
+        ctx,
+        credit_union_id=member.credit_union_id,
+        member_id=member.pk,
+        data={"reason": reason},
+    )
+
+
+def block_web_channel_on_request(member: Member, ctx: RequestContext) -> bool:
+    """ACTIVE → BLOCKED at the member's request to the helpline (lost password, R-B3); open
+    web sessions end with it. Returns False when the channel was blocked already."""
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().select_related("member").get(member=member)
+        if channel.state == WebChannel.State.BLOCKED:
+            return False
+        block_web_channel(channel, "member_request", ctx)
+    return True
+
+
+def count_web_failure(member: Member, reason: str, ctx: RequestContext) -> WebChannel:
+    """Add one failure (an operation cancelled by three wrong codes) and block at the policy
+    limit. In the caller's transaction (the settlement of the last wrong code)."""
+    channel = WebChannel.objects.select_for_update().select_related("member").get(member=member)
+    if channel.state == WebChannel.State.BLOCKED:
+        return channel
+    channel.failed_attempts += 1
+    channel.save(update_fields=["failed_attempts"])
+    if channel.failed_attempts >= member.credit_union.max_web_password_failures:
+        block_web_channel(channel, reason, ctx)
+    return channel
+
+
+def web_codes_exhausted(
+    member: Member, failed_event: str | None, ctx: RequestContext
+) -> DomainError:
+    """R-O4 in the web: three wrong codes cancel the operation and count one failure toward
+    the web lockout; the refusal says whether that failure blocked the channel."""
+    channel = count_web_failure(member, "wrong_codes", ctx)
+    if failed_event:
+        record_event(
+            failed_event,
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"reason": "wrong_codes", "failed_attempts": channel.failed_attempts},
+        )
+    if channel.state == WebChannel.State.BLOCKED:
+        return WebChannelBlocked.of(member.credit_union)
+    return OtpAttemptsExhausted()
+
+
+def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
+    """BLOCKED → ACTIVE by staff (R-W2, R-B3): a new temporary password goes out by SMS."""
+    password = generate_temporary_password()
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        channel.state = WebChannel.State.ACTIVE
+        channel.failed_attempts = 0
+        channel.blocked_at = None
+        channel.block_reason = ""
+        channel.changed_at = clock.now()
+        channel.save()
+        Member.objects.filter(pk=member.pk).update(
+            web_password_hash=hash_password(password), must_change_password=True
+        )
+        void_channel_confirmations(member, "web")
+        member.refresh_from_db()
+        queue_sms(member.phone, temporary_password_sms(member, password), member=member)
+        record_event(
+            "web_channel_unblocked",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+        )
+    return password

@@ -1,0 +1,151 @@
+"""Single-use server challenges and signed device requests (R-M2, R-M3): the device key signs
+every request of the app together with a fresh challenge.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+
+from skarbiec.audit.services import RequestContext
+from skarbiec.channels import protocol
+from skarbiec.channels.errors import (
+    ChallengeInvalid,
+    SignatureInvalid,
+    UnknownDevice,
+)
+from skarbiec.channels.models import (
+    DeviceChallenge,
+    MobileActivation,
+    MobileDevice,
+)
+from skarbiec.core import clock
+from skarbiec.core.keys import keyed_hash
+from skarbiec.core.throttling import (
+    consume_rate_limit,
+)
+
+CHALLENGE_TTL_SECONDS = 60
+
+
+# Generic challenges sign activation, PIN setting, PIN login and failed-fingerprint reports;
+# WebAuthn challenges are bound to one device and one ceremony.
+CHALLENGE_DEVICE = "device"
+
+
+CHALLENGE_WEBAUTHN_REGISTER = "webauthn_register"
+
+
+CHALLENGE_WEBAUTHN_LOGIN = "webauthn_login"
+
+
+@dataclass(frozen=True)
+class IssuedChallenge:
+    challenge: str  # base64url, signed verbatim in the canonical message
+    expires_at: datetime
+
+
+def _challenge_hash(challenge: str) -> str:
+    return keyed_hash("device-challenge", challenge)
+
+
+def issue_challenge(purpose: str = CHALLENGE_DEVICE, device_id: str = "") -> IssuedChallenge:
+    """A fresh single-use challenge valid 60 s, stored (hashed) in the database."""
+    raw = secrets.token_bytes(32)
+    challenge = protocol.b64url_encode(raw)
+    now = clock.now()
+    expires = now + timedelta(seconds=CHALLENGE_TTL_SECONDS)
+    DeviceChallenge.objects.create(
+        challenge_hash=_challenge_hash(challenge),
+        purpose=purpose,
+        device_id=device_id,
+        created_at=now,
+        expires_at=expires,
+    )
+    return IssuedChallenge(challenge=challenge, expires_at=expires)
+
+
+def purge_stale_device_data(older_than_seconds: int = 3600) -> int:
+    """Delete expired challenges and activations (for the worker); returns rows deleted."""
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    challenges, _c = DeviceChallenge.objects.filter(expires_at__lt=cutoff).delete()
+    activations, _a = MobileActivation.objects.filter(expires_at__lt=cutoff).delete()
+    return challenges + activations
+
+
+def consume_challenge(challenge: str, purpose: str, device_id: str = "") -> None:
+    """Use the challenge exactly once: one conditional UPDATE, so two parallel requests with
+    the same challenge cannot both pass."""
+    if not isinstance(challenge, str) or not 20 <= len(challenge) <= 100:
+        raise ChallengeInvalid()
+    now = clock.now()
+    used = DeviceChallenge.objects.filter(
+        challenge_hash=_challenge_hash(challenge),
+        purpose=purpose,
+        device_id=device_id,
+        used_at__isnull=True,
+        expires_at__gt=now,
+    ).update(used_at=now)
+    if used != 1:
+        raise ChallengeInvalid()
+
+
+def signed_by(
+    key_der: bytes | memoryview,
+    action: str,
+    challenge: str,
+    device_id: str,
+    payload: dict[str, Any],
+    signature: str,
+) -> None:
+    key = protocol.load_public_key(protocol.b64url_encode(bytes(key_der)))
+    message = protocol.canonical_message(action, challenge, device_id, payload)
+    if not protocol.verify_signature(key, signature or "", message):
+        raise SignatureInvalid()
+
+
+def active_device(device_id: str) -> MobileDevice:
+    device = (
+        MobileDevice.objects.select_related("member__credit_union")
+        .filter(device_id=str(device_id or "")[:43], state=MobileDevice.State.ACTIVE)
+        .first()
+    )
+    if device is None:
+        raise UnknownDevice()
+    return device
+
+
+def verify_device_request(
+    device: MobileDevice,
+    action: str,
+    challenge: str,
+    signature: str,
+    payload: dict[str, Any],
+    purpose: str = CHALLENGE_DEVICE,
+) -> None:
+    """The challenge is consumed first: a replay is refused even with a valid signature, and a
+    wrong signature burns the challenge."""
+    consume_challenge(challenge, purpose, device.device_id if purpose != CHALLENGE_DEVICE else "")
+    signed_by(device.public_key, action, challenge, device.device_id, payload, signature)
+
+
+def issue_device_challenge(ctx: RequestContext, device_id: str = "") -> IssuedChallenge:
+    """A challenge for the next signed device request. An activated device names itself and is
+    limited per device, so members behind one carrier address do not limit each other; an
+    anonymous request (activation) is limited per address (R-X10)."""
+    per_addr, window = settings.RATE_LIMIT_PER_ADDRESS
+    per_device, window_d = settings.RATE_LIMIT_PER_LOGIN
+    device = (
+        MobileDevice.objects.filter(
+            device_id=str(device_id)[:43], state=MobileDevice.State.ACTIVE
+        ).exists()
+        if device_id
+        else False
+    )
+    if device:
+        consume_rate_limit("mobile-challenge-device", str(device_id), per_device * 2, window_d)
+    else:
+        consume_rate_limit("mobile-challenge", ctx.ip_address or "-", per_addr * 2, window)
+    return issue_challenge(CHALLENGE_DEVICE)

@@ -1,0 +1,194 @@
+"""Fingerprint login: WebAuthn with user verification required, from a platform
+authenticator, plus the device key's signature (R-M4).
+"""
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_registration_response,
+)
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (
+    AuthenticatorAttachment,
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from skarbiec.audit.services import RequestContext
+from skarbiec.channels import protocol
+from skarbiec.channels.devicepolicy import DeviceInfo
+from skarbiec.channels.errors import (
+    FingerprintFailed,
+    FingerprintNotRegistered,
+)
+from skarbiec.channels.mobile.challenges import (
+    CHALLENGE_TTL_SECONDS,
+    CHALLENGE_WEBAUTHN_LOGIN,
+    CHALLENGE_WEBAUTHN_REGISTER,
+    active_device,
+    consume_challenge,
+    issue_challenge,
+    verify_device_request,
+)
+from skarbiec.channels.mobile.pin import check_device_at_login, login_with
+from skarbiec.channels.mobile.sessions import MobileSessionInfo, MobileSessionToken
+from skarbiec.channels.mobile.state import (
+    device_rate_limits,
+    record_member_event,
+    require_usable_channel,
+)
+from skarbiec.channels.models import (
+    FingerprintCredential,
+)
+from skarbiec.core import clock
+from skarbiec.core.attempts import (
+    FingerprintGuess,
+)
+from skarbiec.core.errors import InvalidInput
+
+
+def webauthn_rp() -> tuple[str, str]:
+    """(rp_id, origin) from the public URL (R-X1)."""
+    parts = urlsplit(settings.PUBLIC_URL)
+    return parts.hostname or "localhost", f"{parts.scheme}://{parts.netloc}"
+
+
+def fingerprint_registration_options(session: MobileSessionInfo) -> dict[str, Any]:
+    """WebAuthn creation options for a platform authenticator, user verification required."""
+    member, device = session.member, session.device
+    require_usable_channel(member)
+    challenge = issue_challenge(CHALLENGE_WEBAUTHN_REGISTER, device.device_id)
+    rp_id, _origin = webauthn_rp()
+    options = generate_registration_options(
+        rp_id=rp_id,
+        rp_name=member.credit_union.name,
+        user_id=device.device_id.encode(),
+        user_name=member.login,
+        user_display_name=member.full_name,
+        challenge=protocol.b64_decode(challenge.challenge),
+        timeout=CHALLENGE_TTL_SECONDS * 1000,
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            authenticator_attachment=AuthenticatorAttachment.PLATFORM,
+            resident_key=ResidentKeyRequirement.DISCOURAGED,
+            user_verification=UserVerificationRequirement.REQUIRED,
+        ),
+        exclude_credentials=[
+            PublicKeyCredentialDescriptor(id=protocol.b64_decode(c.credential_id))
+            for c in device.credentials.all()
+        ],
+    )
+    return json.loads(options_to_json(options))
+
+
+def register_fingerprint(
+    session: MobileSessionInfo, challenge: str, credential: dict[str, Any], ctx: RequestContext
+) -> None:
+    member, device = session.member, session.device
+    require_usable_channel(member)
+    consume_challenge(challenge, CHALLENGE_WEBAUTHN_REGISTER, device.device_id)
+    rp_id, origin = webauthn_rp()
+    try:
+        verified = verify_registration_response(
+            credential=credential,
+            expected_challenge=protocol.b64_decode(challenge),
+            expected_rp_id=rp_id,
+            expected_origin=origin,
+            require_user_verification=True,
+        )
+    except (WebAuthnException, ValueError, TypeError, KeyError) as e:
+        raise FingerprintFailed(
+            _("The fingerprint could not be registered: %(why)s") % {"why": str(e)[:200]}
+        )
+    with transaction.atomic():
+        if FingerprintCredential.objects.filter(
+            credential_id=protocol.b64url_encode(verified.credential_id)
+        ).exists():
+            raise InvalidInput(_("This fingerprint credential is already registered."))
+        FingerprintCredential.objects.create(
+            device=device,
+            credential_id=protocol.b64url_encode(verified.credential_id),
+            public_key=verified.credential_public_key,
+            sign_count=verified.sign_count,
+            created_at=clock.now(),
+        )
+        record_member_event("mobile_fingerprint_registered", member, ctx, device=device.device_id)
+
+
+def fingerprint_login_options(device_id: str, ctx: RequestContext) -> dict[str, Any]:
+    with device_rate_limits("device", str(device_id), ctx):
+        device = active_device(device_id)
+    require_usable_channel(device.member)
+    credentials = list(device.credentials.all())
+    if not credentials:
+        raise FingerprintNotRegistered()
+    challenge = issue_challenge(CHALLENGE_WEBAUTHN_LOGIN, device.device_id)
+    rp_id, _origin = webauthn_rp()
+    options = generate_authentication_options(
+        rp_id=rp_id,
+        challenge=protocol.b64_decode(challenge.challenge),
+        timeout=CHALLENGE_TTL_SECONDS * 1000,
+        allow_credentials=[
+            PublicKeyCredentialDescriptor(id=protocol.b64_decode(c.credential_id))
+            for c in credentials
+        ],
+        user_verification=UserVerificationRequirement.REQUIRED,
+    )
+    return json.loads(options_to_json(options))
+
+
+def fingerprint_login(
+    device_id: str,
+    challenge: str,
+    credential: dict[str, Any],
+    signature: str,
+    ctx: RequestContext,
+    device_info: DeviceInfo | None = None,
+) -> MobileSessionToken:
+    """R-M4, R-M5: a WebAuthn assertion with user verification, plus the device key's
+    signature over the same challenge (so only the bound device can spend attempts)."""
+    with device_rate_limits("device", str(device_id), ctx):
+        device = active_device(device_id)
+        credential_id = str((credential or {}).get("id") or "")
+        verify_device_request(
+            device,
+            protocol.LOGIN_FINGERPRINT,
+            challenge,
+            signature,
+            {"credential_id": credential_id},
+            purpose=CHALLENGE_WEBAUTHN_LOGIN,
+        )
+        member = device.member
+        require_usable_channel(member)
+        check_device_at_login(member, device, device_info)
+        stored = FingerprintCredential.objects.filter(
+            device=device, credential_id=credential_id
+        ).first()
+        rp_id, origin = webauthn_rp()
+        guess = FingerprintGuess(
+            credential if isinstance(credential, dict) else {},
+            challenge=protocol.b64_decode(challenge),
+            rp_id=rp_id,
+            origin=origin,
+            public_key=bytes(stored.public_key) if stored is not None else None,
+            sign_count=stored.sign_count if stored is not None else 0,
+        )
+
+        def count_signature() -> None:
+            assert stored is not None  # the guess matched a stored credential
+            FingerprintCredential.objects.filter(pk=stored.pk).update(
+                sign_count=guess.new_sign_count, last_used_at=clock.now()
+            )
+
+        return login_with(
+            member, device, "fingerprint", FingerprintFailed, guess, ctx, count_signature
+        )

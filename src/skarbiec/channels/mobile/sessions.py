@@ -1,0 +1,107 @@
+"""Sessions of the app (R-M9): opaque bearer tokens stored as keyed hashes, sliding idle
+expiry and an absolute limit.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from skarbiec.audit.services import RequestContext
+from skarbiec.channels.errors import (
+    MobileChannelBlocked,
+    MobileNotAuthenticated,
+    SessionExpired,
+)
+from skarbiec.channels.mobile.state import record_member_event
+from skarbiec.channels.models import (
+    MobileDevice,
+    MobileSession,
+)
+from skarbiec.core import clock
+from skarbiec.core.keys import keyed_hash
+from skarbiec.members.models import Member
+
+
+@dataclass(frozen=True)
+class MobileSessionToken:
+    token: str  # shown once; only its keyed hash is stored
+    device_id: str
+    idle_timeout_seconds: int
+    absolute_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class MobileSessionInfo:
+    session_id: int
+    member: Member
+    device: MobileDevice
+    idle_expires_at: datetime
+    absolute_expires_at: datetime
+
+
+def _token_hash(token: str) -> str:
+    return keyed_hash("mobile-session", token)
+
+
+def open_session(member: Member, device: MobileDevice) -> MobileSessionToken:
+    policy = member.credit_union
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    absolute = now + timedelta(seconds=policy.session_absolute_seconds)
+    MobileSession.objects.create(
+        token_hash=_token_hash(token),
+        member=member,
+        device=device,
+        created_at=now,
+        last_seen_at=now,
+        absolute_expires_at=absolute,
+    )
+    return MobileSessionToken(token, device.device_id, policy.idle_timeout_seconds, absolute)
+
+
+def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSessionInfo:
+    """The member behind a bearer token. Idle expiry is sliding: each authenticated request
+    moves it, unless `slide` is False (the session check must not keep a session alive)."""
+    if not token or len(token) > 200:
+        raise MobileNotAuthenticated()
+    session = (
+        MobileSession.objects.select_related("member__credit_union", "device")
+        .filter(token_hash=_token_hash(token))
+        .first()
+    )
+    if session is None:
+        raise MobileNotAuthenticated()
+    member = session.member
+    if session.revoked_at is not None:
+        if session.revoke_reason == "channel_blocked":
+            raise MobileChannelBlocked.of(member.credit_union)
+        if session.revoke_reason == "timeout":
+            raise SessionExpired()
+        raise MobileNotAuthenticated()
+    idle = timedelta(seconds=member.credit_union.idle_timeout_seconds)
+    now = clock.now()
+    if now - session.last_seen_at > idle or now >= session.absolute_expires_at:
+        MobileSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoke_reason="timeout"
+        )
+        raise SessionExpired()
+    if slide:
+        MobileSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+        session.last_seen_at = now
+    return MobileSessionInfo(
+        session_id=session.pk,
+        member=member,
+        device=session.device,
+        idle_expires_at=min(session.last_seen_at + idle, session.absolute_expires_at),
+        absolute_expires_at=session.absolute_expires_at,
+    )
+
+
+def logout_mobile_session(session: MobileSessionInfo, ctx: RequestContext) -> None:
+    with transaction.atomic():
+        MobileSession.objects.filter(pk=session.session_id, revoked_at__isnull=True).update(
+            revoked_at=clock.now(), revoke_reason="logout"
+        )
+        record_member_event("mobile_logout", session.member, ctx, device=session.device.device_id)

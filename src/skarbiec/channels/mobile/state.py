@@ -1,0 +1,68 @@
+"""The mobile channel as every flow of the app reads it: the row lock, the states in which
+it counts as activated, whether it may be used, rate limits, and its audit events (SPEC §5).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+
+from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.channels.errors import (
+    MobileChannelBlocked,
+    MobileChannelDisabled,
+    MobileNotOffered,
+)
+from skarbiec.channels.models import (
+    MobileChannel,
+    MobileDevice,
+)
+from skarbiec.core.throttling import (
+    address_failures_limited,
+    consume_rate_limit,
+)
+from skarbiec.members.models import Member
+
+ACTIVATED_STATES = (MobileChannel.State.ACTIVE, MobileChannel.State.PENDING)
+
+
+def record_member_event(event: str, member: Member, ctx: RequestContext, **data: Any) -> None:
+    record_event(
+        event, ctx, credit_union_id=member.credit_union_id, member_id=member.pk, data=data or None
+    )
+
+
+def lock_mobile_channel(member: Member) -> MobileChannel:
+    # Only the channel row is locked (of=self), not the member or credit union it is read with.
+    return (
+        MobileChannel.objects.select_for_update(of=("self",))
+        .select_related("member__credit_union")
+        .get(member=member)
+    )
+
+
+def has_bound_device(member: Member) -> bool:
+    return MobileDevice.objects.filter(member=member, state=MobileDevice.State.ACTIVE).exists()
+
+
+@contextmanager
+def device_rate_limits(scope: str, subject: str, ctx: RequestContext) -> Iterator[None]:
+    """Every attempt counts per Login or device; per address only failures do (R-X10)."""
+    per_addr, window_a = settings.RATE_LIMIT_PER_ADDRESS
+    per_subject, window_s = settings.RATE_LIMIT_PER_LOGIN
+    with address_failures_limited("mobile-addr", ctx.ip_address, per_addr, window_a):
+        consume_rate_limit(f"mobile-{scope}", subject or "-", per_subject, window_s)
+        yield
+
+
+def require_usable_channel(member: Member) -> MobileChannel:
+    policy = member.credit_union
+    if not policy.offers_mobile_app:
+        raise MobileNotOffered()
+    channel = MobileChannel.objects.get(member=member)
+    if channel.state == MobileChannel.State.BLOCKED:
+        raise MobileChannelBlocked.of(policy)
+    if channel.state == MobileChannel.State.DISABLED:
+        raise MobileChannelDisabled()
+    return channel

@@ -1,1 +1,0 @@
-"""Channel services: `web` (internet service login and lockout), `mobile` (the mobile app)."""

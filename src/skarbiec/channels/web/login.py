@@ -1,0 +1,232 @@
+"""Login to the internet service (R-W1, R-W2, R-T3): Login and password, then an SMS code.
+
+Passwords are compared only by the attempts mechanism (`skarbiec.core.attempts`, R-X6):
+counted and committed before the comparison, given back on success. The login's code is an
+operation of the confirmed-operation registry (`skarbiec.otp.operations`, R-X7).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.channels.errors import (
+    WebChannelBlocked,
+    WrongCredentials,
+)
+from skarbiec.channels.lifecycle import block_web_channel, web_codes_exhausted
+from skarbiec.channels.models import WebChannel
+from skarbiec.core import clock
+from skarbiec.core.attempts import Counter, PasswordGuess, check_secret
+from skarbiec.core.errors import DomainError
+from skarbiec.core.password_hashing import hash_password, password_needs_rehash
+from skarbiec.core.throttling import (
+    UnknownLoginCounter,
+    address_failures_limited,
+    consume_rate_limit,
+)
+from skarbiec.members.models import CreditUnion, Member
+from skarbiec.members.queries import member_by_login
+from skarbiec.otp.models import Confirmation
+from skarbiec.otp.operations import (
+    OperationKind,
+    code_attempts_left,
+    confirm_code,
+    declare_operation,
+    resend_code,
+    start_confirmation,
+)
+
+
+@contextmanager
+def login_limits(login: str, ctx: RequestContext) -> Iterator[None]:
+    """Every attempt counts per Login; per address only failures do (R-X10)."""
+    per_addr, window_a = settings.RATE_LIMIT_PER_ADDRESS
+    per_login, window_l = settings.RATE_LIMIT_PER_LOGIN
+    with address_failures_limited("login-addr", ctx.ip_address, per_addr, window_a):
+        consume_rate_limit("login-login", login, per_login, window_l)
+        yield
+
+
+def _unknown_login_counter(login: str) -> UnknownLoginCounter:
+    return UnknownLoginCounter(
+        "unknown-login",
+        login,
+        CreditUnion._meta.get_field("max_web_password_failures").get_default(),
+        wrong=lambda left: WrongCredentials(attempts_left=left),
+        blocked=lambda: WebChannelBlocked.of(None),
+    )
+
+
+class WebPasswordCounter(Counter[WebChannel]):
+    """Consecutive failures of the web channel (R-W2): wrong passwords, and operations cancelled
+    by three wrong codes. At the policy limit the channel is blocked until staff unblock it."""
+
+    field = "failed_attempts"
+
+    def __init__(
+        self,
+        member: Member,
+        ctx: RequestContext,
+        failed_event: str = "web_login_failed",
+        wrong: type[DomainError] = WrongCredentials,
+    ) -> None:
+        self.member = member
+        self.ctx = ctx
+        self.failed_event = failed_event
+        self.wrong = wrong
+        self.limit = member.credit_union.max_web_password_failures
+
+    def lock(self) -> WebChannel:
+        return (
+            WebChannel.objects.select_for_update().select_related("member").get(member=self.member)
+        )
+
+    def refusal(self, row: WebChannel) -> DomainError | None:
+        return (
+            WebChannelBlocked.of(self.member.credit_union)
+            if row.state == WebChannel.State.BLOCKED
+            else None
+        )
+
+    def exhausted(self, row: WebChannel) -> DomainError:
+        return WebChannelBlocked.of(self.member.credit_union)
+
+    def reject(self, row: WebChannel) -> DomainError:
+        record_event(
+            self.failed_event,
+            self.ctx,
+            credit_union_id=self.member.credit_union_id,
+            member_id=self.member.pk,
+            data={"reason": "wrong_password", "failed_attempts": row.failed_attempts},
+        )
+        if row.failed_attempts >= self.limit:
+            block_web_channel(row, "wrong_passwords", self.ctx)
+            return WebChannelBlocked.of(self.member.credit_union)
+        return self.wrong(attempts_left=self.attempts_left(row))
+
+
+def _web_login_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    return _(
+        "%(cu)s: code %(code)s to log in to the internet service. Never give it to anyone."
+    ) % {"cu": member.credit_union.name, "code": code}
+
+
+def _web_login_codes_exhausted(confirmation: Confirmation, ctx: RequestContext) -> DomainError:
+    return web_codes_exhausted(confirmation.member, "web_login_failed", ctx)
+
+
+WEB_LOGIN = declare_operation(
+    OperationKind("web_login", _web_login_sms, _web_login_codes_exhausted)
+)
+
+
+@dataclass(frozen=True)
+class PendingWebLogin:
+    """Password accepted; the SMS code is still to be entered."""
+
+    member_id: int
+    otp_id: int  # the login's Confirmation
+    # How many wrong codes are left for this login (shown on the code page).
+    code_attempts: int = 3
+
+
+def begin_web_login(login: str, password: str, ctx: RequestContext) -> PendingWebLogin:
+    """Step 1 of R-W1: Login + password, counted before the check (R-X6). On success the
+    attempt is given back *before* the SMS code is sent: a refusal to send (R-X7) is not the
+    member's mistake and leaves no failure behind."""
+    login = (login or "").strip()
+    with login_limits(login, ctx):
+        member = member_by_login(login)
+        if member is None:
+            check_secret(_unknown_login_counter(login), PasswordGuess(None, password))
+            raise AssertionError("a password never matches an unknown Login")
+
+        def accepted(channel: WebChannel) -> None:
+            if password_needs_rehash(member.web_password_hash):
+                member.web_password_hash = hash_password(password)
+                member.save(update_fields=["web_password_hash"])
+            record_event(
+                "web_password_accepted",
+                ctx,
+                credit_union_id=member.credit_union_id,
+                member_id=member.pk,
+            )
+
+        check_secret(
+            WebPasswordCounter(member, ctx),
+            PasswordGuess(member.web_password_hash, password),
+            on_accept=accepted,
+        )
+    confirmation = start_confirmation(
+        WEB_LOGIN, member, details={"login": member.login}, channel="web", ctx=ctx
+    )
+    return PendingWebLogin(member.pk, confirmation.pk, code_attempts_left(confirmation))
+
+
+def require_web_open(member: Member) -> None:
+    if WebChannel.objects.filter(member=member, state=WebChannel.State.BLOCKED).exists():
+        raise WebChannelBlocked.of(member.credit_union)
+
+
+def resend_web_login_code(pending: PendingWebLogin, ctx: RequestContext) -> PendingWebLogin:
+    """A new code for the same login: the wrong codes entered so far stay counted (R-X7)."""
+    member = Member.objects.select_related("credit_union").get(pk=pending.member_id)
+    with login_limits(member.login, ctx):
+        require_web_open(member)
+        confirmation = resend_code(WEB_LOGIN, pending.otp_id, member, ctx)
+    return PendingWebLogin(member.pk, confirmation.pk, code_attempts_left(confirmation))
+
+
+def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext) -> Member:
+    """Step 2 of R-W1: the SMS code. Three wrong codes, across resends, cancel the login and
+    count as one failure toward the web lockout (R-O4, R-X7)."""
+    member = Member.objects.select_related("credit_union").get(pk=pending.member_id)
+    with login_limits(member.login, ctx):
+        require_web_open(member)
+        confirm_code(WEB_LOGIN, pending.otp_id, member, {"login": member.login}, code, ctx)
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        if channel.state == WebChannel.State.BLOCKED:
+            blocked = True
+        else:
+            blocked = False
+            channel.failed_attempts = 0
+            channel.last_login_at = clock.now()
+            channel.save(update_fields=["failed_attempts", "last_login_at"])
+            record_event(
+                "web_login", ctx, credit_union_id=member.credit_union_id, member_id=member.pk
+            )
+    if blocked:
+        raise WebChannelBlocked.of(member.credit_union)
+    return member
+
+
+def end_web_session(member: Member, reason: str, ctx: RequestContext) -> None:
+    """Record the end of a web session: "logout" by the member, "idle" or "absolute" limit
+    (R-W3), or "blocked" when the channel was blocked while the member was logged in."""
+    with transaction.atomic():
+        record_event(
+            "web_logout",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"reason": reason},
+        )
+
+
+def previous_web_login(member: Member, before: datetime) -> AuditEvent | None:
+    """The member's last successful web login before `before` (shown on the start page so a
+    login they did not make stands out)."""
+    return (
+        AuditEvent.objects.filter(member_id=member.pk, event="web_login", created_at__lt=before)
+        .order_by("-created_at", "-pk")
+        .first()
+    )

@@ -1,0 +1,165 @@
+"""The member's internet-service password (R-W1, R-O1, R-P1): replacing a temporary one at
+first login, and changing it in Settings with the current password and an SMS code.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.channels.errors import (
+    PasswordChangeInvalid,
+    WebChannelBlocked,
+    WrongCurrentPassword,
+)
+from skarbiec.channels.lifecycle import web_codes_exhausted
+from skarbiec.channels.models import PendingWebPasswordChange, WebChannel
+from skarbiec.channels.web.login import WebPasswordCounter, login_limits, require_web_open
+from skarbiec.core import clock
+from skarbiec.core.attempts import PasswordGuess, check_secret
+from skarbiec.core.errors import DomainError
+from skarbiec.core.password_hashing import hash_password
+from skarbiec.members.errors import PasswordRejected
+from skarbiec.members.models import Member
+from skarbiec.members.passwords import password_problems
+from skarbiec.otp.models import Confirmation
+from skarbiec.otp.operations import (
+    OperationKind,
+    confirm_code,
+    declare_operation,
+    start_confirmation,
+)
+
+
+def _web_password_change_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    return _(
+        "%(cu)s: code %(code)s to change your internet service password. Never give it to anyone."
+    ) % {"cu": member.credit_union.name, "code": code}
+
+
+def _web_password_change_codes_exhausted(
+    confirmation: Confirmation, ctx: RequestContext
+) -> DomainError:
+    member = confirmation.member
+    PendingWebPasswordChange.objects.filter(member=member, otp_id=confirmation.pk).delete()
+    return web_codes_exhausted(member, "web_password_change_failed", ctx)
+
+
+WEB_PASSWORD_CHANGE = declare_operation(
+    OperationKind(
+        "web_password_change", _web_password_change_sms, _web_password_change_codes_exhausted
+    )
+)
+
+
+def _new_password_problems(new_password: str, repeated: str, login: str) -> list[str]:
+    problems: list[str] = []
+    if new_password != repeated:
+        problems.append(_("The two passwords are different."))
+    return problems + password_problems(new_password, login)
+
+
+def set_own_web_password(
+    member: Member, new_password: str, repeated: str, ctx: RequestContext
+) -> None:
+    """Replace a temporary password with the member's own (R-W1, R-P1). The new password is
+    not compared with the temporary one: no secret is compared outside the attempts mechanism
+    (R-X6), and the temporary one is random, so typing it again is no weaker a choice."""
+    problems = _new_password_problems(new_password, repeated, member.login)
+    if problems:
+        raise PasswordRejected(problems)
+    with transaction.atomic():
+        locked = Member.objects.select_for_update().get(pk=member.pk)
+        locked.web_password_hash = hash_password(new_password)
+        locked.must_change_password = False
+        locked.save(update_fields=["web_password_hash", "must_change_password"])
+        record_event(
+            "web_password_changed", ctx, credit_union_id=member.credit_union_id, member_id=member.pk
+        )
+    member.web_password_hash = locked.web_password_hash
+    member.must_change_password = False
+
+
+def request_web_password_change(
+    member: Member, current_password: str, new_password: str, repeated: str, ctx: RequestContext
+) -> int:
+    """R-O1 step 1, Settings → Change password: the current password, then the new one (R-P1).
+    Returns the id of the confirmation whose SMS code confirms the change.
+
+    A wrong current password counts toward the web lockout like a wrong login password (R-W2,
+    R-X6). The third one blocks the channel, which ends the session (the middleware ends
+    sessions of a blocked channel).
+    """
+    with login_limits(member.login, ctx):
+        check_secret(
+            WebPasswordCounter(member, ctx, "web_password_change_failed", WrongCurrentPassword),
+            PasswordGuess(lambda channel: channel.member.web_password_hash, current_password),
+        )
+    problems = _new_password_problems(new_password, repeated, member.login)
+    if not problems and new_password == current_password:
+        problems.append(_("The new password must differ from the current one."))
+    if problems:
+        raise PasswordRejected(problems)
+    # Argon2 is slow: hash before the row lock is taken.
+    password_hash = hash_password(new_password)
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        if channel.state == WebChannel.State.BLOCKED:
+            raise WebChannelBlocked.of(member.credit_union)
+        confirmation = start_confirmation(
+            WEB_PASSWORD_CHANGE, member, details={"member": member.pk}, channel="web", ctx=ctx
+        )
+        PendingWebPasswordChange.objects.update_or_create(
+            member=member,
+            defaults={
+                "otp_id": confirmation.pk,
+                "password_hash": password_hash,
+                "created_at": clock.now(),
+            },
+        )
+        record_event(
+            "web_password_change_requested",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+        )
+    return confirmation.pk
+
+
+def confirm_web_password_change(member: Member, otp_id: int, code: str, ctx: RequestContext) -> int:
+    """R-O1 step 2: the SMS code. On success the new password replaces the old one and every
+    other web session of the member ends; returns the session generation the current session
+    carries on with. Three wrong codes cancel the change and count as one failure toward the
+    web lockout (R-O4)."""
+    with login_limits(member.login, ctx):
+        require_web_open(member)
+        confirm_code(WEB_PASSWORD_CHANGE, otp_id, member, {"member": member.pk}, code, ctx)
+    with transaction.atomic():
+        pending = (
+            PendingWebPasswordChange.objects.select_for_update()
+            .filter(member=member, otp_id=otp_id)
+            .first()
+        )
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        if pending is None:
+            raise PasswordChangeInvalid()
+        if channel.state == WebChannel.State.BLOCKED:
+            raise WebChannelBlocked.of(member.credit_union)
+        locked = Member.objects.select_for_update().get(pk=member.pk)
+        locked.web_password_hash = pending.password_hash
+        locked.must_change_password = False
+        locked.save(update_fields=["web_password_hash", "must_change_password"])
+        pending.delete()
+        channel.session_generation += 1
+        channel.save(update_fields=["session_generation"])
+        record_event(
+            "web_password_changed",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"voluntary": True, "other_sessions_ended": True},
+        )
+    member.web_password_hash = locked.web_password_hash
+    member.must_change_password = False
+    return channel.session_generation

@@ -1,0 +1,102 @@
+"""Booking (R-L2, R-L6): every movement of money is one balanced transaction.
+
+A booking is one `post_transaction` call: entries sum to zero, the accounts are locked in pk
+order (no deadlocks between opposite transfers), and a debit of a member account is a
+conditional update that can never take the available balance below zero. The balance check
+happens at booking time under those locks, never earlier.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+
+from skarbiec.core import clock
+from skarbiec.ledger.errors import (
+    InsufficientFunds,
+    UnbalancedTransaction,
+)
+from skarbiec.ledger.models import (
+    Account,
+    LedgerEntry,
+    LedgerTransaction,
+    write_balanced,
+)
+from skarbiec.members.models import CreditUnion
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a booking: positive amounts are credits, negative debits."""
+
+    account_id: int
+    amount_minor: int
+    counterparty_name: str = ""
+    counterparty_account: str = ""
+
+
+def post_transaction(
+    credit_union: CreditUnion,
+    kind: str,
+    title: str,
+    legs: list[Leg],
+    booked_at: datetime | None = None,
+) -> LedgerTransaction:
+    """Book entries that sum to zero and move the stored balances with them, atomically.
+
+    A member account is never debited below its available balance (InsufficientFunds);
+    internal accounts of the credit union may go negative (the funding account does).
+    """
+    amounts = [leg.amount_minor for leg in legs]
+    if (
+        len(legs) < 2
+        or sum(amounts) != 0
+        or any(isinstance(a, bool) or not isinstance(a, int) or a == 0 for a in amounts)
+        or len({leg.account_id for leg in legs}) != len(legs)
+    ):
+        raise UnbalancedTransaction()
+    when = booked_at or clock.now()
+    with transaction.atomic():
+        # Locks in pk order: two opposite transfers never wait on each other crosswise.
+        accounts = {
+            a.pk: a
+            for a in Account.objects.select_for_update()
+            .filter(pk__in=[leg.account_id for leg in legs])
+            .order_by("pk")
+        }
+        if len(accounts) != len(legs) or any(
+            a.credit_union_id != credit_union.pk for a in accounts.values()
+        ):
+            raise UnbalancedTransaction()
+        entries: list[LedgerEntry] = []
+        for leg in sorted(legs, key=lambda leg: leg.account_id):
+            account = accounts[leg.account_id]
+            amount = leg.amount_minor
+            rows = Account.objects.filter(pk=account.pk)
+            if amount < 0 and not account.is_internal:
+                # Conditional update: holds even where the row lock is not (SQLite).
+                rows = rows.filter(available_minor__gte=-amount)
+            if not rows.update(
+                booked_minor=F("booked_minor") + amount,
+                available_minor=F("available_minor") + amount,
+            ):
+                raise InsufficientFunds()
+            account.booked_minor += amount
+            account.available_minor += amount
+            entries.append(
+                LedgerEntry(
+                    account=account,
+                    amount_minor=amount,
+                    balance_after_minor=account.booked_minor,
+                    counterparty_name=leg.counterparty_name[:70],
+                    counterparty_account=leg.counterparty_account,
+                    search_text=f"{title} {leg.counterparty_name}".casefold()[:220],
+                    booked_at=when,
+                )
+            )
+        txn = LedgerTransaction(
+            credit_union=credit_union, kind=kind, title=title[:140], booked_at=when
+        )
+        write_balanced(txn, entries)
+    return txn

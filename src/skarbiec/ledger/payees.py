@@ -1,0 +1,149 @@
+"""Trusted payees (R-L4): transfers to them need no SMS code, so adding one needs one (a kind
+of the confirmed-operation registry); removing one does not.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.channels.access import codes_exhausted, require_channel_open
+from skarbiec.core import clock
+from skarbiec.core.errors import DomainError
+from skarbiec.ledger.errors import (
+    PayeeAlreadyTrusted,
+    PayeeNotFound,
+)
+from skarbiec.ledger.models import (
+    TrustedPayee,
+)
+from skarbiec.ledger.nrb import masked_nrb, parse_nrb
+from skarbiec.ledger.order_input import ORDER_CHANNELS, WEB, clean_text, require_channel
+from skarbiec.members.models import Member
+from skarbiec.otp.models import Confirmation
+from skarbiec.otp.operations import (
+    OperationKind,
+    confirm_code,
+    declare_operation,
+    start_confirmation,
+)
+
+
+def _payee_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    return _(
+        "%(cu)s: code %(code)s adds %(name)s, account %(account)s, to your trusted payees "
+        "(transfers without SMS codes). Do not give the code to anyone."
+    ) % {
+        "cu": member.credit_union.name,
+        "code": code,
+        "name": details["name"],
+        "account": masked_nrb(details["account"]),
+    }
+
+
+def _payee_codes_exhausted(confirmation: Confirmation, ctx: RequestContext) -> DomainError:
+    # The request is void: adding the payee needs a fresh start and a new code.
+    TrustedPayee.objects.filter(
+        pk=int(confirmation.subject), state=TrustedPayee.State.PENDING
+    ).update(state=TrustedPayee.State.REMOVED)
+    return codes_exhausted(confirmation.member, confirmation.channel, ctx)
+
+
+TRUSTED_PAYEE = declare_operation(
+    OperationKind("trusted_payee", _payee_sms, _payee_codes_exhausted, PayeeNotFound)
+)
+
+
+def _payee_details(payee: TrustedPayee) -> dict[str, Any]:
+    return {"payee": payee.pk, "name": payee.name, "account": payee.account}
+
+
+def add_trusted_payee(
+    member: Member, channel: str, name: str, account: str, ctx: RequestContext
+) -> TrustedPayee:
+    """Start adding a trusted payee: stored PENDING, an SMS code names it (R-O2)."""
+    require_channel(channel)
+    number = parse_nrb(account)
+    name = clean_text(name, "payee_name", 70)
+    if TrustedPayee.objects.filter(
+        member=member, account=number, state=TrustedPayee.State.ACTIVE
+    ).exists():
+        raise PayeeAlreadyTrusted()
+    with transaction.atomic():
+        payee = TrustedPayee.objects.create(
+            member=member, name=name, account=number, created_at=clock.now()
+        )
+        confirmation = start_confirmation(
+            TRUSTED_PAYEE,
+            member,
+            details=_payee_details(payee),
+            channel=channel,
+            ctx=ctx,
+            subject=str(payee.pk),
+        )
+        payee.otp_id = confirmation.pk
+        payee.save(update_fields=["otp_id"])
+        record_event(
+            "trusted_payee_requested",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"payee": payee.pk, "account": number, "channel": channel},
+        )
+    return payee
+
+
+def confirm_trusted_payee(
+    member: Member, payee_id: int, code: str, ctx: RequestContext, channel: str | None = None
+) -> TrustedPayee:
+    """Activate a pending trusted payee with its SMS code."""
+    payee = TrustedPayee.objects.filter(pk=payee_id, member=member).first()
+    if payee is None or payee.state != TrustedPayee.State.PENDING:
+        raise PayeeNotFound()
+    channel = channel or ctx.channel
+    if channel not in ORDER_CHANNELS:
+        channel = WEB
+    require_channel_open(member, channel)
+    confirm_code(TRUSTED_PAYEE, payee.otp_id or 0, member, _payee_details(payee), code, ctx)
+    with transaction.atomic():
+        payee = TrustedPayee.objects.select_for_update().get(pk=payee.pk)
+        if payee.state != TrustedPayee.State.PENDING:
+            raise PayeeNotFound()
+        if TrustedPayee.objects.filter(
+            member=member, account=payee.account, state=TrustedPayee.State.ACTIVE
+        ).exists():
+            raise PayeeAlreadyTrusted()
+        payee.state = TrustedPayee.State.ACTIVE
+        payee.activated_at = clock.now()
+        payee.save(update_fields=["state", "activated_at"])
+        record_event(
+            "trusted_payee_added",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"payee": payee.pk, "account": payee.account},
+        )
+    return payee
+
+
+def remove_trusted_payee(member: Member, payee_id: int, ctx: RequestContext) -> None:
+    with transaction.atomic():
+        payee = TrustedPayee.objects.select_for_update().filter(pk=payee_id, member=member).first()
+        if payee is None or payee.state == TrustedPayee.State.REMOVED:
+            raise PayeeNotFound()
+        payee.state = TrustedPayee.State.REMOVED
+        payee.save(update_fields=["state"])
+        record_event(
+            "trusted_payee_removed",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"payee": payee.pk, "account": payee.account},
+        )
+
+
+def trusted_payees(member: Member) -> list[TrustedPayee]:
+    return list(
+        TrustedPayee.objects.filter(member=member, state=TrustedPayee.State.ACTIVE).order_by("name")
+    )
