@@ -2,8 +2,8 @@
 
 import itertools
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.enrolment import create_member
+from skarbiec.core.context import RequestContext
 from skarbiec.members.models import CreditUnion, Member
 from skarbiec.members.pesel import pesel_check_digit
 

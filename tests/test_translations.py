@@ -22,9 +22,9 @@ from django.core.management import call_command
 from django.test import Client
 
 import skarbiec
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.lifecycle import block_mobile_channel
 from skarbiec.client import ApiError, DeviceClient
+from skarbiec.core.context import RequestContext
 from tests.api.steps import MOBILE_PASSWORD, member_with_channel
 from tests.factories import make_member
 from tests.web.login_steps import PASSWORD, english_client, last_sms_code

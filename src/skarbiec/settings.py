@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "skarbiec.ledger",
     "skarbiec.backoffice",
     "skarbiec.web",
+    "skarbiec.mobileapp",
     "skarbiec.api",
     "skarbiec.operations",
 ]

@@ -5,6 +5,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),  # set_language (R-X5)
     path("backoffice/", include("skarbiec.backoffice.urls")),
     path("dev/sms/", include("skarbiec.otp.urls")),
+    path("m/", include("skarbiec.mobileapp.urls")),
     path("", include("skarbiec.web.urls")),
 ]
 

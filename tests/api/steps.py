@@ -6,7 +6,6 @@ import httpx
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.mobile.app_password import (
     confirm_mobile_app_reactivation,
     confirm_mobile_channel_activation,
@@ -14,6 +13,7 @@ from skarbiec.channels.mobile.app_password import (
     request_mobile_channel_activation,
 )
 from skarbiec.client import DeviceClient
+from skarbiec.core.context import RequestContext
 from skarbiec.members.models import Member
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body

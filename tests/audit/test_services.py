@@ -5,7 +5,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.audit.services import RequestContext, record_event, verify_audit_chains
+from skarbiec.audit.services import record_event, verify_audit_chains
+from skarbiec.core.context import RequestContext
 
 CTX = RequestContext(ip_address="10.0.0.1", channel="web", actor="member")
 

@@ -6,10 +6,10 @@ import threading
 import pytest
 from django.db import connection
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.errors import WebChannelBlocked, WrongCredentials
 from skarbiec.channels.models import WebChannel
 from skarbiec.channels.web.login import begin_web_login, complete_web_login
+from skarbiec.core.context import RequestContext
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body
 from tests.factories import make_member

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.channels.web.login import begin_web_login, complete_web_login
 from skarbiec.channels.web.password import request_web_password_change
 from skarbiec.client import ApiError, DeviceClient
 from skarbiec.core import attempts
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.models import RateLimitCounter
 from skarbiec.core.throttling import rate_limit_key

@@ -4,11 +4,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from skarbiec.audit.services import RequestContext, verify_audit_chains
+from skarbiec.audit.services import verify_audit_chains
 from skarbiec.channels.web.login import begin_web_login
-from skarbiec.core.demo import DEMO_HELPLINE, DEMO_SORT_CODE, load_demo_data
+from skarbiec.core.context import RequestContext
 from skarbiec.members.models import CreditUnion, Member, StaffProfile
 from skarbiec.members.pesel import is_valid_pesel
+from skarbiec.operations.demo import DEMO_HELPLINE, DEMO_SORT_CODE, load_demo_data
 
 pytestmark = pytest.mark.django_db
 WEB = RequestContext(ip_address="127.0.0.1", channel="web")

@@ -13,16 +13,16 @@ from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.utils import timezone
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.mobile.challenges import issue_device_challenge
 from skarbiec.channels.models import DeviceChallenge, MobileSession
 from skarbiec.client import DeviceClient
 from skarbiec.core import clock
 from skarbiec.core.attempts import PasswordGuess, check_secret
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.models import RateLimitCounter
-from skarbiec.core.retention import purge_expired_data
 from skarbiec.core.throttling import UnknownLoginCounter, consume_rate_limit
+from skarbiec.operations.retention import purge_expired_data
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import start_confirmation
 from tests.api.steps import PIN, ready_device
@@ -116,7 +116,7 @@ def test_r_x9_purge_command_prints_and_logs_counts(caplog):
     issue_device_challenge(ANONYMOUS)
     clock.advance(2 * HOUR)
     out = io.StringIO()
-    with caplog.at_level(logging.INFO, logger="skarbiec.core.retention"):
+    with caplog.at_level(logging.INFO, logger="skarbiec.operations.retention"):
         call_command("purge", stdout=out)
     assert "device_challenges_and_activations: 1" in out.getvalue()
     assert "one_time_codes: 0" in out.getvalue()

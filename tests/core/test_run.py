@@ -139,7 +139,7 @@ def test_r_x1_https_verified_with_generated_ca_and_hsts_sent(server: Server) -> 
 
 
 def test_r_x1_startup_prints_url_ca_and_spki_hash(server: Server) -> None:
-    from skarbiec.core.tls import load_certificate, spki_sha256
+    from skarbiec.operations.tls import load_certificate, spki_sha256
 
     out = server.output()
     assert f"https://localhost:{server.https_port}/" in out
@@ -280,7 +280,7 @@ def test_r_x1_stopping_run_stops_every_process_it_started(server: Server) -> Non
 def test_r_x1_redirect_target_keeps_to_our_hosts(
     host: str, path: str, https_port: int, expected: str
 ) -> None:
-    from skarbiec.core.plain_http import redirect_target
+    from skarbiec.operations.plain_http import redirect_target
 
     allowed = ["localhost", "127.0.0.1", "[::1]"]
     assert redirect_target(host, path, https_port, allowed, "https://bank.example") == expected

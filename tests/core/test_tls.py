@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from skarbiec.core import clock
-from skarbiec.core.management.commands.run import tls12_or_newer
-from skarbiec.core.tls import ensure_local_certificate, load_certificate
+from skarbiec.operations.management.commands.run import tls12_or_newer
+from skarbiec.operations.tls import ensure_local_certificate, load_certificate
 
 
 def test_r_x1_leaf_names_localhost_and_loopback_addresses(tmp_path: Path) -> None:

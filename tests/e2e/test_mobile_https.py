@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from skarbiec.core.tls import load_certificate, spki_sha256
+from skarbiec.operations.tls import load_certificate, spki_sha256
 from tests.core.test_run import Server, free_port, production_env, wait_for_port
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 

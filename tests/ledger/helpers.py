@@ -3,7 +3,7 @@
 import itertools
 import re
 
-from skarbiec.audit.services import RequestContext
+from skarbiec.core.context import RequestContext
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account
 from skarbiec.ledger.nrb import make_nrb

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from skarbiec.core.tls import ensure_local_certificate
+from skarbiec.operations.tls import ensure_local_certificate
 from tests.core.test_run import free_port
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,8 +16,9 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.audit.services import record_event
 from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
 from skarbiec.core.keys import keyed_hash
 from skarbiec.operations.logs import JsonFormatter
 from skarbiec.otp.sms import queue_sms

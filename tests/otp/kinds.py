@@ -3,8 +3,8 @@ tests through their flows). Its SMS text comes from the details, its consequence
 
 from typing import Any
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.lifecycle import web_codes_exhausted
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.members.models import Member
 from skarbiec.otp.models import Confirmation

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.audit.services import RequestContext
 from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
 from skarbiec.otp.delivery import LEASE_SECONDS, RETRY_DELAYS_SECONDS, send_pending_sms
 from skarbiec.otp.gateways import GatewayError, OutboxGateway
 from skarbiec.otp.models import SmsMessage

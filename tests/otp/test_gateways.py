@@ -11,7 +11,7 @@ import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
 
-from skarbiec.audit.services import RequestContext
+from skarbiec.core.context import RequestContext
 from skarbiec.otp.delivery import send_pending_sms
 from skarbiec.otp.gateways import (
     GatewayError,

@@ -11,9 +11,9 @@ import pytest
 from django.db import connection, transaction
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.models import WebChannel
 from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
 from skarbiec.otp.errors import (
     OtpAttemptsExhausted,
     OtpExpired,

@@ -13,7 +13,7 @@ from tests.factories import make_member
 from tests.outage import database_unreachable
 from tests.web.login_steps import log_in
 
-from skarbiec.audit.services import RequestContext
+from skarbiec.core.context import RequestContext
 from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.models import Account
 from skarbiec.members.models import Member

@@ -13,7 +13,8 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 from tests.factories import make_credit_union
 
-from skarbiec.web.views_mobileapp import SHELL_STATIC, TEXTS
+from skarbiec.mobileapp.texts import TEXTS
+from skarbiec.mobileapp.views import SHELL_STATIC
 
 pytestmark = pytest.mark.django_db
 

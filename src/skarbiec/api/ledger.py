@@ -16,8 +16,8 @@ from ninja import Field, Header, Query, Router
 from skarbiec.api import ledger_schemas as s
 from skarbiec.api.auth import MobileSessionAuth, mobile_session
 from skarbiec.api.schemas import ERRORS, InputSchema, OkOut
-from skarbiec.audit.services import RequestContext
 from skarbiec.core.bounds import PageNumber, RecordId
+from skarbiec.core.context import RequestContext
 from skarbiec.core.http import request_context
 from skarbiec.ledger import history, pdf
 from skarbiec.ledger import limits as member_limits_service

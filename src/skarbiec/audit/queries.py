@@ -7,7 +7,6 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.members.models import Member
 
 # The audit events a member recognises as logins, failures and blocks, with their labels; other
 # events (codes issued, orders) belong to other pages or only to the staff.
@@ -61,9 +60,9 @@ class SecurityEvent:
     detail: str
 
 
-def member_security_events(member: Member, limit: int = 50) -> list[SecurityEvent]:
+def member_security_events(member_id: int, limit: int = 50) -> list[SecurityEvent]:
     """The member's recent logins, failures and blocks, newest first (R-W6)."""
-    rows = AuditEvent.objects.filter(member_id=member.pk, event__in=SECURITY_EVENT_LABELS).order_by(
+    rows = AuditEvent.objects.filter(member_id=member_id, event__in=SECURITY_EVENT_LABELS).order_by(
         "-created_at", "-pk"
     )[: max(1, min(limit, 200))]
     events = []

@@ -2,27 +2,14 @@
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 
 from skarbiec.audit.models import AuditChain, AuditEvent
 from skarbiec.core import clock
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    """Who acts and from where: passed from views and API handlers into services."""
-
-    ip_address: str = ""
-    channel: str = ""
-    device: str = ""
-    actor: str = "member"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-SYSTEM = RequestContext(actor="system", channel="system")
+from skarbiec.core.context import RequestContext
 
 
 def _digest(prev_hash: str, event: AuditEvent) -> str:

@@ -2,10 +2,10 @@
 open for an operation, and what three wrong SMS codes of an operation do in it. The ledger
 depends on this module only, never on the channels' services."""
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.errors import MobileChannelBlocked, WebChannelBlocked
 from skarbiec.channels.lifecycle import block_mobile_channel, web_codes_exhausted
 from skarbiec.channels.models import MobileChannel, WebChannel
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.members.models import Member
 

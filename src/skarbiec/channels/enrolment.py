@@ -3,19 +3,19 @@ Login, both channels, and a temporary web password sent by SMS.
 """
 
 import secrets
-import string
 
 from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.audit.services import record_event
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
 from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.errors import DuplicateMember, InvalidPesel
 from skarbiec.members.models import CreditUnion, Member
-from skarbiec.members.passwords import password_problems
+from skarbiec.members.passwords import generate_temporary_password
 from skarbiec.members.pesel import is_valid_pesel
 from skarbiec.members.phone import normalize_phone
 from skarbiec.otp.sms import queue_sms
@@ -24,21 +24,6 @@ from skarbiec.otp.sms import queue_sms
 def _new_login() -> str:
     # 10 digits, not starting with 0 so it survives spreadsheets and printing.
     return str(secrets.randbelow(9 * 10**9) + 10**9)
-
-
-def generate_temporary_password() -> str:
-    """A random password that meets R-P1 (a digit, both cases, a special character)."""
-    alphabet = string.ascii_letters + string.digits
-    while True:
-        core = "".join(secrets.choice(alphabet) for _ in range(10))
-        candidate = core[:5] + secrets.choice("!@#$%&*?") + core[5:]
-        if (
-            any(c.isdigit() for c in candidate)
-            and any(c.islower() for c in candidate)
-            and any(c.isupper() for c in candidate)
-            and not password_problems(candidate)
-        ):
-            return candidate
 
 
 def temporary_password_sms(member: Member, password: str) -> str:

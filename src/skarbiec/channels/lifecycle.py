@@ -11,8 +11,8 @@ from typing import Any
 
 from django.db import transaction
 
-from skarbiec.audit.services import RequestContext, record_event
-from skarbiec.channels.enrolment import generate_temporary_password, temporary_password_sms
+from skarbiec.audit.services import record_event
+from skarbiec.channels.enrolment import temporary_password_sms
 from skarbiec.channels.errors import (
     MobileChannelBlocked,
     MobileChannelDisabled,
@@ -31,9 +31,11 @@ from skarbiec.channels.models import (
     WebChannel,
 )
 from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.models import Member
+from skarbiec.members.passwords import generate_temporary_password
 from skarbiec.otp.errors import OtpAttemptsExhausted
 from skarbiec.otp.operations import (
     void_channel_confirmations,

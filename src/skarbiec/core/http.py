@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.http import HttpRequest
 
-from skarbiec.audit.services import RequestContext
+from skarbiec.core.context import RequestContext
 
 
 def client_ip(request: HttpRequest) -> str:

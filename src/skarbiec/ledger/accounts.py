@@ -5,8 +5,9 @@ in at the branch.
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.audit.services import record_event
 from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
 from skarbiec.ledger.amounts import require_amount
 from skarbiec.ledger.booking import Leg, post_transaction
 from skarbiec.ledger.errors import (

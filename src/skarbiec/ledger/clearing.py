@@ -16,8 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from skarbiec.audit.services import SYSTEM, RequestContext, record_event
+from skarbiec.audit.services import record_event
 from skarbiec.core import clock
+from skarbiec.core.context import SYSTEM, RequestContext
 from skarbiec.ledger.accounts import internal_account
 from skarbiec.ledger.booking import Leg, post_transaction
 from skarbiec.ledger.errors import OrderNotFound, OrderStateConflict

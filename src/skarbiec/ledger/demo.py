@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
 from skarbiec.ledger.accounts import ensure_internal_accounts, open_account
 from skarbiec.ledger.booking import Leg, post_transaction
 from skarbiec.ledger.errors import InsufficientFunds

@@ -12,9 +12,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.audit.services import record_event
 from skarbiec.channels.access import codes_exhausted, require_channel_open
 from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.ledger.accounts import get_member_account, internal_account
 from skarbiec.ledger.amounts import format_amount, require_amount

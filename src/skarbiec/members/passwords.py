@@ -4,6 +4,7 @@ Hashing is `skarbiec.core.password_hashing`; comparing is only `skarbiec.core.at
 """
 
 import gzip
+import secrets
 import string
 import unicodedata
 from functools import cache
@@ -77,3 +78,18 @@ def require_valid_password(password: str, login: str | None) -> None:
     problems = password_problems(password, login)
     if problems:
         raise PasswordRejected(problems)
+
+
+def generate_temporary_password() -> str:
+    """A random password that meets R-P1 (a digit, both cases, a special character)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        core = "".join(secrets.choice(alphabet) for _ in range(10))
+        candidate = core[:5] + secrets.choice("!@#$%&*?") + core[5:]
+        if (
+            any(c.isdigit() for c in candidate)
+            and any(c.islower() for c in candidate)
+            and any(c.isupper() for c in candidate)
+            and not password_problems(candidate)
+        ):
+            return candidate

@@ -6,11 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from skarbiec.audit.services import RequestContext, record_event
-from skarbiec.channels.enrolment import generate_temporary_password
+from skarbiec.audit.services import record_event
+from skarbiec.core.context import RequestContext
 from skarbiec.members.errors import DuplicateStaffUser, InvalidStaffUser, PasswordRejected
 from skarbiec.members.models import CreditUnion, StaffProfile
-from skarbiec.members.passwords import password_problems
+from skarbiec.members.passwords import generate_temporary_password, password_problems
 
 
 def create_staff_user(

@@ -27,8 +27,9 @@ from datetime import timedelta
 from cryptography.fernet import InvalidToken
 from django.db import transaction
 
-from skarbiec.audit.services import SYSTEM, record_event
+from skarbiec.audit.services import record_event
 from skarbiec.core import clock
+from skarbiec.core.context import SYSTEM
 from skarbiec.otp.gateways import GatewayError, SmsGateway, gateway_from_settings
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body

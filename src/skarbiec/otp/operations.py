@@ -33,9 +33,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
-from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.audit.services import record_event
 from skarbiec.core import clock
 from skarbiec.core.attempts import Counter, DigestGuess, check_secret
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.keys import keyed_hash
 from skarbiec.members.models import Member

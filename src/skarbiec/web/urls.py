@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from skarbiec.core.bounds import RecordIdConverter
-from skarbiec.web import views, views_accounts, views_mobileapp, views_settings
+from skarbiec.web import views, views_accounts, views_settings
 
 app_name = "web"
 # Ids in URLs are bounded like every number a request carries (R-X8).
@@ -54,12 +54,8 @@ urlpatterns = [
         name="settings_device_remove",
     ),
     path("settings/security-events/", views_settings.security_events, name="settings_events"),
-    # The mobile app (PWA) and the public page that leads to it (R-M11)
-    path("get-the-app/", views_mobileapp.get_the_app, name="get_the_app"),
-    path("m/", views_mobileapp.app_shell, name="mobileapp"),
-    path("m/manifest.webmanifest", views_mobileapp.manifest, name="mobileapp_manifest"),
-    path("m/sw.js", views_mobileapp.service_worker, name="mobileapp_sw"),
-    path("m/i18n.json", views_mobileapp.texts, name="mobileapp_texts"),
+    # The public page that leads to the mobile app (R-M11)
+    path("get-the-app/", views.get_the_app, name="get_the_app"),
     # Accounts, history, transfers, trusted payees, limits (R-L1–R-L5, R-O2, R-O4)
     path("accounts/", views_accounts.accounts, name="accounts"),
     path("accounts/<id:account_id>/", views_accounts.account_history, name="account_history"),

@@ -1,20 +1,23 @@
-"""Pages of the internet service: login in two steps, forced password change, start, logout.
+"""Pages of the internet service: login in two steps, forced password change, start, logout, and
+the public *Get the mobile app* page (R-M11).
 
 Views only read the form, call one service function and render its result; every rule lives in
 skarbiec.channels.services.web. A refusal (DomainError) re-renders the form with its message and
 its HTTP status, never a 500.
 """
 
+import io
 from typing import Any
 
+import segno
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.errors import WebChannelBlocked
 from skarbiec.channels.web.login import (
     begin_web_login,
@@ -24,10 +27,12 @@ from skarbiec.channels.web.login import (
     resend_web_login_code,
 )
 from skarbiec.channels.web.password import set_own_web_password
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.http import request_context
 from skarbiec.ledger.accounts import member_accounts
 from skarbiec.members.errors import PasswordRejected
+from skarbiec.members.models import CreditUnion
 from skarbiec.otp.errors import OtpAttemptsExhausted
 from skarbiec.web import member_session
 from skarbiec.web.decorators import member_required
@@ -262,3 +267,30 @@ def session_extend(request: HttpRequest) -> JsonResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form sent without a valid CSRF token (R-W7): refused, nothing changed."""
     return render(request, "web/csrf_failure.html", status=403)
+
+
+def _qr_svg(url: str) -> str:
+    out = io.BytesIO()
+    segno.make(url, error="m").save(
+        out, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title=str(url)
+    )
+    return out.getvalue().decode()
+
+
+@require_GET
+def get_the_app(request: HttpRequest) -> HttpResponse:
+    """R-M11: public page with a QR code and the link to the app."""
+    app_url = settings.PUBLIC_URL + "/m/"
+    defaults = CreditUnion()  # unsaved: only the policy's default values
+    return render(
+        request,
+        "web/get_the_app.html",
+        {
+            "app_url": app_url,
+            "qr_svg": _qr_svg(app_url),
+            # The page shows the installation's credit union's policy when there is one
+            # (context processor), else the defaults of the policy.
+            "default_min_android": defaults.min_android_version,
+            "default_min_ios": defaults.min_ios_version,
+        },
+    )

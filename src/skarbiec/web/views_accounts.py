@@ -22,9 +22,9 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.errors import WebChannelBlocked
 from skarbiec.core.bounds import RecordIdField, record_id_or_none
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.http import request_context
 from skarbiec.ledger import history, pdf

@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from skarbiec.audit.queries import member_security_events
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.lifecycle import deactivate_mobile_channel, remove_mobile_device
 from skarbiec.channels.mobile.app_password import (
     confirm_mobile_app_reactivation,
@@ -26,6 +25,7 @@ from skarbiec.channels.mobile.app_password import (
 )
 from skarbiec.channels.queries import mobile_channel_overview
 from skarbiec.channels.web.password import confirm_web_password_change, request_web_password_change
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.http import request_context
 from skarbiec.members.errors import PasswordRejected
@@ -298,7 +298,7 @@ def security_events(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/settings/security_events.html",
-        {"events": member_security_events(_member(request)), "section": "events"},
+        {"events": member_security_events(_member(request).pk), "section": "events"},
     )
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels import protocol
 from skarbiec.channels.devicepolicy import DeviceInfo, check_device_policy
 from skarbiec.channels.errors import (
@@ -41,6 +40,7 @@ from skarbiec.core.attempts import (
     check_secret,
     reset_count,
 )
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.throttling import (
     UnknownLoginCounter,

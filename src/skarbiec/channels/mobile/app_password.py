@@ -8,7 +8,6 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.errors import (
     ActivationInvalid,
     MobileNotOffered,
@@ -25,6 +24,7 @@ from skarbiec.channels.mobile.state import (
 from skarbiec.channels.models import (
     MobileChannel,
 )
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.errors import PasswordRejected

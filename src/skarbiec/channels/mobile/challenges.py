@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels import protocol
 from skarbiec.channels.errors import (
     ChallengeInvalid,
@@ -22,6 +21,7 @@ from skarbiec.channels.models import (
     MobileDevice,
 )
 from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
 from skarbiec.core.keys import keyed_hash
 from skarbiec.core.throttling import (
     consume_rate_limit,

@@ -24,7 +24,6 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels import protocol
 from skarbiec.channels.devicepolicy import DeviceInfo
 from skarbiec.channels.errors import (
@@ -54,6 +53,7 @@ from skarbiec.core import clock
 from skarbiec.core.attempts import (
     FingerprintGuess,
 )
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import InvalidInput
 
 

@@ -7,7 +7,6 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels import protocol
 from skarbiec.channels.devicepolicy import DeviceInfo, check_device_policy
 from skarbiec.channels.errors import (
@@ -42,6 +41,7 @@ from skarbiec.core.attempts import (
     check_secret,
     reset_count,
 )
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.keys import keyed_hash
 from skarbiec.members.models import Member

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.errors import (
     MobileChannelBlocked,
     MobileNotAuthenticated,
@@ -20,6 +19,7 @@ from skarbiec.channels.models import (
     MobileSession,
 )
 from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
 from skarbiec.core.keys import keyed_hash
 from skarbiec.members.models import Member
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.audit.services import record_event
 from skarbiec.channels.errors import (
     MobileChannelBlocked,
     MobileChannelDisabled,
@@ -18,6 +18,7 @@ from skarbiec.channels.models import (
     MobileChannel,
     MobileDevice,
 )
+from skarbiec.core.context import RequestContext
 from skarbiec.core.throttling import (
     address_failures_limited,
     consume_rate_limit,

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.audit.services import record_event
 from skarbiec.channels.errors import (
     WebChannelBlocked,
     WrongCredentials,
@@ -25,6 +25,7 @@ from skarbiec.channels.lifecycle import block_web_channel, web_codes_exhausted
 from skarbiec.channels.models import WebChannel
 from skarbiec.core import clock
 from skarbiec.core.attempts import Counter, PasswordGuess, check_secret
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.password_hashing import hash_password, password_needs_rehash
 from skarbiec.core.throttling import (

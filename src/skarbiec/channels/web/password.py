@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from skarbiec.audit.services import RequestContext, record_event
+from skarbiec.audit.services import record_event
 from skarbiec.channels.errors import (
     PasswordChangeInvalid,
     WebChannelBlocked,
@@ -18,6 +18,7 @@ from skarbiec.channels.models import PendingWebPasswordChange, WebChannel
 from skarbiec.channels.web.login import WebPasswordCounter, login_limits, require_web_open
 from skarbiec.core import clock
 from skarbiec.core.attempts import PasswordGuess, check_secret
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.errors import PasswordRejected

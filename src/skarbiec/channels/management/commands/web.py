@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.lifecycle import block_web_channel_on_request, unblock_web_channel
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.members.models import Member
 

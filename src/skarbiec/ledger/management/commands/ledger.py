@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from skarbiec.audit.services import RequestContext
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.amounts import format_amount, parse_amount

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from skarbiec.audit.services import RequestContext
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.members.models import CreditUnion, StaffProfile
 from skarbiec.members.staff import create_staff_user

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from skarbiec.core.demo import load_demo_data
+from skarbiec.operations.demo import load_demo_data
 
 
 class Command(BaseCommand):

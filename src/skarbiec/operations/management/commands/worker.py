@@ -12,8 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 
-from skarbiec.core.retention import purge_expired_data
 from skarbiec.operations.heartbeat import SMS_WORKER, beat
+from skarbiec.operations.retention import purge_expired_data
 from skarbiec.otp.delivery import send_pending_sms
 from skarbiec.otp.gateways import gateway_from_settings
 

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.enrolment import create_member
+from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.members.models import CreditUnion
 

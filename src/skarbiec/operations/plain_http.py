@@ -1,6 +1,6 @@
 """The plain HTTP port of `skarbiec run`: it only redirects to HTTPS, never serves the app (R-X1).
 
-Runs as its own small process (`python -m skarbiec.core.plain_http`) without Django, so a
+Runs as its own small process (`python -m skarbiec.operations.plain_http`) without Django, so a
 request on port 80/8080 can never reach a view over an unencrypted connection.
 """
 

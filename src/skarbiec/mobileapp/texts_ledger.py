@@ -1,6 +1,6 @@
 """Texts of the mobile app's account and transfer screens (static/mobileapp/ledger.js), merged
-into the app's one dictionary by views_mobileapp. Placeholders in {braces} are filled in by the
-script; amounts come formatted from the API in the app's language."""
+into the app's one dictionary by skarbiec.mobileapp.texts. Placeholders in {braces} are filled
+in by the script; amounts come formatted from the API in the app's language."""
 
 from django.utils.translation import gettext_lazy as _
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from skarbiec.audit.services import RequestContext
 from skarbiec.channels.enrolment import create_member
+from skarbiec.core.context import RequestContext
 from skarbiec.members.models import CreditUnion, Member, StaffProfile
 from skarbiec.members.staff import create_staff_user
 

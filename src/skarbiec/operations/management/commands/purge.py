@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from skarbiec.core.retention import purge_expired_data
+from skarbiec.operations.retention import purge_expired_data
 
 
 class Command(BaseCommand):

@@ -21,13 +21,13 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from gunicorn.app.base import BaseApplication
 
-from skarbiec.core.tls import (
+from skarbiec.operations.metrics import prepare_multiprocess_dir
+from skarbiec.operations.tls import (
     TLS12_CIPHERS,
     ensure_local_certificate,
     load_certificate,
     spki_sha256,
 )
-from skarbiec.operations.metrics import prepare_multiprocess_dir
 
 LOCAL_BIND_HOSTS = {"0.0.0.0", "::", "[::]", "127.0.0.1", "::1", "[::1]", "localhost", ""}  # noqa: S104
 
@@ -196,7 +196,7 @@ class Command(BaseCommand):
             [
                 sys.executable,
                 "-m",
-                "skarbiec.core.plain_http",
+                "skarbiec.operations.plain_http",
                 "--host",
                 host.strip("[]") or "0.0.0.0",  # noqa: S104
                 "--port",

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MobileAppConfig(AppConfig):
+    name = "skarbiec.mobileapp"
+    label = "mobileapp"
