@@ -4,26 +4,24 @@ from typing import Self
 
 from django.utils.translation import gettext_lazy as _
 
-from skarbiec.core.errors import DomainError
+from skarbiec.core.errors import Conflict, DomainError, Refused, Unauthenticated
 from skarbiec.members.models import CreditUnion
 from skarbiec.members.queries import helpline_phones
 
 
-class ChannelBlocked(DomainError):
+class ChannelBlocked(Refused):
     """A blocked channel: the answer names whom to call (R-W2, R-M5)."""
 
     code = "channel_blocked"
-    status = 403
 
     @classmethod
     def of(cls, credit_union: CreditUnion | None) -> Self:
         return cls(helpline=helpline_phones(credit_union))
 
 
-class WrongCredentials(DomainError):
+class WrongCredentials(Unauthenticated):
     code = "wrong_credentials"
     message = _("The Login or password is incorrect.")
-    status = 401
 
 
 class ActivationRefused(WrongCredentials):
@@ -45,22 +43,19 @@ class WebChannelBlocked(ChannelBlocked):
         "Access to the internet service is blocked. Call the helpline of your credit union to "
         "have it unblocked; you will receive a new temporary password by SMS."
     )
-    status = 403
 
 
-class MobileNotOffered(DomainError):
+class MobileNotOffered(Refused):
     code = "mobile_not_offered"
     message = _("Your credit union does not offer the mobile app.")
-    status = 403
 
 
-class MobileChannelDisabled(DomainError):
+class MobileChannelDisabled(Refused):
     code = "channel_disabled"
     message = _(
         "The mobile app channel is not active. Log in to the internet service, open Settings → "
         "Access channels and activate the mobile app channel, defining a mobile-app password."
     )
-    status = 403
 
 
 class MobileChannelBlocked(ChannelBlocked):
@@ -69,40 +64,34 @@ class MobileChannelBlocked(ChannelBlocked):
         "Settings → Activate mobile app, define a new mobile-app password confirmed with an SMS "
         "code, and then activate the app again."
     )
-    status = 403
 
 
-class TransitionNotAllowed(DomainError):
+class TransitionNotAllowed(Conflict):
     code = "transition_not_allowed"
     message = _("This operation is not possible in the current state of the channel.")
-    status = 409
 
 
-class SessionExpired(DomainError):
+class SessionExpired(Unauthenticated):
     code = "session_expired"
     message = _("You were logged out after 5 minutes without activity. Log in again.")
-    status = 401
 
 
-class PasswordChangeRequired(DomainError):
+class PasswordChangeRequired(Refused):
     code = "password_change_required"
     message = _("You must set a new password before you continue.")
-    status = 403
 
 
-class DeviceNotSupported(DomainError):
+class DeviceNotSupported(Refused):
     code = "device_not_supported"
     message = _("This device does not meet the requirements of the mobile app.")
-    status = 403
 
 
-class DeviceRooted(DomainError):
+class DeviceRooted(Refused):
     code = "device_rooted"
     message = _(
         "The mobile app cannot be used on a rooted or jailbroken device, because its security "
         "cannot be trusted. Use a device with the manufacturer's system."
     )
-    status = 403
 
 
 class PinRejected(DomainError):
@@ -111,61 +100,53 @@ class PinRejected(DomainError):
     status = 400
 
 
-class PinAlreadySet(DomainError):
+class PinAlreadySet(Conflict):
     code = "pin_already_set"
     message = _(
         "A PIN is already set on this device. If you forgot it, reset the application and "
         "activate it again."
     )
-    status = 409
 
 
-class PinRequired(DomainError):
+class PinRequired(Conflict):
     code = "pin_required"
     message = _("Set a PIN for this device first.")
-    status = 409
 
 
-class WrongPin(DomainError):
+class WrongPin(Unauthenticated):
     code = "wrong_pin"
     message = _("The PIN is incorrect.")
-    status = 401
 
 
-class FingerprintFailed(DomainError):
+class FingerprintFailed(Unauthenticated):
     code = "fingerprint_failed"
     message = _("The fingerprint was not recognised. Try again or log in with your PIN.")
-    status = 401
 
 
-class FingerprintNotRegistered(DomainError):
+class FingerprintNotRegistered(Conflict):
     code = "fingerprint_not_registered"
     message = _("Fingerprint login is not enabled on this device. Log in with your PIN.")
-    status = 409
 
 
-class UnknownDevice(DomainError):
+class UnknownDevice(Unauthenticated):
     code = "unknown_device"
     message = _(
         "This device is not activated for the mobile app (it may have been replaced or "
         "removed). Reset the application and activate it again."
     )
-    status = 401
 
 
-class ChallengeInvalid(DomainError):
+class ChallengeInvalid(Unauthenticated):
     code = "challenge_invalid"
     message = _("The request has expired or was already used. Try again.")
-    status = 401
 
 
-class SignatureInvalid(DomainError):
+class SignatureInvalid(Unauthenticated):
     code = "signature_invalid"
     message = _(
         "The request was not signed by this device's key. Reset the application and activate "
         "it again."
     )
-    status = 401
 
 
 class ActivationInvalid(DomainError):
@@ -174,10 +155,9 @@ class ActivationInvalid(DomainError):
     status = 400
 
 
-class MobileNotAuthenticated(DomainError):
+class MobileNotAuthenticated(Unauthenticated):
     code = "not_authenticated"
     message = _("Log in to the mobile app.")
-    status = 401
 
 
 class WrongCurrentPassword(DomainError):

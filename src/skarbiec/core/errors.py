@@ -64,6 +64,27 @@ class RequestTooLarge(DomainError):
     status = 413
 
 
+class Unauthenticated(DomainError):
+    """Kind: who asks is not (or no longer) known: log in again, or the secret was wrong."""
+
+    code = "not_authenticated"
+    status = 401
+
+
+class Refused(DomainError):
+    """Kind: not allowed now (a blocked channel, a refused device, a policy)."""
+
+    code = "refused"
+    status = 403
+
+
+class Conflict(DomainError):
+    """Kind: the thing is in a state in which this cannot be done (any more)."""
+
+    code = "conflict"
+    status = 409
+
+
 class NotFound(DomainError):
     code = "not_found"
     message = _("Not found.")

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from skarbiec.channels.errors import MobileChannelBlocked
-from skarbiec.core.errors import DomainError
+from skarbiec.core.errors import Conflict, DomainError, NotFound, ServerError
 from skarbiec.otp.errors import OtpAttemptsExhausted
 
 
@@ -53,16 +53,14 @@ class InvalidOrderDetails(DomainError):
     message = _("The transfer details are not valid.")
 
 
-class AccountNotFound(DomainError):
+class AccountNotFound(NotFound):
     code = "account_not_found"
     message = _("The account does not exist or is not available to you.")
-    status = 404
 
 
-class PayeeAccountNotFound(DomainError):
+class PayeeAccountNotFound(NotFound):
     code = "payee_account_not_found"
     message = _("There is no member account with this number in your credit union.")
-    status = 404
 
 
 class SameAccount(DomainError):
@@ -70,16 +68,14 @@ class SameAccount(DomainError):
     message = _("The payee account must differ from the account you pay from.")
 
 
-class InsufficientFunds(DomainError):
+class InsufficientFunds(Conflict):
     code = "insufficient_funds"
     message = _("The available balance of the account is too low for this transfer.")
-    status = 409
 
 
-class LimitExceeded(DomainError):
+class LimitExceeded(Conflict):
     code = "limit_exceeded"
     message = _("The transfer exceeds your limit. You can raise the limit in Settings → Limits.")
-    status = 409
 
 
 class LimitAboveMaximum(DomainError):
@@ -87,54 +83,46 @@ class LimitAboveMaximum(DomainError):
     message = _("The limit you asked for is above the maximum allowed by your credit union.")
 
 
-class IdempotencyConflict(DomainError):
+class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
     message = _("This request repeats an earlier one with different details. Start a new transfer.")
-    status = 409
 
 
-class OrderNotFound(DomainError):
+class OrderNotFound(NotFound):
     code = "order_not_found"
     message = _("The transfer does not exist or is not available to you.")
-    status = 404
 
 
-class OrderStateConflict(DomainError):
+class OrderStateConflict(Conflict):
     code = "order_state_conflict"
     message = _("The transfer can no longer be changed in its current state.")
-    status = 409
 
 
-class PayeeNotFound(DomainError):
+class PayeeNotFound(NotFound):
     code = "payee_not_found"
     message = _("The trusted payee does not exist.")
-    status = 404
 
 
-class PayeeAlreadyTrusted(DomainError):
+class PayeeAlreadyTrusted(Conflict):
     code = "payee_already_trusted"
     message = _("This account is already on your list of trusted payees.")
-    status = 409
 
 
-class LimitChangeNotFound(DomainError):
+class LimitChangeNotFound(NotFound):
     code = "limit_change_not_found"
     message = _("The limit change does not exist or was already completed.")
-    status = 404
 
 
-class UnbalancedTransaction(DomainError):
+class UnbalancedTransaction(ServerError):
     """A programming error rather than a member's mistake: the entries must sum to zero."""
 
     code = "unbalanced_transaction"
     message = _("The booking was refused because its entries do not balance.")
-    status = 500
 
 
-class ImmutableRecord(DomainError):
+class ImmutableRecord(ServerError):
     code = "immutable_record"
     message = _("Booked ledger records are never changed or deleted; book a correction instead.")
-    status = 500
 
 
 class TransferCancelledAfterWrongCodes(OtpAttemptsExhausted):
@@ -151,7 +139,7 @@ class AppBlockedAfterWrongCodes(MobileChannelBlocked, OtpAttemptsExhausted):
     code for callers that catch that; the API answers channel_blocked like any blocked app."""
 
     code = "channel_blocked"
-    status = 403
+    status = 403  # a blocked app first, whatever the exhausted code's status
     message = _(
         "Three wrong SMS codes: the transfer was rejected and the mobile app is blocked. To "
         "unblock it, log in to the internet service, open Settings → Activate mobile app, define "

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from skarbiec.core.errors import DomainError
+from skarbiec.core.errors import Conflict, DomainError, NotFound
 
 
 class PasswordRejected(DomainError):
@@ -23,22 +23,19 @@ class InvalidPhone(DomainError):
     message = _("The mobile phone number is not valid.")
 
 
-class DuplicateMember(DomainError):
+class DuplicateMember(Conflict):
     code = "duplicate_member"
     message = _("A member with this PESEL already exists in this credit union.")
-    status = 409
 
 
-class UnknownCreditUnion(DomainError):
+class UnknownCreditUnion(NotFound):
     code = "unknown_credit_union"
     message = _("No such credit union.")
-    status = 404
 
 
-class DuplicateStaffUser(DomainError):
+class DuplicateStaffUser(Conflict):
     code = "duplicate_staff_user"
     message = _("A staff user with this username already exists.")
-    status = 409
 
 
 class InvalidStaffUser(DomainError):

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from skarbiec.core.errors import DomainError, NotMembersMistake
+from skarbiec.core.errors import DomainError, RateLimited
 
 
 class OtpInvalid(DomainError):
@@ -21,13 +21,12 @@ class OtpAttemptsExhausted(DomainError):
     status = 400
 
 
-class OtpSendingLimited(NotMembersMistake, DomainError):
+class OtpSendingLimited(RateLimited):
     """The member's budget of SMS codes is spent for now (R-X7). Not the member's mistake: it
     never counts as a failed attempt."""
 
     code = "otp_rate_limited"
     message = _("Too many SMS codes were requested. Wait a few minutes and try again.")
-    status = 429
 
     def __init__(self, retry_after: int) -> None:
         minutes = max((retry_after + 59) // 60, 1)
@@ -38,7 +37,7 @@ class OtpSendingLimited(NotMembersMistake, DomainError):
         )
 
 
-class OtpResendLimited(NotMembersMistake, DomainError):
+class OtpResendLimited(RateLimited):
     """Resends of one operation's code are limited (R-X7); the last code still works."""
 
     code = "otp_resend_limited"
@@ -46,4 +45,3 @@ class OtpResendLimited(NotMembersMistake, DomainError):
         "A new code cannot be sent again for this operation. Use the last code you received, "
         "or cancel and start the operation again."
     )
-    status = 429
