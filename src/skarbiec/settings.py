@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "skarbiec.web.middleware.MemberSessionMiddleware",
+    # Domain errors that leave a page view become their page (R-X8).
+    "skarbiec.web.errors.DomainErrorPages",
 ]
 
 ROOT_URLCONF = "skarbiec.urls"
@@ -158,7 +160,7 @@ SESSION_COOKIE_AGE = 60 * 60
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
-CSRF_FAILURE_VIEW = "skarbiec.web.views.csrf_failure"
+CSRF_FAILURE_VIEW = "skarbiec.web.login.views.csrf_failure"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

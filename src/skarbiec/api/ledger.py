@@ -23,8 +23,8 @@ from skarbiec.ledger import history, pdf
 from skarbiec.ledger import limits as member_limits_service
 from skarbiec.ledger import orders as orders_service
 from skarbiec.ledger.accounts import member_accounts
-from skarbiec.ledger.amounts import format_amount, parse_amount, require_amount
-from skarbiec.ledger.errors import InvalidAmount, InvalidOrderDetails
+from skarbiec.ledger.amounts import amount_of_field, format_amount
+from skarbiec.ledger.errors import InvalidOrderDetails
 from skarbiec.ledger.limits import confirm_limit_change, limit_usage
 from skarbiec.ledger.models import Account, LimitChange, Order, TrustedPayee
 from skarbiec.ledger.nrb import format_nrb, iban
@@ -58,16 +58,6 @@ def _member(request: HttpRequest) -> Member:
 
 def _money(amount_minor: int) -> str:
     return format_amount(amount_minor, translation.get_language())
-
-
-def _amount(text: str | None, minor: int | None, field: str) -> int:
-    """Exactly one of the typed text and the integer grosze."""
-    if (text is None) == (minor is None):
-        raise InvalidAmount(field=field)
-    try:
-        return parse_amount(text) if text is not None else require_amount(minor)
-    except InvalidAmount as e:
-        raise type(e)(e.message, field=field) from None
 
 
 def _account_out(account: Account) -> dict[str, Any]:
@@ -156,8 +146,12 @@ def account_history(request: HttpRequest, account_id: RecordId, q: Query[History
     filters = history.HistoryFilter(
         date_from=q.date_from,
         date_to=q.date_to,
-        amount_min_minor=_amount(q.amount_min, None, "amount_min") if q.amount_min else None,
-        amount_max_minor=_amount(q.amount_max, None, "amount_max") if q.amount_max else None,
+        amount_min_minor=amount_of_field("amount_min", q.amount_min, None)
+        if q.amount_min
+        else None,
+        amount_max_minor=amount_of_field("amount_max", q.amount_max, None)
+        if q.amount_max
+        else None,
         text=q.text[:100],
     )
     page = history.account_history(_member(request), account_id, filters, q.page, q.page_size)
@@ -207,7 +201,7 @@ def create_transfer(  # type: ignore[no-untyped-def]
         body.from_account_id,
         body.payee_account,
         body.payee_name,
-        _amount(body.amount, body.amount_minor, "amount"),
+        amount_of_field("amount", body.amount, body.amount_minor),
         body.title,
         idempotency_key or body.idempotency_key or "",
         _ctx(request),
@@ -309,9 +303,9 @@ def change_limits(request: HttpRequest, body: s.LimitsIn):  # type: ignore[no-un
     change = member_limits_service.change_limits(
         _member(request),
         MOBILE,
-        _amount(body.per_transaction, body.per_transaction_minor, "per_transaction"),
-        _amount(body.daily, body.daily_minor, "daily"),
-        _amount(body.monthly, body.monthly_minor, "monthly"),
+        amount_of_field("per_transaction", body.per_transaction, body.per_transaction_minor),
+        amount_of_field("daily", body.daily, body.daily_minor),
+        amount_of_field("monthly", body.monthly, body.monthly_minor),
         _ctx(request),
     )
     return {

@@ -92,3 +92,14 @@ def format_amount_plain(amount_minor: int) -> str:
     sign = "-" if amount_minor < 0 else ""
     whole, grosze = divmod(abs(amount_minor), 100)
     return f"{sign}{whole}.{grosze:02d}"
+
+
+def amount_of_field(field: str, text: str | None = None, minor: int | None = None) -> int:
+    """An amount a form field or an API body gives, as typed (`text`) or in grosze (`minor`):
+    exactly one of the two; a refusal names the field."""
+    if (text is None) == (minor is None):
+        raise InvalidAmount(field=field)
+    try:
+        return parse_amount(text) if text is not None else require_amount(minor)
+    except InvalidAmount as e:
+        raise type(e)(e.message, field=field) from None

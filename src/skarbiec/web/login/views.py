@@ -1,60 +1,37 @@
-"""Pages of the internet service: login in two steps, forced password change, start, logout, and
-the public *Get the mobile app* page (R-M11).
+"""The login in two steps, the forced password change, logout and the session's countdown
+(R-W1–R-W3), and the public *Get the mobile app* page (R-M11).
 
-Views only read the form, call one service function and render its result; every rule lives in
-skarbiec.channels.services.web. A refusal (DomainError) re-renders the form with its message and
-its HTTP status, never a 500.
+Views read the form, call one service of skarbiec.channels.web and render the result; refusals
+go through skarbiec.web.errors (the form again with the message, the blocked page, …).
 """
 
 import io
 from typing import Any
 
 import segno
-from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from skarbiec.channels.errors import WebChannelBlocked
 from skarbiec.channels.web.login import (
     begin_web_login,
     complete_web_login,
     end_web_session,
-    previous_web_login,
     resend_web_login_code,
 )
 from skarbiec.channels.web.password import set_own_web_password
-from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
-from skarbiec.core.http import request_context
-from skarbiec.ledger.accounts import member_accounts
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.members.models import CreditUnion
 from skarbiec.otp.errors import OtpAttemptsExhausted
 from skarbiec.web import member_session
 from skarbiec.web.decorators import member_required
-
-
-class LoginForm(forms.Form):
-    login = forms.CharField(label=_("Login"), max_length=32)
-    # Bounded so nobody can make us hash megabytes; real passwords have at most 15 characters.
-    password = forms.CharField(label=_("Password"), max_length=128, strip=False)
-
-
-class CodeForm(forms.Form):
-    code = forms.CharField(label=_("SMS code"), max_length=16)
-
-
-class NewPasswordForm(forms.Form):
-    new_password = forms.CharField(label=_("New password"), max_length=128, strip=False)
-    repeated = forms.CharField(label=_("Repeat the new password"), max_length=128, strip=False)
-
-
-def _ctx(request: HttpRequest) -> RequestContext:
-    return request_context(request, "web")
+from skarbiec.web.errors import reshow_on_error
+from skarbiec.web.forms import CodeForm, NewPasswordForm
+from skarbiec.web.login.forms import LoginForm
+from skarbiec.web.request import context_of, member_of
 
 
 def _render_landing(
@@ -73,14 +50,10 @@ def _render_landing(
     return render(request, "web/landing.html", context, status=status)
 
 
-def render_blocked(request: HttpRequest, error: WebChannelBlocked) -> HttpResponse:
-    """The blocked page with the helpline numbers (R-W2), for every page that meets a block."""
-    return render(
-        request,
-        "web/blocked.html",
-        {"error": error, "helpline": error.details.get("helpline") or []},
-        status=error.status,
-    )
+def _login_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
+    # The password is never sent back; the Login is, as typed, for an unknown one as well.
+    form = LoginForm(initial={"login": request.POST.get("login", "")[:32]})
+    return _render_landing(request, form=form, error=error, status=error.status)
 
 
 @require_GET
@@ -92,22 +65,16 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@reshow_on_error(_login_refused)
 def login_password(request: HttpRequest) -> HttpResponse:
     if getattr(request, "member", None) is not None:
         return HttpResponseRedirect(reverse("web:start"))
     form = LoginForm(request.POST)
     if not form.is_valid():
         return _render_landing(request, form=form, status=400)
-    try:
-        pending = begin_web_login(
-            form.cleaned_data["login"], form.cleaned_data["password"], _ctx(request)
-        )
-    except WebChannelBlocked as e:
-        return render_blocked(request, e)
-    except DomainError as e:
-        # The password is never sent back; the Login is, as typed, for an unknown one as well.
-        form = LoginForm(initial={"login": form.cleaned_data["login"]})
-        return _render_landing(request, form=form, error=e, status=e.status)
+    pending = begin_web_login(
+        form.cleaned_data["login"], form.cleaned_data["password"], context_of(request)
+    )
     # A new session key before the second factor: a planted session id learns nothing.
     request.session.cycle_key()
     member_session.store_pending_login(request, pending)
@@ -138,10 +105,18 @@ def _render_code(
     )
 
 
+def _code_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
+    if isinstance(error, OtpAttemptsExhausted):
+        # The login is cancelled and counted toward the lockout (R-O4): start again.
+        member_session.cancel_pending_login(request)
+        return _render_landing(request, error=error, status=error.status)
+    return _render_code(request, error=error, status=error.status)
+
+
+@require_http_methods(["GET", "POST"])
+@reshow_on_error(_code_refused)
 def login_code(request: HttpRequest) -> HttpResponse:
     """Step 2 of R-W1: the SMS code."""
-    if request.method not in ("GET", "POST"):
-        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     pending = member_session.pending_login(request)
     if pending is None:
         return HttpResponseRedirect(reverse("web:landing"))
@@ -150,17 +125,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST)
     if not form.is_valid():
         return _render_code(request, form=form, status=400)
-    try:
-        member = complete_web_login(pending, form.cleaned_data["code"], _ctx(request))
-    except WebChannelBlocked as e:
-        member_session.cancel_pending_login(request)
-        return render_blocked(request, e)
-    except OtpAttemptsExhausted as e:
-        # The login is cancelled and counted toward the lockout (R-O4): start again.
-        member_session.cancel_pending_login(request)
-        return _render_landing(request, error=e, status=e.status)
-    except DomainError as e:
-        return _render_code(request, error=e, status=e.status)
+    member = complete_web_login(pending, form.cleaned_data["code"], context_of(request))
     member_session.start_member_session(request, member)
     if member.must_change_password:
         return HttpResponseRedirect(reverse("web:password"))
@@ -168,82 +133,62 @@ def login_code(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@reshow_on_error(_code_refused)
 def resend_code(request: HttpRequest) -> HttpResponse:
     pending = member_session.pending_login(request)
     if pending is None:
         return HttpResponseRedirect(reverse("web:landing"))
-    try:
-        pending = resend_web_login_code(pending, _ctx(request))
-    except WebChannelBlocked as e:
-        member_session.cancel_pending_login(request)
-        return render_blocked(request, e)
-    except DomainError as e:
-        return _render_code(request, error=e, status=e.status)
+    pending = resend_web_login_code(pending, context_of(request))
     member_session.store_pending_login(request, pending)
     member_session.set_notice(request, {"kind": "code_resent"})
     return HttpResponseRedirect(reverse("web:login_code"))
 
 
+def _password_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
+    problems = error.problems if isinstance(error, PasswordRejected) else None
+    return render(
+        request,
+        "web/password.html",
+        {"form": NewPasswordForm(), "problems": problems, "error": error},
+        status=error.status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @member_required
+@reshow_on_error(_password_refused)
 def change_temporary_password(request: HttpRequest) -> HttpResponse:
     """R-W1: the first login after onboarding or an operator reset sets the member's own
     password; every broken rule is listed at once (R-P1, R-P2)."""
-    member = request.member  # type: ignore[attr-defined]
+    member = member_of(request)
     if not member.must_change_password:
         return HttpResponseRedirect(reverse("web:start"))
-    if request.method not in ("GET", "POST"):
-        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     if request.method == "GET":
         return render(request, "web/password.html", {"form": NewPasswordForm()})
     form = NewPasswordForm(request.POST)
     if not form.is_valid():
         return render(request, "web/password.html", {"form": form}, status=400)
-    try:
-        set_own_web_password(
-            member, form.cleaned_data["new_password"], form.cleaned_data["repeated"], _ctx(request)
-        )
-    except PasswordRejected as e:
-        return render(
-            request,
-            "web/password.html",
-            {"form": NewPasswordForm(), "problems": e.problems, "error": e},
-            status=e.status,
-        )
-    except DomainError as e:
-        return render(
-            request, "web/password.html", {"form": NewPasswordForm(), "error": e}, status=e.status
-        )
+    set_own_web_password(
+        member,
+        form.cleaned_data["new_password"],
+        form.cleaned_data["repeated"],
+        context_of(request),
+    )
     member_session.set_notice(request, {"kind": "password_changed"})
     return HttpResponseRedirect(reverse("web:start"))
-
-
-@require_GET
-@member_required
-def start(request: HttpRequest) -> HttpResponse:
-    member = request.member  # type: ignore[attr-defined]
-    authenticated_at = member_session.session_started_at(request)
-    return render(
-        request,
-        "web/start.html",
-        {
-            "previous_login": previous_web_login(member, authenticated_at),
-            "accounts": member_accounts(member),
-            "notice": member_session.pop_notice(request),
-        },
-    )
 
 
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     member = getattr(request, "member", None)
     if member is not None:
-        end_web_session(member, "logout", _ctx(request))
+        end_web_session(member, "logout", context_of(request))
     member_session.end_member_session(request, {"kind": "logout"})
     return HttpResponseRedirect(reverse("web:landing"))
 
 
 def _session_status(request: HttpRequest) -> JsonResponse:
-    member = request.member  # type: ignore[attr-defined]
+    member = member_of(request)
     remaining = member_session.remaining_seconds(member, request.session, member_session.now_ts())
     return JsonResponse(
         {"remaining": remaining, "idle_timeout": member.credit_union.idle_timeout_seconds}

@@ -1,0 +1,1 @@
+"""The start page, accounts and their history (R-L1, R-L5)."""

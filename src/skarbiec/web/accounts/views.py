@@ -1,0 +1,136 @@
+"""The start page, accounts and their history (R-L1, R-L5).
+
+Views read the query, call one service of skarbiec.ledger and render; refusals go through
+skarbiec.web.errors. Amounts typed by the member are read by the ledger's parser ("1 234,56"
+and "1234.56").
+"""
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from skarbiec.channels.web.login import previous_web_login
+from skarbiec.core.errors import DomainError, InvalidInput
+from skarbiec.ledger import history
+from skarbiec.ledger.accounts import member_accounts
+from skarbiec.ledger.amounts import amount_of_field
+from skarbiec.web import member_session
+from skarbiec.web.decorators import member_required
+from skarbiec.web.errors import error_context, reshow_on_error
+from skarbiec.web.request import member_of
+
+HISTORY_PAGE_SIZE = 20
+
+
+@require_GET
+@member_required
+def start(request: HttpRequest) -> HttpResponse:
+    member = member_of(request)
+    authenticated_at = member_session.session_started_at(request)
+    return render(
+        request,
+        "web/start.html",
+        {
+            "previous_login": previous_web_login(member, authenticated_at),
+            "accounts": member_accounts(member),
+            "notice": member_session.pop_notice(request),
+        },
+    )
+
+
+@require_GET
+@member_required
+def accounts(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "web/accounts/accounts.html",
+        {"accounts": member_accounts(member_of(request)), "section": "accounts"},
+    )
+
+
+def _history_filter(params: QueryDict) -> history.HistoryFilter:
+    """The filter form's fields → a HistoryFilter; a field that cannot be read is refused."""
+
+    def day(name: str) -> date | None:
+        value = params.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(
+                _("Enter dates as year-month-day, for example 2025-03-31."), field=name
+            ) from None
+
+    def money(name: str) -> int | None:
+        value = params.get(name, "").strip()
+        return amount_of_field(name, value) if value else None
+
+    return history.HistoryFilter(
+        date_from=day("date_from"),
+        date_to=day("date_to"),
+        amount_min_minor=money("amount_min"),
+        amount_max_minor=money("amount_max"),
+        text=params.get("text", "")[:100],
+    )
+
+
+def _page_number(params: QueryDict) -> int:
+    # Unreadable is the first page; a number out of range is refused by the history service.
+    text = params.get("page", "").strip()
+    return int(text) if text.isascii() and text.isdigit() else 1
+
+
+def _history_refused(request: HttpRequest, error: DomainError, account_id: int) -> HttpResponse:
+    return render(
+        request,
+        "web/accounts/history.html",
+        {
+            "filters": request.GET,
+            "section": "accounts",
+            "account_id": account_id,
+            "page": None,
+            **error_context(error),
+        },
+        status=error.status,
+    )
+
+
+@require_GET
+@member_required
+@reshow_on_error(_history_refused)
+def account_history(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Entries of one account, newest first, with filters and pages (R-L5)."""
+    page = history.account_history(
+        member_of(request),
+        account_id,
+        _history_filter(request.GET),
+        _page_number(request.GET),
+        HISTORY_PAGE_SIZE,
+    )
+    context: dict[str, Any] = {"filters": request.GET, "section": "accounts"}
+    return render(
+        request, "web/accounts/history.html", {**context, "account_id": account_id, "page": page}
+    )
+
+
+@require_GET
+@member_required
+@reshow_on_error(_history_refused)
+def account_history_csv(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The filtered history as CSV; a filter that cannot be read shows the history page."""
+    text = history.history_csv(member_of(request), account_id, _history_filter(request.GET))
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="history-{account_id}.csv"'
+    return response
+
+
+@require_GET
+@member_required
+def history_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
+    item = history.history_entry(member_of(request), entry_id)
+    return render(request, "web/accounts/entry.html", {"item": item, "section": "accounts"})

@@ -1,0 +1,109 @@
+"""Transfer limits in the internet service (R-L4): seen per channel, lowered at once, raised
+with an SMS code within the credit union's maximum."""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from skarbiec.core.errors import DomainError, InvalidInput, NotFound
+from skarbiec.ledger.amounts import amount_of_field
+from skarbiec.ledger.limits import change_limits, confirm_limit_change, limit_usage
+from skarbiec.ledger.order_input import ORDER_CHANNELS, WEB
+from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
+from skarbiec.web.decorators import member_required
+from skarbiec.web.errors import error_context, reshow_on_error
+from skarbiec.web.forms import CodeForm
+from skarbiec.web.request import context_of, member_of
+from skarbiec.web.transfers.forms import LimitsForm
+
+
+def _limits_channel(request: HttpRequest) -> str:
+    channel = request.GET.get("channel") or request.POST.get("channel") or WEB
+    return channel if channel in ORDER_CHANNELS else WEB
+
+
+def _render_limits(
+    request: HttpRequest,
+    values: dict[str, Any] | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    channel = _limits_channel(request)
+    return render(
+        request,
+        "web/accounts/limits.html",
+        {
+            "usage": limit_usage(member_of(request), channel),
+            "channel": channel,
+            "values": values,
+            "notice": request.GET.get("done", ""),
+            "section": "limits",
+            **error_context(error),
+        },
+        status=status,
+    )
+
+
+def _limits_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
+    values = {k: request.POST.get(k, "") for k in LimitsForm.base_fields}
+    return _render_limits(request, values, error, status=error.status)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+@reshow_on_error(_limits_refused)
+def limits(request: HttpRequest) -> HttpResponse:
+    """See the limits of a channel; lower them at once or raise them with an SMS code."""
+    if request.method == "GET":
+        return _render_limits(request)
+    channel = _limits_channel(request)
+    form = LimitsForm(request.POST)
+    if not form.is_valid():
+        raise InvalidInput(_("Fill in all three limits."))
+    change = change_limits(
+        member_of(request),
+        channel,
+        amount_of_field("per_transaction", form.cleaned_data["per_transaction"]),
+        amount_of_field("daily", form.cleaned_data["daily"]),
+        amount_of_field("monthly", form.cleaned_data["monthly"]),
+        context_of(request),
+    )
+    if change.otp_id is None:
+        return HttpResponseRedirect(reverse("web:limits") + f"?channel={channel}&done=lowered")
+    return render(
+        request,
+        "web/accounts/limits_code.html",
+        {"change": change, "change_id": change.pk, "section": "limits", **error_context(None)},
+    )
+
+
+def _code_refused(request: HttpRequest, error: DomainError, change_id: int) -> HttpResponse:
+    return render(
+        request,
+        "web/accounts/limits_code.html",
+        {
+            "change": None,
+            "change_id": change_id,
+            "restart": isinstance(error, OtpExpired | OtpAttemptsExhausted | NotFound),
+            "section": "limits",
+            **error_context(error),
+        },
+        status=error.status,
+    )
+
+
+@require_POST
+@member_required
+@reshow_on_error(_code_refused, including_not_found=True)
+def limits_code(request: HttpRequest, change_id: int) -> HttpResponse:
+    form = CodeForm(request.POST)
+    if not form.is_valid():
+        raise InvalidInput(_("Enter the SMS code."))
+    applied = confirm_limit_change(
+        member_of(request), change_id, form.cleaned_data["code"], context_of(request)
+    )
+    return HttpResponseRedirect(reverse("web:limits") + f"?channel={applied.channel}&done=raised")

@@ -1,0 +1,112 @@
+"""Trusted payees in the internet service (R-L4): adding one needs the SMS code that names it;
+removing one does not."""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from skarbiec.core.errors import DomainError, InvalidInput, NotFound
+from skarbiec.ledger.order_input import WEB
+from skarbiec.ledger.payees import (
+    add_trusted_payee,
+    confirm_trusted_payee,
+    remove_trusted_payee,
+    trusted_payees,
+)
+from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
+from skarbiec.web.decorators import member_required
+from skarbiec.web.errors import error_context, reshow_on_error
+from skarbiec.web.forms import CodeForm
+from skarbiec.web.request import context_of, member_of
+from skarbiec.web.transfers.forms import PayeeForm
+
+
+def _render_payees(
+    request: HttpRequest,
+    values: dict[str, Any] | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "web/accounts/payees.html",
+        {
+            "payees": trusted_payees(member_of(request)),
+            "values": values or {},
+            "notice": request.GET.get("done", ""),
+            "section": "payees",
+            **error_context(error),
+        },
+        status=status,
+    )
+
+
+def _payees_refused(request: HttpRequest, error: DomainError, *args: Any) -> HttpResponse:
+    values = {"name": request.POST.get("name", ""), "account": request.POST.get("account", "")}
+    return _render_payees(request, values, error, status=error.status)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+@reshow_on_error(_payees_refused)
+def payees(request: HttpRequest) -> HttpResponse:
+    """The list, and adding a payee (step 1: stored pending, SMS code sent)."""
+    if request.method == "GET":
+        return _render_payees(request)
+    form = PayeeForm(request.POST)
+    if not form.is_valid():
+        raise InvalidInput(_("Fill in the payee name and the account number."))
+    payee = add_trusted_payee(
+        member_of(request),
+        WEB,
+        form.cleaned_data["name"],
+        form.cleaned_data["account"],
+        context_of(request),
+    )
+    return render(
+        request,
+        "web/accounts/payee_code.html",
+        {"payee": payee, "payee_id": payee.pk, "section": "payees", **error_context(None)},
+    )
+
+
+def _code_refused(request: HttpRequest, error: DomainError, payee_id: int) -> HttpResponse:
+    return render(
+        request,
+        "web/accounts/payee_code.html",
+        {
+            "payee": None,
+            "payee_id": payee_id,
+            "restart": isinstance(error, OtpExpired | OtpAttemptsExhausted | NotFound),
+            "section": "payees",
+            **error_context(error),
+        },
+        status=error.status,
+    )
+
+
+@require_POST
+@member_required
+@reshow_on_error(_code_refused, including_not_found=True)
+def payee_code(request: HttpRequest, payee_id: int) -> HttpResponse:
+    """Step 2: the SMS code that names the payee makes it trusted. A payee no longer pending
+    (its codes used up) is not found: the member starts again."""
+    form = CodeForm(request.POST)
+    if not form.is_valid():
+        raise InvalidInput(_("Enter the SMS code."))
+    confirm_trusted_payee(
+        member_of(request), payee_id, form.cleaned_data["code"], context_of(request), WEB
+    )
+    return HttpResponseRedirect(reverse("web:payees") + "?done=added")
+
+
+@require_POST
+@member_required
+@reshow_on_error(_payees_refused)
+def payee_remove(request: HttpRequest, payee_id: int) -> HttpResponse:
+    remove_trusted_payee(member_of(request), payee_id, context_of(request))
+    return HttpResponseRedirect(reverse("web:payees") + "?done=removed")

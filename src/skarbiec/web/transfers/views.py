@@ -1,0 +1,189 @@
+"""Transfers in the internet service (R-L3, R-L4, R-O2, R-O4, R-L5).
+
+Views read the form, call one service of skarbiec.ledger.orders and render; every rule
+(limits, exemptions, SMS codes, what three wrong codes do) lives there, and refusals go through
+skarbiec.web.errors. A pending transfer is carried by its id in the URL; the services check it
+belongs to the logged-in member.
+"""
+
+import secrets
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from skarbiec.core.bounds import record_id_or_none
+from skarbiec.core.errors import DomainError, InvalidInput
+from skarbiec.ledger import pdf
+from skarbiec.ledger.accounts import member_accounts
+from skarbiec.ledger.amounts import amount_of_field
+from skarbiec.ledger.models import Order
+from skarbiec.ledger.order_input import WEB
+from skarbiec.ledger.orders import (
+    authorize_transfer,
+    cancel_order,
+    create_transfer_order,
+    get_order,
+    resend_transfer_code,
+)
+from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
+from skarbiec.web.decorators import member_required
+from skarbiec.web.errors import error_context, reshow_on_error
+from skarbiec.web.forms import CodeForm
+from skarbiec.web.request import context_of, member_of
+from skarbiec.web.transfers.forms import TransferForm
+
+# States in which a confirmation of the transfer can be downloaded (the money moved or is
+# on its way, or the other bank refused it).
+CONFIRMABLE = {Order.State.PENDING, Order.State.SENT, Order.State.BOOKED, Order.State.REJECTED}
+
+
+def _posted(request: HttpRequest) -> dict[str, Any]:
+    posted: dict[str, Any] = {k: request.POST.get(k, "") for k in TransferForm.base_fields}
+    # The template compares the chosen account with account ids (integers).
+    posted["from_account"] = record_id_or_none(posted["from_account"])
+    return posted
+
+
+def _render_transfer_form(
+    request: HttpRequest,
+    data: dict[str, Any] | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    # A fresh request identifier for every form shown: the same form sent twice carries the
+    # same key and books once (R-L3); a corrected form is a new request.
+    values = dict(data or {})
+    values["idempotency_key"] = secrets.token_urlsafe(18)
+    return render(
+        request,
+        "web/accounts/transfer_form.html",
+        {
+            "accounts": member_accounts(member_of(request)),
+            "values": values,
+            "section": "transfer",
+            **error_context(error),
+        },
+        status=status,
+    )
+
+
+def _transfer_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return _render_transfer_form(request, _posted(request), error, status=error.status)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+@reshow_on_error(_transfer_refused)
+def transfer_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        initial = {"from_account": record_id_or_none(request.GET.get("from", ""))}
+        return _render_transfer_form(request, initial)
+    form = TransferForm(request.POST)
+    if not form.is_valid():
+        field = next(iter(form.errors))
+        raise InvalidInput(
+            _("Fill in the field: %(field)s.") % {"field": form.fields[field].label or field},
+            field=field,
+        )
+    data = form.cleaned_data
+    order = create_transfer_order(
+        member_of(request),
+        WEB,
+        data["from_account"],
+        data["to_own"] or data["payee_account"],
+        data["payee_name"],
+        amount_of_field("amount", data["amount"]),
+        data["title"],
+        data["idempotency_key"],
+        context_of(request),
+    )
+    if order.state == Order.State.AWAITING_AUTHORIZATION:
+        return HttpResponseRedirect(reverse("web:transfer_code", args=[order.pk]))
+    return HttpResponseRedirect(reverse("web:transfer_detail", args=[order.pk]))
+
+
+def _render_code(
+    request: HttpRequest,
+    order: Order | None,
+    order_id: int,
+    error: DomainError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "web/accounts/transfer_code.html",
+        {
+            "order": order,
+            "order_id": order_id,
+            "restart": isinstance(error, OtpExpired | OtpAttemptsExhausted),
+            "section": "transfer",
+            **error_context(error),
+        },
+        status=status,
+    )
+
+
+def _code_refused(request: HttpRequest, error: DomainError, order_id: int) -> HttpResponse:
+    return _render_code(request, None, order_id, error, status=error.status)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+@reshow_on_error(_code_refused)
+def transfer_code(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The SMS code step of a transfer that is not exempt (R-L4, R-O2); three wrong codes
+    cancel the transfer and count toward the web lockout (R-O4)."""
+    member = member_of(request)
+    if request.method == "GET":
+        order = get_order(member, order_id)
+        if order.state != Order.State.AWAITING_AUTHORIZATION:
+            return HttpResponseRedirect(reverse("web:transfer_detail", args=[order.pk]))
+        return _render_code(request, order, order_id)
+    form = CodeForm(request.POST)
+    if not form.is_valid():
+        raise InvalidInput(_("Enter the SMS code."))
+    order = authorize_transfer(member, order_id, form.cleaned_data["code"], context_of(request))
+    return HttpResponseRedirect(reverse("web:transfer_detail", args=[order.pk]))
+
+
+@require_POST
+@member_required
+@reshow_on_error(_code_refused)
+def transfer_code_resend(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = resend_transfer_code(member_of(request), order_id, context_of(request))
+    return HttpResponseRedirect(reverse("web:transfer_code", args=[order.pk]) + "?resent=1")
+
+
+@require_POST
+@member_required
+@reshow_on_error(_code_refused)
+def transfer_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = cancel_order(member_of(request), order_id, context_of(request))
+    return HttpResponseRedirect(reverse("web:transfer_detail", args=[order.pk]))
+
+
+@require_GET
+@member_required
+def transfer_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = get_order(member_of(request), order_id)
+    return render(
+        request,
+        "web/accounts/transfer_detail.html",
+        {"order": order, "confirmable": order.state in CONFIRMABLE, "section": "transfer"},
+    )
+
+
+@require_GET
+@member_required
+def transfer_confirmation(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The PDF confirmation of one transfer (R-L5), in the page's language."""
+    language = (translation.get_language() or "pl")[:2]
+    content = pdf.transfer_confirmation_pdf(member_of(request), order_id, language)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="transfer-{order_id}.pdf"'
+    return response
