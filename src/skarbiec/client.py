@@ -142,14 +142,14 @@ class DeviceClient:
             self.activation_id = result["activation_id"]
         if result.get("device_id"):
             self._bound(result["device_id"])
-        return result  # type: ignore[no-any-return]
+        return result
 
     def confirm_activation(self, code: str) -> dict[str, Any]:
         result = self.call(
             "POST", "/activation/confirm", {"activation_id": self.activation_id, "code": code}
         )
         self._bound(result["device_id"])
-        return result  # type: ignore[no-any-return]
+        return result
 
     def _bound(self, device_id: str) -> None:
         self.device_id = device_id
@@ -189,19 +189,17 @@ class DeviceClient:
             "challenge": challenge,
             "signature": self.sign(protocol.FINGERPRINT_FAILED, challenge, {}),
         }
-        return self.call("POST", "/login/fingerprint/failed", body)  # type: ignore[no-any-return]
+        return self.call("POST", "/login/fingerprint/failed", body)
 
     def fingerprint_registration_options(self) -> dict[str, Any]:
-        return self.call("POST", "/fingerprint/options", auth=True)  # type: ignore[no-any-return]
+        return self.call("POST", "/fingerprint/options", auth=True)
 
     def register_fingerprint(self, challenge: str, credential: dict[str, Any]) -> dict[str, Any]:
         body = {"challenge": challenge, "credential": credential}
-        return self.call("POST", "/fingerprint/register", body, auth=True)  # type: ignore[no-any-return]
+        return self.call("POST", "/fingerprint/register", body, auth=True)
 
     def fingerprint_login_options(self) -> dict[str, Any]:
-        return self.call(  # type: ignore[no-any-return]
-            "POST", "/login/fingerprint/options", {"device_id": self.device_id}
-        )
+        return self.call("POST", "/login/fingerprint/options", {"device_id": self.device_id})
 
     def login_fingerprint(self, challenge: str, credential: dict[str, Any]) -> dict[str, Any]:
         payload = {"credential_id": credential.get("id", "")}
@@ -221,35 +219,33 @@ class DeviceClient:
     def logout(self) -> dict[str, Any]:
         result = self.call("POST", "/logout", auth=True)
         self.token = ""
-        return result  # type: ignore[no-any-return]
+        return result
 
     def session(self) -> dict[str, Any]:
-        return self.call("GET", "/session", auth=True)  # type: ignore[no-any-return]
+        return self.call("GET", "/session", auth=True)
 
     def me(self) -> dict[str, Any]:
-        return self.call("GET", "/me", auth=True)  # type: ignore[no-any-return]
+        return self.call("GET", "/me", auth=True)
 
     def help(self) -> dict[str, Any]:
         params = f"?device_id={self.device_id}" if self.device_id else ""
-        return self.call("GET", f"/help{params}")  # type: ignore[no-any-return]
+        return self.call("GET", f"/help{params}")
 
     # -- accounts and transfers (R-L1–R-L5) -----------------------------------------------------
 
     def accounts(self) -> list[dict[str, Any]]:
-        return self.call("GET", "/accounts", auth=True)  # type: ignore[no-any-return]
+        return self.call("GET", "/accounts", auth=True)
 
     def history(self, account_id: int, **filters: Any) -> dict[str, Any]:
         """filters: page, page_size, date_from, date_to (ISO), amount_min, amount_max, text."""
         params = {k: v for k, v in filters.items() if v is not None}
-        return self.call(  # type: ignore[no-any-return]
-            "GET", f"/accounts/{account_id}/history", auth=True, params=params
-        )
+        return self.call("GET", f"/accounts/{account_id}/history", auth=True, params=params)
 
     def history_entry(self, entry_id: int) -> dict[str, Any]:
-        return self.call("GET", f"/history/{entry_id}", auth=True)  # type: ignore[no-any-return]
+        return self.call("GET", f"/history/{entry_id}", auth=True)
 
     def transfers(self) -> list[dict[str, Any]]:
-        return self.call("GET", "/transfers", auth=True)  # type: ignore[no-any-return]
+        return self.call("GET", "/transfers", auth=True)
 
     def create_transfer(
         self,
@@ -270,23 +266,19 @@ class DeviceClient:
         }
         body["amount" if isinstance(amount, str) else "amount_minor"] = amount
         key = idempotency_key or secrets.token_urlsafe(18)
-        return self.call(  # type: ignore[no-any-return]
-            "POST", "/transfers", body, auth=True, headers={"Idempotency-Key": key}
-        )
+        return self.call("POST", "/transfers", body, auth=True, headers={"Idempotency-Key": key})
 
     def transfer(self, order_id: int) -> dict[str, Any]:
-        return self.call("GET", f"/transfers/{order_id}", auth=True)  # type: ignore[no-any-return]
+        return self.call("GET", f"/transfers/{order_id}", auth=True)
 
     def authorize_transfer(self, order_id: int, code: str) -> dict[str, Any]:
-        return self.call(  # type: ignore[no-any-return]
-            "POST", f"/transfers/{order_id}/authorize", {"code": code}, auth=True
-        )
+        return self.call("POST", f"/transfers/{order_id}/authorize", {"code": code}, auth=True)
 
     def resend_transfer_code(self, order_id: int) -> dict[str, Any]:
-        return self.call("POST", f"/transfers/{order_id}/resend-code", auth=True)  # type: ignore[no-any-return]
+        return self.call("POST", f"/transfers/{order_id}/resend-code", auth=True)
 
     def cancel_transfer(self, order_id: int) -> dict[str, Any]:
-        return self.call("POST", f"/transfers/{order_id}/cancel", auth=True)  # type: ignore[no-any-return]
+        return self.call("POST", f"/transfers/{order_id}/cancel", auth=True)
 
     def transfer_confirmation_pdf(self, order_id: int) -> bytes:
         response = self.request("GET", f"/transfers/{order_id}/confirmation.pdf", auth=True)
@@ -295,22 +287,20 @@ class DeviceClient:
         return response.content
 
     def payees(self) -> list[dict[str, Any]]:
-        return self.call("GET", "/payees", auth=True)  # type: ignore[no-any-return]
+        return self.call("GET", "/payees", auth=True)
 
     def add_payee(self, name: str, account: str) -> dict[str, Any]:
         body = {"name": name, "account": account}
-        return self.call("POST", "/payees", body, auth=True)  # type: ignore[no-any-return]
+        return self.call("POST", "/payees", body, auth=True)
 
     def confirm_payee(self, payee_id: int, code: str) -> dict[str, Any]:
-        return self.call(  # type: ignore[no-any-return]
-            "POST", f"/payees/{payee_id}/confirm", {"code": code}, auth=True
-        )
+        return self.call("POST", f"/payees/{payee_id}/confirm", {"code": code}, auth=True)
 
     def remove_payee(self, payee_id: int) -> dict[str, Any]:
-        return self.call("DELETE", f"/payees/{payee_id}", auth=True)  # type: ignore[no-any-return]
+        return self.call("DELETE", f"/payees/{payee_id}", auth=True)
 
     def limits(self) -> dict[str, Any]:
-        return self.call("GET", "/limits", auth=True)  # type: ignore[no-any-return]
+        return self.call("GET", "/limits", auth=True)
 
     def change_limits(
         self, per_transaction: str | int, daily: str | int, monthly: str | int
@@ -323,12 +313,10 @@ class DeviceClient:
             ("monthly", monthly),
         ):
             body[name if isinstance(value, str) else f"{name}_minor"] = value
-        return self.call("POST", "/limits", body, auth=True)  # type: ignore[no-any-return]
+        return self.call("POST", "/limits", body, auth=True)
 
     def confirm_limits(self, change_id: int, code: str) -> dict[str, Any]:
-        return self.call(  # type: ignore[no-any-return]
-            "POST", f"/limits/{change_id}/confirm", {"code": code}, auth=True
-        )
+        return self.call("POST", f"/limits/{change_id}/confirm", {"code": code}, auth=True)
 
     def close(self) -> None:
         self.http.close()

@@ -4,6 +4,7 @@ R-L4, R-L5, R-O2, R-O4)."""
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,7 +112,7 @@ def test_r_l1_r_l4_r_o2_r_l5_web_transfer_with_sms_code_and_pdf_confirmation(
         page.get_by_role("link", name="Download confirmation (PDF)").click()
     download = download_info.value
     assert download.suggested_filename.endswith(".pdf")
-    content = open(download.path(), "rb").read()
+    content = Path(download.path()).read_bytes()
     assert content.startswith(b"%PDF")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
     assert "1,234.56" in text or "1 234,56" in text or "1234.56" in text

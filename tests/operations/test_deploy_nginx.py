@@ -105,7 +105,9 @@ def test_r_d1_member_logs_in_through_nginx_and_the_session_holds_on_both_instanc
 
 
 @pytest.fixture(scope="module")
-def device(stack: Deployment, tls: ssl.SSLContext, logins: dict[str, str]) -> DeviceClient:
+def device(
+    stack: Deployment, tls: ssl.SSLContext, logins: dict[str, str]
+) -> Iterator[DeviceClient]:
     """Jan activates the mobile channel in the internet service and the app on his phone, every
     step through nginx."""
     with browser(stack, tls) as web:
@@ -122,7 +124,8 @@ def device(stack: Deployment, tls: ssl.SSLContext, logins: dict[str, str]) -> De
     if phone.activate(logins["Jan"], MOBILE_PASSWORD)["otp_required"]:
         phone.confirm_activation(last_code(stack))
     phone.set_pin(PIN)
-    return phone
+    yield phone
+    phone.close()
 
 
 def test_r_d1_mobile_session_token_works_on_both_instances(stack: Deployment, device):

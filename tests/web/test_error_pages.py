@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-
-from skarbiec.channels.lifecycle import block_web_channel_on_request
 from tests.factories import CLI, make_member
 from tests.web.login_steps import log_in
+
+from skarbiec.channels.lifecycle import block_web_channel_on_request
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "skarbiec" / "web"
 

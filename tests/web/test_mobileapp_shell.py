@@ -5,6 +5,7 @@ shell, texts in Polish and English, CSP without inline code (R-M10, R-M9), and t
 import json
 import re
 import struct
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -92,7 +93,7 @@ def test_r_x5_texts_in_polish_and_english(client: Client):
     assert set(texts["en"]) == set(TEXTS) == set(texts["pl"])
     assert texts["en"]["reset"] == "Reset application"
     # Every key the script and the page use exists in the dictionary.
-    script = open(finders.find("mobileapp/app.js"), encoding="utf-8").read()
+    script = Path(finders.find("mobileapp/app.js")).read_text(encoding="utf-8")
     page = client.get("/m/").content.decode()
     used = set(re.findall(r'\bt\("([a-z_0-9]+)"', script))
     used |= set(re.findall(r'data-t(?:-label)?="([a-z_0-9]+)"', page))

@@ -26,4 +26,7 @@ class MobileSessionAuth(HttpBearer):
 
 
 def mobile_session(request: HttpRequest) -> MobileSessionInfo:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    session = getattr(request, "auth", None)
+    if not isinstance(session, MobileSessionInfo):
+        raise MobileNotAuthenticated()
+    return session

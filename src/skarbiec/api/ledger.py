@@ -122,7 +122,7 @@ def _payee_out(payee: TrustedPayee) -> dict[str, Any]:
 
 
 @router.get("/accounts", response={200: list[s.AccountOut], **ERRORS})
-def accounts(request: HttpRequest):  # type: ignore[no-untyped-def]
+def accounts(request: HttpRequest) -> list[dict[str, Any]]:
     return [_account_out(a) for a in member_accounts(_member(request))]
 
 
@@ -142,7 +142,9 @@ class HistoryQuery(InputSchema):
     description="Newest first. Dates are local and inclusive; amount_min/amount_max compare the "
     'absolute amount and are typed like "1 234,56"; text searches the title and counterparty.',
 )
-def account_history(request: HttpRequest, account_id: RecordId, q: Query[HistoryQuery]):  # type: ignore[no-untyped-def]
+def account_history(
+    request: HttpRequest, account_id: RecordId, q: Query[HistoryQuery]
+) -> dict[str, Any]:
     filters = history.HistoryFilter(
         date_from=q.date_from,
         date_to=q.date_to,
@@ -166,7 +168,7 @@ def account_history(request: HttpRequest, account_id: RecordId, q: Query[History
 
 
 @router.get("/history/{entry_id}", response={200: s.HistoryItemOut, **ERRORS})
-def history_entry(request: HttpRequest, entry_id: RecordId):  # type: ignore[no-untyped-def]
+def history_entry(request: HttpRequest, entry_id: RecordId) -> dict[str, Any]:
     return _item_out(history.history_entry(_member(request), entry_id))
 
 
@@ -175,7 +177,7 @@ def history_entry(request: HttpRequest, entry_id: RecordId):  # type: ignore[no-
 
 
 @router.get("/transfers", response={200: list[s.OrderOut], **ERRORS})
-def transfers(request: HttpRequest):  # type: ignore[no-untyped-def]
+def transfers(request: HttpRequest) -> list[dict[str, Any]]:
     """The member's 50 newest transfers, from every channel."""
     return [_order_out(o) for o in member_orders(_member(request))]
 
@@ -188,11 +190,11 @@ def transfers(request: HttpRequest):  # type: ignore[no-untyped-def]
     "amount, payee and account. The Idempotency-Key header (or idempotency_key field) is "
     "required: a retry with the same key and details returns the first order.",
 )
-def create_transfer(  # type: ignore[no-untyped-def]
+def create_transfer(
     request: HttpRequest,
     body: s.TransferIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-):
+) -> dict[str, Any]:
     if idempotency_key and body.idempotency_key and idempotency_key != body.idempotency_key:
         raise InvalidOrderDetails(field="idempotency_key")
     order = create_transfer_order(
@@ -210,7 +212,7 @@ def create_transfer(  # type: ignore[no-untyped-def]
 
 
 @router.get("/transfers/{order_id}", response={200: s.OrderOut, **ERRORS})
-def transfer(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyped-def]
+def transfer(request: HttpRequest, order_id: RecordId) -> dict[str, Any]:
     return _order_out(get_order(_member(request), order_id))
 
 
@@ -220,19 +222,19 @@ def transfer(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyp
     description="The SMS code of the transfer. Wrong: otp_invalid with attempts_left. The "
     "third wrong code rejects the transfer and blocks the mobile app: channel_blocked (R-O4).",
 )
-def authorize_transfer(request: HttpRequest, order_id: RecordId, body: s.CodeIn):  # type: ignore[no-untyped-def]
+def authorize_transfer(request: HttpRequest, order_id: RecordId, body: s.CodeIn) -> dict[str, Any]:
     return _order_out(
         orders_service.authorize_transfer(_member(request), order_id, body.code, _ctx(request))
     )
 
 
 @router.post("/transfers/{order_id}/resend-code", response={200: s.OrderOut, **ERRORS})
-def resend_code(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyped-def]
+def resend_code(request: HttpRequest, order_id: RecordId) -> dict[str, Any]:
     return _order_out(resend_transfer_code(_member(request), order_id, _ctx(request)))
 
 
 @router.post("/transfers/{order_id}/cancel", response={200: s.OrderOut, **ERRORS})
-def cancel_transfer(request: HttpRequest, order_id: RecordId):  # type: ignore[no-untyped-def]
+def cancel_transfer(request: HttpRequest, order_id: RecordId) -> dict[str, Any]:
     return _order_out(cancel_order(_member(request), order_id, _ctx(request)))
 
 
@@ -254,25 +256,25 @@ def confirmation(request: HttpRequest, order_id: RecordId) -> HttpResponse:
 
 
 @router.get("/payees", response={200: list[s.PayeeOut], **ERRORS})
-def payees(request: HttpRequest):  # type: ignore[no-untyped-def]
+def payees(request: HttpRequest) -> list[dict[str, Any]]:
     return [_payee_out(p) for p in trusted_payees(_member(request))]
 
 
 @router.post("/payees", response={200: s.PayeeOut, **ERRORS})
-def add_payee(request: HttpRequest, body: s.PayeeIn):  # type: ignore[no-untyped-def]
+def add_payee(request: HttpRequest, body: s.PayeeIn) -> dict[str, Any]:
     """Stored pending; an SMS code naming the payee was sent: confirm it next."""
     payee = add_trusted_payee(_member(request), MOBILE, body.name, body.account, _ctx(request))
     return _payee_out(payee)
 
 
 @router.post("/payees/{payee_id}/confirm", response={200: s.PayeeOut, **ERRORS})
-def confirm_payee(request: HttpRequest, payee_id: RecordId, body: s.CodeIn):  # type: ignore[no-untyped-def]
+def confirm_payee(request: HttpRequest, payee_id: RecordId, body: s.CodeIn) -> dict[str, Any]:
     payee = confirm_trusted_payee(_member(request), payee_id, body.code, _ctx(request), MOBILE)
     return _payee_out(payee)
 
 
 @router.delete("/payees/{payee_id}", response={200: OkOut, **ERRORS})
-def remove_payee(request: HttpRequest, payee_id: RecordId):  # type: ignore[no-untyped-def]
+def remove_payee(request: HttpRequest, payee_id: RecordId) -> dict[str, Any]:
     remove_trusted_payee(_member(request), payee_id, _ctx(request))
     return {"ok": True}
 
@@ -283,7 +285,7 @@ def remove_payee(request: HttpRequest, payee_id: RecordId):  # type: ignore[no-u
     description="The mobile app's own limits, what was used today and this month, and the "
     "credit union's maximum.",
 )
-def limits(request: HttpRequest):  # type: ignore[no-untyped-def]
+def limits(request: HttpRequest) -> dict[str, Any]:
     usage = limit_usage(_member(request), MOBILE)
     return {
         **usage.__dict__,
@@ -299,7 +301,7 @@ def limits(request: HttpRequest):  # type: ignore[no-untyped-def]
     description="All limits lower or equal: applied at once. Any raise: pending with an SMS "
     "code; POST /limits/{id}/confirm. Above the credit union's maximum: limit_above_maximum.",
 )
-def change_limits(request: HttpRequest, body: s.LimitsIn):  # type: ignore[no-untyped-def]
+def change_limits(request: HttpRequest, body: s.LimitsIn) -> dict[str, Any]:
     change = member_limits_service.change_limits(
         _member(request),
         MOBILE,
@@ -320,7 +322,7 @@ def change_limits(request: HttpRequest, body: s.LimitsIn):  # type: ignore[no-un
 
 
 @router.post("/limits/{change_id}/confirm", response={200: s.LimitChangeOut, **ERRORS})
-def confirm_limits(request: HttpRequest, change_id: RecordId, body: s.CodeIn):  # type: ignore[no-untyped-def]
+def confirm_limits(request: HttpRequest, change_id: RecordId, body: s.CodeIn) -> dict[str, Any]:
     applied = confirm_limit_change(_member(request), change_id, body.code, _ctx(request))
     return {
         "id": change_id,

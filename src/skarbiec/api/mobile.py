@@ -4,6 +4,8 @@ Handlers only parse input, call one service and shape the answer; the protocol i
 docs/mobile-api.md.
 """
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import Router
 
@@ -26,6 +28,7 @@ from skarbiec.channels.mobile.pin import pin_login, report_failed_fingerprint
 from skarbiec.channels.mobile.pin import set_pin as set_device_pin
 from skarbiec.channels.mobile.sessions import MobileSessionToken, logout_mobile_session
 from skarbiec.channels.queries import mobile_member_summary
+from skarbiec.core.context import RequestContext
 from skarbiec.core.http import request_context
 
 router = Router(tags=["mobile"])
@@ -33,7 +36,7 @@ ERRORS = s.ERRORS
 session_auth = MobileSessionAuth()
 
 
-def _ctx(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _ctx(request: HttpRequest) -> RequestContext:
     return request_context(request, "mobile")
 
 
@@ -63,13 +66,13 @@ def _session_out(token: MobileSessionToken) -> dict:
     "its `device_id` (query) and is limited per device; without it (activation) the limit is "
     "per client address.",
 )
-def challenge(request: HttpRequest, device_id: str = ""):  # type: ignore[no-untyped-def]
+def challenge(request: HttpRequest, device_id: str = "") -> dict[str, Any]:
     issued = issue_device_challenge(_ctx(request), device_id)
     return {"challenge": issued.challenge, "expires_at": issued.expires_at}
 
 
 @router.post("/activation", response={200: s.ActivationOut, **ERRORS})
-def activation(request: HttpRequest, body: s.ActivationIn):  # type: ignore[no-untyped-def]
+def activation(request: HttpRequest, body: s.ActivationIn) -> dict[str, Any]:
     started = activate_mobile_device(
         body.login,
         body.password,
@@ -84,13 +87,13 @@ def activation(request: HttpRequest, body: s.ActivationIn):  # type: ignore[no-u
 
 
 @router.post("/activation/confirm", response={200: s.BoundDeviceOut, **ERRORS})
-def activation_confirm(request: HttpRequest, body: s.ActivationConfirmIn):  # type: ignore[no-untyped-def]
+def activation_confirm(request: HttpRequest, body: s.ActivationConfirmIn) -> dict[str, Any]:
     bound = confirm_mobile_device_activation(body.activation_id, body.code, _ctx(request))
     return bound.__dict__
 
 
 @router.post("/pin", response={200: s.SessionOut, **ERRORS})
-def set_pin(request: HttpRequest, body: s.SetPinIn):  # type: ignore[no-untyped-def]
+def set_pin(request: HttpRequest, body: s.SetPinIn) -> dict[str, Any]:
     token = set_device_pin(
         body.device_id, body.pin, body.pin_proof, body.challenge, body.signature, _ctx(request)
     )
@@ -98,18 +101,18 @@ def set_pin(request: HttpRequest, body: s.SetPinIn):  # type: ignore[no-untyped-
 
 
 @router.post("/fingerprint/options", auth=session_auth, response={200: dict, **ERRORS})
-def fingerprint_options(request: HttpRequest):  # type: ignore[no-untyped-def]
+def fingerprint_options(request: HttpRequest) -> dict[str, Any]:
     return fingerprint_registration_options(mobile_session(request))
 
 
 @router.post("/fingerprint/register", auth=session_auth, response={200: s.OkOut, **ERRORS})
-def fingerprint_register(request: HttpRequest, body: s.FingerprintRegisterIn):  # type: ignore[no-untyped-def]
+def fingerprint_register(request: HttpRequest, body: s.FingerprintRegisterIn) -> dict[str, Any]:
     register_fingerprint(mobile_session(request), body.challenge, body.credential, _ctx(request))
     return {"ok": True}
 
 
 @router.post("/login/pin", response={200: s.SessionOut, **ERRORS})
-def login_pin(request: HttpRequest, body: s.PinLoginIn):  # type: ignore[no-untyped-def]
+def login_pin(request: HttpRequest, body: s.PinLoginIn) -> dict[str, Any]:
     token = pin_login(
         body.device_id,
         body.pin_proof,
@@ -122,12 +125,12 @@ def login_pin(request: HttpRequest, body: s.PinLoginIn):  # type: ignore[no-unty
 
 
 @router.post("/login/fingerprint/options", response={200: dict, **ERRORS})
-def login_fingerprint_options(request: HttpRequest, body: s.DeviceRefIn):  # type: ignore[no-untyped-def]
+def login_fingerprint_options(request: HttpRequest, body: s.DeviceRefIn) -> dict[str, Any]:
     return fingerprint_login_options(body.device_id, _ctx(request))
 
 
 @router.post("/login/fingerprint", response={200: s.SessionOut, **ERRORS})
-def login_fingerprint(request: HttpRequest, body: s.FingerprintLoginIn):  # type: ignore[no-untyped-def]
+def login_fingerprint(request: HttpRequest, body: s.FingerprintLoginIn) -> dict[str, Any]:
     token = fingerprint_login(
         body.device_id,
         body.challenge,
@@ -140,13 +143,13 @@ def login_fingerprint(request: HttpRequest, body: s.FingerprintLoginIn):  # type
 
 
 @router.post("/login/fingerprint/failed", response={200: s.AttemptsOut, **ERRORS})
-def login_fingerprint_failed(request: HttpRequest, body: s.FailedFingerprintIn):  # type: ignore[no-untyped-def]
+def login_fingerprint_failed(request: HttpRequest, body: s.FailedFingerprintIn) -> dict[str, Any]:
     left = report_failed_fingerprint(body.device_id, body.challenge, body.signature, _ctx(request))
     return {"attempts_left": left}
 
 
 @router.post("/logout", auth=session_auth, response={200: s.OkOut, **ERRORS})
-def logout(request: HttpRequest):  # type: ignore[no-untyped-def]
+def logout(request: HttpRequest) -> dict[str, Any]:
     logout_mobile_session(mobile_session(request), _ctx(request))
     return {"ok": True}
 
@@ -158,7 +161,7 @@ def logout(request: HttpRequest):  # type: ignore[no-untyped-def]
     description="Whether the session is still valid and when it expires. Does NOT extend it: "
     "the app may poll this without keeping an idle session alive.",
 )
-def session(request: HttpRequest):  # type: ignore[no-untyped-def]
+def session(request: HttpRequest) -> dict[str, Any]:
     info = mobile_session(request)
     return {
         "device_id": info.device.device_id,
@@ -168,12 +171,12 @@ def session(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 
 @router.get("/me", auth=session_auth, response={200: s.MeOut, **ERRORS})
-def me(request: HttpRequest):  # type: ignore[no-untyped-def]
+def me(request: HttpRequest) -> dict[str, Any]:
     return mobile_member_summary(mobile_session(request)).__dict__
 
 
 @router.get("/help", response={200: s.HelpOut, **ERRORS})
-def help_page(request: HttpRequest, device_id: str = ""):  # type: ignore[no-untyped-def]
+def help_page(request: HttpRequest, device_id: str = "") -> dict[str, Any]:
     content = mobile_help(device_id)
     return {
         "credit_union": content.credit_union,

@@ -5,6 +5,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import QuerySet
 from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,7 +62,7 @@ class HistoryPage:
         return self.page < self.pages
 
 
-def _entries(member: Member, account_id: int, filters: HistoryFilter):  # type: ignore[no-untyped-def]
+def _entries(member: Member, account_id: int, filters: HistoryFilter) -> "QuerySet[LedgerEntry]":
     account = get_member_account(member, account_id)
     qs = LedgerEntry.objects.filter(account=account)
     tz = timezone.get_current_timezone()

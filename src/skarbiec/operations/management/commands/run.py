@@ -47,7 +47,7 @@ def tls12_or_newer(
     return context
 
 
-class SkarbiecServer(BaseApplication):  # type: ignore[misc]
+class SkarbiecServer(BaseApplication):
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
         super().__init__()
