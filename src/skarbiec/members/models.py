@@ -11,6 +11,12 @@ class CreditUnion(models.Model):
     sort_code = models.CharField(max_length=8, unique=True, validators=[RegexValidator(r"^\d{8}$")])
     helpline_phones = models.JSONField(default=list)
     offers_mobile_app = models.BooleanField(default=True)
+    # The credit union's logo for the web and the app headers (an administrator's setting,
+    # R-B4): kept in the database like all state (R-X3); empty means the default mark.
+    # Database defaults: the previous version, still serving during an upgrade, can create a
+    # credit union without knowing these columns (R-D5).
+    logo = models.BinaryField(blank=True, default=b"", db_default=b"", editable=True)
+    logo_content_type = models.CharField(max_length=32, blank=True, default="", db_default="")
 
     max_auth_failures = models.PositiveSmallIntegerField(
         default=3, validators=[MinValueValidator(1), MaxValueValidator(5)]
