@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from django.utils import translation
 
@@ -34,3 +36,27 @@ def _keep_test_connection():
     yield
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_connections_left_behind(django_db_setup, django_db_blocker):
+    """Servers the tests start (`skarbiec run`, workers) may still be closing their database
+    connections when the session ends; the test databases are dropped only once they are gone."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        for _ in range(50):
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
