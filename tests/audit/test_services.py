@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.audit.services import record_event, verify_audit_chains
+from skarbiec.audit.services import record_event, seal_audit_chains, verify_audit_chains
 from skarbiec.core.context import RequestContext
 
 CTX = RequestContext(ip_address="10.0.0.1", channel="web", actor="member")
@@ -16,6 +16,9 @@ def test_r_b5_chain_links_every_event():
     first = record_event("web_login", CTX, credit_union_id=1, member_id=5)
     second = record_event("web_logout", CTX, credit_union_id=1, member_id=5)
     other = record_event("web_login", CTX, credit_union_id=2, member_id=9)
+    assert first.seq is None  # written without a lock; sealed into the chain after commit
+    assert seal_audit_chains() == 3
+    first, second, other = (AuditEvent.objects.get(pk=e.pk) for e in (first, second, other))
     assert second.prev_hash == first.hash
     assert (first.seq, second.seq, other.seq) == (1, 2, 1)
     assert verify_audit_chains() == []
@@ -37,6 +40,7 @@ def test_r_b5_events_cannot_be_changed_or_deleted_through_the_orm():
 def test_r_b5_verify_detects_tampering_in_the_database(tamper):
     for n in range(3):
         record_event("web_login_failed", CTX, credit_union_id=1, member_id=n)
+    seal_audit_chains()
     middle = AuditEvent.objects.get(seq=2)
     with connection.cursor() as cur:
         if tamper == "edit":
@@ -51,3 +55,57 @@ def test_r_b5_verify_detects_tampering_in_the_database(tamper):
     assert problems[0].seq == (2 if tamper == "edit" else 3)
     with pytest.raises(CommandError):
         call_command("audit", "verify")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_b5_appending_takes_no_lock_and_the_chain_follows_commit_order():
+    """Two transactions append events of one credit union at the same time (neither waits for
+    the other: audited writes are not serialised on one row). The one written first commits
+    last; sealed in between, the chain follows commit order, and it verifies."""
+    import threading
+
+    from django.db import transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time whatever the code does")
+    both_written = threading.Barrier(3, timeout=10)
+    may_commit_late = threading.Event()
+    early_done = threading.Event()
+
+    def writer(name: str, go: threading.Event | None, done: threading.Event | None) -> None:
+        try:
+            with transaction.atomic():
+                record_event(f"test_{name}", CTX, credit_union_id=7)
+                both_written.wait()  # a lock on the chain would keep the other from getting here
+                if go is not None:
+                    assert go.wait(timeout=10)
+            if done is not None:
+                done.set()
+        finally:
+            connection.close()
+
+    late = threading.Thread(target=writer, args=("late", may_commit_late, None))
+    late.start()
+    both_written_first = threading.Thread(target=writer, args=("early", None, early_done))
+    both_written_first.start()
+    both_written.wait()
+    assert early_done.wait(timeout=10)
+    assert seal_audit_chains() == 1  # only the committed one is visible
+    may_commit_late.set()
+    late.join()
+    both_written_first.join()
+    assert seal_audit_chains() == 1
+    sealed = AuditEvent.objects.filter(chain_key="cu:7").order_by("seq")
+    assert [e.event for e in sealed] == ["test_early", "test_late"]
+    assert sealed[0].pk > sealed[1].pk  # written in the other order
+    assert verify_audit_chains() == []
+
+
+@pytest.mark.django_db
+def test_r_b5_verify_seals_what_is_waiting_first():
+    record_event("web_login", CTX, credit_union_id=3)
+    assert verify_audit_chains() == []
+    assert AuditEvent.objects.get(credit_union_id=3).seq == 1
+    record_event("web_logout", CTX, credit_union_id=3)
+    call_command("audit", "verify")
+    assert AuditEvent.objects.filter(seq__isnull=True).count() == 0

@@ -18,6 +18,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from skarbiec.audit.services import seal_audit_chains
 from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.models import Account, Order
 from skarbiec.ledger.orders import create_transfer_order
@@ -153,6 +154,7 @@ def test_r_d3_a_backup_that_fails_the_checks_is_kept_as_unverified_and_the_comma
 ):
     member, source, savings = _funded_member()
     create_transfer_order(member, "web", source.pk, savings.number, "", 5_00, "T", "t-1", WEB)
+    seal_audit_chains()  # the worker's job: the events are in their chain
     # What the checks exist to catch, done behind their back: first an edited audit event...
     with connection.cursor() as cursor:
         cursor.execute("SELECT MAX(id) FROM audit_auditevent")

@@ -95,7 +95,12 @@ def test_r_d2_readyz_fails_naming_migrations_that_are_not_applied(probe):
 
 
 @pytest.mark.django_db
-def test_r_d2_the_sms_worker_loop_writes_the_heartbeat():
+def test_r_d2_r_b5_the_sms_worker_loop_writes_the_heartbeat_and_seals_the_audit_log():
+    from skarbiec.audit.models import AuditEvent
+    from skarbiec.audit.services import record_event
+    from skarbiec.core.context import RequestContext
+
+    waiting = record_event("web_login", RequestContext(channel="web"), credit_union_id=1)
     previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
     timer.start()
@@ -108,3 +113,4 @@ def test_r_d2_the_sms_worker_loop_writes_the_heartbeat():
     beat = Heartbeat.objects.get(name=heartbeat.SMS_WORKER)
     assert beat.pid == os.getpid()
     assert (clock.now() - beat.beat_at).total_seconds() < 5
+    assert AuditEvent.objects.get(pk=waiting.pk).seq is not None

@@ -16,7 +16,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from skarbiec.audit.services import record_event
+from skarbiec.audit.services import record_event, seal_audit_chains
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.keys import keyed_hash
@@ -120,6 +120,7 @@ def test_r_d4_metrics_count_logins_failures_and_blocks_by_channel_from_the_audit
         ("mobile_login_failed", MOBILE), ("mobile_channel_blocked", MOBILE),
     ]:  # fmt: skip
         record_event(event, ctx, **ids)
+    seal_audit_chains()  # what the worker does every few seconds: counts follow sealed events
     after = _metrics(scraper)
 
     def grew(name: str) -> float:
@@ -147,10 +148,12 @@ def test_r_d4_audit_counts_follow_the_database_when_events_vanish(scraper):
     with pytest.raises(RuntimeError), transaction.atomic():
         for _ in range(3):
             record_event("web_login", WEB, **ids)
+        seal_audit_chains()
         assert _metrics(scraper)[logins] == before.get(logins, 0) + 3
         raise RuntimeError("roll back")
     for _ in range(3):
         record_event("web_login_failed", WEB, **ids)
+    seal_audit_chains()
     after = _metrics(scraper)
     assert after[logins] == before.get(logins, 0)
     assert after[failures] == before.get(failures, 0) + 3

@@ -370,7 +370,7 @@ def test_r_o4_r_x6_three_wrong_codes_commit_exhaustion_and_its_consequence():
     assert stored.failed_codes == 3
     assert WebChannel.objects.get(member=member).failed_attempts == 1
     events = AuditEvent.objects.filter(member_id=member.pk, event="otp_failed")
-    assert [e.data["attempts_left"] for e in events.order_by("seq")] == [2, 1, 0]
+    assert [e.data["attempts_left"] for e in events.order_by("pk")] == [2, 1, 0]
 
 
 @pytest.mark.django_db

@@ -1,10 +1,12 @@
 """Append-only audit log with a hash chain per credit union (R-B5)."""
 
 from django.db import models
+from django.db.models import Q
 
 
 class AuditChain(models.Model):
-    """Head of one hash chain; locked while an event is appended so events are strictly ordered."""
+    """Head of one hash chain: the last sealed event. Only the sealer locks it, so appending an
+    event never waits for another credit union's or member's transaction."""
 
     key = models.CharField(max_length=64, unique=True)
     last_seq = models.BigIntegerField(default=0)
@@ -12,8 +14,12 @@ class AuditChain(models.Model):
 
 
 class AuditEvent(models.Model):
-    chain = models.ForeignKey(AuditChain, on_delete=models.PROTECT, related_name="events")
-    seq = models.BigIntegerField()
+    """One event. Written with one INSERT in the transaction of the change it records; its place
+    in the chain (seq, prev_hash, hash) is given by `seal_audit_chains` once it is committed, in
+    the order events become visible, so the chain follows commit order."""
+
+    chain_key = models.CharField(max_length=64)  # "cu:<id>" or "installation"
+    seq = models.BigIntegerField(null=True, blank=True)  # None until sealed
     created_at = models.DateTimeField()
     event = models.CharField(max_length=64)
     credit_union_id = models.BigIntegerField(null=True)
@@ -23,14 +29,20 @@ class AuditEvent(models.Model):
     ip_address = models.CharField(max_length=64, blank=True)
     device = models.CharField(max_length=200, blank=True)
     data = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq"),
+            models.UniqueConstraint(fields=["chain_key", "seq"], name="audit_chain_seq"),
         ]
-        indexes = [models.Index(fields=["member_id", "-created_at"])]
+        indexes = [
+            models.Index(fields=["member_id", "-created_at"]),
+            # What the sealer reads: the unsealed events of one chain, oldest first.
+            models.Index(
+                fields=["chain_key", "id"], condition=Q(seq__isnull=True), name="audit_unsealed"
+            ),
+        ]
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:

@@ -35,6 +35,10 @@ def _digest(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def chain_key(credit_union_id: int | None) -> str:
+    return f"cu:{credit_union_id}" if credit_union_id else "installation"
+
+
 def record_event(
     event: str,
     ctx: RequestContext,
@@ -43,31 +47,49 @@ def record_event(
     member_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to its credit union's chain, in the caller's transaction."""
-    key = f"cu:{credit_union_id}" if credit_union_id else "installation"
-    with transaction.atomic():
+    """Append one event in the caller's transaction: one INSERT, no lock, so audited changes of
+    one credit union do not wait for each other. The worker seals it into its chain."""
+    return AuditEvent.objects.create(
+        chain_key=chain_key(credit_union_id),
+        created_at=clock.now(),
+        event=event,
+        credit_union_id=credit_union_id,
+        member_id=member_id,
+        actor=ctx.actor,
+        channel=ctx.channel,
+        ip_address=ctx.ip_address,
+        device=ctx.device[:200],
+        data=json.loads(json.dumps(data or {}, default=str)),
+    )
+
+
+def seal_audit_chains(batch: int = 5000) -> int:
+    """Link the committed events not yet in a chain into it, each holding the hash of the one
+    before. Events join in the order they became visible to this reader, which is their commit
+    order; one sealer at a time per chain (the head's row lock). Returns how many were sealed."""
+    sealed = 0
+    keys = AuditEvent.objects.filter(seq__isnull=True).values_list("chain_key", flat=True)
+    for key in sorted(set(keys)):
         AuditChain.objects.get_or_create(key=key)
-        chain = AuditChain.objects.select_for_update().get(key=key)
-        entry = AuditEvent(
-            chain=chain,
-            seq=chain.last_seq + 1,
-            created_at=clock.now(),
-            event=event,
-            credit_union_id=credit_union_id,
-            member_id=member_id,
-            actor=ctx.actor,
-            channel=ctx.channel,
-            ip_address=ctx.ip_address,
-            device=ctx.device[:200],
-            data=json.loads(json.dumps(data or {}, default=str)),
-            prev_hash=chain.last_hash,
-        )
-        entry.hash = _digest(chain.last_hash, entry)
-        entry.save()
-        chain.last_seq = entry.seq
-        chain.last_hash = entry.hash
-        chain.save(update_fields=["last_seq", "last_hash"])
-    return entry
+        with transaction.atomic():
+            head = AuditChain.objects.select_for_update().get(key=key)
+            events = list(
+                AuditEvent.objects.filter(chain_key=key, seq__isnull=True).order_by("pk")[:batch]
+            )
+            seq, prev = head.last_seq, head.last_hash
+            for entry in events:
+                seq += 1
+                entry.seq = seq
+                entry.prev_hash = prev
+                entry.hash = _digest(prev, entry)
+                AuditEvent.objects.filter(pk=entry.pk).update(
+                    seq=seq, prev_hash=prev, hash=entry.hash
+                )
+                prev = entry.hash
+            head.last_seq, head.last_hash = seq, prev
+            head.save(update_fields=["last_seq", "last_hash"])
+        sealed += len(events)
+    return sealed
 
 
 @dataclass
@@ -78,20 +100,25 @@ class ChainProblem:
 
 
 def verify_audit_chains() -> list[ChainProblem]:
-    """Recompute every chain; report gaps, edited events and a head that does not match."""
+    """Seal what is waiting, then recompute every chain; report gaps, edited events and a head
+    that does not match."""
+    while seal_audit_chains():
+        pass
     problems: list[ChainProblem] = []
     for chain in AuditChain.objects.order_by("key"):
         prev = "0" * 64
         expected_seq = 1
-        for entry in chain.events.order_by("seq").iterator(chunk_size=2000):
-            if entry.seq != expected_seq:
-                problems.append(ChainProblem(chain.key, entry.seq, f"missing event {expected_seq}"))
+        events = AuditEvent.objects.filter(chain_key=chain.key, seq__isnull=False)
+        for entry in events.order_by("seq").iterator(chunk_size=2000):
+            seq = int(entry.seq or 0)
+            if seq != expected_seq:
+                problems.append(ChainProblem(chain.key, seq, f"missing event {expected_seq}"))
             if entry.prev_hash != prev:
-                problems.append(ChainProblem(chain.key, entry.seq, "link to previous event broken"))
+                problems.append(ChainProblem(chain.key, seq, "link to previous event broken"))
             if _digest(entry.prev_hash, entry) != entry.hash:
-                problems.append(ChainProblem(chain.key, entry.seq, "event content changed"))
+                problems.append(ChainProblem(chain.key, seq, "event content changed"))
             prev = entry.hash
-            expected_seq = entry.seq + 1
+            expected_seq = seq + 1
         if chain.last_seq != expected_seq - 1 or chain.last_hash != prev:
             problems.append(ChainProblem(chain.key, chain.last_seq, "chain head does not match"))
     return problems

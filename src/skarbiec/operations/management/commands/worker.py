@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 
+from skarbiec.audit.services import seal_audit_chains
 from skarbiec.operations.heartbeat import SMS_WORKER, beat
 from skarbiec.operations.retention import purge_expired_data
 from skarbiec.otp.delivery import send_pending_sms
@@ -93,6 +94,8 @@ class Command(BaseCommand):
                     log.exception("worker: database unavailable, purge skipped")
             try:
                 beat(SMS_WORKER)  # /readyz: a worker is alive (R-D2)
+                # Events written since the last pass join their audit chain (R-B5).
+                seal_audit_chains()
                 handled = send_pending_sms(batch, gateway)
             except DatabaseError:
                 log.exception("worker: database unavailable, retrying")
