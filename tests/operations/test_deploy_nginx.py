@@ -13,6 +13,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -236,13 +237,22 @@ def test_r_d2_probes_and_metrics_are_internal_only(stack: Deployment, tls: ssl.S
     ready = httpx.get(f"{instance}/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "sms-worker": "ok"}
-    scraped = httpx.get(f"{instance}/metrics", headers=bearer)
-    assert scraped.status_code == 200
-    assert re.search(r'^skarbiec_logins_total\{channel="web"\} [2-9]', scraped.text, re.M)
-    assert re.search(r'^skarbiec_login_failures_total\{channel="mobile"\} 3\.0$', scraped.text,
-                     re.M)  # fmt: skip
-    assert re.search(r'^skarbiec_channel_blocks_total\{channel="mobile"\} 1\.0$', scraped.text,
-                     re.M)  # fmt: skip
+    # The metrics count audit events once the worker has sealed them into their chain, which
+    # it does every couple of seconds: wait for the seal rather than race it.
+    expected = [
+        r'^skarbiec_logins_total\{channel="web"\} [2-9]',
+        r'^skarbiec_login_failures_total\{channel="mobile"\} 3\.0$',
+        r'^skarbiec_channel_blocks_total\{channel="mobile"\} 1\.0$',
+    ]
+    deadline = time.monotonic() + 20
+    while True:
+        scraped = httpx.get(f"{instance}/metrics", headers=bearer)
+        assert scraped.status_code == 200
+        missing = [line for line in expected if not re.search(line, scraped.text, re.M)]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert missing == [], scraped.text
 
 
 def test_r_d4_latency_histogram_sums_every_gunicorn_worker_of_an_instance(stack: Deployment):
