@@ -16,8 +16,10 @@ PYTEST_ARGS ?=
 # Two processes (the CI machine has 2 cores); a module's tests stay on one (shared fixtures).
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 RUN_ARGS ?=
+# Extra `skarbiec bench` arguments, e.g. make bench BENCH_ARGS="--members 400 --seconds 30"
+BENCH_ARGS ?=
 
-.PHONY: run test lint install install-test chromium nginx postgres messages screenshots
+.PHONY: run test lint install install-test chromium nginx postgres messages screenshots bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,3 +90,8 @@ test: install-test chromium nginx postgres messages lint
 # without SKARBIEC_SCREENSHOTS=1 the tests write their screenshots to a temporary directory.
 screenshots: install-test chromium messages
 	env -u DATABASE_URL SKARBIEC_SCREENSHOTS=1 SKARBIEC_DATA_DIR=var/screenshots $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+# The performance figures P1–P4 of SPEC §11 (README "Performance"): drops and recreates the
+# database $(PG_DB)_bench, starts `skarbiec run` on it and writes benchmarks/results/.
+bench: install postgres messages
+	DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/bench $(BIN)/skarbiec bench --database $(PG_DB)_bench $(BENCH_ARGS)

@@ -1,0 +1,133 @@
+"""Measurements outside the HTTP path: CPU and memory of the server's processes from /proc, the
+raw Argon2id verify rate, and pgbench on the same PostgreSQL."""
+
+import multiprocessing
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (gunicorn master, workers, SMS worker, redirector)."""
+    found = [pid]
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.append(child)
+                    todo.append(child)
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (not its waited-for children)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+@dataclass
+class CpuMeter:
+    """CPU of a process tree between `start()` and `stop()`; processes are remembered by pid so
+    one that ends during the phase still counts what it used until its last reading."""
+
+    root: int
+
+    def start(self) -> None:
+        self.begin = {pid: cpu_seconds(pid) for pid in process_tree(self.root)}
+        self.wall_begin = time.monotonic()
+
+    def stop(self) -> tuple[float, float]:
+        """(server CPU seconds, wall seconds) since start()."""
+        wall = time.monotonic() - self.wall_begin
+        total = 0.0
+        for pid in process_tree(self.root):
+            total += cpu_seconds(pid) - self.begin.get(pid, 0.0)
+        return total, wall
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
+def gunicorn_workers(master: int) -> list[int]:
+    """Direct children of the run process that are gunicorn workers (not the helpers)."""
+    workers = []
+    for pid in process_tree(master)[1:]:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+        if parent == master and "skarbiec.operations.plain_http" not in cmdline:
+            if "skarbiec worker" not in cmdline:
+                workers.append(pid)
+    return workers
+
+
+def _verify_loop(seconds: float) -> tuple[int, float]:
+    from skarbiec.core.password_hashing import argon2_hasher, hash_password
+
+    stored = hash_password("Bench#Web2024pl")
+    hasher = argon2_hasher()
+    count = 0
+    cpu_begin = time.process_time()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        hasher.verify(stored, "Bench#Web2024pl")
+        count += 1
+    return count, time.process_time() - cpu_begin
+
+
+def argon2_verify_rate(processes: int, seconds: float) -> dict[str, float]:
+    """Verifies per second (all processes) and per CPU-second, parameters of the settings."""
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        results = pool.map(_verify_loop, [seconds] * processes)
+    count = sum(r[0] for r in results)
+    cpu = sum(r[1] for r in results)
+    return {
+        "verifies": count,
+        "per_second": count / seconds,
+        "per_cpu_second": count / cpu if cpu else 0.0,
+        "cpu_ms_per_verify": 1000 * cpu / count if count else 0.0,
+    }
+
+
+def pgbench(url_params: dict[str, str], clients: int, seconds: int) -> dict[str, float]:
+    """`pgbench -b tpcb-like` with `clients` clients against the benchmark's database."""
+    binary = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
+    env = {**os.environ, **{k: v for k, v in url_params.items() if v}}
+    subprocess.run(
+        [binary, "-i", "-q", "-s", "1"], env=env, check=True, capture_output=True, timeout=300
+    )
+    done = subprocess.run(
+        [binary, "-b", "tpcb-like", "-c", str(clients), "-j", "2", "-T", str(seconds), "-n"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+    )
+    found = re.search(r"tps = ([\d.]+)", done.stdout)
+    if found is None:
+        raise RuntimeError(f"pgbench printed no tps:\n{done.stdout}\n{done.stderr}")
+    return {"tps": float(found.group(1)), "clients": clients, "seconds": seconds}
