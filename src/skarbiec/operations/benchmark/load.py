@@ -49,11 +49,21 @@ def _verify(ca_path: str) -> ssl.SSLContext:
 
 
 def _devices(spec: PhaseSpec) -> list[tuple[BenchMember, DeviceClient]]:
+    """The client's phones share one keep-alive connection, as they would share a load
+    balancer's connection to the app: TLS handshakes are the terminating proxy's work (R-D1),
+    and a connection per phone would also be closed between its turns (keep-alive 2 s)."""
     verify = _verify(spec.ca_path)
     pairs = []
+    shared: httpx.Client | None = None
     for data in spec.members:
         member = BenchMember(**data)
-        pairs.append((member, device_client(member, spec.base_url, verify)))
+        device = device_client(member, spec.base_url, verify)
+        if shared is None:
+            shared = device.http
+        else:
+            device.http.close()
+            device.http = shared
+        pairs.append((member, device))
     return pairs
 
 

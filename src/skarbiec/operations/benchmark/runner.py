@@ -10,6 +10,7 @@
    cheapest authenticated call) run on those sessions.
 """
 
+import logging
 import multiprocessing
 import os
 import socket
@@ -284,6 +285,9 @@ def live_sessions(count: int, members: list[BenchMember]) -> list[str]:
 
 
 def run_benchmark(params: BenchParameters, log: Any = print) -> dict[str, Any]:
+    # The preparation's in-process requests and the clients' HTTP calls are not worth a line.
+    for name in ("skarbiec.request", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     fresh_database(params.database)
     env = unlimited_rates()
     began = time.monotonic()
