@@ -255,6 +255,7 @@ class DeviceClient:
         amount: str | int,
         payee_name: str = "",
         idempotency_key: str | None = None,
+        save_payee: bool = False,
     ) -> dict[str, Any]:
         """`amount` as typed ("1 234,56") or integer grosze. A fresh idempotency key unless one
         is given: pass the same key to retry safely (the first order comes back)."""
@@ -264,6 +265,8 @@ class DeviceClient:
             "payee_name": payee_name,
             "title": title,
         }
+        if save_payee:
+            body["save_payee"] = True
         body["amount" if isinstance(amount, str) else "amount_minor"] = amount
         key = idempotency_key or secrets.token_urlsafe(18)
         return self.call("POST", "/transfers", body, auth=True, headers={"Idempotency-Key": key})
@@ -289,9 +292,17 @@ class DeviceClient:
     def payees(self) -> list[dict[str, Any]]:
         return self.call("GET", "/payees", auth=True)
 
-    def add_payee(self, name: str, account: str) -> dict[str, Any]:
-        body = {"name": name, "account": account}
+    def add_payee(
+        self, name: str, account: str, title: str = "", trusted: bool = True
+    ) -> dict[str, Any]:
+        """Into the payee book; trusted (the default) sends an SMS code to confirm."""
+        body: dict[str, Any] = {"name": name, "account": account, "trusted": trusted}
+        if title:
+            body["title"] = title
         return self.call("POST", "/payees", body, auth=True)
+
+    def trust_payee(self, payee_id: int) -> dict[str, Any]:
+        return self.call("POST", f"/payees/{payee_id}/trust", auth=True)
 
     def confirm_payee(self, payee_id: int, code: str) -> dict[str, Any]:
         return self.call("POST", f"/payees/{payee_id}/confirm", {"code": code}, auth=True)

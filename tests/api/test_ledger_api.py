@@ -321,3 +321,47 @@ def test_r_l3_openapi_lists_the_transfer_endpoints(device):
         "/api/mobile/v1/limits",
     ):
         assert path in paths
+
+
+def test_r_l4_payee_book_via_api_save_list_trust_with_code_and_delete(device, payer, target):
+    member, current, _s = payer
+    saved = device.add_payee("Ewa Nowak", format_nrb(target.number), title="Rent", trusted=False)
+    assert (saved["state"], saved["trusted"], saved["sms_code_required"]) == ("saved", False, False)
+    assert saved["title"] == "Rent"
+    assert [p["id"] for p in device.payees()] == [saved["id"]]
+    # Saved is not trusted: a transfer to it still needs its code.
+    order = device.create_transfer(current.pk, target.number, "Rent", "10", "Ewa Nowak")
+    assert order["sms_code_required"]
+
+    asked = device.trust_payee(saved["id"])
+    assert asked["state"] == "saved" and asked["sms_code_required"]
+    assert "Ewa Nowak" in _sms(member)
+    assert device.confirm_payee(saved["id"], last_code(member))["trusted"] is True
+    order = device.create_transfer(current.pk, target.number, "Rent", "10", "Ewa Nowak")
+    assert order["state"] == "booked" and order["exempt_reason"] == "trusted_payee"
+    assert _refused(device.trust_payee, saved["id"]).code == "payee_already_trusted"
+    device.remove_payee(saved["id"])
+    assert device.payees() == []
+    assert _refused(device.trust_payee, saved["id"]).status == 404
+
+
+def test_r_l4_transfer_via_api_can_save_its_payee(device, payer, target):
+    member, current, _s = payer
+    device.create_transfer(
+        current.pk, EXTERNAL, "Invoice 7", "12,50", "Jan Kowalski", save_payee=True
+    )
+    [payee] = device.payees()
+    assert (payee["name"], payee["account"], payee["title"], payee["state"]) == (
+        "Jan Kowalski",
+        EXTERNAL,
+        "Invoice 7",
+        "saved",
+    )
+
+
+def test_r_l4_openapi_lists_the_payee_book_endpoints(device):
+    paths = device.call("GET", "/openapi.json")["paths"]
+    assert "/api/mobile/v1/payees/{payee_id}/trust" in paths
+    assert "/api/mobile/v1/payees/{payee_id}" in paths
+    schemas = device.call("GET", "/openapi.json")["components"]["schemas"]
+    assert {"title", "trusted"} <= set(schemas["PayeeIn"]["properties"])

@@ -351,7 +351,9 @@ def test_r_l4_trusted_payee_added_with_code_then_transfers_need_none_then_remove
 ):
     member, current, _savings = payer
     _other, target = payee
-    response = client.post("/payees/", {"name": "Ewa Lis", "account": format_nrb(target.number)})
+    response = client.post(
+        "/payees/", {"name": "Ewa Lis", "account": format_nrb(target.number), "trusted": "on"}
+    )
     assert response.status_code == 200 and "names this payee" in response.content.decode()
     assert "Ewa Lis" in _last_sms(member)
     pending = TrustedPayee.objects.get(member=member)

@@ -31,16 +31,17 @@ from skarbiec.ledger.nrb import format_nrb, iban
 from skarbiec.ledger.order_input import MOBILE
 from skarbiec.ledger.orders import (
     cancel_order,
-    create_transfer_order,
     get_order,
     member_orders,
     resend_transfer_code,
 )
+from skarbiec.ledger.payee_book import add_payee as add_book_payee
+from skarbiec.ledger.payee_book import create_transfer_saving_payee, payee_book
 from skarbiec.ledger.payees import (
-    add_trusted_payee,
+    awaits_code,
     confirm_trusted_payee,
     remove_trusted_payee,
-    trusted_payees,
+    trust_saved_payee,
 )
 from skarbiec.members.models import Member
 
@@ -112,8 +113,10 @@ def _payee_out(payee: TrustedPayee) -> dict[str, Any]:
         "name": payee.name,
         "account": payee.account,
         "account_formatted": format_nrb(payee.account),
+        "title": payee.title,
         "state": payee.state,
-        "sms_code_required": payee.state == TrustedPayee.State.PENDING,
+        "trusted": payee.state == TrustedPayee.State.ACTIVE,
+        "sms_code_required": awaits_code(payee),
     }
 
 
@@ -197,7 +200,7 @@ def create_transfer(
 ) -> dict[str, Any]:
     if idempotency_key and body.idempotency_key and idempotency_key != body.idempotency_key:
         raise InvalidOrderDetails(field="idempotency_key")
-    order = create_transfer_order(
+    order = create_transfer_saving_payee(
         _member(request),
         MOBILE,
         body.from_account_id,
@@ -207,6 +210,7 @@ def create_transfer(
         body.title,
         idempotency_key or body.idempotency_key or "",
         _ctx(request),
+        save=body.save_payee,
     )
     return _order_out(order)
 
@@ -252,18 +256,38 @@ def confirmation(request: HttpRequest, order_id: RecordId) -> HttpResponse:
 
 
 # ---------------------------------------------------------------------------------------------
-# Trusted payees and limits (R-L4)
+# The payee book, trusted payees and limits (R-L4)
 
 
-@router.get("/payees", response={200: list[s.PayeeOut], **ERRORS})
+@router.get(
+    "/payees",
+    response={200: list[s.PayeeOut], **ERRORS},
+    description="The payee book: saved and trusted payees, by name.",
+)
 def payees(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_payee_out(p) for p in trusted_payees(_member(request))]
+    return [_payee_out(p) for p in payee_book(_member(request))]
 
 
-@router.post("/payees", response={200: s.PayeeOut, **ERRORS})
+@router.post(
+    "/payees",
+    response={200: s.PayeeOut, **ERRORS},
+    description="Save a payee in the book. With trusted (the default) an SMS code naming the "
+    "payee is sent: POST /payees/{id}/confirm with it.",
+)
 def add_payee(request: HttpRequest, body: s.PayeeIn) -> dict[str, Any]:
-    """Stored pending; an SMS code naming the payee was sent: confirm it next."""
-    payee = add_trusted_payee(_member(request), MOBILE, body.name, body.account, _ctx(request))
+    payee = add_book_payee(
+        _member(request), MOBILE, body.name, body.account, body.title, body.trusted, _ctx(request)
+    )
+    return _payee_out(payee)
+
+
+@router.post(
+    "/payees/{payee_id}/trust",
+    response={200: s.PayeeOut, **ERRORS},
+    description="Mark a saved payee as trusted: an SMS code naming it is sent; confirm next.",
+)
+def trust_payee(request: HttpRequest, payee_id: RecordId) -> dict[str, Any]:
+    payee = trust_saved_payee(_member(request), MOBILE, payee_id, _ctx(request))
     return _payee_out(payee)
 
 

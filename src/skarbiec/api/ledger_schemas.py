@@ -9,7 +9,7 @@ number with a fraction is refused, so no float ever reaches the money path.
 from datetime import datetime
 
 from ninja import Field, Schema
-from pydantic import StrictInt, StrictStr
+from pydantic import StrictBool, StrictInt, StrictStr
 
 from skarbiec.api.schemas import InputSchema, refused_when_empty
 from skarbiec.core.bounds import MAX_INT64, MIN_INT64, RecordId
@@ -72,6 +72,9 @@ class TransferIn(InputSchema):
         description="or the Idempotency-Key header; a retry with the same key returns the "
         "first order and never books twice",
     )
+    save_payee: StrictBool = Field(
+        False, description="put the payee in the payee book once the order is accepted"
+    )
 
 
 class OrderOut(Schema):
@@ -103,6 +106,12 @@ class CodeIn(InputSchema):
 class PayeeIn(InputSchema):
     name: StrictStr = refused_when_empty(max_length=200)
     account: StrictStr = refused_when_empty(max_length=64)
+    title: StrictStr = Field("", max_length=400, description="default transfer title")
+    trusted: StrictBool = Field(
+        True,
+        description="true (the default, as before the payee book): an SMS code naming the "
+        "payee is sent, confirm it next; false: only saved in the payee book",
+    )
 
 
 class PayeeOut(Schema):
@@ -110,8 +119,13 @@ class PayeeOut(Schema):
     name: str
     account: str
     account_formatted: str
-    state: str = Field(description="pending (confirm with the SMS code) | active | removed")
-    sms_code_required: bool
+    title: str
+    state: str = Field(
+        description="saved (in the book, not trusted) | pending (a new trusted payee waiting "
+        "for its SMS code) | active (trusted) | removed"
+    )
+    trusted: bool
+    sms_code_required: bool = Field(description="an SMS code for trusting it was sent")
 
 
 class LimitsOut(Schema):

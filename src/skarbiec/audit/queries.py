@@ -88,3 +88,51 @@ def member_security_events(member_id: int, limit: int = 50) -> list[SecurityEven
             )
         )
     return events
+
+
+LOGIN_EVENTS = ("web_login", "mobile_login")
+
+
+@dataclass(frozen=True)
+class PreviousLogin:
+    at: datetime
+    channel: str  # "web" or "mobile"
+    ip_address: str
+    device: str
+
+
+def previous_login(member_id: int, before: datetime) -> PreviousLogin | None:
+    """The member's last successful login in either channel before `before` (the start of the
+    current session), shown on the start page so a login they did not make stands out. None
+    only when the audit log holds no earlier login at all."""
+    row = (
+        AuditEvent.objects.filter(
+            member_id=member_id, event__in=LOGIN_EVENTS, created_at__lt=before
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if row is None:
+        return None
+    return PreviousLogin(
+        at=row.created_at,
+        channel="mobile" if row.event == "mobile_login" else "web",
+        ip_address=row.ip_address,
+        device=device_summary(row.device),
+    )
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+             ("Chrome/", "Chrome"), ("Safari/", "Safari"))  # fmt: skip
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))  # fmt: skip
+
+
+def device_summary(user_agent: str) -> str:
+    """ "Chrome, Android" from a browser's User-Agent; the text itself (shortened) when it names
+    no known browser (the mobile app sends its own name)."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    if browser or system:
+        return ", ".join(part for part in (browser, system) if part)
+    return user_agent.strip()[:60]

@@ -7,7 +7,9 @@ DomainErrors from skarbiec.ledger.errors, skarbiec.otp.errors and skarbiec.chann
 - booking: post_transaction, the one way money moves (balanced, locked, never below zero);
 - orders: create_transfer_order (booked at once when exempt, else waiting for its SMS code),
   authorize_transfer, resend_transfer_code, cancel_order, get_order, member_orders;
-- payees: add_trusted_payee, confirm_trusted_payee, remove_trusted_payee, trusted_payees;
+- payees: add_trusted_payee, trust_saved_payee, confirm_trusted_payee, remove_trusted_payee;
+- payee_book: payee_book, book_payee, save_payee, add_payee, create_transfer_saving_payee;
+- overview: recent_operations, waiting_orders, monthly_totals (the start page);
 - limits: limit_usage, change_limits (lower at once, raise with a code), confirm_limit_change;
 - history: account_history, history_entry, history_csv; pdf: transfer_confirmation_pdf;
 - amounts, nrb: parsing and formatting of amounts and account numbers;

@@ -89,7 +89,7 @@ def _date_order_message() -> str:
     return _("The start date must not be later than the end date.")
 
 
-def _items(member: Member, entries: list[LedgerEntry]) -> list[HistoryItem]:
+def entry_items(member: Member, entries: list[LedgerEntry]) -> list[HistoryItem]:
     # Only the member's own orders are linked: the payee of an internal transfer must not see
     # the payer's order.
     orders = dict(
@@ -136,7 +136,7 @@ def account_history(
     total = qs.count()
     start = (page - 1) * page_size
     entries = list(qs[start : start + page_size])
-    return HistoryPage(_items(member, entries), page, page_size, total)
+    return HistoryPage(entry_items(member, entries), page, page_size, total)
 
 
 def history_entry(member: Member, entry_id: int) -> HistoryItem:
@@ -148,7 +148,7 @@ def history_entry(member: Member, entry_id: int) -> HistoryItem:
     )
     if entry is None:
         raise AccountNotFound()
-    return _items(member, [entry])[0]
+    return entry_items(member, [entry])[0]
 
 
 CSV_HEADER = [

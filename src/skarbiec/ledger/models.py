@@ -255,18 +255,26 @@ class OutgoingBatch(models.Model):
 
 
 class TrustedPayee(models.Model):
-    """Transfers to an ACTIVE trusted payee need no SMS code (R-L4); adding one needs a code."""
+    """A payee in the member's payee book (R-L4 extended): SAVED ones only fill the transfer
+    form; ACTIVE ones are trusted, and transfers to them need no SMS code. Trusting a payee needs
+    a code: a new payee waits PENDING for it; a SAVED one stays SAVED until the code is right.
+    """
 
     class State(models.TextChoices):
+        SAVED = "saved"
         PENDING = "pending"
         ACTIVE = "active"
         REMOVED = "removed"
+
+    IN_BOOK = (State.SAVED, State.ACTIVE)
 
     member = models.ForeignKey(
         "members.Member", on_delete=models.CASCADE, related_name="trusted_payees"
     )
     name = models.CharField(max_length=70)
     account = models.CharField(max_length=26)
+    # The title the transfer form starts with when the payee is picked.
+    title = models.CharField(max_length=140, blank=True, default="")
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     otp_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -278,7 +286,12 @@ class TrustedPayee(models.Model):
                 fields=["member", "account"],
                 condition=models.Q(state="active"),
                 name="one_active_trusted_payee_per_account",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["member", "account"],
+                condition=models.Q(state__in=["saved", "active"]),
+                name="one_payee_per_account_in_book",
+            ),
         ]
 
     def __str__(self) -> str:

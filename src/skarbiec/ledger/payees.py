@@ -61,19 +61,24 @@ def _payee_details(payee: TrustedPayee) -> dict[str, Any]:
 
 
 def add_trusted_payee(
-    member: Member, channel: str, name: str, account: str, ctx: RequestContext
+    member: Member, channel: str, name: str, account: str, ctx: RequestContext, title: str = ""
 ) -> TrustedPayee:
-    """Start adding a trusted payee: stored PENDING, an SMS code names it (R-O2)."""
+    """Start trusting a payee: an SMS code names it (R-O2). A payee already saved in the book
+    stays SAVED until the code is right; a new one is stored PENDING."""
     require_channel(channel)
     number = parse_nrb(account)
     name = clean_text(name, "payee_name", 70)
-    if TrustedPayee.objects.filter(
-        member=member, account=number, state=TrustedPayee.State.ACTIVE
-    ).exists():
-        raise PayeeAlreadyTrusted()
+    title = clean_text(title, "title", 140, required=False)
     with transaction.atomic():
-        payee = TrustedPayee.objects.create(
-            member=member, name=name, account=number, created_at=clock.now()
+        in_book = (
+            TrustedPayee.objects.select_for_update()
+            .filter(member=member, account=number, state__in=TrustedPayee.IN_BOOK)
+            .first()
+        )
+        if in_book is not None and in_book.state == TrustedPayee.State.ACTIVE:
+            raise PayeeAlreadyTrusted()
+        payee = in_book or TrustedPayee.objects.create(
+            member=member, name=name, account=number, title=title, created_at=clock.now()
         )
         confirmation = start_confirmation(
             TRUSTED_PAYEE,
@@ -95,12 +100,24 @@ def add_trusted_payee(
     return payee
 
 
+def trust_saved_payee(
+    member: Member, channel: str, payee_id: int, ctx: RequestContext
+) -> TrustedPayee:
+    """Mark a payee of the book as trusted: the same SMS code as adding a trusted payee."""
+    payee = TrustedPayee.objects.filter(
+        pk=payee_id, member=member, state__in=TrustedPayee.IN_BOOK
+    ).first()
+    if payee is None:
+        raise PayeeNotFound()
+    return add_trusted_payee(member, channel, payee.name, payee.account, ctx)
+
+
 def confirm_trusted_payee(
     member: Member, payee_id: int, code: str, ctx: RequestContext, channel: str | None = None
 ) -> TrustedPayee:
     """Activate a pending trusted payee with its SMS code."""
     payee = TrustedPayee.objects.filter(pk=payee_id, member=member).first()
-    if payee is None or payee.state != TrustedPayee.State.PENDING:
+    if payee is None or not awaits_code(payee):
         raise PayeeNotFound()
     channel = channel or ctx.channel
     if channel not in ORDER_CHANNELS:
@@ -109,11 +126,15 @@ def confirm_trusted_payee(
     confirm_code(TRUSTED_PAYEE, payee.otp_id or 0, member, _payee_details(payee), code, ctx)
     with transaction.atomic():
         payee = TrustedPayee.objects.select_for_update().get(pk=payee.pk)
-        if payee.state != TrustedPayee.State.PENDING:
+        if not awaits_code(payee):
             raise PayeeNotFound()
-        if TrustedPayee.objects.filter(
-            member=member, account=payee.account, state=TrustedPayee.State.ACTIVE
-        ).exists():
+        if (
+            TrustedPayee.objects.filter(
+                member=member, account=payee.account, state=TrustedPayee.State.ACTIVE
+            )
+            .exclude(pk=payee.pk)
+            .exists()
+        ):
             raise PayeeAlreadyTrusted()
         payee.state = TrustedPayee.State.ACTIVE
         payee.activated_at = clock.now()
@@ -126,6 +147,13 @@ def confirm_trusted_payee(
             data={"payee": payee.pk, "account": payee.account},
         )
     return payee
+
+
+def awaits_code(payee: TrustedPayee) -> bool:
+    """An SMS code for trusting this payee was sent and not yet used."""
+    return payee.state == TrustedPayee.State.PENDING or (
+        payee.state == TrustedPayee.State.SAVED and payee.otp_id is not None
+    )
 
 
 def remove_trusted_payee(member: Member, payee_id: int, ctx: RequestContext) -> None:

@@ -50,6 +50,7 @@ urlpatterns = [
     path("payees/", payees.payees, name="payees"),
     path("payees/<id:payee_id>/code/", payees.payee_code, name="payee_code"),
     path("payees/<id:payee_id>/remove/", payees.payee_remove, name="payee_remove"),
+    path("payees/<id:payee_id>/trust/", payees.payee_trust, name="payee_trust"),
     path("limits/", limits.limits, name="limits"),
     path("limits/<id:change_id>/code/", limits.limits_code, name="limits_code"),
     # Settings (R-W4–R-W6, R-O1)

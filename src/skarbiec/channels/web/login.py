@@ -8,14 +8,12 @@ operation of the confirmed-operation registry (`skarbiec.otp.operations`, R-X7).
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from skarbiec.audit.models import AuditEvent
 from skarbiec.audit.services import record_event
 from skarbiec.channels.errors import (
     WebChannelBlocked,
@@ -221,13 +219,3 @@ def end_web_session(member: Member, reason: str, ctx: RequestContext) -> None:
             member_id=member.pk,
             data={"reason": reason},
         )
-
-
-def previous_web_login(member: Member, before: datetime) -> AuditEvent | None:
-    """The member's last successful web login before `before` (shown on the start page so a
-    login they did not make stands out)."""
-    return (
-        AuditEvent.objects.filter(member_id=member.pk, event="web_login", created_at__lt=before)
-        .order_by("-created_at", "-pk")
-        .first()
-    )

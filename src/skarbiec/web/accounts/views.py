@@ -13,12 +13,13 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from skarbiec.channels.web.login import previous_web_login
+from skarbiec.audit.queries import previous_login
 from skarbiec.core.errors import DomainError, InvalidInput
-from skarbiec.ledger import history
+from skarbiec.ledger import history, overview
 from skarbiec.ledger.accounts import member_accounts
 from skarbiec.ledger.amounts import amount_of_field
 from skarbiec.web import member_session
+from skarbiec.web.accounts.chart import monthly_chart
 from skarbiec.web.decorators import member_required
 from skarbiec.web.errors import error_context, reshow_on_error
 from skarbiec.web.request import member_of
@@ -29,14 +30,20 @@ HISTORY_PAGE_SIZE = 20
 @require_GET
 @member_required
 def start(request: HttpRequest) -> HttpResponse:
+    """Balances, the latest operations, orders on their way, the previous login and a chart
+    of income and expenses (R-L1, R-L5, R-W6)."""
     member = member_of(request)
     authenticated_at = member_session.session_started_at(request)
+    totals = overview.monthly_totals(member)
     return render(
         request,
         "web/start.html",
         {
-            "previous_login": previous_web_login(member, authenticated_at),
+            "previous_login": previous_login(member.pk, authenticated_at),
             "accounts": member_accounts(member),
+            "recent": overview.recent_operations(member),
+            "waiting": overview.waiting_orders(member),
+            "chart": monthly_chart(totals),
             "notice": member_session.pop_notice(request),
         },
     )

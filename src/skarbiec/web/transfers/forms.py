@@ -13,11 +13,14 @@ class TransferForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=400)
     amount = forms.CharField(label=_("Amount"), max_length=40)
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    save_payee = forms.BooleanField(required=False)
 
 
 class PayeeForm(forms.Form):
     name = forms.CharField(label=_("Payee name"), max_length=200)
     account = forms.CharField(label=_("Account number"), max_length=64)
+    title = forms.CharField(label=_("Default title"), max_length=400, required=False)
+    trusted = forms.BooleanField(required=False)
 
 
 class LimitsForm(forms.Form):

@@ -1,5 +1,5 @@
-"""Trusted payees in the internet service (R-L4): adding one needs the SMS code that names it;
-removing one does not."""
+"""The payee book in the internet service (R-L4 extended): saving a payee needs nothing,
+trusting one needs the SMS code that names it; removing one does not."""
 
 from typing import Any
 
@@ -10,12 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from skarbiec.core.errors import DomainError, InvalidInput, NotFound
+from skarbiec.ledger.models import TrustedPayee
 from skarbiec.ledger.order_input import WEB
+from skarbiec.ledger.payee_book import add_payee, payee_book
 from skarbiec.ledger.payees import (
-    add_trusted_payee,
     confirm_trusted_payee,
     remove_trusted_payee,
-    trusted_payees,
+    trust_saved_payee,
 )
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
 from skarbiec.web.decorators import member_required
@@ -35,7 +36,7 @@ def _render_payees(
         request,
         "web/accounts/payees.html",
         {
-            "payees": trusted_payees(member_of(request)),
+            "payees": payee_book(member_of(request)),
             "values": values or {},
             "notice": request.GET.get("done", ""),
             "section": "payees",
@@ -46,7 +47,7 @@ def _render_payees(
 
 
 def _payees_refused(request: HttpRequest, error: DomainError, *args: Any) -> HttpResponse:
-    values = {"name": request.POST.get("name", ""), "account": request.POST.get("account", "")}
+    values = {k: request.POST.get(k, "") for k in ("name", "account", "title", "trusted")}
     return _render_payees(request, values, error, status=error.status)
 
 
@@ -54,24 +55,43 @@ def _payees_refused(request: HttpRequest, error: DomainError, *args: Any) -> Htt
 @member_required
 @reshow_on_error(_payees_refused)
 def payees(request: HttpRequest) -> HttpResponse:
-    """The list, and adding a payee (step 1: stored pending, SMS code sent)."""
+    """The book, and adding a payee: saved at once, or (ticked "trusted") step 1 of trusting
+    it: an SMS code is sent."""
     if request.method == "GET":
         return _render_payees(request)
     form = PayeeForm(request.POST)
     if not form.is_valid():
         raise InvalidInput(_("Fill in the payee name and the account number."))
-    payee = add_trusted_payee(
+    data = form.cleaned_data
+    payee = add_payee(
         member_of(request),
         WEB,
-        form.cleaned_data["name"],
-        form.cleaned_data["account"],
+        data["name"],
+        data["account"],
+        data["title"],
+        data["trusted"],
         context_of(request),
     )
+    if not data["trusted"]:
+        return HttpResponseRedirect(reverse("web:payees") + "?done=saved")
+    return _render_code_step(request, payee)
+
+
+def _render_code_step(request: HttpRequest, payee: TrustedPayee) -> HttpResponse:
     return render(
         request,
         "web/accounts/payee_code.html",
         {"payee": payee, "payee_id": payee.pk, "section": "payees", **error_context(None)},
     )
+
+
+@require_POST
+@member_required
+@reshow_on_error(_payees_refused)
+def payee_trust(request: HttpRequest, payee_id: int) -> HttpResponse:
+    """Mark a saved payee as trusted: step 1, the SMS code naming it is sent."""
+    payee = trust_saved_payee(member_of(request), WEB, payee_id, context_of(request))
+    return _render_code_step(request, payee)
 
 
 def _code_refused(request: HttpRequest, error: DomainError, payee_id: int) -> HttpResponse:

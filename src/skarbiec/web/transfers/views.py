@@ -22,14 +22,15 @@ from skarbiec.ledger import pdf
 from skarbiec.ledger.accounts import member_accounts
 from skarbiec.ledger.amounts import amount_of_field
 from skarbiec.ledger.models import Order
+from skarbiec.ledger.nrb import format_nrb
 from skarbiec.ledger.order_input import WEB
 from skarbiec.ledger.orders import (
     authorize_transfer,
     cancel_order,
-    create_transfer_order,
     get_order,
     resend_transfer_code,
 )
+from skarbiec.ledger.payee_book import book_payee, create_transfer_saving_payee, payee_book
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
 from skarbiec.web.decorators import member_required
 from skarbiec.web.errors import error_context, reshow_on_error
@@ -59,11 +60,13 @@ def _render_transfer_form(
     # same key and books once (R-L3); a corrected form is a new request.
     values = dict(data or {})
     values["idempotency_key"] = secrets.token_urlsafe(18)
+    member = member_of(request)
     return render(
         request,
         "web/accounts/transfer_form.html",
         {
-            "accounts": member_accounts(member_of(request)),
+            "accounts": member_accounts(member),
+            "payees": payee_book(member),
             "values": values,
             "section": "transfer",
             **error_context(error),
@@ -81,7 +84,17 @@ def _transfer_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
 @reshow_on_error(_transfer_refused)
 def transfer_new(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        initial = {"from_account": record_id_or_none(request.GET.get("from", ""))}
+        initial: dict[str, Any] = {"from_account": record_id_or_none(request.GET.get("from", ""))}
+        payee_id = record_id_or_none(request.GET.get("payee", ""))
+        if payee_id is not None:
+            # Picked from the payee book: its details fill the form (no script needed).
+            payee = book_payee(member_of(request), payee_id)
+            initial.update(
+                payee=payee.pk,
+                payee_account=format_nrb(payee.account),
+                payee_name=payee.name,
+                title=payee.title,
+            )
         return _render_transfer_form(request, initial)
     form = TransferForm(request.POST)
     if not form.is_valid():
@@ -91,7 +104,7 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
             field=field,
         )
     data = form.cleaned_data
-    order = create_transfer_order(
+    order = create_transfer_saving_payee(
         member_of(request),
         WEB,
         data["from_account"],
@@ -101,6 +114,7 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
         data["title"],
         data["idempotency_key"],
         context_of(request),
+        save=data["save_payee"],
     )
     if order.state == Order.State.AWAITING_AUTHORIZATION:
         return HttpResponseRedirect(reverse("web:transfer_code", args=[order.pk]))
