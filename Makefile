@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 RUN_ARGS ?=
 
-.PHONY: run test lint install install-test chromium nginx postgres messages screenshots
+.PHONY: run test lint install install-test chromium nginx postgres messages screenshots icons
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,3 +88,8 @@ test: install-test chromium nginx postgres messages lint
 # without SKARBIEC_SCREENSHOTS=1 the tests write their screenshots to a temporary directory.
 screenshots: install-test chromium messages
 	env -u DATABASE_URL SKARBIEC_SCREENSHOTS=1 SKARBIEC_DATA_DIR=var/screenshots $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+# The app's PNG icons (PWA manifest, 192 and 512 px) drawn in chromium from the default mark,
+# members/static/members/mark.svg; run after changing the mark and commit the PNGs.
+icons: install-test chromium
+	$(BIN)/python tools/render_icons.py
