@@ -19,7 +19,7 @@ RUN_ARGS ?=
 # Extra `skarbiec bench` arguments, e.g. make bench BENCH_ARGS="--members 400 --seconds 30"
 BENCH_ARGS ?=
 
-.PHONY: run test lint install install-test chromium nginx postgres messages screenshots bench
+.PHONY: run test lint install install-test chromium nginx postgres messages screenshots bench icons
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,3 +95,8 @@ screenshots: install-test chromium messages
 # database $(PG_DB)_bench, starts `skarbiec run` on it and writes benchmarks/results/.
 bench: install postgres messages
 	DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/bench $(BIN)/skarbiec bench --database $(PG_DB)_bench $(BENCH_ARGS)
+
+# The app's PNG icons (PWA manifest, 192 and 512 px) drawn in chromium from the default mark,
+# members/static/members/mark.svg; run after changing the mark and commit the PNGs.
+icons: install-test chromium
+	$(BIN)/python tools/render_icons.py

@@ -383,7 +383,7 @@ def test_r_l4_trusted_payee_with_bad_number_is_refused(client, payer):
 def test_r_l4_limits_lowered_at_once_raised_with_code_within_the_maximum(client, payer):
     member, current, _savings = payer
     page = client.get("/limits/").content.decode()
-    assert 'value="20000.00"' in page and "PLN\u00a0100,000.00" in page  # own and maximum
+    assert 'value="20,000.00"' in page and "PLN\u00a0100,000.00" in page  # own and maximum
     response = client.post(
         "/limits/", {"channel": "web", "per_transaction": "50", "daily": "100", "monthly": "1000"}
     )
@@ -409,7 +409,7 @@ def test_r_l4_limits_lowered_at_once_raised_with_code_within_the_maximum(client,
     assert response.status_code == 302
     assert "The limits were raised." in client.get(response["Location"]).content.decode()
     mobile = client.get("/limits/?channel=mobile").content.decode()
-    assert 'value="5000.00"' in mobile
+    assert 'value="5,000.00"' in mobile
 
 
 def test_r_l4_bad_limit_input_is_refused(client, payer):

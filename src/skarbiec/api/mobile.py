@@ -30,6 +30,7 @@ from skarbiec.channels.mobile.sessions import MobileSessionToken, logout_mobile_
 from skarbiec.channels.queries import mobile_member_summary
 from skarbiec.core.context import RequestContext
 from skarbiec.core.http import request_context
+from skarbiec.members.branding import logo_url
 
 router = Router(tags=["mobile"])
 ERRORS = s.ERRORS
@@ -172,7 +173,11 @@ def session(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/me", auth=session_auth, response={200: s.MeOut, **ERRORS})
 def me(request: HttpRequest) -> dict[str, Any]:
-    return mobile_member_summary(mobile_session(request)).__dict__
+    info = mobile_session(request)
+    return {
+        **mobile_member_summary(info).__dict__,
+        "credit_union_logo": logo_url(info.member.credit_union),
+    }
 
 
 @router.get("/help", response={200: s.HelpOut, **ERRORS})

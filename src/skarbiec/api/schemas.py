@@ -163,6 +163,9 @@ class MeOut(Schema):
     first_name: str
     last_name: str
     credit_union: str
+    credit_union_logo: str = Field(
+        description="Address of the credit union's logo (or the default mark) for the header."
+    )
     channel_state: str
     device_id: str
     idle_expires_at: datetime

@@ -21,6 +21,9 @@ CSP = "; ".join(
     ]
 )
 
+# Public files the browser may keep: static files and the credit union's logo (issue 12).
+PUBLIC_ASSETS = ("/static/", "/brand/")
+
 
 class SecurityHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -30,7 +33,7 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", CSP)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if not request.path.startswith("/static/"):
+        if not request.path.startswith(PUBLIC_ASSETS):
             # Account data must never be kept by the browser or a proxy.
             response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"

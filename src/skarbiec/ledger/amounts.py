@@ -87,6 +87,11 @@ def format_amount(amount_minor: int, lang: str | None = None, currency: bool = T
     return f"{sign}{number}\u00a0zł" if currency else sign + number
 
 
+def currency_symbol(lang: str | None = None) -> str:
+    """How the language writes the currency next to an amount: "zł" (pl) or "PLN" (en)."""
+    return "PLN" if (lang or translation.get_language() or "pl")[:2] == "en" else "zł"
+
+
 def format_amount_plain(amount_minor: int) -> str:
     """Machine form for files: "1234.56" (CSV exports, clearing batches)."""
     sign = "-" if amount_minor < 0 else ""

@@ -20,11 +20,20 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from skarbiec.members.branding import (
+    PNG,
+    SVG,
+    installation_credit_union,
+    logo_of,
+    logo_url,
+    png_size,
+)
 from skarbiec.mobileapp.texts import TEXTS
 
 APP_VERSION = "1.0"
-THEME_COLOUR = "#0b5d3b"
+THEME_COLOUR = "#0b4f6c"  # --brand of members/brand.css
 SHELL_STATIC = [
+    "members/brand.css",
     "mobileapp/app.css",
     "mobileapp/app.js",
     "mobileapp/ledger.js",
@@ -60,6 +69,9 @@ def texts_by_language() -> dict[str, dict[str, str]]:
 @require_GET
 def app_shell(request: HttpRequest) -> HttpResponse:
     """The one page of the app. Contains no member data, so the worker may cache it."""
+    # The installation's credit union (if it has one) names the header until the app knows the
+    # member's; that is public, like the web's login page, not member data.
+    credit_union = installation_credit_union()
     with translation.override(settings.LANGUAGE_CODE):  # the cached shell is always Polish
         return render(
             request,
@@ -67,6 +79,8 @@ def app_shell(request: HttpRequest) -> HttpResponse:
             {
                 "t": {key: str(text) for key, text in TEXTS.items()},
                 "theme_colour": THEME_COLOUR,
+                "brand_name": credit_union.name if credit_union else "",
+                "logo_url": logo_url(credit_union),
                 "app_version": APP_VERSION,
                 "api_base": "/api/mobile/v1",
             },
@@ -78,12 +92,45 @@ def texts(request: HttpRequest) -> JsonResponse:
     return JsonResponse(texts_by_language())
 
 
+DEFAULT_ICONS = [
+    {"src": "mobileapp/icon-192.png", "sizes": "192x192"},
+    {"src": "mobileapp/icon-512.png", "sizes": "512x512"},
+]
+
+
+def _icons() -> list[dict[str, str]]:
+    """The installation's credit union's logo when it has one a manifest can use (SVG at any
+    size, PNG at its own); else the default mark's PNGs, drawn from the same SVG (make icons)."""
+    credit_union = installation_credit_union()
+    logo = logo_of(credit_union)
+    if not logo.is_default:
+        size = png_size(logo.content) if logo.content_type == PNG else None
+        if logo.content_type == SVG or size:
+            return [
+                {
+                    "src": logo_url(credit_union),
+                    "sizes": f"{size[0]}x{size[1]}" if size else "any",
+                    "type": logo.content_type,
+                    "purpose": "any",
+                }
+            ]
+    return [
+        {"src": static(icon["src"]), "sizes": icon["sizes"], "type": PNG, "purpose": "any maskable"}
+        for icon in DEFAULT_ICONS
+    ]
+
+
 @require_GET
 def manifest(request: HttpRequest) -> HttpResponse:
+    credit_union = installation_credit_union()
     with translation.override(settings.LANGUAGE_CODE):
         body = {
-            "name": str(_("Skarbiec mobile app")),
-            "short_name": "Skarbiec",
+            "name": (
+                str(_("%(credit_union)s — mobile app") % {"credit_union": credit_union.name})
+                if credit_union
+                else str(_("Skarbiec mobile app"))
+            ),
+            "short_name": credit_union.name if credit_union else "Skarbiec",
             "description": str(_("Your credit union accounts on your phone.")),
             "lang": settings.LANGUAGE_CODE,
             "id": "/m/",
@@ -93,20 +140,7 @@ def manifest(request: HttpRequest) -> HttpResponse:
             "orientation": "portrait",
             "background_color": "#ffffff",
             "theme_color": THEME_COLOUR,
-            "icons": [
-                {
-                    "src": static("mobileapp/icon-192.png"),
-                    "sizes": "192x192",
-                    "type": "image/png",
-                    "purpose": "any maskable",
-                },
-                {
-                    "src": static("mobileapp/icon-512.png"),
-                    "sizes": "512x512",
-                    "type": "image/png",
-                    "purpose": "any maskable",
-                },
-            ],
+            "icons": _icons(),
         }
     return HttpResponse(
         json.dumps(body, ensure_ascii=False), content_type="application/manifest+json"

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from skarbiec.members.branding import installation_credit_union, logo_url
 from skarbiec.members.models import CreditUnion
 
 
@@ -12,8 +13,7 @@ def _credit_union(request: HttpRequest) -> CreditUnion | None:
     if member is not None:
         return member.credit_union
     # Before login we do not know the member; an installation with one credit union shows it.
-    unions = list(CreditUnion.objects.order_by("pk")[:2])
-    return unions[0] if len(unions) == 1 else None
+    return installation_credit_union()
 
 
 def member_context(request: HttpRequest) -> dict[str, Any]:
@@ -22,5 +22,6 @@ def member_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "member": member,
         "credit_union": credit_union,
+        "logo_url": logo_url(credit_union),
         "idle_timeout_seconds": member.credit_union.idle_timeout_seconds if member else None,
     }

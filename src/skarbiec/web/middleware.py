@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from skarbiec.channels.web.login import end_web_session
 from skarbiec.core.http import request_context
+from skarbiec.core.middleware import PUBLIC_ASSETS
 from skarbiec.members.models import Member
 from skarbiec.web import member_session
 
@@ -52,7 +53,8 @@ class MemberSessionMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.member = None  # type: ignore[attr-defined]
-        if request.path.startswith("/static/"):
+        # Public files neither need the member nor count as their activity (R-W3).
+        if request.path.startswith(PUBLIC_ASSETS):
             return self.get_response(request)
         member_id = request.session.get(member_session.MEMBER_ID)
         if member_id is None:

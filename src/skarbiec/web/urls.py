@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from skarbiec.core.bounds import RecordIdConverter
+from skarbiec.web import brand
 from skarbiec.web.accounts import views as accounts
 from skarbiec.web.login import views as login
 from skarbiec.web.settings import channels, devices, password
@@ -22,6 +23,9 @@ urlpatterns = [
     path("session/status/", login.session_status, name="session_status"),
     path("session/extend/", login.session_extend, name="session_extend"),
     path("get-the-app/", login.get_the_app, name="get_the_app"),
+    # The credit union's logo, public like the login page (issue 12)
+    path("brand/logo", brand.brand_mark, name="brand_mark"),
+    path("brand/<id:credit_union_id>/logo", brand.brand_logo, name="brand_logo"),
     # Start, accounts and history (R-L1, R-L5)
     path("start/", accounts.start, name="start"),
     path("accounts/", accounts.accounts, name="accounts"),

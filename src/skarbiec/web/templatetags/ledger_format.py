@@ -7,7 +7,7 @@ it available to templates.
 from django import template
 from django.utils import translation
 
-from skarbiec.ledger.amounts import format_amount, format_amount_plain
+from skarbiec.ledger.amounts import currency_symbol, format_amount
 from skarbiec.ledger.nrb import format_nrb, masked_nrb
 
 register = template.Library()
@@ -23,11 +23,17 @@ def amount(amount_minor: int | None) -> str:
 
 @register.filter
 def amount_input(amount_minor: int | None) -> str:
-    """The form value of an amount: "1234,56" in Polish, "1234.56" in English."""
+    """The form value of an amount, as the page shows amounts but without the currency (the
+    field names it): "20 000,00" in Polish, "20,000.00" in English; parse_amount reads both."""
     if amount_minor is None:
         return ""
-    plain = format_amount_plain(int(amount_minor))
-    return plain.replace(".", ",") if (translation.get_language() or "pl")[:2] == "pl" else plain
+    return format_amount(int(amount_minor), translation.get_language(), currency=False)
+
+
+@register.simple_tag
+def currency_unit() -> str:
+    """The currency as the page's language writes it after an amount field: "zł" or "PLN"."""
+    return currency_symbol(translation.get_language())
 
 
 @register.filter

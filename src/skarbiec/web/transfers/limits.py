@@ -11,7 +11,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from skarbiec.core.errors import DomainError, InvalidInput, NotFound
 from skarbiec.ledger.amounts import amount_of_field
-from skarbiec.ledger.limits import change_limits, confirm_limit_change, limit_usage
+from skarbiec.ledger.limits import (
+    LimitUsage,
+    change_limits,
+    confirm_limit_change,
+    limit_usage,
+)
 from skarbiec.ledger.order_input import ORDER_CHANNELS, WEB
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
 from skarbiec.web.decorators import member_required
@@ -33,11 +38,13 @@ def _render_limits(
     status: int = 200,
 ) -> HttpResponse:
     channel = _limits_channel(request)
+    usage = limit_usage(member_of(request), channel)
     return render(
         request,
         "web/accounts/limits.html",
         {
-            "usage": limit_usage(member_of(request), channel),
+            "usage": usage,
+            "fields": _limit_fields(usage, values),
             "channel": channel,
             "values": values,
             "notice": request.GET.get("done", ""),
@@ -46,6 +53,31 @@ def _render_limits(
         },
         status=status,
     )
+
+
+def _limit_fields(usage: LimitUsage, values: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The three limits as form fields: the member's limit (or what they typed), used, maximum."""
+    rows = (
+        ("per_transaction", _("Per transfer"), usage.per_transaction_minor, None),
+        ("daily", _("Daily"), usage.daily_minor, usage.used_today_minor),
+        ("monthly", _("Monthly"), usage.monthly_minor, usage.used_this_month_minor),
+    )
+    maxima = {
+        "per_transaction": usage.max_per_transaction_minor,
+        "daily": usage.max_daily_minor,
+        "monthly": usage.max_monthly_minor,
+    }
+    return [
+        {
+            "name": name,
+            "label": label,
+            "limit_minor": limit_minor,
+            "typed": values.get(name, "") if values is not None else None,
+            "used_minor": used_minor,
+            "max_minor": maxima[name],
+        }
+        for name, label, limit_minor, used_minor in rows
+    ]
 
 
 def _limits_refused(request: HttpRequest, error: DomainError) -> HttpResponse:

@@ -584,6 +584,7 @@
       const me = await api("GET", "/me", undefined, true);
       $("#greeting").textContent = t("greeting", { name: me.first_name });
       $("#credit-union-name").textContent = me.credit_union;
+      showBrand(me.credit_union, me.credit_union_logo);
       const fingerprint = Boolean(await dbGet("fingerprint"));
       $("#start-enable-fingerprint").hidden = fingerprint || !window.PublicKeyCredential;
       show("start");
@@ -591,6 +592,14 @@
     } catch (err) {
       await handleError(err);
     }
+  }
+
+  // The header names the member's credit union with its logo, once the app knows the member.
+  function showBrand(name, logo) {
+    const brand = $("#app-brand");
+    brand.removeAttribute("data-t");
+    brand.textContent = name;
+    if (logo) $("#app-mark").src = logo;
   }
 
   async function fetchHelp() {
