@@ -52,7 +52,9 @@ class MemberSessionMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.member = None  # type: ignore[attr-defined]
-        if request.path.startswith("/static/"):
+        # The back-office has its own staff session (skarbiec.backoffice.middleware): a member's
+        # session is never resolved there (R-B1).
+        if request.path.startswith(("/static/", "/backoffice/")):
             return self.get_response(request)
         member_id = request.session.get(member_session.MEMBER_ID)
         if member_id is None:

@@ -22,6 +22,7 @@ urlpatterns = [
     path("session/status/", login.session_status, name="session_status"),
     path("session/extend/", login.session_extend, name="session_extend"),
     path("get-the-app/", login.get_the_app, name="get_the_app"),
+    path("logo/<id:credit_union_id>/", login.credit_union_logo, name="credit_union_logo"),
     # Start, accounts and history (R-L1, R-L5)
     path("start/", accounts.start, name="start"),
     path("accounts/", accounts.accounts, name="accounts"),

@@ -10,7 +10,7 @@ from typing import Any
 
 import segno
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -239,3 +239,14 @@ def get_the_app(request: HttpRequest) -> HttpResponse:
             "default_min_ios": defaults.min_ios_version,
         },
     )
+
+
+@require_GET
+def credit_union_logo(request: HttpRequest, credit_union_id: int) -> HttpResponse:
+    """The logo an administrator set (R-B4), public like the page it heads."""
+    cu = CreditUnion.objects.filter(pk=credit_union_id).exclude(logo_content_type="").first()
+    if cu is None:
+        raise Http404()
+    response = HttpResponse(bytes(cu.logo), content_type=cu.logo_content_type)
+    response["Cache-Control"] = "public, max-age=300"
+    return response
