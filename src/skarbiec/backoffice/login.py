@@ -78,7 +78,7 @@ class _StaffCounter(Counter[StaffProfile]):
 
     def lock(self) -> StaffProfile:
         return (
-            StaffProfile.objects.select_for_update()
+            StaffProfile.objects.select_for_update(of=("self",))
             .select_related("user", "credit_union")
             .get(pk=self.staff_id)
         )
@@ -180,7 +180,11 @@ def enrolment_for(staff_id: int) -> Enrolment:
     """The authenticator's secret, shown as a QR code only while it is not confirmed yet (the
     first login, or after an administrator reset it); never shown again afterwards."""
     with transaction.atomic():
-        profile = StaffProfile.objects.select_for_update().select_related("user").get(pk=staff_id)
+        profile = (
+            StaffProfile.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=staff_id)
+        )
         if profile.totp_confirmed_at is not None:
             raise StaffLoginExpired()
         if not profile.totp_secret:
