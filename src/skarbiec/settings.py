@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "skarbiec.web.middleware.MemberSessionMiddleware",
     # Domain errors that leave a page view become their page (R-X8).
     "skarbiec.web.errors.DomainErrorPages",
+    # The staff session of the back-office (R-B1); last, so its own error page wins there.
+    "skarbiec.backoffice.middleware.StaffSessionMiddleware",
 ]
 
 ROOT_URLCONF = "skarbiec.urls"

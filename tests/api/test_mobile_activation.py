@@ -211,7 +211,10 @@ def test_r_m5_r_o4_r_b3_blocked_app_cannot_reactivate_itself_with_reset_and_its_
     elif how == "staff":
         from django.core.management import call_command
 
-        call_command("mobile", "block", member.login)
+        from skarbiec.members.staff import create_staff_user
+
+        create_staff_user("tele", "helpline", member.credit_union, WEB)
+        call_command("mobile", "block", member.login, "--staff", "tele")
     else:
         from skarbiec.ledger.accounts import deposit_cash, open_account
         from skarbiec.ledger.models import Account

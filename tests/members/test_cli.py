@@ -42,7 +42,23 @@ def test_r_x2_staff_create_prints_a_valid_generated_password() -> None:
     assert user.check_password(password)
     assert user.staff.role == StaffProfile.Role.CLERK and user.staff.credit_union == cu
     event = AuditEvent.objects.get(event="staff_user_created")
-    assert event.actor == "staff:cli" and event.data == {"username": "ewa", "role": "clerk"}
+    # The installation's first staff member: nobody to name yet (R-B5).
+    assert event.actor == "cli:first-staff" and event.data == {"username": "ewa", "role": "clerk"}
+    # From then on an administrator is named.
+    with pytest.raises(CommandError, match="--staff USERNAME"):
+        run(
+            "staff",
+            "create",
+            "--username",
+            "jan",
+            "--role",
+            "clerk",
+            "--credit-union",
+            cu.sort_code,
+        )
+    with pytest.raises(CommandError, match="Only an administrator"):
+        run("staff", "create", "--username", "jan", "--role", "clerk", "--credit-union",
+            cu.sort_code, "--staff", "ewa")  # fmt: skip
 
 
 def test_r_x2_installation_admin_needs_no_credit_union() -> None:
@@ -56,12 +72,21 @@ def test_r_x2_staff_create_refusals() -> None:
         run("staff", "create", "--username", "h", "--role", "helpline")
     with pytest.raises(CommandError, match="No credit union with sort code 00000000"):
         run("staff", "create", "--username", "h", "--role", "admin", "--credit-union", "00000000")
-    run("staff", "create", "--username", "h", "--role", "helpline", "--credit-union", cu.sort_code)
+    run("staff", "create", "--username", "h", "--role", "admin", "--credit-union", cu.sort_code)
     with pytest.raises(CommandError, match="already exists"):
-        run("staff", "create", "--username", "H", "--role", "admin")
+        run("staff", "create", "--username", "H", "--role", "admin", "--staff", "h",
+            "--credit-union", cu.sort_code)  # fmt: skip
     with pytest.raises(CommandError, match="username"):
-        run("staff", "create", "--username", "a b", "--role", "admin")
+        run("staff", "create", "--username", "a b", "--role", "admin", "--staff", "h",
+            "--credit-union", cu.sort_code)  # fmt: skip
     assert User.objects.count() == 1
+
+
+def _clerk(cu: object) -> str:
+    from skarbiec.members.staff import create_staff_user
+
+    create_staff_user("kasia", "clerk", cu, CLI)  # type: ignore[arg-type]
+    return "kasia"
 
 
 def test_r_b2_member_create_prints_login_and_sends_password_by_sms_only() -> None:
@@ -69,6 +94,8 @@ def test_r_b2_member_create_prints_login_and_sends_password_by_sms_only() -> Non
     out = run(
         "member",
         "create",
+        "--staff",
+        _clerk(cu),
         "--credit-union",
         cu.sort_code,
         "--first-name",
@@ -89,7 +116,7 @@ def test_r_b2_member_create_prints_login_and_sends_password_by_sms_only() -> Non
     temporary = next(word for word in body.split() if any(c in "!@#$%&*?" for c in word))
     assert temporary.rstrip(".") not in out  # the password never appears on the screen
     assert AuditEvent.objects.filter(
-        event="member_onboarded", member_id=member.pk, actor="staff:cli"
+        event="member_onboarded", member_id=member.pk, actor="staff:kasia"
     )
 
 
@@ -98,6 +125,8 @@ def test_r_b2_member_create_refuses_bad_input_without_writing() -> None:
     base = [
         "member",
         "create",
+        "--staff",
+        _clerk(cu),
         "--credit-union",
         cu.sort_code,
         "--first-name",
@@ -136,14 +165,17 @@ def test_r_x2_r_b3_web_unblock_restores_access_with_new_temporary_password() -> 
     member = make_member()
     channel = WebChannel.objects.get(member=member)
     block_web_channel(channel, "wrong_passwords", CLI)
-    out = run("web", "unblock", member.login)
+    from skarbiec.members.staff import create_staff_user
+
+    create_staff_user("tele", "helpline", member.credit_union, CLI)
+    out = run("web", "unblock", member.login, "--staff", "tele")
     assert "unblocked" in out
     channel.refresh_from_db()
     member.refresh_from_db()
     assert channel.state == WebChannel.State.ACTIVE and channel.failed_attempts == 0
     assert member.must_change_password
     unblocked = AuditEvent.objects.get(event="web_channel_unblocked")
-    assert unblocked.actor == "staff:cli" and unblocked.channel == "cli"
+    assert unblocked.actor == "staff:tele" and unblocked.channel == "cli"
     assert SmsMessage.objects.filter(member=member).count() == 2
 
 
@@ -186,6 +218,7 @@ def migrated_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "No credit union",
         ),
         (["web", "unblock", "1234567890"], "No member has the Login 1234567890"),
+        (["web", "block", "1234567890", "--staff", "x"], "No member has the Login 1234567890"),
         # a separate process speaks the default language, Polish (R-X5)
         (["staff", "create", "--username", "u", "--role", "helpline"], "przypisany do kasy"),
     ],
@@ -205,7 +238,10 @@ def test_r_x2_cli_invalid_pesel_exits_non_zero(migrated_env: dict[str, str]) -> 
     skarbiec = [sys.executable, "-m", "skarbiec"]
     create_cu = (
         "from skarbiec.members.models import CreditUnion;"
-        "CreditUnion.objects.create(name='SKOK CLI', sort_code='19401236')"
+        "from skarbiec.members.staff import create_staff_user;"
+        "from skarbiec.core.context import RequestContext;"
+        "cu = CreditUnion.objects.create(name='SKOK CLI', sort_code='19401236');"
+        "create_staff_user('cli-clerk', 'clerk', cu, RequestContext())"
     )
     subprocess.run([*skarbiec, "shell", "-c", create_cu], env=migrated_env, check=True)
     result = subprocess.run(
@@ -213,6 +249,8 @@ def test_r_x2_cli_invalid_pesel_exits_non_zero(migrated_env: dict[str, str]) -> 
             *skarbiec,
             "member",
             "create",
+            "--staff",
+            "cli-clerk",
             "--credit-union",
             "19401236",
             "--first-name",

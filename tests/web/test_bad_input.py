@@ -179,3 +179,102 @@ def test_r_x8_a_body_django_finds_too_big_is_a_413_page_too(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     response = Client().post("/login/", {"login": "1" * 200, "password": "x"})
     _assert_page(response, 413, "RequestDataTooBig")
+
+
+# ---------------------------------------------------------------------------------------------
+# The back-office's pages (R-B1–R-B5) answer bad input the same way, for each role, and save
+# nothing from a refused form.
+
+BACKOFFICE_FIELDS = [
+    "username", "password", "code", "q", "first_name", "last_name", "pesel", "phone", "email",
+    "address", "language", "open_savings", "kind", "name", "direction", "amount", "sort_code",
+    "helpline_phones", "offers_mobile_app", "idle_timeout_seconds", "max_auth_failures",
+    "max_otp_failures", "max_web_password_failures", "otp_ttl_seconds", "otp_digits",
+    "pin_length", "session_absolute_seconds", "min_android_version", "min_ios_version", "role",
+    "credit_union", "member", "event", "channel", "staff", "since", "until", "remove_logo",
+]  # fmt: skip
+
+
+def _backoffice_pages() -> list[str]:
+    from skarbiec.backoffice import urls as backoffice_urls
+
+    pages = []
+    for pattern in backoffice_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern)
+        route = str(pattern.pattern).lstrip("^").rstrip("$")
+        route = re.sub(r"\(\?P<action>[^)]*\)", "unlock", route)
+        if "<" in route or "(?P" in route:
+            pages += [re.sub(r"<[^>]+>|\(\?P<\w+>[^)]*\)", value, route) for value in NASTY_IDS]
+        else:
+            pages.append(route)
+    return ["/backoffice/" + page for page in dict.fromkeys(pages)]
+
+
+def _saved_state() -> tuple[int, ...]:
+    from skarbiec.ledger.models import LedgerTransaction
+    from skarbiec.members.models import CreditUnion, StaffProfile
+
+    return (
+        Member.objects.count(),
+        Account.objects.count(),
+        LedgerTransaction.objects.count(),
+        CreditUnion.objects.count(),
+        StaffProfile.objects.count(),
+        *CreditUnion.objects.order_by("pk").values_list("idle_timeout_seconds", flat=True),
+    )
+
+
+@pytest.mark.parametrize("role", ["helpline", "clerk", "admin", "anonymous"])
+def test_r_x8_every_back_office_page_answers_bad_input_without_a_server_error(settings, role):
+    from tests.backoffice.staff import log_in as staff_log_in
+    from tests.backoffice.staff import make_staff
+
+    settings.RATE_LIMIT_PER_ADDRESS = (100_000, 60)
+    settings.RATE_LIMIT_PER_LOGIN = (100_000, 60)
+    member = make_member()
+    open_account(member, Account.Kind.CURRENT, RequestContext(channel="cli"))
+    client = Client()
+    staff = None
+    if role != "anonymous":
+        staff = make_staff(role, member.credit_union)
+        staff_log_in(client, staff)
+    before = _saved_state()
+    for page in _backoffice_pages():
+        _clear(client.get(page), f"GET {page}")
+        _clear(client.get(page, dict.fromkeys(BACKOFFICE_FIELDS, "ą' -1")), f"GET {page} query")
+        for value in NASTY_VALUES:
+            form = dict.fromkeys(BACKOFFICE_FIELDS, value)
+            _clear(client.post(page, form), f"POST {page} {value[:20]!r}")
+        if staff is not None and page == "/backoffice/logout/":
+            staff_log_in(client, staff)
+    assert _saved_state() == before
+
+
+def test_r_x8_back_office_forms_show_the_message_beside_the_field(settings):
+    from tests.backoffice.staff import log_in as staff_log_in
+    from tests.backoffice.staff import make_staff
+
+    member = make_member()
+    client = Client()
+    client.cookies["skarbiec_lang"] = "en"
+    staff_log_in(client, make_staff("admin", member.credit_union))
+    before = _saved_state()
+    response = client.post(
+        "/backoffice/onboard/",
+        {"first_name": "Ewa", "last_name": "Lis", "pesel": "90010112345", "phone": "600100200",
+         "language": "pl"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert b'data-field-error="pesel"' in response.content
+    assert b"The PESEL number is not valid." in response.content
+    response = client.post(
+        f"/backoffice/credit-unions/{member.credit_union.pk}/",
+        {"name": "SKOK", "sort_code": member.credit_union.sort_code, "helpline_phones": "801",
+         "idle_timeout_seconds": "600", "max_auth_failures": "3", "max_otp_failures": "3",
+         "max_web_password_failures": "3", "otp_ttl_seconds": "300", "otp_digits": "6",
+         "pin_length": "5", "session_absolute_seconds": "3600", "min_android_version": "5.1",
+         "min_ios_version": "10.0"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert b'data-field-error="idle_timeout_seconds"' in response.content
+    assert _saved_state() == before

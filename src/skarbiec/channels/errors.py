@@ -170,3 +170,23 @@ class PasswordChangeInvalid(DomainError):
     code = "password_change_invalid"
     message = _("The password change has expired or was cancelled. Start it again.")
     status = 400
+
+
+class WebChannelNotBlocked(Conflict):
+    """Staff unblock of a channel that is not blocked: refused, so a member's password is never
+    reset by mistake (R-B3)."""
+
+    code = "web_channel_not_blocked"
+    message = _(
+        "The internet service of this member is not blocked, so there is nothing to unblock and "
+        "the password stays as it is. To give the member a new temporary password, block the "
+        "internet service at their request first."
+    )
+
+
+class NotBlockedOnRequest(Conflict):
+    code = "not_blocked_on_request"
+    message = _(
+        "This block was not set at the member's request (for example, it followed wrong "
+        "passwords), so it cannot simply be lifted. Unblock it with a new temporary password."
+    )

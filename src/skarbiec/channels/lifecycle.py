@@ -16,8 +16,10 @@ from skarbiec.channels.enrolment import temporary_password_sms
 from skarbiec.channels.errors import (
     MobileChannelBlocked,
     MobileChannelDisabled,
+    NotBlockedOnRequest,
     UnknownDevice,
     WebChannelBlocked,
+    WebChannelNotBlocked,
 )
 from skarbiec.channels.mobile.state import (
     ACTIVATED_STATES,
@@ -260,10 +262,13 @@ def web_codes_exhausted(
 
 
 def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
-    """BLOCKED → ACTIVE by staff (R-W2, R-B3): a new temporary password goes out by SMS."""
+    """BLOCKED → ACTIVE by staff (R-W2, R-B3): a new temporary password goes out by SMS. A
+    channel that is not blocked is refused with an explanation: nothing changes."""
     password = generate_temporary_password()
     with transaction.atomic():
         channel = WebChannel.objects.select_for_update().get(member=member)
+        if channel.state != WebChannel.State.BLOCKED:
+            raise WebChannelNotBlocked()
         channel.state = WebChannel.State.ACTIVE
         channel.failed_attempts = 0
         channel.blocked_at = None
@@ -283,3 +288,29 @@ def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
             member_id=member.pk,
         )
     return password
+
+
+def lift_web_block_on_request(member: Member, ctx: RequestContext) -> None:
+    """BLOCKED → ACTIVE by staff when the block was set at the member's own request (R-B3): the
+    member's password stays. Any other block (wrong passwords, wrong codes) needs the unblock
+    with a new temporary password."""
+    with transaction.atomic():
+        channel = WebChannel.objects.select_for_update().get(member=member)
+        if channel.state != WebChannel.State.BLOCKED:
+            raise WebChannelNotBlocked()
+        if channel.block_reason != "member_request":
+            raise NotBlockedOnRequest()
+        channel.state = WebChannel.State.ACTIVE
+        channel.failed_attempts = 0
+        channel.blocked_at = None
+        channel.block_reason = ""
+        channel.changed_at = clock.now()
+        channel.save(
+            update_fields=["state", "failed_attempts", "blocked_at", "block_reason", "changed_at"]
+        )
+        record_event(
+            "web_channel_block_lifted",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+        )

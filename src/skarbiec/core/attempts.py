@@ -26,6 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
+import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
 from django.db import DatabaseError, models, transaction
 from webauthn import verify_authentication_response
@@ -141,6 +142,57 @@ class DigestGuess(Guess):
     def _matches(self, row: Any) -> bool:
         expected = self._expected(row) if callable(self._expected) else self._expected
         return bool(expected) and hmac.compare_digest(str(expected), self._presented)
+
+
+class TotpGuess(Guess):
+    """A code from a staff member's authenticator app (RFC 6238, 30-second steps, one step of
+    clock drift either way). A step at or before `last_step` never matches again (no replay);
+    the step that matched is left in `matched_step` for the caller to store."""
+
+    matched_step: int = 0
+
+    def __init__(
+        self,
+        secret: Callable[[Any], str],
+        last_step: Callable[[Any], int],
+        presented: str,
+        now: float,
+    ) -> None:
+        self._secret = secret
+        self._last_step = last_step
+        self._presented = presented if isinstance(presented, str) else ""
+        self._now = now
+
+    def _matches(self, row: Any) -> bool:
+        secret = self._secret(row)
+        if not secret:
+            return False
+        totp = pyotp.TOTP(secret)
+        step = int(self._now // totp.interval)
+        found = False
+        for candidate in (step - 1, step, step + 1):
+            code = totp.at(candidate * totp.interval)
+            if hmac.compare_digest(code, self._presented) and candidate > self._last_step(row):
+                self.matched_step = candidate
+                found = True
+        return found
+
+
+class AnyDigestGuess(Guess):
+    """A keyed hash of a presented one-time secret (a staff recovery code) against a list of
+    unused ones, each compared in constant time; the match is left in `matched`."""
+
+    matched: str = ""
+
+    def __init__(self, expected: Callable[[Any], list[str]], presented: str) -> None:
+        self._expected = expected
+        self._presented = presented
+
+    def _matches(self, row: Any) -> bool:
+        for digest in self._expected(row) or []:
+            if hmac.compare_digest(str(digest), self._presented):
+                self.matched = str(digest)
+        return bool(self.matched)
 
 
 class FingerprintGuess(Guess):

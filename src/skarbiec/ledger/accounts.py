@@ -142,3 +142,34 @@ def deposit_cash(
             data={"account": account.number, "amount_minor": amount_minor, "txn": txn.pk},
         )
     return txn
+
+
+def withdraw_cash(
+    account: Account, amount_minor: int, ctx: RequestContext, title: str = "Cash withdrawal"
+) -> LedgerTransaction:
+    """Cash paid out at the branch (R-B2): member account → the branch's cash (funding)
+    account, never below the available balance."""
+    require_amount(amount_minor)
+    funding = internal_account(account.credit_union, Account.Kind.FUNDING)
+    with transaction.atomic():
+        txn = post_transaction(
+            account.credit_union,
+            LedgerTransaction.Kind.WITHDRAWAL,
+            title,
+            [
+                Leg(
+                    account.pk,
+                    -amount_minor,
+                    counterparty_name=_INTERNAL_NAMES[Account.Kind.FUNDING],
+                ),
+                Leg(funding.pk, amount_minor),
+            ],
+        )
+        record_event(
+            "cash_withdrawn",
+            ctx,
+            credit_union_id=account.credit_union_id,
+            member_id=account.member_id,
+            data={"account": account.number, "amount_minor": amount_minor, "txn": txn.pk},
+        )
+    return txn

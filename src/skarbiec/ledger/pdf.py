@@ -96,3 +96,56 @@ def _render(member: Member, order: Order, lang: str) -> bytes:
         clean(_("This confirmation was generated electronically and needs no signature.")),
     )
     return bytes(pdf.output())
+
+
+def cash_receipt_pdf(
+    credit_union_name: str,
+    *,
+    reference: int,
+    kind: str,
+    booked_at: object,
+    amount_minor: int,
+    account_number: str,
+    member_name: str,
+    staff_name: str,
+    lang: str,
+) -> bytes:
+    """A printable receipt of cash paid in or out at the branch (R-B2)."""
+    with translation.override(lang):
+        title = _("Cash deposit receipt") if kind == "deposit" else _("Cash withdrawal receipt")
+        pdf = FPDF(format=(148, 210))  # A5, in mm
+        pdf.set_title(title)
+        pdf.set_author(credit_union_name)
+        regular, bold = _font_path("DejaVuSans.ttf"), _font_path("DejaVuSans-Bold.ttf")
+        if regular and bold:
+            pdf.add_font("DejaVu", "", str(regular))
+            pdf.add_font("DejaVu", "B", str(bold))
+            family, clean = "DejaVu", (lambda s: s.replace("\u202f", " "))
+        else:
+            family, clean = "Helvetica", _ascii
+        pdf.add_page()
+        pdf.set_font(family, "B", 14)
+        pdf.cell(0, 9, clean(credit_union_name), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "B", 12)
+        pdf.cell(0, 9, clean(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+        rows = [
+            (_("Reference"), f"KASA-{reference}"),
+            (_("Date"), timezone.localtime(booked_at).strftime("%Y-%m-%d %H:%M")),  # type: ignore[arg-type]
+            (_("Amount"), format_amount(amount_minor, lang)),
+            (_("Account"), format_nrb(account_number)),
+            (_("Member"), member_name),
+            (_("Cashier"), staff_name),
+        ]
+        for label, value in rows:
+            pdf.set_font(family, "B", 9)
+            pdf.cell(35, 7, clean(label))
+            pdf.set_font(family, "", 9)
+            pdf.multi_cell(0, 7, clean(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(12)
+        pdf.set_font(family, "", 8)
+        pdf.cell(60, 5, "..............................")
+        pdf.cell(0, 5, "..............................", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(60, 5, clean(_("Member's signature")))
+        pdf.cell(0, 5, clean(_("Cashier's signature")), new_x="LMARGIN", new_y="NEXT")
+        return bytes(pdf.output())

@@ -94,4 +94,30 @@ class StaffProfile(models.Model):
         CreditUnion, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
     role = models.CharField(max_length=16, choices=Role.choices)
+    # The authenticator's secret (R-B1): shown once as a QR code at enrolment, never again.
     totp_secret = models.CharField(max_length=64, blank=True)
+    totp_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last time step accepted: a code is never accepted twice.
+    totp_last_step = models.BigIntegerField(default=0, db_default=0)
+    # Keyed digests of the unused recovery codes; the codes are shown once, at enrolment.
+    recovery_codes = models.JSONField(default=list, blank=True)
+    # Consecutive failures (core/attempts.py): the policy's limit locks the account until an
+    # administrator unlocks it.
+    failed_password_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    failed_totp_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # Views check these permissions; the groups of the roles hold them (data migration).
+        permissions = [
+            ("find_members", "Find members and see their overview"),
+            ("act_on_channels", "Block and unblock members' channels"),
+            ("onboard_members", "Onboard members and open accounts"),
+            ("handle_cash", "Pay cash in and out at the branch"),
+            ("configure_credit_union", "Change the credit union's settings and policy"),
+            ("manage_staff", "Manage staff accounts and roles"),
+            ("read_audit", "Read and export the audit log"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user.username

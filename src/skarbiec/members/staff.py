@@ -1,6 +1,6 @@
 """Staff users of the back-office: helpline operators, branch clerks, administrators (R-B1)."""
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, Permission, User
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -11,6 +11,42 @@ from skarbiec.core.context import RequestContext
 from skarbiec.members.errors import DuplicateStaffUser, InvalidStaffUser, PasswordRejected
 from skarbiec.members.models import CreditUnion, StaffProfile
 from skarbiec.members.passwords import generate_temporary_password, password_problems
+
+# The Django group holding each role's permissions (created by migration 0004_staff_roles).
+ROLE_GROUPS = {
+    StaffProfile.Role.HELPLINE: "helpline",
+    StaffProfile.Role.CLERK: "clerk",
+    StaffProfile.Role.ADMIN: "administrator",
+}
+
+
+# What each role's group may do (the same as the data migration creates).
+ROLE_PERMISSIONS = {
+    "helpline": ["find_members", "act_on_channels", "read_audit"],
+    "clerk": ["find_members", "onboard_members", "handle_cash"],
+    "administrator": [codename for codename, _name in StaffProfile._meta.permissions],
+}
+
+
+def role_group(role: str) -> Group:
+    """The role's group; made again with its permissions if it is missing (a flushed
+    database, as between transactional tests)."""
+    name = ROLE_GROUPS[StaffProfile.Role(role)]
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        group.permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="members", codename__in=ROLE_PERMISSIONS[name]
+            )
+        )
+    return group
+
+
+def assign_role(profile: StaffProfile, role: str) -> None:
+    """The role and its group together: pages check the group's permissions (R-B1)."""
+    profile.role = role
+    profile.save(update_fields=["role"])
+    profile.user.groups.set([role_group(role)])
 
 
 def create_staff_user(
@@ -49,7 +85,8 @@ def create_staff_user(
             if User.objects.filter(username__iexact=username).exists():
                 raise DuplicateStaffUser()
             user = User.objects.create_user(username=username, password=password)
-            StaffProfile.objects.create(user=user, credit_union=credit_union, role=role)
+            profile = StaffProfile.objects.create(user=user, credit_union=credit_union, role=role)
+            assign_role(profile, role)
             record_event(
                 "staff_user_created",
                 ctx,

@@ -53,8 +53,10 @@ class MemberSessionMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.member = None  # type: ignore[attr-defined]
-        # Public files neither need the member nor count as their activity (R-W3).
-        if request.path.startswith(PUBLIC_ASSETS):
+        # Public files neither need the member nor count as their activity (R-W3). The
+        # back-office has its own staff session (skarbiec.backoffice.middleware): a member's
+        # session is never resolved there (R-B1).
+        if request.path.startswith((*PUBLIC_ASSETS, "/backoffice/")):
             return self.get_response(request)
         member_id = request.session.get(member_session.MEMBER_ID)
         if member_id is None:

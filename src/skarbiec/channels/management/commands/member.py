@@ -3,11 +3,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skarbiec.channels.enrolment import create_member
-from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.members.cli import add_staff_argument, cli_staff
 from skarbiec.members.models import CreditUnion
-
-CLI = RequestContext(actor="staff:cli", channel="cli")
 
 
 class Command(BaseCommand):
@@ -25,11 +23,13 @@ class Command(BaseCommand):
         create.add_argument("--phone", required=True, help="mobile phone for SMS codes")
         create.add_argument("--email", default="")
         create.add_argument("--language", default="pl", choices=["pl", "en"])
+        add_staff_argument(create)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        credit_union = CreditUnion.objects.filter(sort_code=options["credit_union"]).first()
-        if credit_union is None:
+        if not CreditUnion.objects.filter(sort_code=options["credit_union"]).exists():
             raise CommandError(f"No credit union with sort code {options['credit_union']}.")
+        staff = cli_staff(options["staff"])
+        credit_union = staff.credit_union(options["credit_union"])
         if not options["first_name"].strip() or not options["last_name"].strip():
             raise CommandError("First and last name must not be empty.")
         try:
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 phone=options["phone"],
                 email=options["email"],
                 language=options["language"],
-                ctx=CLI,
+                ctx=staff.ctx,
             )
         except DomainError as exc:
             raise CommandError(str(exc.message))

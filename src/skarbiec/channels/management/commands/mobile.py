@@ -3,8 +3,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skarbiec.channels.lifecycle import block_mobile_channel
-from skarbiec.channels.management.commands.web import CLI, member_by_login
+from skarbiec.channels.management.commands.web import member_by_login
 from skarbiec.channels.models import MobileChannel
+from skarbiec.members.cli import add_staff_argument, cli_staff
 
 UNBLOCK_REFUSED = (
     "Staff cannot unblock the mobile app. The member unblocks it in the internet service: "
@@ -23,14 +24,19 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         block = sub.add_parser("block", help="block the mobile app at the member's request")
         block.add_argument("login")
+        add_staff_argument(block)
         unblock = sub.add_parser("unblock", help="refused: only the member can unblock the app")
         unblock.add_argument("login")
+        add_staff_argument(unblock)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        member = member_by_login(options["login"])
+        member_by_login(options["login"])
         if options["action"] == "unblock":
             raise CommandError(UNBLOCK_REFUSED)
-        block_mobile_channel(member, "member_request", CLI)
+        staff = cli_staff(options["staff"])
+        member = staff.member(options["login"])
+        # Lost phone: the app is BLOCKED (not DISABLED), its sessions end (R-B3).
+        block_mobile_channel(member, "lost_phone", staff.ctx)
         state = MobileChannel.objects.get(member=member).state
         self.stdout.write(
             f"Mobile app of {member.full_name} (Login {member.login}): {state}; "

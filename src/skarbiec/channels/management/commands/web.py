@@ -3,11 +3,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skarbiec.channels.lifecycle import block_web_channel_on_request, unblock_web_channel
-from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.members.cli import add_staff_argument, cli_staff
 from skarbiec.members.models import Member
-
-CLI = RequestContext(actor="staff:cli", channel="cli")
 
 
 def member_by_login(login: str) -> Member:
@@ -29,16 +27,20 @@ class Command(BaseCommand):
             "unblock", help="unblock the internet service; a new temporary password goes by SMS"
         )
         unblock.add_argument("login")
+        add_staff_argument(unblock)
         block = sub.add_parser("block", help="block the internet service at the member's request")
         block.add_argument("login")
+        add_staff_argument(block)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        member = member_by_login(options["login"])
+        member_by_login(options["login"])
+        staff = cli_staff(options["staff"])
+        member = staff.member(options["login"])
         try:
             if options["action"] == "block":
-                changed = block_web_channel_on_request(member, CLI)
+                changed = block_web_channel_on_request(member, staff.ctx)
             else:
-                unblock_web_channel(member, CLI)
+                unblock_web_channel(member, staff.ctx)
         except DomainError as exc:
             raise CommandError(str(exc.message))
         if options["action"] == "block":

@@ -4,16 +4,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.amounts import format_amount, parse_amount
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account
 from skarbiec.ledger.nrb import format_nrb, parse_nrb
-from skarbiec.members.models import Member
-
-CLI = RequestContext(actor="operator", channel="cli")
+from skarbiec.members.cli import CliStaff, add_staff_argument, cli_staff
 
 
 class Command(BaseCommand):
@@ -26,12 +23,15 @@ class Command(BaseCommand):
         p.add_argument("--login", required=True)
         p.add_argument("--kind", choices=["current", "savings"], default="current")
         p.add_argument("--name", default=None)
+        add_staff_argument(p)
         p = sub.add_parser("deposit", help="book a cash deposit (branch cash → account)")
         p.add_argument("--account", required=True, help="account number (NRB or PL IBAN)")
         p.add_argument("--amount", required=True, help='e.g. "1 234,56"')
         p.add_argument("--title", default="Cash deposit")
+        add_staff_argument(p)
         p = sub.add_parser("balances", help="list a member's accounts")
         p.add_argument("--login", required=True)
+        add_staff_argument(p)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -48,29 +48,29 @@ class Command(BaseCommand):
         n = Account.objects.count()
         self.stdout.write(f"ledger check passed: {n} accounts, balances equal their entries")
 
-    def _member(self, login: str) -> Member:
-        member = Member.objects.filter(login=login).first()
-        if member is None:
-            raise CommandError("no member with this Login")
-        return member
+    def _staff(self, opts: dict[str, Any]) -> CliStaff:
+        return cli_staff(opts["staff"])
 
     def _open_account(self, opts: dict[str, Any]) -> None:
-        account = open_account(self._member(opts["login"]), opts["kind"], CLI, opts["name"])
+        staff = self._staff(opts)
+        account = open_account(staff.member(opts["login"]), opts["kind"], staff.ctx, opts["name"])
         self.stdout.write(f"{account.kind} {format_nrb(account.number)}")
 
     def _deposit(self, opts: dict[str, Any]) -> None:
+        staff = self._staff(opts)
         number = parse_nrb(opts["account"])
         account = Account.objects.filter(number=number, member__isnull=False).first()
-        if account is None:
+        if account is None or not staff.may_act_in(account.credit_union):
             raise CommandError("no member account with this number")
-        txn = deposit_cash(account, parse_amount(opts["amount"]), CLI, opts["title"])
+        txn = deposit_cash(account, parse_amount(opts["amount"]), staff.ctx, opts["title"])
         account.refresh_from_db()
         self.stdout.write(
             f"booked transaction {txn.pk}; balance {format_amount(account.booked_minor)}"
         )
 
     def _balances(self, opts: dict[str, Any]) -> None:
-        for a in Account.objects.filter(member=self._member(opts["login"])).order_by("pk"):
+        member = self._staff(opts).member(opts["login"])
+        for a in Account.objects.filter(member=member).order_by("pk"):
             self.stdout.write(
                 f"{a.kind:8} {format_nrb(a.number)}  booked {format_amount(a.booked_minor)}"
                 f"  available {format_amount(a.available_minor)}"

@@ -2,12 +2,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.members.cli import FIRST_STAFF, add_staff_argument, cli_staff
 from skarbiec.members.models import CreditUnion, StaffProfile
 from skarbiec.members.staff import create_staff_user
-
-CLI = RequestContext(actor="staff:cli", channel="cli")
 
 
 class Command(BaseCommand):
@@ -23,6 +21,7 @@ class Command(BaseCommand):
             metavar="SORTCODE",
             help="sort code of the credit union (required except for installation admins)",
         )
+        add_staff_argument(create)
 
     def handle(self, *args: Any, **options: Any) -> None:
         credit_union = None
@@ -30,9 +29,20 @@ class Command(BaseCommand):
             credit_union = CreditUnion.objects.filter(sort_code=options["credit_union"]).first()
             if credit_union is None:
                 raise CommandError(f"No credit union with sort code {options['credit_union']}.")
+        ctx = FIRST_STAFF
+        if options["staff"] or StaffProfile.objects.exists():
+            # Only an administrator creates staff, in their own credit union (R-B4, R-B6).
+            staff = cli_staff(options["staff"])
+            if staff.profile.role != StaffProfile.Role.ADMIN:
+                raise CommandError("Only an administrator creates staff members.")
+            if not staff.installation_wide and (
+                credit_union is None or not staff.may_act_in(credit_union)
+            ):
+                raise CommandError("An administrator of a credit union creates only its staff.")
+            ctx = staff.ctx
         try:
             user, password = create_staff_user(
-                options["username"], options["role"], credit_union, CLI
+                options["username"], options["role"], credit_union, ctx
             )
         except DomainError as exc:
             raise CommandError(_describe(exc))

@@ -1,0 +1,82 @@
+"""Cash at the branch (R-B2): paid in and out as balanced ledger entries between the member's
+account and the branch's cash account (`ledger/accounts.deposit_cash`/`withdraw_cash`), with a
+printable PDF receipt. Accounts are reached only through `scope.account_of` (R-B6)."""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.backoffice.errors import InvalidField, NotInScope
+from skarbiec.backoffice.scope import account_of, audit_events_of
+from skarbiec.core.context import RequestContext
+from skarbiec.core.errors import DomainError
+from skarbiec.ledger.accounts import deposit_cash, withdraw_cash
+from skarbiec.ledger.amounts import parse_amount
+from skarbiec.ledger.models import Account, LedgerTransaction
+from skarbiec.ledger.pdf import cash_receipt_pdf
+from skarbiec.members.models import StaffProfile
+
+DIRECTIONS = ("deposit", "withdrawal")
+
+
+def cash_account(staff: StaffProfile, account_id: object) -> Account:
+    account = account_of(staff, account_id)
+    if account.is_internal:
+        raise NotInScope()
+    return account
+
+
+def book_cash(
+    staff: StaffProfile,
+    account_id: object,
+    direction: str,
+    amount_text: str,
+    ctx: RequestContext,
+) -> LedgerTransaction:
+    account = cash_account(staff, account_id)
+    if direction not in DIRECTIONS:
+        raise InvalidField("direction", _("Choose cash in or cash out."))
+    try:
+        amount = parse_amount(amount_text)
+    except DomainError as error:
+        raise InvalidField("amount", error.message)
+    if direction == "deposit":
+        return deposit_cash(account, amount, ctx, "Wpłata gotówkowa w oddziale")
+    return withdraw_cash(account, amount, ctx, "Wypłata gotówkowa w oddziale")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    filename: str
+    pdf: bytes
+
+
+def cash_receipt(staff: StaffProfile, txn_id: object, lang: str) -> Receipt:
+    """The receipt of a cash booking of the staff member's credit union, from its audit event
+    (which names the account, the amount and the cashier)."""
+    events = audit_events_of(staff).filter(event__in=("cash_deposited", "cash_withdrawn"))
+    event: AuditEvent | None = None
+    try:
+        event = events.filter(data__txn=int(str(txn_id))).first()
+    except ValueError:
+        event = None
+    if event is None:
+        raise NotInScope()
+    account = account_of(
+        staff,
+        Account.objects.filter(number=event.data["account"]).values_list("pk", flat=True).first(),
+    )
+    member = account.member
+    pdf = cash_receipt_pdf(
+        account.credit_union.name,
+        reference=int(event.data["txn"]),
+        kind="deposit" if event.event == "cash_deposited" else "withdrawal",
+        booked_at=event.created_at,
+        amount_minor=int(event.data["amount_minor"]),
+        account_number=account.number,
+        member_name=member.full_name if member else "",
+        staff_name=event.actor.removeprefix("staff:"),
+        lang=lang,
+    )
+    return Receipt(f"kasa-{event.data['txn']}.pdf", pdf)

@@ -1,0 +1,123 @@
+"""The helpline (R-B3): find a member, see their channels, device, security events and pending
+orders, and act at the member's request on the phone.
+
+Every member is reached through `scope.member_of` (R-B6). Channel changes are the transitions of
+`channels/lifecycle.py`; the audit names the staff member through the request context (R-B5).
+Staff can never unblock the mobile app: there is no service for it, and an attempt is refused
+and audited (`refuse_mobile_unblock`).
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.audit.services import record_event
+from skarbiec.backoffice.errors import MobileUnblockRefused
+from skarbiec.backoffice.scope import audit_events_of, member_of, members_of
+from skarbiec.channels.lifecycle import (
+    block_mobile_channel,
+    block_web_channel_on_request,
+    lift_web_block_on_request,
+    unblock_web_channel,
+)
+from skarbiec.channels.models import WebChannel
+from skarbiec.channels.queries import MobileChannelOverview, mobile_channel_overview
+from skarbiec.core.context import RequestContext
+from skarbiec.ledger.models import Account, Order
+from skarbiec.members.models import Member, StaffProfile
+
+SEARCH_LIMIT = 50
+PENDING_ORDER_STATES = (
+    Order.State.AWAITING_AUTHORIZATION,
+    Order.State.PENDING,
+    Order.State.SENT,
+)
+
+
+def search_members(staff: StaffProfile, query: str) -> list[Member]:
+    """By Login, PESEL, phone (any common spelling) or name; only the staff member's own credit
+    union (R-B6)."""
+    query = " ".join((query or "").split())[:100]
+    if len(query) < 2:
+        return []
+    digits = re.sub(r"[\s\-()+]", "", query)
+    condition = Q()
+    if digits.isdigit():
+        condition |= Q(login=digits) | Q(pesel=digits) | Q(phone__endswith=digits[-9:])
+    words = query.split(" ")
+    name = Q()
+    for word in words:
+        name &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    condition |= name
+    found = members_of(staff).filter(condition).order_by("last_name", "first_name", "pk")
+    return list(found[:SEARCH_LIMIT])
+
+
+@dataclass(frozen=True)
+class MemberOverview:
+    member: Member
+    web_state: str
+    web_block_reason: str
+    web_blocked_on_request: bool
+    web_last_login_at: object
+    mobile: MobileChannelOverview
+    accounts: list[Account]
+    pending_orders: list[Order]
+    events: list[AuditEvent]
+
+
+def member_overview(staff: StaffProfile, member_id: object) -> MemberOverview:
+    member = member_of(staff, member_id)
+    web = WebChannel.objects.get(member=member)
+    return MemberOverview(
+        member=member,
+        web_state=web.state,
+        web_block_reason=web.block_reason,
+        web_blocked_on_request=web.state == WebChannel.State.BLOCKED
+        and web.block_reason == "member_request",
+        web_last_login_at=web.last_login_at,
+        mobile=mobile_channel_overview(member),
+        accounts=list(Account.objects.filter(member=member).order_by("kind", "pk")),
+        pending_orders=list(
+            Order.objects.filter(member=member, state__in=PENDING_ORDER_STATES).order_by("-pk")[:20]
+        ),
+        events=list(audit_events_of(staff).filter(member_id=member.pk).order_by("-pk")[:20]),
+    )
+
+
+def block_web(staff: StaffProfile, member_id: object, ctx: RequestContext) -> bool:
+    """At the member's request (lost password): the internet service is blocked and its
+    sessions end. False when it was blocked already."""
+    return block_web_channel_on_request(member_of(staff, member_id), ctx)
+
+
+def block_mobile(staff: StaffProfile, member_id: object, ctx: RequestContext) -> None:
+    """Lost phone: the app becomes BLOCKED and its sessions end; only the member unblocks it,
+    in the internet service (R-W5)."""
+    block_mobile_channel(member_of(staff, member_id), "lost_phone", ctx)
+
+
+def unblock_web(staff: StaffProfile, member_id: object, ctx: RequestContext) -> Member:
+    """A new temporary password by SMS; refused with an explanation when not blocked."""
+    member = member_of(staff, member_id)
+    unblock_web_channel(member, ctx)
+    return member
+
+
+def lift_own_block(staff: StaffProfile, member_id: object, ctx: RequestContext) -> None:
+    """Lift a block the member asked for themselves; their password stays."""
+    lift_web_block_on_request(member_of(staff, member_id), ctx)
+
+
+def refuse_mobile_unblock(staff: StaffProfile, member_id: object, ctx: RequestContext) -> None:
+    """No staff member unblocks the mobile app [seed]; a (forged) request for it is audited."""
+    member = member_of(staff, member_id)
+    record_event(
+        "staff_mobile_unblock_refused",
+        ctx,
+        credit_union_id=member.credit_union_id,
+        member_id=member.pk,
+    )
+    raise MobileUnblockRefused()

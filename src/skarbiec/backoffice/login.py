@@ -1,0 +1,273 @@
+"""Staff login to the back-office (R-B1): username and password, then a code from an
+authenticator app (TOTP), enrolled with a QR code at the first login, or a recovery code.
+
+Both secrets are compared only by the attempts mechanism (`skarbiec.core.attempts`, R-X6): each
+attempt is counted and committed before the comparison. At the policy's limit of the staff
+member's credit union (the same limits as members': web passwords for the password, SMS codes
+for the second factor) the account is locked until an administrator unlocks it.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+import segno
+from django.conf import settings
+from django.db import transaction
+
+from skarbiec.audit.services import record_event
+from skarbiec.backoffice.errors import (
+    StaffAccountLocked,
+    StaffLoginExpired,
+    WrongRecoveryCode,
+    WrongStaffCode,
+    WrongStaffCredentials,
+)
+from skarbiec.backoffice.session import policy_default
+from skarbiec.core import clock
+from skarbiec.core.attempts import (
+    AnyDigestGuess,
+    Counter,
+    PasswordGuess,
+    TotpGuess,
+    check_secret,
+    reset_count,
+)
+from skarbiec.core.context import RequestContext
+from skarbiec.core.errors import DomainError, Unauthenticated
+from skarbiec.core.throttling import UnknownLoginCounter, consume_rate_limit
+from skarbiec.members.models import StaffProfile
+
+RECOVERY_CODES = 10
+ISSUER = "Skarbiec"
+
+
+def staff_context(profile: StaffProfile, base: RequestContext) -> RequestContext:
+    """Who acts in the audit log: the named staff member, never a shared identity (R-B5)."""
+    return RequestContext(
+        ip_address=base.ip_address,
+        channel=base.channel or "backoffice",
+        device=base.device,
+        actor=f"staff:{profile.user.username}",
+    )
+
+
+def _limit(profile: StaffProfile, field: str) -> int:
+    cu = profile.credit_union
+    return int(getattr(cu, field)) if cu is not None else policy_default(field)
+
+
+def _django_argon2(row: StaffProfile) -> str | None:
+    """Django keeps "argon2$argon2id$..."; the mechanism verifies the argon2 part itself."""
+    encoded = row.user.password or ""
+    if not row.user.is_active or not encoded.startswith("argon2$"):
+        return None
+    return encoded[len("argon2") :]
+
+
+class _StaffCounter(Counter[StaffProfile]):
+    failed_event: str
+    wrong: type[Unauthenticated]
+
+    def __init__(self, staff_id: int, limit: int, ctx: RequestContext) -> None:
+        self.staff_id = staff_id
+        self.limit = limit
+        self.ctx = ctx
+
+    def lock(self) -> StaffProfile:
+        return (
+            StaffProfile.objects.select_for_update(of=("self",))
+            .select_related("user", "credit_union")
+            .get(pk=self.staff_id)
+        )
+
+    def refusal(self, row: StaffProfile) -> DomainError | None:
+        return StaffAccountLocked() if row.locked_at is not None else None
+
+    def exhausted(self, row: StaffProfile) -> DomainError:
+        return StaffAccountLocked()
+
+    def reject(self, row: StaffProfile) -> DomainError:
+        ctx = staff_context(row, self.ctx)
+        record_event(
+            self.failed_event,
+            ctx,
+            credit_union_id=row.credit_union_id,
+            data={"failed_attempts": self.failures(row)},
+        )
+        if self.failures(row) >= self.limit:
+            row.locked_at = clock.now()
+            row.save(update_fields=["locked_at"])
+            record_event(
+                "staff_account_locked",
+                ctx,
+                credit_union_id=row.credit_union_id,
+                data={"reason": self.field},
+            )
+            return StaffAccountLocked()
+        return self.wrong(attempts_left=self.attempts_left(row))
+
+
+class StaffPasswordCounter(_StaffCounter):
+    field = "failed_password_attempts"
+    failed_event = "staff_login_failed"
+    wrong = WrongStaffCredentials
+
+
+class StaffCodeCounter(_StaffCounter):
+    field = "failed_totp_attempts"
+    failed_event = "staff_code_failed"
+    wrong = WrongStaffCode
+
+
+class StaffRecoveryCounter(_StaffCounter):
+    field = "failed_totp_attempts"
+    failed_event = "staff_recovery_code_failed"
+    wrong = WrongRecoveryCode
+
+
+@dataclass(frozen=True)
+class PasswordAccepted:
+    staff_id: int
+    needs_enrolment: bool
+
+
+def check_staff_password(username: str, password: str, ctx: RequestContext) -> PasswordAccepted:
+    """First factor. An unknown username walks through the same answers and costs the same
+    Argon2 work as a known one."""
+    username = (username or "").strip()[:150]
+    consume_rate_limit("staff-login", username.lower() or "-", *settings.RATE_LIMIT_PER_LOGIN)
+    profile = (
+        StaffProfile.objects.select_related("user", "credit_union")
+        .filter(user__username__iexact=username)
+        .first()
+    )
+    if profile is None:
+        unknown = UnknownLoginCounter(
+            "staff-unknown",
+            username.lower(),
+            policy_default("max_web_password_failures"),
+            wrong=lambda left: WrongStaffCredentials(attempts_left=left),
+            blocked=StaffAccountLocked,
+        )
+        check_secret(unknown, PasswordGuess(None, password))
+        raise WrongStaffCredentials()  # never reached: nothing matches an unknown user
+    counter = StaffPasswordCounter(profile.pk, _limit(profile, "max_web_password_failures"), ctx)
+    check_secret(counter, PasswordGuess(_django_argon2, password))
+    return PasswordAccepted(profile.pk, needs_enrolment=profile.totp_confirmed_at is None)
+
+
+def _recovery_digest(code: str) -> str:
+    normalized = "".join(ch for ch in (code or "") if ch.isalnum()).lower()
+    key = hashlib.sha256(b"staff-recovery:" + settings.SECRET_KEY.encode()).digest()
+    return hmac.new(key, normalized.encode(), hashlib.sha256).hexdigest()
+
+
+def _new_recovery_codes() -> list[str]:
+    return ["-".join(secrets.token_hex(2) for _part in range(3)) for _code in range(RECOVERY_CODES)]
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    uri: str
+    qr_svg: str
+
+
+def enrolment_for(staff_id: int) -> Enrolment:
+    """The authenticator's secret, shown as a QR code only while it is not confirmed yet (the
+    first login, or after an administrator reset it); never shown again afterwards."""
+    with transaction.atomic():
+        profile = (
+            StaffProfile.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=staff_id)
+        )
+        if profile.totp_confirmed_at is not None:
+            raise StaffLoginExpired()
+        if not profile.totp_secret:
+            profile.totp_secret = pyotp.random_base32()
+            profile.save(update_fields=["totp_secret"])
+    uri = pyotp.TOTP(profile.totp_secret).provisioning_uri(
+        name=profile.user.username, issuer_name=ISSUER
+    )
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#111", light="#fff")
+    return Enrolment(profile.totp_secret, uri, qr_svg)
+
+
+@dataclass(frozen=True)
+class StaffLoggedIn:
+    staff_id: int
+    # Shown once: at enrolment, the ten recovery codes.
+    recovery_codes: list[str]
+
+
+def check_staff_code(staff_id: int, code: str, ctx: RequestContext) -> StaffLoggedIn:
+    """Second factor: a code from the authenticator app. At enrolment the first right code
+    confirms the authenticator and issues the recovery codes."""
+    profile = StaffProfile.objects.select_related("user", "credit_union").get(pk=staff_id)
+    guess = TotpGuess(
+        lambda row: row.totp_secret,
+        lambda row: row.totp_last_step,
+        "".join((code or "").split()),
+        clock.now().timestamp(),
+    )
+
+    def accepted(row: StaffProfile) -> StaffLoggedIn:
+        row.totp_last_step = guess.matched_step
+        codes: list[str] = []
+        if row.totp_confirmed_at is None:
+            codes = _new_recovery_codes()
+            row.totp_confirmed_at = clock.now()
+            row.recovery_codes = [_recovery_digest(c) for c in codes]
+            record_event(
+                "staff_authenticator_enrolled",
+                staff_context(row, ctx),
+                credit_union_id=row.credit_union_id,
+            )
+        row.save(update_fields=["totp_last_step", "totp_confirmed_at", "recovery_codes"])
+        return _logged_in(row, ctx, codes, "authenticator")
+
+    counter = StaffCodeCounter(profile.pk, _limit(profile, "max_otp_failures"), ctx)
+    return check_secret(counter, guess, accepted)
+
+
+def check_staff_recovery_code(staff_id: int, code: str, ctx: RequestContext) -> StaffLoggedIn:
+    """Second factor without the phone: one of the recovery codes, each usable once."""
+    profile = StaffProfile.objects.select_related("user", "credit_union").get(pk=staff_id)
+    if profile.totp_confirmed_at is None:
+        raise StaffLoginExpired()
+    guess = AnyDigestGuess(lambda row: list(row.recovery_codes), _recovery_digest(code))
+
+    def accepted(row: StaffProfile) -> StaffLoggedIn:
+        row.recovery_codes = [d for d in row.recovery_codes if d != guess.matched]
+        row.save(update_fields=["recovery_codes"])
+        return _logged_in(row, ctx, [], "recovery_code")
+
+    counter = StaffRecoveryCounter(profile.pk, _limit(profile, "max_otp_failures"), ctx)
+    return check_secret(counter, guess, accepted)
+
+
+def _logged_in(
+    row: StaffProfile, ctx: RequestContext, codes: list[str], method: str
+) -> StaffLoggedIn:
+    reset_count(StaffPasswordCounter(row.pk, 0, ctx), row)
+    reset_count(StaffCodeCounter(row.pk, 0, ctx), row)
+    record_event(
+        "staff_login",
+        staff_context(row, ctx),
+        credit_union_id=row.credit_union_id,
+        data={"method": method, "recovery_codes_left": len(row.recovery_codes)},
+    )
+    return StaffLoggedIn(row.pk, codes)
+
+
+def record_staff_logout(profile: StaffProfile, reason: str, ctx: RequestContext) -> None:
+    record_event(
+        "staff_logout",
+        staff_context(profile, ctx),
+        credit_union_id=profile.credit_union_id,
+        data={"reason": reason},
+    )

@@ -1,0 +1,108 @@
+"""What the session holds for a staff member, and its limits (R-B1).
+
+A staff session is marked by its own keys: a member's session (web) never carries them, so a
+member never opens the back-office, and a staff session never carries the member's key, so it
+never opens member pages. The idle limit is the member's (5 minutes, or less by the staff
+member's credit union policy); an absolute limit applies too.
+"""
+
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+
+from skarbiec.core import clock
+from skarbiec.members.models import CreditUnion, StaffProfile
+
+STAFF_ID = "staff_id"
+STAFF_AUTHENTICATED_AT = "staff_authenticated_at"
+STAFF_LAST_SEEN = "staff_last_seen"
+# Password passed, the second factor still to come: {"staff_id", "at", "enrol"}.
+STAFF_PENDING = "staff_pending"
+STAFF_NOTICE = "staff_notice"
+# The member session's key (skarbiec.web.member_session.MEMBER_ID; web sits above us).
+MEMBER_ID = "member_id"
+
+PENDING_SECONDS = 300
+
+
+def now_ts() -> float:
+    return clock.now().timestamp()
+
+
+def policy_default(field: str) -> int:
+    """The §8 default of a policy field, for installation staff (no credit union)."""
+    model_field = CreditUnion._meta.get_field(field)
+    assert isinstance(model_field, models.Field)
+    return int(model_field.get_default())
+
+
+def _policy(profile: StaffProfile, field: str) -> int:
+    cu = profile.credit_union
+    if cu is not None:
+        return int(getattr(cu, field))
+    return policy_default(field)
+
+
+def idle_seconds(profile: StaffProfile) -> int:
+    return min(_policy(profile, "idle_timeout_seconds"), 300)
+
+
+def start_pending(request: HttpRequest, staff_id: int, needs_enrolment: bool) -> None:
+    """Password passed: a new session key (no fixation), nothing else of any earlier session."""
+    request.session.flush()
+    request.session[STAFF_PENDING] = {
+        "staff_id": staff_id,
+        "at": now_ts(),
+        "enrol": needs_enrolment,
+    }
+
+
+def pending(request: HttpRequest) -> dict[str, Any] | None:
+    data = request.session.get(STAFF_PENDING)
+    if not isinstance(data, dict):
+        return None
+    try:
+        if now_ts() - float(data["at"]) > PENDING_SECONDS:
+            return None
+        int(data["staff_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return data
+
+
+def start_staff_session(request: HttpRequest, staff_id: int) -> None:
+    request.session.cycle_key()
+    request.session.pop(STAFF_PENDING, None)
+    now = now_ts()
+    request.session[STAFF_ID] = staff_id
+    request.session[STAFF_AUTHENTICATED_AT] = now
+    request.session[STAFF_LAST_SEEN] = now
+
+
+def end_staff_session(request: HttpRequest, notice: str | None = None) -> None:
+    request.session.flush()
+    if notice:
+        request.session[STAFF_NOTICE] = notice
+
+
+def pop_notice(request: HttpRequest) -> str | None:
+    notice = request.session.pop(STAFF_NOTICE, None)
+    return notice if isinstance(notice, str) else None
+
+
+def session_end_reason(profile: StaffProfile | None, session: Any, now: float) -> str | None:
+    if profile is None or not profile.user.is_active:
+        return "gone"
+    if profile.locked_at is not None:
+        return "locked"
+    try:
+        last_seen = float(session.get(STAFF_LAST_SEEN))
+        authenticated_at = float(session.get(STAFF_AUTHENTICATED_AT))
+    except (TypeError, ValueError):
+        return "gone"
+    if now - authenticated_at >= _policy(profile, "session_absolute_seconds"):
+        return "absolute"
+    if now - last_seen >= idle_seconds(profile):
+        return "idle"
+    return None

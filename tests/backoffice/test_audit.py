@@ -1,0 +1,85 @@
+"""R-B5: every staff action names the staff member; a filterable audit view (member, event,
+channel, staff, time) and a CSV export (semicolon-separated, UTF-8 with BOM); `skarbiec audit
+verify` names the first broken link."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.audit.services import seal_audit_chains
+from skarbiec.core import clock
+from tests.factories import make_member
+
+
+def test_r_b5_staff_actions_name_the_staff_member(helpline_client, member):
+    helpline_client.post(f"/backoffice/members/{member.pk}/web/block/")
+    event = AuditEvent.objects.get(event="web_channel_blocked", member_id=member.pk)
+    assert (event.actor, event.channel) == ("staff:ola.helpline", "backoffice")
+    assert event.ip_address == "127.0.0.1"
+
+
+def test_r_b5_audit_view_filters(helpline_client, member, cu):
+    other = make_member(cu, first_name="Piotr", last_name="Zieliński")
+    helpline_client.post(f"/backoffice/members/{member.pk}/web/block/")
+    helpline_client.post(f"/backoffice/members/{other.pk}/mobile/block/")
+    seal_audit_chains()
+
+    def rows(**query):
+        page = helpline_client.get("/backoffice/audit/", query)
+        assert page.status_code == 200
+        html = page.content.decode()
+        return html[html.index("data-audit-rows") : html.index("</table>")]
+
+    by_member = rows(member=member.login)
+    assert "web_channel_blocked" in by_member and "mobile_channel_blocked" not in by_member
+    by_event = rows(event="mobile_channel_blocked")
+    assert "mobile_channel_blocked" in by_event and "web_channel_blocked" not in by_event
+    by_staff = rows(staff="ola.helpline")
+    assert "member_onboarded" not in by_staff and "web_channel_blocked" in by_staff
+    by_channel = rows(channel="cli")
+    assert "member_onboarded" in by_channel and "web_channel_blocked" not in by_channel
+    today = clock.now().date()
+    assert "web_channel_blocked" in rows(since=today.isoformat(), until=today.isoformat())
+    yesterday = (today - timedelta(days=1)).isoformat()
+    assert "web_channel_blocked" not in rows(until=yesterday)
+    bad = helpline_client.get("/backoffice/audit/", {"member": "12", "since": "2026-13-45"})
+    assert bad.status_code == 400 and b"data-field-error" in bad.content
+
+
+def test_r_b5_csv_export_is_semicolon_separated_utf8_with_bom(helpline_client, member):
+    helpline_client.post(f"/backoffice/members/{member.pk}/web/block/")
+    response = helpline_client.get("/backoffice/audit/export.csv", {"member": member.login})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    header, body = table[0], table[1:]
+    assert header[:4] == ["time", "chain", "seq", "event"]
+    events = {row[3]: row for row in body}
+    assert events["web_channel_blocked"][5] == "staff:ola.helpline"
+    assert events["web_channel_blocked"][4] == member.login
+
+
+def test_r_b5_clerks_do_not_read_the_audit_log(clerk_client):
+    assert clerk_client.get("/backoffice/audit/").status_code == 403
+    assert clerk_client.get("/backoffice/audit/export.csv").status_code == 403
+
+
+@pytest.mark.django_db
+def test_r_b5_audit_verify_names_the_first_broken_link(member, capsys):
+    seal_audit_chains()
+    victim = AuditEvent.objects.filter(chain_key=f"cu:{member.credit_union_id}").order_by("seq")[0]
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE audit_auditevent SET actor = %s WHERE id = %s", ["staff:someone", victim.pk]
+        )
+    with pytest.raises(CommandError, match=f"chain cu:{member.credit_union_id} event #1"):
+        call_command("audit", "verify")
+    err = capsys.readouterr().err
+    assert f"first broken link: chain cu:{member.credit_union_id}, event #1" in err
+    assert victim.event in err and "event content changed" in err

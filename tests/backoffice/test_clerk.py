@@ -1,0 +1,124 @@
+"""R-B2: the branch clerk onboards a member (PESEL and phone validated, accounts, Login,
+temporary web password by SMS; the first web login forces a new password), opens accounts, and
+pays cash in and out as balanced entries against the branch's cash account, with a PDF
+receipt."""
+
+import io
+
+from django.core.management import call_command
+from pypdf import PdfReader
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.ledger.accounts import internal_account, open_account
+from skarbiec.ledger.models import Account, LedgerEntry
+from skarbiec.members.models import Member
+from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.sms import decrypt_body
+from tests.factories import CLI, make_pesel
+from tests.web.login_steps import english_client, last_sms_code
+
+
+def _onboard(client, **extra):
+    data = {
+        "first_name": "Ewa",
+        "last_name": "Lis",
+        "pesel": make_pesel(),
+        "phone": "600 111 222",
+        "email": "ewa@example.org",
+        "language": "pl",
+        **extra,
+    }
+    return client.post("/backoffice/onboard/", data), data
+
+
+def test_r_b2_onboarding_then_first_login_forces_a_new_password(clerk_client, cu):
+    response, data = _onboard(clerk_client, open_savings="on")
+    assert response.status_code == 302
+    member = Member.objects.get(pesel=data["pesel"])
+    assert member.credit_union == cu and member.phone == "+48600111222"
+    assert member.must_change_password
+    assert sorted(Account.objects.filter(member=member).values_list("kind", flat=True)) == [
+        "current",
+        "savings",
+    ]
+    page = clerk_client.get(response["Location"])
+    assert member.login.encode() in page.content
+    sms = decrypt_body(SmsMessage.objects.get(member=member).body_encrypted)
+    temporary = next(w for w in sms.split() if any(c in "!@#$%&*?" for c in w)).rstrip(".")
+    assert temporary.encode() not in page.content  # the password goes only by SMS
+    event = AuditEvent.objects.get(event="member_onboarded", member_id=member.pk)
+    assert event.actor == "staff:piotr.clerk"
+    # The member's first web login with the SMS'd password leads to the new-password page.
+    web = english_client()
+    web.post("/login/", {"login": member.login, "password": temporary})
+    done = web.post("/login/code/", {"code": last_sms_code(member)})
+    assert done.status_code == 302
+    assert web.get("/start/")["Location"] == "/password/"
+
+
+def test_r_b2_bad_pesel_or_phone_saves_nothing(clerk_client):
+    count = Member.objects.count()
+    response, _ = _onboard(clerk_client, pesel="90010112345")
+    assert response.status_code == 400 and b'data-field-error="pesel"' in response.content
+    response, _ = _onboard(clerk_client, phone="12")
+    assert response.status_code == 400 and b'data-field-error="phone"' in response.content
+    pesel = make_pesel()
+    assert _onboard(clerk_client, pesel=pesel)[0].status_code == 302
+    response, _ = _onboard(clerk_client, pesel=pesel)
+    assert response.status_code == 409 and b'data-field-error="pesel"' in response.content
+    assert Member.objects.count() == count + 1
+
+
+def test_r_b2_open_an_account(clerk_client, member):
+    response = clerk_client.post(
+        f"/backoffice/members/{member.pk}/accounts/new/", {"kind": "savings", "name": "Na wakacje"}
+    )
+    assert response.status_code == 302
+    assert Account.objects.get(member=member, kind="savings").name == "Na wakacje"
+
+
+def test_r_b2_cash_in_and_out_are_balanced_against_the_branch_cash_account(
+    clerk_client, member, capsys
+):
+    account = open_account(member, Account.Kind.CURRENT, CLI)
+    cash = internal_account(member.credit_union, Account.Kind.FUNDING)
+    url = f"/backoffice/accounts/{account.pk}/cash/"
+    assert clerk_client.post(url, {"direction": "deposit", "amount": "150,00"}).status_code == 302
+    assert clerk_client.post(url, {"direction": "withdrawal", "amount": "40,50"}).status_code == 302
+    account.refresh_from_db()
+    cash.refresh_from_db()
+    assert account.booked_minor == 10_950 and cash.booked_minor == -10_950
+    # More than the balance: refused beside the field, nothing booked.
+    entries = LedgerEntry.objects.count()
+    refused = clerk_client.post(url, {"direction": "withdrawal", "amount": "1000,00"})
+    assert refused.status_code in (400, 409, 422)
+    assert LedgerEntry.objects.count() == entries
+    refused = clerk_client.post(url, {"direction": "deposit", "amount": "abc"})
+    assert refused.status_code == 400 and b'data-field-error="amount"' in refused.content
+    call_command("ledger", "check")
+    events = AuditEvent.objects.filter(event__in=["cash_deposited", "cash_withdrawn"])
+    assert {e.actor for e in events} == {"staff:piotr.clerk"}
+
+
+def test_r_b2_printable_pdf_receipt(clerk_client, member):
+    account = open_account(member, Account.Kind.CURRENT, CLI)
+    url = f"/backoffice/accounts/{account.pk}/cash/"
+    clerk_client.post(url, {"direction": "deposit", "amount": "150,00"})
+    page = clerk_client.get(url)
+    assert b"data-booked" in page.content
+    txn = AuditEvent.objects.get(event="cash_deposited").data["txn"]
+    pdf = clerk_client.get(f"/backoffice/cash/{txn}/receipt.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert "piotr.clerk" in text and "Anna Nowak" in text and "150" in text
+
+
+def test_r_b2_helpline_cannot_onboard_or_pay_cash(helpline_client, member):
+    account = open_account(member, Account.Kind.CURRENT, CLI)
+    assert helpline_client.get("/backoffice/onboard/").status_code == 403
+    response = helpline_client.post(
+        f"/backoffice/accounts/{account.pk}/cash/", {"direction": "deposit", "amount": "5"}
+    )
+    assert response.status_code == 403
+    account.refresh_from_db()
+    assert account.booked_minor == 0

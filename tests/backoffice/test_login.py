@@ -1,0 +1,191 @@
+"""R-B1: staff log in with password + TOTP (QR enrolment at the first login, recovery codes),
+the attempts mechanism and lockout, 5-minute idle logout, roles by permissions, and separate
+staff and member sessions."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.backoffice import login as staff_login
+from skarbiec.core import clock
+from skarbiec.core.context import RequestContext
+from skarbiec.members.models import StaffProfile
+from tests.backoffice.staff import PASSWORD, log_in, make_staff, next_code, totp_code
+from tests.web.login_steps import english_client
+from tests.web.login_steps import log_in as member_log_in
+
+CTX = RequestContext(ip_address="10.1.1.1", channel="backoffice")
+
+
+def test_r_b1_first_login_enrols_the_authenticator_with_a_qr_code_and_recovery_codes(helpline):
+    client = english_client()
+    response = client.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    assert response["Location"] == "/backoffice/login/enrol/"
+    page = client.get("/backoffice/login/enrol/")
+    assert b"<svg" in page.content and b"data-totp-qr" in page.content
+    # Not logged in yet: the back-office pages send to the login.
+    assert client.get("/backoffice/members/")["Location"] == "/backoffice/login/"
+    response = client.post("/backoffice/login/enrol/", {"code": totp_code(helpline)})
+    assert response["Location"] == "/backoffice/login/recovery-codes/"
+    codes_page = client.get("/backoffice/login/recovery-codes/")
+    assert codes_page.content.count(b"<li><code>") == 10
+    # Shown once.
+    assert client.get("/backoffice/login/recovery-codes/").status_code == 302
+    helpline.refresh_from_db()
+    assert helpline.totp_confirmed_at is not None and len(helpline.recovery_codes) == 10
+    assert client.get("/backoffice/members/").status_code == 200
+    # The secret is never shown again: the enrolment page is gone for a confirmed account.
+    client2 = english_client()
+    client2.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    assert client2.get("/backoffice/login/enrol/").status_code == 302
+    assert helpline.totp_secret.encode() not in client2.get("/backoffice/login/code/").content
+
+
+def test_r_b1_password_alone_opens_nothing(helpline):
+    client = english_client()
+    log_in(client, helpline)
+    second = english_client()
+    second.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    assert second.get("/backoffice/")["Location"] == "/backoffice/login/"
+    response = second.post("/backoffice/login/code/", {"code": "000000"})
+    assert response.status_code == 401
+    assert b"Wrong code" in response.content
+
+
+def test_r_b1_wrong_passwords_lock_the_account_at_the_policy_limit(helpline):
+    client = english_client()
+    for left in (2, 1):
+        response = client.post(
+            "/backoffice/login/", {"username": "ola.helpline", "password": "Wrong#2024pl"}
+        )
+        assert response.status_code == 401
+    response = client.post(
+        "/backoffice/login/", {"username": "ola.helpline", "password": "Wrong#2024pl"}
+    )
+    assert response.status_code == 403
+    helpline.refresh_from_db()
+    assert helpline.locked_at is not None
+    # Now even the right password is refused.
+    response = client.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    assert response.status_code == 403
+    events = list(
+        AuditEvent.objects.filter(actor="staff:ola.helpline").values_list("event", flat=True)
+    )
+    assert events.count("staff_login_failed") == 3 and "staff_account_locked" in events
+
+
+def test_r_b1_wrong_authenticator_codes_lock_the_account(helpline):
+    log_in(english_client(), helpline)
+    client = english_client()
+    client.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    statuses = [
+        client.post("/backoffice/login/code/", {"code": "000000"}).status_code for _ in range(3)
+    ]
+    assert statuses == [401, 401, 403]
+    helpline.refresh_from_db()
+    assert helpline.locked_at is not None
+
+
+def test_r_b1_an_unknown_username_answers_like_a_wrong_password(db):
+    client = english_client()
+    response = client.post("/backoffice/login/", {"username": "nobody", "password": PASSWORD})
+    assert response.status_code == 401
+    assert b"Wrong username" in response.content
+
+
+def test_r_b1_a_code_is_counted_before_it_is_compared(helpline, transactional_db):
+    """At the moment of the comparison another connection already sees the attempt counted."""
+    log_in(english_client(), helpline)
+    staff_login.check_staff_password("ola.helpline", PASSWORD, CTX)
+    seen: list[int] = []
+    original = staff_login.TotpGuess._matches
+
+    def spy(self, row):
+        def read():
+            from django.db import connections
+
+            seen.append(
+                StaffProfile.objects.using("default").get(pk=helpline.pk).failed_totp_attempts
+            )
+            connections.close_all()
+
+        t = threading.Thread(target=read)
+        t.start()
+        t.join()
+        return original(self, row)
+
+    staff_login.TotpGuess._matches = spy
+    try:
+        with pytest.raises(Exception):
+            staff_login.check_staff_code(helpline.pk, "000000", CTX)
+    finally:
+        staff_login.TotpGuess._matches = original
+    assert seen == [1]
+    assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_r_b1_a_recovery_code_works_once(helpline):
+    codes = log_in(english_client(), helpline)
+    client = english_client()
+    client.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    response = client.post("/backoffice/login/recovery/", {"code": codes[0]})
+    assert response.status_code == 302 and response["Location"] == "/backoffice/"
+    again = english_client()
+    again.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    assert again.post("/backoffice/login/recovery/", {"code": codes[0]}).status_code == 401
+    helpline.refresh_from_db()
+    assert len(helpline.recovery_codes) == 9
+
+
+def test_r_b1_a_code_is_not_accepted_twice(helpline):
+    log_in(english_client(), helpline)
+    client = english_client()
+    client.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    code = next_code(helpline)
+    assert client.post("/backoffice/login/code/", {"code": code}).status_code == 302
+    replay = english_client()
+    replay.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    assert replay.post("/backoffice/login/code/", {"code": code}).status_code == 401
+
+
+def test_r_b1_idle_staff_session_ends_after_five_minutes(helpline_client):
+    assert helpline_client.get("/backoffice/members/").status_code == 200
+    clock.advance(seconds=299)
+    assert helpline_client.get("/backoffice/members/").status_code == 200
+    clock.advance(seconds=300)
+    response = helpline_client.get("/backoffice/members/")
+    assert response["Location"] == "/backoffice/login/"
+    page = helpline_client.get("/backoffice/login/")
+    assert b"without activity" in page.content
+    assert AuditEvent.objects.filter(event="staff_logout", data__reason="idle").exists()
+
+
+def test_r_b1_roles_are_groups_and_pages_check_permissions(cu):
+    helpline = make_staff("helpline", cu)
+    clerk = make_staff("clerk", cu)
+    assert list(helpline.user.groups.values_list("name", flat=True)) == ["helpline"]
+    assert helpline.user.has_perm("members.act_on_channels")
+    assert not helpline.user.has_perm("members.onboard_members")
+    assert clerk.user.has_perm("members.onboard_members")
+    assert not clerk.user.has_perm("members.act_on_channels")
+
+
+def test_r_b1_a_member_session_never_opens_the_back_office(member, helpline):
+    client = english_client()
+    member_log_in(client, member)
+    assert client.get("/start/").status_code == 200
+    assert client.get("/backoffice/members/")["Location"] == "/backoffice/login/"
+
+
+def test_r_b1_a_staff_session_never_opens_member_pages(helpline_client):
+    assert helpline_client.get("/backoffice/").status_code == 200
+    response = helpline_client.get("/start/")
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_r_b1_every_back_office_post_needs_csrf(helpline, member):
+    client = english_client(enforce_csrf_checks=True)
+    response = client.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    assert response.status_code == 403
