@@ -289,6 +289,21 @@ class DeviceClient:
             raise ApiError(response.status_code, response.json())
         return response.content
 
+    def overview(self, months: int | None = None) -> dict[str, Any]:
+        """The start screen: accounts, recent operations, waiting orders, months, last login."""
+        params = {"months": months} if months else None
+        return self.call("GET", "/overview", auth=True, params=params)
+
+    def statements(self, account_id: int) -> list[dict[str, Any]]:
+        return self.call("GET", f"/accounts/{account_id}/statements", auth=True)
+
+    def statement_pdf(self, account_id: int, year: int, month: int) -> bytes:
+        path = f"/accounts/{account_id}/statements/{year:04d}-{month:02d}.pdf"
+        response = self.request("GET", path, auth=True)
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, response.json())
+        return response.content
+
     def payees(self) -> list[dict[str, Any]]:
         return self.call("GET", "/payees", auth=True)
 

@@ -93,13 +93,29 @@ def test_r_l5_payee_sees_incoming_entries_but_not_the_payers_order(history):
         transfer_confirmation_pdf(payee, orders[0].pk)
 
 
-def test_r_l5_csv_export_has_amounts_and_defuses_formulas(history):
+def test_r_l5_csv_export_in_english_has_dot_amounts_and_defuses_formulas(history):
     payer, source, _payee, target, _orders = history
     deposit_cash(source, 1_00, WEB, title='=HYPERLINK("http://evil")')
-    rows = list(csv.DictReader(history_csv(payer, source.pk).splitlines()))
-    assert rows[0]["title"].startswith("'=")
-    assert rows[1]["amount"] == "-123.45" and rows[1]["counterparty_account"] == target.number
-    assert rows[-1]["amount"] == "1000.00" and rows[-1]["currency"] == "PLN"
+    text = history_csv(payer, source.pk, lang="en")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(text[1:].splitlines()))
+    assert rows[0]["Title"].startswith("'=")
+    assert rows[1]["Amount"] == "-123.45" and rows[1]["Counterparty account"] == target.number
+    assert rows[-1]["Amount"] == "1000.00" and rows[-1]["Currency"] == "PLN"
+
+
+def test_r_l5_csv_export_in_polish_has_semicolons_grouped_comma_amounts_and_polish_headers(
+    history,
+):
+    payer, source, _payee, _target, _orders = history
+    deposit_cash(source, 1_234_567_89, WEB, title="Duża wpłata; z średnikiem")
+    text = history_csv(payer, source.pk, lang="pl")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(text[1:].splitlines(), delimiter=";"))
+    assert list(rows[0])[:4] == ["Data księgowania", "Kwota", "Waluta", "Saldo po operacji"]
+    assert rows[0]["Kwota"] == "1 234 567,89" and rows[0]["Tytuł"] == "Duża wpłata; z średnikiem"
+    assert rows[1]["Kwota"] == "-123,45" and rows[1]["Typ"] == "przelew"
+    assert rows[-1]["Kwota"] == "1 000,00"
 
 
 def test_r_l5_pdf_confirmation_contains_the_amount_and_polish_letters(history):

@@ -317,7 +317,10 @@ def test_r_l5_history_pages_filters_detail_and_csv(client):
 
     csv = client.get(f"/accounts/{current.pk}/history.csv", {"text": "czynsz"})
     assert csv["Content-Type"].startswith("text/csv")
-    lines = csv.content.decode().strip().splitlines()
+    assert csv["Content-Disposition"].startswith("attachment;")
+    lines = csv.content.decode("utf-8-sig").strip().splitlines()
+    # The test client chose English: commas, dot amounts, English headers.
+    assert lines[0].startswith("Booking date,Amount,")
     assert len(lines) == 2 and "12.34" in lines[1] and "Czynsz za marzec" in lines[1]
 
 

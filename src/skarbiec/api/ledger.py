@@ -57,11 +57,11 @@ def _member(request: HttpRequest) -> Member:
     return mobile_session(request).member
 
 
-def _money(amount_minor: int) -> str:
+def money_text(amount_minor: int) -> str:
     return format_amount(amount_minor, translation.get_language())
 
 
-def _account_out(account: Account) -> dict[str, Any]:
+def account_out(account: Account) -> dict[str, Any]:
     return {
         "id": account.pk,
         "name": account.name,
@@ -72,20 +72,20 @@ def _account_out(account: Account) -> dict[str, Any]:
         "currency": account.currency,
         "booked_minor": account.booked_minor,
         "available_minor": account.available_minor,
-        "booked": _money(account.booked_minor),
-        "available": _money(account.available_minor),
+        "booked": money_text(account.booked_minor),
+        "available": money_text(account.available_minor),
     }
 
 
-def _item_out(item: history.HistoryItem) -> dict[str, Any]:
+def item_out(item: history.HistoryItem) -> dict[str, Any]:
     return {
         **item.__dict__,
-        "amount": _money(item.amount_minor),
-        "balance_after": _money(item.balance_after_minor),
+        "amount": money_text(item.amount_minor),
+        "balance_after": money_text(item.balance_after_minor),
     }
 
 
-def _order_out(order: Order) -> dict[str, Any]:
+def order_out(order: Order) -> dict[str, Any]:
     return {
         "id": order.pk,
         "kind": order.kind,
@@ -97,7 +97,7 @@ def _order_out(order: Order) -> dict[str, Any]:
         "payee_name": order.payee_name,
         "title": order.title,
         "amount_minor": order.amount_minor,
-        "amount": _money(order.amount_minor),
+        "amount": money_text(order.amount_minor),
         "sms_code_required": order.state == Order.State.AWAITING_AUTHORIZATION,
         "exempt_reason": order.exempt_reason,
         "reject_reason": order.reject_reason,
@@ -126,7 +126,7 @@ def _payee_out(payee: TrustedPayee) -> dict[str, Any]:
 
 @router.get("/accounts", response={200: list[s.AccountOut], **ERRORS})
 def accounts(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_account_out(a) for a in member_accounts(_member(request))]
+    return [account_out(a) for a in member_accounts(_member(request))]
 
 
 class HistoryQuery(InputSchema):
@@ -161,7 +161,7 @@ def account_history(
     )
     page = history.account_history(_member(request), account_id, filters, q.page, q.page_size)
     return {
-        "items": [_item_out(i) for i in page.items],
+        "items": [item_out(i) for i in page.items],
         "page": page.page,
         "page_size": page.page_size,
         "total": page.total,
@@ -172,7 +172,7 @@ def account_history(
 
 @router.get("/history/{entry_id}", response={200: s.HistoryItemOut, **ERRORS})
 def history_entry(request: HttpRequest, entry_id: RecordId) -> dict[str, Any]:
-    return _item_out(history.history_entry(_member(request), entry_id))
+    return item_out(history.history_entry(_member(request), entry_id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def history_entry(request: HttpRequest, entry_id: RecordId) -> dict[str, Any]:
 @router.get("/transfers", response={200: list[s.OrderOut], **ERRORS})
 def transfers(request: HttpRequest) -> list[dict[str, Any]]:
     """The member's 50 newest transfers, from every channel."""
-    return [_order_out(o) for o in member_orders(_member(request))]
+    return [order_out(o) for o in member_orders(_member(request))]
 
 
 @router.post(
@@ -212,12 +212,12 @@ def create_transfer(
         _ctx(request),
         save=body.save_payee,
     )
-    return _order_out(order)
+    return order_out(order)
 
 
 @router.get("/transfers/{order_id}", response={200: s.OrderOut, **ERRORS})
 def transfer(request: HttpRequest, order_id: RecordId) -> dict[str, Any]:
-    return _order_out(get_order(_member(request), order_id))
+    return order_out(get_order(_member(request), order_id))
 
 
 @router.post(
@@ -227,19 +227,19 @@ def transfer(request: HttpRequest, order_id: RecordId) -> dict[str, Any]:
     "third wrong code rejects the transfer and blocks the mobile app: channel_blocked (R-O4).",
 )
 def authorize_transfer(request: HttpRequest, order_id: RecordId, body: s.CodeIn) -> dict[str, Any]:
-    return _order_out(
+    return order_out(
         orders_service.authorize_transfer(_member(request), order_id, body.code, _ctx(request))
     )
 
 
 @router.post("/transfers/{order_id}/resend-code", response={200: s.OrderOut, **ERRORS})
 def resend_code(request: HttpRequest, order_id: RecordId) -> dict[str, Any]:
-    return _order_out(resend_transfer_code(_member(request), order_id, _ctx(request)))
+    return order_out(resend_transfer_code(_member(request), order_id, _ctx(request)))
 
 
 @router.post("/transfers/{order_id}/cancel", response={200: s.OrderOut, **ERRORS})
 def cancel_transfer(request: HttpRequest, order_id: RecordId) -> dict[str, Any]:
-    return _order_out(cancel_order(_member(request), order_id, _ctx(request)))
+    return order_out(cancel_order(_member(request), order_id, _ctx(request)))
 
 
 @router.get(
@@ -313,9 +313,9 @@ def limits(request: HttpRequest) -> dict[str, Any]:
     usage = limit_usage(_member(request), MOBILE)
     return {
         **usage.__dict__,
-        "per_transaction": _money(usage.per_transaction_minor),
-        "daily": _money(usage.daily_minor),
-        "monthly": _money(usage.monthly_minor),
+        "per_transaction": money_text(usage.per_transaction_minor),
+        "daily": money_text(usage.daily_minor),
+        "monthly": money_text(usage.monthly_minor),
     }
 
 

@@ -17,6 +17,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from skarbiec.api.ledger import router as ledger_router
 from skarbiec.api.mobile import router as mobile_router
+from skarbiec.api.overview import router as overview_router
 from skarbiec.core.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 api.add_router("/", mobile_router)
 api.add_router("/", ledger_router)
+api.add_router("/", overview_router)
 
 # The root URLconf includes this module; ninja's (patterns, app_name, namespace) unpacked.
 urlpatterns, _app, app_name = api.urls  # reverse() uses "mobile_api:…"

@@ -1,7 +1,7 @@
 """What the member sees of the audit log: Settings → Security events (R-W6)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils.translation import gettext_lazy
@@ -101,19 +101,27 @@ class PreviousLogin:
     device: str
 
 
-def previous_login(member_id: int, before: datetime) -> PreviousLogin | None:
-    """The member's last successful login in either channel before `before` (the start of the
-    current session), shown on the start page so a login they did not make stands out. None
-    only when the audit log holds no earlier login at all."""
-    row = (
+# The current login's own event is written within moments of its session's start (before it in
+# the app, after it in the web); the event nearest to the start inside this margin is it.
+_CURRENT_LOGIN_MARGIN = timedelta(seconds=2)
+
+
+def previous_login(member_id: int, session_started_at: datetime) -> PreviousLogin | None:
+    """The member's login in either channel before the one that opened the current session,
+    shown on the start page so a login they did not make stands out. None only when the audit
+    log holds no earlier login at all."""
+    rows = list(
         AuditEvent.objects.filter(
-            member_id=member_id, event__in=LOGIN_EVENTS, created_at__lt=before
-        )
-        .order_by("-created_at", "-pk")
-        .first()
+            member_id=member_id,
+            event__in=LOGIN_EVENTS,
+            created_at__lte=session_started_at + _CURRENT_LOGIN_MARGIN,
+        ).order_by("-created_at", "-pk")[:2]
     )
-    if row is None:
+    if rows and rows[0].created_at >= session_started_at - _CURRENT_LOGIN_MARGIN:
+        rows = rows[1:]  # the current login itself
+    if not rows:
         return None
+    row = rows[0]
     return PreviousLogin(
         at=row.created_at,
         channel="mobile" if row.event == "mobile_login" else "web",

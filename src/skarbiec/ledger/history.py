@@ -7,8 +7,9 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 from django.db.models.functions import Abs
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from skarbiec.core.bounds import MAX_PAGE
 from skarbiec.ledger.accounts import get_member_account
@@ -152,37 +153,72 @@ def history_entry(member: Member, entry_id: int) -> HistoryItem:
 
 
 CSV_HEADER = [
-    "booked_at",
-    "amount",
-    "currency",
-    "balance_after",
-    "title",
-    "counterparty_name",
-    "counterparty_account",
-    "kind",
+    gettext_lazy("Booking date"),
+    gettext_lazy("Amount"),
+    gettext_lazy("Currency"),
+    gettext_lazy("Balance after"),
+    gettext_lazy("Title"),
+    gettext_lazy("Counterparty"),
+    gettext_lazy("Counterparty account"),
+    gettext_lazy("Type"),
 ]
 
 
-def history_csv(member: Member, account_id: int, filters: HistoryFilter | None = None) -> str:
-    """The filtered history as CSV (UTF-8, amounts as 1234.56, local ISO times)."""
+def csv_amount(amount_minor: int, lang: str) -> str:
+    """Polish: "-1 234,56" (a space groups thousands, a comma before grosze: LibreOffice and
+    Excel in a Polish locale read it as a number); English: "-1234.56"."""
+    if lang == "en":
+        return format_amount_plain(amount_minor)
+    sign = "-" if amount_minor < 0 else ""
+    whole, grosze = divmod(abs(amount_minor), 100)
+    digits = str(whole)
+    groups: list[str] = []
+    while len(digits) > 3:
+        groups.insert(0, digits[-3:])
+        digits = digits[:-3]
+    groups.insert(0, digits)
+    return f"{sign}{' '.join(groups)},{grosze:02d}"
+
+
+def history_csv(
+    member: Member, account_id: int, filters: HistoryFilter | None = None, lang: str = "pl"
+) -> str:
+    """The filtered history as CSV for a spreadsheet in the member's language (R-L5): Polish
+    with `;` separators, "1 234,56" amounts and Polish headers; English with `,` separators and
+    "1234.56". Starts with a UTF-8 byte order mark so spreadsheets read the Polish letters."""
+    lang = "en" if (lang or "")[:2] == "en" else "pl"
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    writer = csv.writer(out, delimiter=";" if lang == "pl" else ",", lineterminator="\r\n")
     qs = _entries(member, account_id, filters or HistoryFilter())
+    with translation.override(lang):
+        writer.writerow([str(h) for h in CSV_HEADER])
+        kinds = {k: str(v) for k, v in KIND_LABELS.items()}
     for e in qs.iterator(chunk_size=1000):
         writer.writerow(
             [
-                timezone.localtime(e.booked_at).isoformat(timespec="seconds"),
-                format_amount_plain(e.amount_minor),
+                timezone.localtime(e.booked_at).strftime("%Y-%m-%d %H:%M"),
+                csv_amount(e.amount_minor, lang),
                 "PLN",
-                format_amount_plain(e.balance_after_minor),
+                csv_amount(e.balance_after_minor, lang),
                 _csv_safe(e.transaction.title),
                 _csv_safe(e.counterparty_name),
                 e.counterparty_account,
-                e.transaction.kind,
+                kinds.get(e.transaction.kind, e.transaction.kind),
             ]
         )
-    return out.getvalue()
+    return "\ufeff" + out.getvalue()
+
+
+KIND_LABELS = {
+    "transfer": gettext_lazy("transfer"),
+    "outgoing": gettext_lazy("outgoing transfer"),
+    "cleared": gettext_lazy("cleared"),
+    "refund": gettext_lazy("refund"),
+    "incoming": gettext_lazy("incoming transfer"),
+    "card": gettext_lazy("card payment"),
+    "deposit": gettext_lazy("cash deposit"),
+    "withdrawal": gettext_lazy("cash withdrawal"),
+}
 
 
 def _csv_safe(text: str) -> str:

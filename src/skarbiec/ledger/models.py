@@ -366,3 +366,28 @@ class LimitChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.channel} {self.state}"
+
+
+class Statement(models.Model):
+    """A monthly statement of one account (R-L5): issued once per account and month, by the
+    worker after the month ends or on a member's request for any past month, and kept as the
+    PDF the member downloads (the same document every time)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="statements")
+    period = models.DateField()  # the first day of the month
+    opening_minor = models.BigIntegerField()
+    closing_minor = models.BigIntegerField()
+    credits_minor = models.BigIntegerField()
+    debits_minor = models.BigIntegerField()  # ≥ 0: money out
+    entry_count = models.PositiveIntegerField()
+    language = models.CharField(max_length=8)
+    pdf = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "period"], name="one_statement_per_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.period:%Y-%m}"

@@ -6,6 +6,7 @@ with Polish letters transliterated (ą → a, ł → l), so a confirmation is st
 """
 
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 from django.utils import timezone, translation
@@ -33,6 +34,17 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
+def unicode_font(pdf: FPDF) -> tuple[str, Callable[[str], str]]:
+    """Register DejaVu Sans when the system has it; the font family to use and the cleaning
+    every text needs before it is written (transliteration on the built-in font)."""
+    regular, bold = _font_path("DejaVuSans.ttf"), _font_path("DejaVuSans-Bold.ttf")
+    if regular and bold:
+        pdf.add_font("DejaVu", "", str(regular))
+        pdf.add_font("DejaVu", "B", str(bold))
+        return "DejaVu", lambda s: s.replace("\u202f", " ")
+    return "Helvetica", _ascii
+
+
 def _state_label(order: Order) -> str:
     return {
         Order.State.AWAITING_AUTHORIZATION: _("awaiting confirmation"),
@@ -56,13 +68,7 @@ def _render(member: Member, order: Order, lang: str) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(_("Transfer confirmation"))
     pdf.set_author(member.credit_union.name)
-    regular, bold = _font_path("DejaVuSans.ttf"), _font_path("DejaVuSans-Bold.ttf")
-    if regular and bold:
-        pdf.add_font("DejaVu", "", str(regular))
-        pdf.add_font("DejaVu", "B", str(bold))
-        family, clean = "DejaVu", (lambda s: s.replace("\u202f", " "))
-    else:
-        family, clean = "Helvetica", _ascii
+    family, clean = unicode_font(pdf)
     pdf.add_page()
     pdf.set_font(family, "B", 16)
     pdf.cell(0, 10, clean(member.credit_union.name), new_x="LMARGIN", new_y="NEXT")

@@ -4,6 +4,7 @@ filled in by the scripts."""
 
 from django.utils.translation import gettext_lazy as _
 
+from skarbiec.mobileapp.texts_home import TEXTS as HOME_TEXTS
 from skarbiec.mobileapp.texts_ledger import TEXTS as LEDGER_TEXTS
 
 TEXTS = {
@@ -88,3 +89,4 @@ TEXTS = {
 
 # The account and transfer screens (ledger.js) bring their own texts.
 TEXTS.update(LEDGER_TEXTS)
+TEXTS.update(HOME_TEXTS)

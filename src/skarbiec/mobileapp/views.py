@@ -38,6 +38,10 @@ SHELL_STATIC = [
     "mobileapp/app.js",
     "mobileapp/ledger.js",
     "mobileapp/ledger.css",
+    "mobileapp/home.js",
+    "mobileapp/payees.js",
+    "mobileapp/statements.js",
+    "mobileapp/home.css",
     "mobileapp/icon-192.png",
     "mobileapp/icon-512.png",
 ]

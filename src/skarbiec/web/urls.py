@@ -36,6 +36,16 @@ urlpatterns = [
         name="account_history_csv",
     ),
     path("accounts/entries/<id:entry_id>/", accounts.history_entry, name="history_entry"),
+    path(
+        "accounts/<id:account_id>/statements/",
+        accounts.account_statements,
+        name="account_statements",
+    ),
+    path(
+        "accounts/<id:account_id>/statements/<int:year>-<int:month>.pdf",
+        accounts.account_statement_pdf,
+        name="account_statement_pdf",
+    ),
     # Transfers, trusted payees, limits (R-L3, R-L4, R-O2, R-O4)
     path("transfers/new/", transfers.transfer_new, name="transfer_new"),
     path("transfers/<id:order_id>/", transfers.transfer_detail, name="transfer_detail"),

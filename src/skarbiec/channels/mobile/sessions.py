@@ -105,3 +105,9 @@ def logout_mobile_session(session: MobileSessionInfo, ctx: RequestContext) -> No
             revoked_at=clock.now(), revoke_reason="logout"
         )
         record_member_event("mobile_logout", session.member, ctx, device=session.device.device_id)
+
+
+def session_started_at(session_id: int) -> datetime:
+    """When the app's current session was opened (its login): the start page shows the login
+    before it."""
+    return MobileSession.objects.values_list("created_at", flat=True).get(pk=session_id)

@@ -10,13 +10,14 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from skarbiec.audit.queries import previous_login
 from skarbiec.core.errors import DomainError, InvalidInput
-from skarbiec.ledger import history, overview
-from skarbiec.ledger.accounts import member_accounts
+from skarbiec.ledger import history, overview, statements
+from skarbiec.ledger.accounts import get_member_account, member_accounts
 from skarbiec.ledger.amounts import amount_of_field
 from skarbiec.web import member_session
 from skarbiec.web.accounts.chart import monthly_chart
@@ -130,8 +131,13 @@ def account_history(request: HttpRequest, account_id: int) -> HttpResponse:
 @reshow_on_error(_history_refused)
 def account_history_csv(request: HttpRequest, account_id: int) -> HttpResponse:
     """The filtered history as CSV; a filter that cannot be read shows the history page."""
-    text = history.history_csv(member_of(request), account_id, _history_filter(request.GET))
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    text = history.history_csv(
+        member_of(request),
+        account_id,
+        _history_filter(request.GET),
+        translation.get_language() or "pl",
+    )
+    response = HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="history-{account_id}.csv"'
     return response
 
@@ -141,3 +147,35 @@ def account_history_csv(request: HttpRequest, account_id: int) -> HttpResponse:
 def history_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
     item = history.history_entry(member_of(request), entry_id)
     return render(request, "web/accounts/entry.html", {"item": item, "section": "accounts"})
+
+
+@require_GET
+@member_required
+def account_statements(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The months of an account with a statement to download (R-L5)."""
+    member = member_of(request)
+    return render(
+        request,
+        "web/accounts/statements.html",
+        {
+            "account": get_member_account(member, account_id),
+            "months": statements.statement_months(member, account_id),
+            "section": "accounts",
+        },
+    )
+
+
+@require_GET
+@member_required
+def account_statement_pdf(
+    request: HttpRequest, account_id: int, year: int, month: int
+) -> HttpResponse:
+    """One month's statement as PDF: the stored one, or issued now for a past month."""
+    statement = statements.member_statement(
+        member_of(request), account_id, year, month, (translation.get_language() or "pl")[:2]
+    )
+    response = HttpResponse(bytes(statement.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="statement-{statement.account.number}-{year:04d}-{month:02d}.pdf"'
+    )
+    return response

@@ -711,8 +711,28 @@
   }
 
   // The account and transfer screens (ledger.js) share the session, texts and error handling.
+  // A file of the API (a statement PDF) as a Blob, with the session's bearer token.
+  async function apiFile(path) {
+    let response;
+    try {
+      response = await fetch(API + path, {
+        headers: { "Authorization": "Bearer " + token, "Accept-Language": lang },
+        credentials: "omit", cache: "no-store",
+      });
+    } catch (e) {
+      throw new ApiError(0, { code: "offline", message: t("offline") });
+    }
+    if (!response.ok) {
+      let json = null;
+      try { json = await response.json(); } catch (e) { json = null; }
+      throw new ApiError(response.status, json || { message: t("unexpected") });
+    }
+    restartIdleTimer();
+    return response.blob();
+  }
+
   window.SkarbiecApp = {
-    api, t, show, showError, showStatus, clearMessages, handleError, showStart,
+    api, apiFile, t, show, showError, showStatus, clearMessages, handleError, showStart,
     get lang() { return lang; },
   };
 

@@ -113,6 +113,7 @@
     historyState = { account, page: 1, text: "" };
     $("#history-text").value = "";
     $("#history-account").textContent = account.name + " · " + account.number_formatted;
+    $("#history-account").dataset.accountId = String(account.id); // statements.js
     $("#history-list").replaceChildren();
     App.show("history");
     loadHistory();
@@ -167,6 +168,7 @@
     // One key per form shown: a second tap or a retry after a lost answer books once.
     transferKey = newKey();
     App.show("transfer");
+    document.dispatchEvent(new CustomEvent("skarbiec:transfer-form")); // payees.js: the book
   }
 
   async function submitTransfer(event) {
@@ -181,6 +183,7 @@
       title: $("#transfer-title-input").value,
       amount: $("#transfer-amount").value,
       idempotency_key: transferKey,
+      save_payee: Boolean(!own && $("#transfer-save-payee") && $("#transfer-save-payee").checked),
     };
     button.disabled = true;
     try {
@@ -300,11 +303,20 @@
       const what = el("span", "what", payee.name);
       what.appendChild(el("span", "when nrb", payee.account_formatted));
       if (payee.state === "pending") what.appendChild(el("span", "when", App.t("payee_pending")));
+      if (payee.state === "active") what.appendChild(el("span", "when", App.t("payee_trusted")));
+      li.append(what);
+      if (payee.state === "saved") {
+        const trust = el("button", "link-button", App.t("payee_trust"));
+        trust.type = "button";
+        trust.setAttribute("aria-label", App.t("payee_trust_named", { name: payee.name }));
+        trust.addEventListener("click", () => trustPayee(payee));
+        li.append(trust);
+      }
       const remove = el("button", "link-button", App.t("payee_remove"));
       remove.type = "button";
       remove.setAttribute("aria-label", App.t("payee_remove_named", { name: payee.name }));
       remove.addEventListener("click", () => removePayee(payee));
-      li.append(what, remove);
+      li.append(remove);
       ul.appendChild(li);
     }
     $("#payees-empty").hidden = list.length > 0;
@@ -354,6 +366,16 @@
       await openPayees(App.t("payee_added", { name: payee.name }));
     } catch (err) {
       await App.handleError(err); // three wrong codes → the blocked screen (app.js)
+    }
+  }
+
+  async function trustPayee(payee) {
+    App.clearMessages();
+    try {
+      pendingPayee = await App.api("POST", `/payees/${payee.id}/trust`, {}, true);
+      showPayeeCode();
+    } catch (err) {
+      await App.handleError(err);
     }
   }
 

@@ -1,5 +1,6 @@
 """`skarbiec worker`: the background worker that sends queued SMS messages (R-O5, R-X2) and,
-every few minutes, deletes what expired (R-X9)."""
+every few minutes, deletes what expired (R-X9) and issues last month's account statements that
+are missing (R-L5: on the first day of a month, or as soon as the worker runs after it)."""
 
 import logging
 import signal
@@ -13,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 
 from skarbiec.audit.services import seal_audit_chains
+from skarbiec.ledger.statements import issue_monthly_statements
 from skarbiec.operations.heartbeat import SMS_WORKER, beat
 from skarbiec.operations.retention import purge_expired_data
 from skarbiec.otp.delivery import send_pending_sms
@@ -69,6 +71,9 @@ class Command(BaseCommand):
         if options["once"]:
             handled = send_pending_sms(batch, gateway)
             self.stdout.write(f"{handled} message(s) handled")
+            issued = issue_monthly_statements()
+            if issued:
+                self.stdout.write(f"{issued} statement(s) issued")
             return
 
         stop = threading.Event()
@@ -92,6 +97,13 @@ class Command(BaseCommand):
                     purge_expired_data()
                 except DatabaseError:
                     log.exception("worker: database unavailable, purge skipped")
+                try:
+                    # Idempotent: one statement per account and month (unique constraint).
+                    issued = issue_monthly_statements()
+                    if issued:
+                        log.info("worker: %d monthly statement(s) issued", issued)
+                except DatabaseError:
+                    log.exception("worker: database unavailable, statements skipped")
             try:
                 beat(SMS_WORKER)  # /readyz: a worker is alive (R-D2)
                 # Events written since the last pass join their audit chain (R-B5).
