@@ -29,6 +29,12 @@ RUN_AXE = """async (tags) => {
     v.nodes.slice(0, 4).map((n) => n.target.join(" ")).join(", "));
 }"""
 
+# The elements that stick out past the phone's width, to name them in the failure.
+WIDER_THAN = """(limit) => [...document.querySelectorAll("body *")]
+  .filter((el) => el.getBoundingClientRect().right > limit + 1).slice(0, 4)
+  .map((el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (typeof el.className === "string" && el.className ? "." + el.className.split(" ")[0] : ""))"""
+
 
 @dataclass(frozen=True)
 class State:
@@ -61,13 +67,7 @@ def audit(page: Page, lang: str, viewport: str) -> list[str]:
     if viewport == "phone":
         width = page.evaluate("() => document.documentElement.scrollWidth")
         if width > PHONE_WIDTH:
-            wide = page.evaluate(
-                """(limit) => [...document.querySelectorAll("body *")]
-                  .filter((el) => el.getBoundingClientRect().right > limit + 1)
-                  .slice(0, 4).map((el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
-                    + (el.className && typeof el.className === "string" ? "." + el.className.split(" ")[0] : ""))""",
-                PHONE_WIDTH,
-            )
+            wide = page.evaluate(WIDER_THAN, PHONE_WIDTH)
             problems.append(f"page {width} px wide at {PHONE_WIDTH} px (1.4.10): {wide}")
     return problems
 
