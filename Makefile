@@ -19,7 +19,7 @@ RUN_ARGS ?=
 # Extra `skarbiec bench` arguments, e.g. make bench BENCH_ARGS="--members 400 --seconds 30"
 BENCH_ARGS ?=
 
-.PHONY: run test lint install install-test chromium nginx postgres messages screenshots bench icons
+.PHONY: run test lint install install-test chromium nginx postgres messages screenshots bench icons node-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,17 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; \
 	fi
+
+# Test tools from the npm registry, pinned by package-lock.json: axe-core for the WCAG 2.1 AA check
+# of every page and app screen (tests/e2e/test_axe.py). Not shipped with the application.
+node-tools: node_modules/axe-core/axe.min.js
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends npm; \
+	fi
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
 
 # Debian's nginx for the production-layout test (tests/operations/test_deploy_nginx.py, R-D1).
 nginx:
@@ -81,14 +92,14 @@ lint: install-test
 
 # Any pytest failure fails make, including exit code 5 ("no tests collected"). Coverage (branch)
 # is gathered over both databases and checked against fail_under when the whole suite ran.
-test: install-test chromium nginx postgres messages lint
+test: install-test chromium nginx postgres messages node-tools lint
 	env -u DATABASE_URL -u SKARBIEC_SCREENSHOTS SKARBIEC_DATA_DIR=var/test-sqlite $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report= $(PYTEST_ARGS)
 	env -u SKARBIEC_SCREENSHOTS DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/test-pg $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-append --cov-report= $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(BIN)/coverage report --precision=1; fi
 
 # Refreshes docs/screenshots from the browser tests (SQLite only). `make test` leaves them alone:
 # without SKARBIEC_SCREENSHOTS=1 the tests write their screenshots to a temporary directory.
-screenshots: install-test chromium messages
+screenshots: install-test chromium messages node-tools
 	env -u DATABASE_URL SKARBIEC_SCREENSHOTS=1 SKARBIEC_DATA_DIR=var/screenshots $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 # The performance figures P1–P4 of SPEC §11 (README "Performance"): drops and recreates the

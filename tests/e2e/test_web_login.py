@@ -88,6 +88,8 @@ def test_r_w3_stay_logged_in_button_keeps_the_session(page: Page):
     expect(page.get_by_role("alertdialog")).to_be_visible()
     page.get_by_role("button", name="Stay logged in").click()
     expect(page.get_by_role("alertdialog")).to_be_hidden()
+    # The focus returns to the page, never to <body> (WCAG 2.4.3).
+    expect(page.locator("#main")).to_be_focused()
     expect(page.locator("[data-remaining]")).to_contain_text("5:00")
     clock.advance(200)
     page.reload()

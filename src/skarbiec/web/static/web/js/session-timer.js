@@ -31,6 +31,19 @@
     var deadline = Date.now() + idle * 1000;
     var checking = false;
     var finished = false;
+    var returnFocus = null;
+
+    // Focus never falls to <body> when the warning closes (WCAG 2.4.3): back to the element the
+    // member was on, else to the page's main content.
+    function restoreFocus() {
+      var target = returnFocus && document.contains(returnFocus) ? returnFocus : null;
+      if (!target) {
+        target = document.getElementById("main");
+        if (target && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+      }
+      returnFocus = null;
+      if (target) target.focus();
+    }
 
     function leave() {
       finished = true;
@@ -75,10 +88,14 @@
       if (warning) {
         var show = left <= warn;
         if (show && warning.hidden && extendButton) {
+          // Remember where the member was, to return there when the session is extended.
+          returnFocus = document.activeElement !== document.body ? document.activeElement : null;
           warning.hidden = false;
           extendButton.focus();
-        } else if (!show) {
+        } else if (!show && !warning.hidden) {
+          var hadFocus = warning.contains(document.activeElement);
           warning.hidden = true;
+          if (hadFocus || document.activeElement === document.body) restoreFocus();
         }
         if (warningRemaining) warningRemaining.textContent = String(left);
       }
