@@ -189,3 +189,12 @@ def test_r_b1_every_back_office_post_needs_csrf(helpline, member):
     client = english_client(enforce_csrf_checks=True)
     response = client.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
     assert response.status_code == 403
+
+
+def test_r_b1_menus_follow_the_role(helpline_client, clerk_client):
+    helpline_home = helpline_client.get("/backoffice/").content
+    clerk_home = clerk_client.get("/backoffice/").content
+    assert b'href="/backoffice/audit/"' in helpline_home
+    assert b'href="/backoffice/onboard/"' not in helpline_home
+    assert b'href="/backoffice/onboard/"' in clerk_home
+    assert b'href="/backoffice/audit/"' not in clerk_home
