@@ -16,10 +16,12 @@ from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from skarbiec.members.models import CreditUnion
 from skarbiec.mobileapp.texts import TEXTS
 
 APP_VERSION = "1.0"
@@ -69,8 +71,18 @@ def app_shell(request: HttpRequest) -> HttpResponse:
                 "theme_colour": THEME_COLOUR,
                 "app_version": APP_VERSION,
                 "api_base": "/api/mobile/v1",
+                "logo_url": _logo_url(),
             },
         )
+
+
+def _logo_url() -> str:
+    """The credit union's logo (R-B4) when the installation serves one credit union that set
+    one; the shell is the same for every member, so with several it keeps the default mark."""
+    unions = list(CreditUnion.objects.order_by("pk").values_list("pk", "logo_content_type")[:2])
+    if len(unions) == 1 and unions[0][1]:
+        return reverse("web:credit_union_logo", args=[unions[0][0]])
+    return ""
 
 
 @require_GET
