@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "skarbiec.web.context.member_context",
+                "skarbiec.backoffice.context.staff_permissions",
             ],
         },
     },

@@ -7,8 +7,10 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from skarbiec.audit.models import AuditEvent
+from skarbiec.members.branding import logo_url
 from skarbiec.members.models import CreditUnion, StaffProfile
 from tests.backoffice.staff import make_staff, staff_client
 
@@ -45,6 +47,10 @@ def test_r_b4_r_t1_settings_and_policy_are_saved_and_audited(admin_client, cu):
     # The logo heads the member's pages.
     logo = admin_client.get(f"/brand/{cu.pk}/logo")
     assert logo.status_code == 200 and logo.content == PNG
+    # Shown in the internet service and the app (one credit union on this installation).
+    shown = f'src="{logo_url(cu)}"'.replace("&", "&amp;").encode()
+    assert shown in Client().get("/").content
+    assert shown in Client().get("/m/").content
     event = AuditEvent.objects.get(event="credit_union_configured")
     assert event.actor == "staff:ewa.admin"
     assert event.data["changed"]["idle_timeout_seconds"] == {"old": 300, "new": 240}

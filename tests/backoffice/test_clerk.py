@@ -122,3 +122,21 @@ def test_r_b2_helpline_cannot_onboard_or_pay_cash(helpline_client, member):
     assert response.status_code == 403
     account.refresh_from_db()
     assert account.booked_minor == 0
+
+
+def test_r_b2_the_branch_cash_account_itself_is_not_a_members_account(clerk_client, member):
+    open_account(member, Account.Kind.CURRENT, CLI)
+    cash = internal_account(member.credit_union, Account.Kind.FUNDING)
+    assert clerk_client.get(f"/backoffice/accounts/{cash.pk}/cash/").status_code == 404
+    response = clerk_client.post(
+        f"/backoffice/accounts/{cash.pk}/cash/", {"direction": "deposit", "amount": "5,00"}
+    )
+    assert response.status_code == 404
+
+
+def test_r_b2_not_even_installation_administrators_book_cash_on_the_cash_account(member):
+    from tests.backoffice.staff import make_staff, staff_client
+
+    root = staff_client(make_staff("admin", None, "root"))
+    cash = internal_account(member.credit_union, Account.Kind.FUNDING)
+    assert root.get(f"/backoffice/accounts/{cash.pk}/cash/").status_code == 404

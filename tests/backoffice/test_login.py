@@ -177,6 +177,14 @@ def test_r_b1_a_member_session_never_opens_the_back_office(member, helpline):
     member_log_in(client, member)
     assert client.get("/start/").status_code == 200
     assert client.get("/backoffice/members/")["Location"] == "/backoffice/login/"
+    # Even in a browser where staff logged in before: the member's login does not carry the
+    # staff session along into the back-office.
+    shared = english_client()
+    log_in(shared, helpline)
+    assert shared.get("/backoffice/members/").status_code == 200
+    member_log_in(shared, member)
+    assert shared.get("/start/").status_code == 200
+    assert shared.get("/backoffice/members/")["Location"] == "/backoffice/login/"
 
 
 def test_r_b1_a_staff_session_never_opens_member_pages(helpline_client):
@@ -189,3 +197,12 @@ def test_r_b1_every_back_office_post_needs_csrf(helpline, member):
     client = english_client(enforce_csrf_checks=True)
     response = client.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
     assert response.status_code == 403
+
+
+def test_r_b1_menus_follow_the_role(helpline_client, clerk_client):
+    helpline_home = helpline_client.get("/backoffice/").content
+    clerk_home = clerk_client.get("/backoffice/").content
+    assert b'href="/backoffice/audit/"' in helpline_home
+    assert b'href="/backoffice/onboard/"' not in helpline_home
+    assert b'href="/backoffice/onboard/"' in clerk_home
+    assert b'href="/backoffice/audit/"' not in clerk_home

@@ -20,7 +20,10 @@ class Command(BaseCommand):
         self.stdout.write("\nMembers (internet service):")
         for member, password in data.members:
             self.stdout.write(f"  {member.full_name:<20} Login {member.login}  password {password}")
-        self.stdout.write("\nStaff (back-office):")
+        self.stdout.write(
+            "\nStaff (back-office at /backoffice/; an authenticator app is set up at the first "
+            "login):"
+        )
         for user, role, password in data.staff:
             self.stdout.write(f"  {user.username:<20} {role:<10} password {password}")
         self.stdout.write(
