@@ -71,9 +71,9 @@ def start_overview(
             + ", "
             + formats.time_format(timezone.localtime(previous.at), "H:i"),
             "channel": previous.channel,
-            "channel_label": _("mobile app")
+            "channel_label": _("in the mobile app")
             if previous.channel == "mobile"
-            else _("internet service"),
+            else _("in the internet service"),
             "device": previous.device,
             "ip_address": previous.ip_address,
         },
