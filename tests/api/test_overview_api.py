@@ -56,11 +56,11 @@ def test_r_w1_overview_names_the_login_before_this_session(device, member_accoun
     clock.advance(60)
     device.login_pin(PIN)
     previous = device.overview()["previous_login"]
-    assert previous["channel"] == "web" and previous["channel_label"] == "internet service"
+    assert previous["channel"] == "web" and previous["channel_label"] == "in the internet service"
     clock.advance(60)
     device.login_pin(PIN)
     previous = device.overview()["previous_login"]
-    assert previous["channel"] == "mobile" and previous["channel_label"] == "mobile app"
+    assert previous["channel"] == "mobile" and previous["channel_label"] == "in the mobile app"
 
 
 def test_r_l5_statements_listed_and_downloaded_through_the_api(device, member_account):

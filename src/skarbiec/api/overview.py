@@ -1,12 +1,13 @@
 """The app's start screen and monthly statements (R-L1, R-L3, R-L5, R-W1), under the same
 /api/mobile/v1/ API and bearer session as the rest of the app. One service call per handler."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from ninja import Router
+from pydantic import Field
 
 from skarbiec.api import overview_schemas as s
 from skarbiec.api.auth import MobileSessionAuth, mobile_session
@@ -17,6 +18,10 @@ from skarbiec.channels.mobile.sessions import session_started_at
 from skarbiec.core.bounds import RecordId
 from skarbiec.ledger import overview, statements
 from skarbiec.ledger.accounts import member_accounts
+
+ChartMonths = Annotated[int, Field(ge=1, le=overview.MAX_CHART_MONTHS)]
+StatementYear = Annotated[int, Field(ge=2000, le=9999)]
+StatementMonth = Annotated[int, Field(ge=1, le=12)]
 
 router = Router(tags=["start and statements"], auth=MobileSessionAuth())
 
@@ -31,7 +36,9 @@ def _language() -> str:
     description="The start screen: balances, the latest operations, orders on their way, "
     "income and expenses per month (6 by default, `months` up to 12) and the previous login.",
 )
-def start_overview(request: HttpRequest, months: int = overview.CHART_MONTHS) -> dict[str, Any]:
+def start_overview(
+    request: HttpRequest, months: ChartMonths = overview.CHART_MONTHS
+) -> dict[str, Any]:
     session = mobile_session(request)
     member = session.member
     previous = previous_login(member.pk, session_started_at(session.session_id))
@@ -64,9 +71,9 @@ def start_overview(request: HttpRequest, months: int = overview.CHART_MONTHS) ->
             + ", "
             + formats.time_format(timezone.localtime(previous.at), "H:i"),
             "channel": previous.channel,
-            "channel_label": _("mobile app")
+            "channel_label": _("in the mobile app")
             if previous.channel == "mobile"
-            else _("internet service"),
+            else _("in the internet service"),
             "device": previous.device,
             "ip_address": previous.ip_address,
         },
@@ -98,7 +105,7 @@ def account_statements(request: HttpRequest, account_id: RecordId) -> list[dict[
     openapi_extra={"responses": {"200": {"content": {"application/pdf": {}}}}},
 )
 def statement_pdf(
-    request: HttpRequest, account_id: RecordId, year: int, month: int
+    request: HttpRequest, account_id: RecordId, year: StatementYear, month: StatementMonth
 ) -> HttpResponse:
     statement = statements.member_statement(
         mobile_session(request).member, account_id, year, month, _language()
