@@ -137,6 +137,7 @@ ARGON2_PARALLELISM = int(os.environ.get("SKARBIEC_ARGON2_PARALLELISM", "1"))
 LANGUAGE_CODE = "pl"
 LANGUAGES = [("pl", "Polski"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["skarbiec.formats"]
 LANGUAGE_COOKIE_NAME = "skarbiec_lang"
 LANGUAGE_COOKIE_SECURE = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"

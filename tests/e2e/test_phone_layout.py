@@ -28,7 +28,9 @@ def page_width(page: Page) -> int:
     return page.evaluate("() => document.documentElement.scrollWidth")
 
 
-def test_r_w4_r_l4_phone_menu_shows_and_opens_every_item(phone_context: PhoneContext):
+def test_r_w4_r_l4_phone_menu_shows_and_opens_every_item(
+    phone_context: PhoneContext, screenshots_dir
+):
     cu = make_credit_union(name="SKOK Przykładowa")
     member = make_member(cu, first_name="Anna")
     deposit_cash(open_account(member, Account.Kind.CURRENT, WEB), 2_000_00, WEB, title="Wpłata")
@@ -36,6 +38,7 @@ def test_r_w4_r_l4_phone_menu_shows_and_opens_every_item(phone_context: PhoneCon
     web_log_in(page, member)
 
     menu = page.get_by_role("navigation", name="Main menu")
+    page.screenshot(path=str(screenshots_dir / "web-start-phone.png"), full_page=True)
     items = menu.get_by_role("link")
     names = [name.strip() for name in items.all_inner_texts()]
     assert {"Start", "Accounts", "Transfer", "Limits", "Settings"} <= set(names), names
@@ -55,7 +58,7 @@ def test_r_w4_r_l4_phone_menu_shows_and_opens_every_item(phone_context: PhoneCon
 
 
 def test_r_l4_r_x5_limits_page_is_a_form_with_amounts_as_the_language_writes_them(
-    phone_context: PhoneContext,
+    phone_context: PhoneContext, screenshots_dir
 ):
     member = make_member(first_name="Anna")
     page = phone_context(viewport=NARROW).new_page()
@@ -66,6 +69,7 @@ def test_r_l4_r_x5_limits_page_is_a_form_with_amounts_as_the_language_writes_the
     daily = page.get_by_role("textbox", name="Dzienny")
     expect(daily).to_have_value("50\u00a0000,00")
     expect(page.locator("#daily-help")).to_contain_text("0,00\u00a0zł")
+    page.screenshot(path=str(screenshots_dir / "web-limits-phone-pl.png"), full_page=True)
     # The fields are as wide as the form, like the other forms' fields.
     box = daily.bounding_box()
     assert box is not None and box["width"] > NARROW["width"] / 2

@@ -27,6 +27,7 @@ from skarbiec.ledger.amounts import amount_of_field, format_amount
 from skarbiec.ledger.errors import InvalidOrderDetails
 from skarbiec.ledger.limits import confirm_limit_change, limit_usage
 from skarbiec.ledger.models import Account, LimitChange, Order, TrustedPayee
+from skarbiec.ledger.names import shown_name
 from skarbiec.ledger.nrb import format_nrb, iban
 from skarbiec.ledger.order_input import MOBILE
 from skarbiec.ledger.orders import (
@@ -64,7 +65,7 @@ def money_text(amount_minor: int) -> str:
 def account_out(account: Account) -> dict[str, Any]:
     return {
         "id": account.pk,
-        "name": account.name,
+        "name": shown_name(account.name),
         "kind": account.kind,
         "number": account.number,
         "number_formatted": format_nrb(account.number),

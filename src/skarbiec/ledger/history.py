@@ -16,6 +16,7 @@ from skarbiec.ledger.accounts import get_member_account
 from skarbiec.ledger.amounts import format_amount_plain, require_amount
 from skarbiec.ledger.errors import AccountNotFound, InvalidOrderDetails
 from skarbiec.ledger.models import LedgerEntry, Order
+from skarbiec.ledger.names import shown_name
 from skarbiec.members.models import Member
 
 MAX_PAGE_SIZE = 100
@@ -110,8 +111,8 @@ def entry_items(member: Member, entries: list[LedgerEntry]) -> list[HistoryItem]
             booked_at=e.booked_at,
             amount_minor=e.amount_minor,
             balance_after_minor=e.balance_after_minor,
-            title=e.transaction.title,
-            counterparty_name=e.counterparty_name,
+            title=shown_name(e.transaction.title),
+            counterparty_name=shown_name(e.counterparty_name),
             counterparty_account=e.counterparty_account,
             kind=e.transaction.kind,
             order_id=orders.get(e.transaction_id) or refunds.get(e.transaction_id),

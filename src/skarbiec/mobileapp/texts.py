@@ -60,6 +60,13 @@ TEXTS = {
     ),
     "attempts_left": _("Attempts left: {n}."),
     "idle_logout": _("You were logged out after 5 minutes without activity."),
+    "idle_warning_title": _("You will be logged out soon"),
+    "idle_warning_text": _(
+        "For your security the app locks after a period without activity. It will lock in {n} "
+        "seconds."
+    ),
+    "stay_logged_in": _("Stay logged in"),
+    "pin_digits": _("{n} of {total} digits entered."),
     "logged_out": _("You have logged out."),
     "greeting": _("Good day, {name}"),
     "accounts": _("Accounts"),

@@ -8,6 +8,7 @@ from django import template
 from django.utils import translation
 
 from skarbiec.ledger.amounts import currency_symbol, format_amount
+from skarbiec.ledger.names import shown_name
 from skarbiec.ledger.nrb import format_nrb, masked_nrb
 
 register = template.Library()
@@ -34,6 +35,13 @@ def amount_input(amount_minor: int | None) -> str:
 def currency_unit() -> str:
     """The currency as the page's language writes it after an amount field: "zł" or "PLN"."""
     return currency_symbol(translation.get_language())
+
+
+@register.filter
+def account_name(name: str) -> str:
+    """A name the system gave (an account product, a cash deposit) in the page's language; a
+    name a person gave as it is."""
+    return shown_name(name or "")
 
 
 @register.filter

@@ -16,6 +16,8 @@
   const DB_NAME = "skarbiec-app";
   const STORE = "kv";
   const SESSION_POLL_MS = 60_000;
+  const IDLE_WARNING_SECONDS = 60; // the warning shows this long before the lock
+  const KEEP_ALIVE_MS = 30_000; // typing keeps the session, at most one request per this
 
   let texts = {};
   let lang = "pl";
@@ -27,6 +29,11 @@
   let pendingActivation = null; // {activation_id}
   let pinLength = 5;
   let returnTo = null; // screen to go back to from help
+  let warnTimer = null; // the idle warning, a minute before the lock (WCAG 2.2.1)
+  let warnCountdown = null;
+  let warnReturnFocus = null;
+  let lastKeepAlive = 0;
+  let greetingName = null;
 
   const $ = (sel) => document.querySelector(sel);
 
@@ -57,10 +64,15 @@
     });
     const other = lang === "pl" ? "en" : "pl";
     const sw = $("#lang-switch");
-    sw.textContent = other.toUpperCase();
+    // The visible "EN" begins the accessible name, "EN English" (WCAG 2.5.3 Label in Name).
+    const name = document.createElement("span");
+    name.className = "visually-hidden";
+    name.textContent = " " + (other === "pl" ? "Polski" : "English");
+    sw.replaceChildren(other.toUpperCase(), name);
     sw.setAttribute("lang", other);
-    sw.setAttribute("aria-label", t("language") + ": " + (other === "pl" ? "Polski" : "English"));
     $("#set-pin-intro").textContent = t("set_pin_intro", { n: pinLength });
+    if (greetingName !== null) $("#greeting").textContent = t("greeting", { name: greetingName });
+    announcePinCount();
     document.dispatchEvent(new CustomEvent("skarbiec:texts"));
   }
 
@@ -69,6 +81,7 @@
 
   function show(name) {
     screen = name;
+    clearInvalid();
     document.querySelectorAll("[data-screen]").forEach((el) => {
       el.hidden = el.dataset.screen !== name;
     });
@@ -79,10 +92,42 @@
     }
   }
 
-  function showError(text) {
+  // An error marks the field it is about and moves the focus there (or to the message), so it
+  // is both announced and where the member is (WCAG 3.3.1, 4.1.2): the field the server named,
+  // else the only field of the screen's form.
+  function showError(text, field) {
     const el = $("#error");
     el.textContent = text || "";
     el.hidden = !text;
+    clearInvalid();
+    if (!text) return;
+    const section = document.querySelector(`[data-screen="${screen}"]`);
+    let input = null;
+    if (field instanceof Element) input = field;
+    else if (section && field) input = section.querySelector(`[name="${CSS.escape(field)}"]`);
+    if (!input && section) {
+      const fields = [...section.querySelectorAll("form input:not([type=hidden]), form select")]
+        .filter((f) => f.getClientRects().length > 0);
+      if (fields.length === 1) input = fields[0];
+    }
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      const described = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+      if (!described.includes("error")) input.setAttribute("aria-describedby", ["error", ...described].join(" "));
+      input.focus();
+    } else {
+      el.setAttribute("tabindex", "-1");
+      el.focus();
+    }
+  }
+
+  function clearInvalid() {
+    document.querySelectorAll("[aria-invalid=true]").forEach((input) => {
+      input.removeAttribute("aria-invalid");
+      const rest = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter((id) => id && id !== "error");
+      if (rest.length) input.setAttribute("aria-describedby", rest.join(" "));
+      else input.removeAttribute("aria-describedby");
+    });
   }
 
   function showStatus(text) {
@@ -296,7 +341,7 @@
     if (data.attempts_left !== undefined && data.attempts_left !== null) {
       text += " " + t("attempts_left", { n: data.attempts_left });
     }
-    showError(text);
+    showError(text, data.field);
   }
 
   function fillPhones(list, phones) {
@@ -329,15 +374,69 @@
 
   function restartIdleTimer() {
     clearTimeout(idleTimer);
+    clearTimeout(warnTimer);
+    hideIdleWarning();
     if (!token) return;
     idleTimer = setTimeout(() => lock(t("idle_logout")), idleSeconds * 1000);
+    const warnAt = Math.max(idleSeconds - IDLE_WARNING_SECONDS, 0);
+    warnTimer = setTimeout(showIdleWarning, warnAt * 1000);
+  }
+
+  // A minute before the lock the member is warned and may stay (WCAG 2.2.1 Timing Adjustable).
+  function showIdleWarning() {
+    const box = $("#idle-warning");
+    if (!token || !box.hidden) return;
+    const active = document.activeElement;
+    warnReturnFocus = active && active !== document.body ? active : null;
+    const end = Date.now() + Math.min(IDLE_WARNING_SECONDS, idleSeconds) * 1000;
+    const tick = () => {
+      const left = Math.max(Math.ceil((end - Date.now()) / 1000), 0);
+      $("#idle-warning-text").textContent = t("idle_warning_text", { n: left });
+    };
+    tick();
+    warnCountdown = setInterval(tick, 1000);
+    box.hidden = false;
+    $("#idle-extend").focus();
+  }
+
+  function hideIdleWarning() {
+    clearInterval(warnCountdown);
+    warnCountdown = null;
+    const box = $("#idle-warning");
+    if (box.hidden) return;
+    const hadFocus = box.contains(document.activeElement);
+    box.hidden = true;
+    if (!hadFocus) return;
+    // Back to where the member was, never to <body> (WCAG 2.4.3).
+    const back = warnReturnFocus && document.contains(warnReturnFocus) && warnReturnFocus.getClientRects().length
+      ? warnReturnFocus : document.querySelector(`[data-screen="${screen}"] h1`);
+    warnReturnFocus = null;
+    if (back) back.focus();
+  }
+
+  // Any authenticated request moves the server's idle clock; so does this one.
+  async function keepAlive() {
+    lastKeepAlive = Date.now();
+    try {
+      await api("GET", "/me", undefined, true);
+    } catch (err) {
+      await handleError(err);
+    }
+  }
+
+  // Typing in a form is activity: it keeps the session, at most one request per half minute.
+  function onTyping() {
+    if (!token || Date.now() - lastKeepAlive < KEEP_ALIVE_MS) return;
+    keepAlive();
   }
 
   function stopSession() {
     token = null;
     clearTimeout(idleTimer);
+    clearTimeout(warnTimer);
     clearInterval(pollTimer);
-    idleTimer = pollTimer = null;
+    idleTimer = pollTimer = warnTimer = null;
+    hideIdleWarning();
   }
 
   function startSession(session) {
@@ -429,7 +528,7 @@
     event.preventDefault();
     clearMessages();
     const pin = $("#new-pin").value;
-    if (pin !== $("#new-pin-repeat").value) return showError(t("pins_differ"));
+    if (pin !== $("#new-pin-repeat").value) return showError(t("pins_differ"), $("#new-pin-repeat"));
     try {
       const proof = await pinProof(pin);
       const session = await signedRequest("/pin", "set_pin", { pin_proof: proof }, { pin, pin_proof: proof });
@@ -547,6 +646,7 @@
   async function showPinScreen() {
     pinLength = (await dbGet("pinLength")) || pinLength;
     $("#pin").value = "";
+    announcePinCount();
     $("#pin").maxLength = pinLength;
     const fingerprint = Boolean(await dbGet("fingerprint")) && Boolean(window.PublicKeyCredential);
     $("#fingerprint-login").hidden = !fingerprint;
@@ -573,7 +673,14 @@
   function onPinInput() {
     const input = $("#pin");
     input.value = input.value.replace(/\D/g, "").slice(0, pinLength);
+    announcePinCount();
     if (input.value.length === pinLength) submitPin();
+  }
+
+  // The pad's digits are hidden: how many are entered is said aloud (a polite live region).
+  function announcePinCount() {
+    const n = $("#pin").value.length;
+    $("#pin-count").textContent = n ? t("pin_digits", { n, total: pinLength }) : "";
   }
 
   // ---------------------------------------------------------------------------------------
@@ -582,7 +689,8 @@
   async function showStart() {
     try {
       const me = await api("GET", "/me", undefined, true);
-      $("#greeting").textContent = t("greeting", { name: me.first_name });
+      greetingName = me.first_name;
+      $("#greeting").textContent = t("greeting", { name: greetingName });
       $("#credit-union-name").textContent = me.credit_union;
       showBrand(me.credit_union, me.credit_union_logo);
       const fingerprint = Boolean(await dbGet("fingerprint"));
@@ -666,7 +774,9 @@
       if (input.value.length < pinLength) input.value += b.dataset.digit;
       onPinInput();
     }));
-    $("#pin-delete").addEventListener("click", () => { $("#pin").value = $("#pin").value.slice(0, -1); });
+    $("#pin-delete").addEventListener("click", () => { $("#pin").value = $("#pin").value.slice(0, -1); announcePinCount(); });
+    $("#idle-extend").addEventListener("click", keepAlive);
+    document.addEventListener("input", onTyping);
     $("#fingerprint-login").addEventListener("click", fingerprintLogin);
     $("#enable-fingerprint").addEventListener("click", enableFingerprint);
     $("#start-enable-fingerprint").addEventListener("click", enableFingerprint);

@@ -1,0 +1,39 @@
+"""Names the system gives are shown from the catalogue, in the page's language; names people
+gave are shown as they are (R-X5: no English account name on a Polish page, nor the reverse).
+
+Accounts opened without a name, the demo's accounts, the credit union's own accounts and cash
+deposits carry one of these names, stored in either language.
+"""
+
+from functools import cache
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+CATALOGUE: tuple[Promise, ...] = (
+    _("Current account"),
+    _("Savings account"),
+    _("Outgoing transfers in clearing"),
+    _("Settlement account at the clearing house"),
+    _("Branch cash"),
+    _("Cash deposit"),
+)
+
+
+@cache
+def _forms() -> dict[str, Promise]:
+    """Every language's form of every catalogue name (case-folded) → the catalogue entry."""
+    forms: dict[str, Promise] = {}
+    for entry in CATALOGUE:
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                forms[str(entry).casefold()] = entry
+    return forms
+
+
+def shown_name(name: str) -> str:
+    """A catalogue name in the active language; any other name unchanged."""
+    entry = _forms().get(name.strip().casefold())
+    return str(entry) if entry is not None else name
