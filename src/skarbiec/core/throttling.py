@@ -10,10 +10,9 @@ Limits count per purpose (R-X10):
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F
+from django.db import DatabaseError, connection, transaction
 
 from skarbiec.core import clock
 from skarbiec.core.attempts import Counter
@@ -36,18 +35,20 @@ def _window(window_seconds: int) -> tuple[int, int]:
 
 
 def _add(key: str, window: int) -> int:
-    updated = RateLimitCounter.objects.filter(key=key, window_start=window).update(
-        count=F("count") + 1
-    )
-    if not updated:
-        try:
-            with transaction.atomic():
-                RateLimitCounter.objects.create(key=key, window_start=window, count=1)
-        except IntegrityError:
-            RateLimitCounter.objects.filter(key=key, window_start=window).update(
-                count=F("count") + 1
-            )
-    return RateLimitCounter.objects.get(key=key, window_start=window).count
+    """Count one in (key, window) and return the new count: one statement (an upsert), atomic
+    on its own, so parallel requests never lose a count and no transaction is needed."""
+    table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
+    # Inside a caller's transaction, a savepoint keeps a failure here from breaking it.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with guard, connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, window_start, count) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (key, window_start) DO UPDATE SET count = {table}.count + 1 "
+            "RETURNING count",
+            [key, window],
+        )
+        row = cursor.fetchone()
+    return int(row[0])
 
 
 def consume_rate_limit(scope: str, subject: str, limit: int, window_seconds: int) -> None:
@@ -60,8 +61,7 @@ def consume_rate_limit(scope: str, subject: str, limit: int, window_seconds: int
     key = rate_limit_key(scope, subject)
     window, retry_after = _window(window_seconds)
     try:
-        with transaction.atomic():
-            count = _add(key, window)
+        count = _add(key, window)
     except DatabaseError:
         log.exception("rate limiter unavailable; refusing request")
         raise ServiceUnavailable()
@@ -90,8 +90,7 @@ def address_failures_limited(
     except DomainError as e:
         if not isinstance(e, NotMembersMistake):
             try:
-                with transaction.atomic():
-                    _add(key, window)
+                _add(key, window)
             except DatabaseError:
                 log.exception("could not count a failure of %s", scope)
         raise

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -113,18 +113,24 @@ def _period_starts(now: datetime) -> tuple[datetime, datetime]:
     return day, day.replace(day=1)
 
 
-def _used_since(member: Member, channel: str, since: datetime) -> int:
-    total = (
+def _used_in_periods(
+    member: Member, channel: str, day: datetime, month: datetime
+) -> tuple[int, int]:
+    """(used since `day`, used since `month`) in one statement."""
+    totals = (
         Order.objects.filter(
             member=member,
             channel=channel,
             state__in=Order.COUNTED_STATES,
-            authorized_at__gte=since,
+            authorized_at__gte=min(day, month),
         )
         .exclude(kind=Order.Kind.OWN)
-        .aggregate(total=Sum("amount_minor"))["total"]
+        .aggregate(
+            day=Sum("amount_minor", filter=Q(authorized_at__gte=day)),
+            month=Sum("amount_minor", filter=Q(authorized_at__gte=month)),
+        )
     )
-    return int(total or 0)
+    return int(totals["day"] or 0), int(totals["month"] or 0)
 
 
 def limit_usage(member: Member, channel: str) -> LimitUsage:
@@ -132,13 +138,14 @@ def limit_usage(member: Member, channel: str) -> LimitUsage:
     limits = member_limits(member, channel)
     cu = credit_union_limits(member.credit_union, channel)
     day, month = _period_starts(clock.now())
+    used_today, used_this_month = _used_in_periods(member, channel, day, month)
     return LimitUsage(
         channel=channel,
         per_transaction_minor=limits.per_transaction_minor,
         daily_minor=limits.daily_minor,
         monthly_minor=limits.monthly_minor,
-        used_today_minor=_used_since(member, channel, day),
-        used_this_month_minor=_used_since(member, channel, month),
+        used_today_minor=used_today,
+        used_this_month_minor=used_this_month,
         max_per_transaction_minor=cu.max_per_transaction_minor,
         max_daily_minor=cu.max_daily_minor,
         max_monthly_minor=cu.max_monthly_minor,
@@ -148,7 +155,8 @@ def limit_usage(member: Member, channel: str) -> LimitUsage:
 def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) -> None:
     if lock:
         # The row lock serialises the member's orders in this channel (R-X4).
-        limits = MemberLimits.objects.select_for_update().get(pk=member_limits(member, channel).pk)
+        locked = MemberLimits.objects.select_for_update().filter(member=member, channel=channel)
+        limits = locked.first() or locked.get(pk=member_limits(member, channel).pk)
     else:
         limits = member_limits(member, channel)
     if amount_minor > limits.per_transaction_minor:
@@ -158,13 +166,14 @@ def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) ->
             limit="per_transaction",
         )
     day, month = _period_starts(clock.now())
-    if _used_since(member, channel, day) + amount_minor > limits.daily_minor:
+    used_today, used_this_month = _used_in_periods(member, channel, day, month)
+    if used_today + amount_minor > limits.daily_minor:
         raise LimitExceeded(
             _("The transfer would exceed your daily limit of %(limit)s.")
             % {"limit": format_amount(limits.daily_minor)},
             limit="daily",
         )
-    if _used_since(member, channel, month) + amount_minor > limits.monthly_minor:
+    if used_this_month + amount_minor > limits.monthly_minor:
         raise LimitExceeded(
             _("The transfer would exceed your monthly limit of %(limit)s.")
             % {"limit": format_amount(limits.monthly_minor)},

@@ -172,8 +172,10 @@ def create_transfer_order(
             member=member, account=payee, state=TrustedPayee.State.ACTIVE
         ).exists():
             exempt = "trusted_payee"
-        # Early answer for the member; the binding check repeats under lock at booking.
-        check_limits(member, channel, amount_minor, lock=False)
+        else:
+            # Early answer for an order that waits for its code; the binding check runs under
+            # lock at booking (for an exempt order, moments from now in this request).
+            check_limits(member, channel, amount_minor, lock=False)
 
     now = clock.now()
     try:

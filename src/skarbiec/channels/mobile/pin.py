@@ -139,7 +139,10 @@ class AuthCounter(Counter[MobileChannel]):
         self.limit = member.credit_union.max_auth_failures
 
     def lock(self) -> MobileChannel:
-        return lock_mobile_channel(self.member)
+        # The channel row alone: the member and its credit union are at hand already.
+        row = MobileChannel.objects.select_for_update().get(member=self.member)
+        row.member = self.member
+        return row
 
     def refusal(self, row: MobileChannel) -> DomainError | None:
         if row.state == MobileChannel.State.DISABLED:
@@ -178,11 +181,14 @@ def login_with(
     session in the same transaction as the reset (the device must still be bound)."""
 
     def logged_in(channel: MobileChannel) -> MobileSessionToken:
-        if not MobileDevice.objects.filter(pk=device.pk, state=MobileDevice.State.ACTIVE).exists():
+        # One statement checks the device is still bound and notes its use.
+        used = MobileDevice.objects.filter(pk=device.pk, state=MobileDevice.State.ACTIVE).update(
+            last_used_at=clock.now()
+        )
+        if not used:
             raise UnknownDevice()
         if before_session is not None:
             before_session()
-        MobileDevice.objects.filter(pk=device.pk).update(last_used_at=clock.now())
         record_member_event("mobile_login", member, ctx, method=method, device=device.device_id)
         return open_session(member, device)
 

@@ -41,6 +41,9 @@ class MobileSessionInfo:
     absolute_expires_at: datetime
 
 
+SLIDE_WRITE_INTERVAL = timedelta(seconds=5)
+
+
 def _token_hash(token: str) -> str:
     return keyed_hash("mobile-session", token)
 
@@ -87,7 +90,9 @@ def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSession
             revoked_at=now, revoke_reason="timeout"
         )
         raise SessionExpired()
-    if slide:
+    # The sliding expiry is written at most every few seconds: a burst of calls costs one
+    # write, and the session can only end those seconds earlier, never later (R-M9).
+    if slide and now - session.last_seen_at >= SLIDE_WRITE_INTERVAL:
         MobileSession.objects.filter(pk=session.pk).update(last_seen_at=now)
         session.last_seen_at = now
     return MobileSessionInfo(
