@@ -19,7 +19,7 @@ RUN_ARGS ?=
 # Extra `skarbiec bench` arguments, e.g. make bench BENCH_ARGS="--members 400 --seconds 30"
 BENCH_ARGS ?=
 
-.PHONY: run test lint install install-test chromium nginx postgres messages screenshots bench icons node-tools
+.PHONY: run test lint install install-test chromium nginx postgres messages screenshots bench icons node-tools libreoffice
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ run: install messages
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; \
+	fi
+
+# LibreOffice Calc opens the history CSV in a Polish locale in tests/ledger/test_csv_spreadsheet.py
+# (amounts must arrive as numbers, R-L5): members open it in a spreadsheet, so the test uses one.
+libreoffice:
+	@if ! command -v soffice >/dev/null; then \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends libreoffice-calc-nogui; \
 	fi
 
 # Test tools from the npm registry, pinned by package-lock.json: axe-core for the WCAG 2.1 AA check
@@ -92,7 +99,7 @@ lint: install-test
 
 # Any pytest failure fails make, including exit code 5 ("no tests collected"). Coverage (branch)
 # is gathered over both databases and checked against fail_under when the whole suite ran.
-test: install-test chromium nginx postgres messages node-tools lint
+test: install-test chromium nginx postgres messages node-tools libreoffice lint
 	env -u DATABASE_URL -u SKARBIEC_SCREENSHOTS SKARBIEC_DATA_DIR=var/test-sqlite $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report= $(PYTEST_ARGS)
 	env -u SKARBIEC_SCREENSHOTS DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/test-pg $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-append --cov-report= $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(BIN)/coverage report --precision=1; fi

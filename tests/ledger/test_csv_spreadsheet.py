@@ -1,5 +1,5 @@
 """The Polish CSV export opens in LibreOffice Calc in a Polish locale with amounts as numbers
-(R-L5, issue 12). Needs `soffice` (Debian: libreoffice-calc-nogui); skipped without it."""
+(R-L5, issue 12). Needs `soffice` (Debian: libreoffice-calc-nogui), which `make test` installs."""
 
 import re
 import shutil
@@ -12,10 +12,13 @@ from skarbiec.ledger.accounts import deposit_cash
 from skarbiec.ledger.history import history_csv
 from tests.ledger.helpers import WEB, member_with_account
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed"),
-]
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _libreoffice() -> None:
+    if shutil.which("soffice") is None:
+        pytest.fail("LibreOffice is missing: `make test` installs it (libreoffice-calc-nogui)")
 
 
 def test_r_l5_polish_csv_amounts_are_numbers_in_libreoffice_pl(tmp_path: Path):
