@@ -63,6 +63,9 @@ def test_r_b3_mobile_block_on_request_ends_the_session_and_staff_cannot_unblock(
     with pytest.raises(CommandError, match="Staff cannot unblock the mobile app"):
         call_command("mobile", "unblock", member.login, "--staff", "tele.skok")
     assert MobileChannel.objects.get(member=member).state == MobileChannel.State.BLOCKED
+    assert AuditEvent.objects.filter(
+        event="staff_mobile_unblock_refused", actor="staff:tele.skok", member_id=member.pk
+    ).exists()
 
 
 def test_r_b3_unknown_login_is_a_clear_error():

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from skarbiec.audit.services import record_event
 from skarbiec.channels.lifecycle import block_mobile_channel
 from skarbiec.channels.management.commands.web import member_by_login
 from skarbiec.channels.models import MobileChannel
@@ -32,6 +33,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         member_by_login(options["login"])
         if options["action"] == "unblock":
+            if options["staff"]:  # a named attempt is audited under that name (R-B3, R-B5)
+                staff = cli_staff(options["staff"])
+                member = staff.member(options["login"])
+                record_event(
+                    "staff_mobile_unblock_refused",
+                    staff.ctx,
+                    credit_union_id=member.credit_union_id,
+                    member_id=member.pk,
+                )
             raise CommandError(UNBLOCK_REFUSED)
         staff = cli_staff(options["staff"])
         member = staff.member(options["login"])
