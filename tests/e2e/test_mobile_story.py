@@ -366,9 +366,10 @@ def test_r_m10_help_and_language_switch(app: Page):
     expect(app.get_by_role("link", name="801 803 800")).to_be_visible()
     expect(app.get_by_text("I forgot my PIN. What now?")).to_be_visible()
     app.get_by_role("button", name="Back").click()
-    app.get_by_role("button", name="Language: Polski").click()
+    # The switch shows the other language's code, and its name begins with it (WCAG 2.5.3).
+    app.get_by_role("button", name="PL Polski").click()
     expect(app.locator("html")).to_have_attribute("lang", "pl")
-    expect(app.locator("#lang-switch")).to_have_text("EN")
+    expect(app.locator("#lang-switch")).to_have_accessible_name("EN English")
     # The choice is remembered.
     app.reload()
     expect(app.locator("html")).to_have_attribute("lang", "pl")
