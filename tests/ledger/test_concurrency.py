@@ -12,10 +12,12 @@ from django.db import close_old_connections, connection
 from skarbiec.core.errors import DomainError
 from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.integrity import ledger_problems
+from skarbiec.ledger.limits import change_limits
 from skarbiec.ledger.models import Account, LedgerEntry, Order
 from skarbiec.ledger.orders import create_transfer_order
+from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
 from tests.factories import make_credit_union
-from tests.ledger.helpers import WEB, balance, member_with_account
+from tests.ledger.helpers import WEB, balance, last_code, member_with_account
 
 THREADS = 50
 
@@ -106,4 +108,29 @@ def test_r_l3_same_idempotency_key_in_parallel_books_once():
     assert len(outcomes) == 1 and next(iter(outcomes.values())) == 20, outcomes
     assert Order.objects.filter(member=member).count() == 1
     assert balance(source) == 975_00 and balance(savings) == 25_00
+    assert ledger_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_l4_r_x4_parallel_transfers_to_a_trusted_payee_never_pass_the_daily_limit():
+    """An exempt order's limits are checked once, under the member's limits row lock at
+    booking: twenty at once stop exactly at the daily limit."""
+    cu = make_credit_union()
+    member, source = member_with_account(cu, balance_minor=100_000_00)
+    _payee_member, payee_account = member_with_account(cu)
+    change_limits(member, "web", 100_00, 500_00, 1000_00, WEB)
+    pending = add_trusted_payee(member, "web", "Anna Nowak", payee_account.number, WEB)
+    confirm_trusted_payee(member, pending.pk, last_code(member), WEB)
+
+    def pay(i: int) -> str:
+        order = create_transfer_order(
+            member, "web", source.pk, payee_account.number, "Anna Nowak", 100_00, f"T{i}",
+            f"limit-{i}", WEB,
+        )  # fmt: skip
+        return order.state
+
+    outcomes = Counter(_run_parallel(pay, 20))
+    assert outcomes == {"booked": 5, "limit_exceeded": 15}, outcomes
+    assert Order.objects.filter(member=member).count() == 5
+    assert balance(payee_account) == 500_00
     assert ledger_problems() == []
