@@ -214,6 +214,8 @@ SCREENS = [
     State("offer of fingerprint login", fingerprint_offer),
     State("start", start),
     State("history", click("[data-account] .account-actions button", screen("history"))),
+    State("statements", click("#history-statements", screen("statements"))),
+    State("back from statements", click("#statements-back", screen("history"))),
     State("new transfer", click(TO_START, lambda p: None)),
     State(
         "new transfer (form)", click("[data-account] .account-actions .primary", screen("transfer"))

@@ -174,6 +174,7 @@ MEMBER = [
     State("history", go("/accounts/{w.current.pk}/")),
     State("history, bad filter", go("/accounts/{w.current.pk}/?amount_min=x")),
     State("history entry", go("/accounts/entries/{w.entry.pk}/")),
+    State("statements", go("/accounts/{w.current.pk}/statements/")),
     State("new transfer", go("/transfers/new/")),
     State("new transfer, refused", lambda page, world: submit(page)),
     State("transfer, SMS code", transfer_to_other),

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 POLISH_ONLY = [
     "Dzień dobry", "Rachunki", "Przelew", "Ustawienia", "Wyloguj", "Zaufani odbiorcy", "Limity",
+    "Książka odbiorców",
     "Konto osobiste", "Konto oszczędnościowe", "Wpłata gotówkowa", "Kasa oddziału", "Dalej",
     "Infolinia", "Automatyczne wylogowanie", "Historia", "Twoje", "zł", "stycznia", "lutego",
     "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września", "października",
@@ -29,6 +30,7 @@ POLISH_ONLY = [
 ]  # fmt: skip
 ENGLISH_ONLY = [
     "Good day", "Accounts", "Transfer", "Settings", "Log out", "Trusted payees", "Limits",
+    "Payee book",
     "Current account", "Savings account", "Cash deposit", "Branch cash", "Next", "Helpline",
     "Automatic logout", "History", "Your", "p.m.", "a.m.", "PLN\u00a0", "January", "February",
     "March", "April", "June", "July", "August", "September", "October", "November", "December",
@@ -96,6 +98,7 @@ PAGES = [
     "/accounts/",
     "/accounts/{current}/",
     "/accounts/entries/{entry}/",
+    "/accounts/{current}/statements/",
     "/transfers/new/",
     "/transfers/{order}/",
     "/payees/",

@@ -15,6 +15,7 @@ from django.utils import timezone
 from skarbiec.core import clock
 from skarbiec.ledger.history import HistoryItem, entry_items
 from skarbiec.ledger.models import Account, LedgerEntry, Order
+from skarbiec.ledger.names import shown_name
 from skarbiec.members.models import Member
 
 RECENT_OPERATIONS = 8
@@ -53,7 +54,7 @@ def recent_operations(member: Member, limit: int = RECENT_OPERATIONS) -> list[Re
         .order_by("-booked_at", "-pk")[:limit]
     )
     return [
-        RecentOperation(item, e.account.name, e.account.number)
+        RecentOperation(item, shown_name(e.account.name), e.account.number)
         for item, e in zip(entry_items(member, entries), entries, strict=True)
     ]
 

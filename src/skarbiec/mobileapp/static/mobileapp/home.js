@@ -144,7 +144,11 @@
       tbody.appendChild(tr);
     }
     table.append(caption, thead, tbody);
+    // A region that may scroll sideways must be reachable by keyboard (WCAG 2.1.1).
     const wrap = el("div", "table-wrap");
+    wrap.tabIndex = 0;
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", caption.textContent);
     wrap.appendChild(table);
     box.appendChild(wrap);
     return box;
