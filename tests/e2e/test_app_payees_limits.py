@@ -67,6 +67,9 @@ def test_r_l4_r_o2_pwa_trusted_payee_with_sms_code_then_lower_and_raise_a_limit(
     expect(per_transaction).to_contain_text("Credit union's maximum: PLN\u00a020,000.00")
     expect(app.locator('#limits-now [data-limit="daily"]')).to_contain_text("Used today")
     field = app.get_by_label("Per transaction (PLN)")
+    # Amounts in the fields are written as the member writes them, thousands grouped.
+    daily = before.daily_minor
+    expect(app.locator("#limit-daily")).to_have_value(f"{daily // 100:,}.{daily % 100:02d}")
     save = app.get_by_role("button", name="Save the limits")
 
     field.fill("1000")

@@ -399,10 +399,12 @@
     }).format(minor / 100);
   }
 
-  // The value typed into a limit field, built from whole grosze without floating point.
+  // The value shown in a limit field as the member writes amounts ("20 000,00" in Polish,
+  // "20,000.00" in English; the API reads both), built from whole grosze without floating point.
   function plain(minor) {
-    const sep = App.lang === "pl" ? "," : ".";
-    return String(Math.trunc(minor / 100)) + sep + String(minor % 100).padStart(2, "0");
+    const [group, sep] = App.lang === "pl" ? ["\u00a0", ","] : [",", "."];
+    const whole = String(Math.trunc(minor / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, group);
+    return whole + sep + String(minor % 100).padStart(2, "0");
   }
 
   async function openLimits(status) {
