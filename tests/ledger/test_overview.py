@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from skarbiec.core import clock
 from skarbiec.ledger import overview
@@ -31,7 +31,11 @@ def test_r_l5_recent_operations_span_all_accounts_newest_first_and_stop_at_the_l
     ops = overview.recent_operations(member, limit=4)
 
     assert [op.item.title for op in ops] == ["Deposit 4", "Deposit 3", "Deposit 2", "Deposit 1"]
-    assert {op.account_name for op in ops} == {"Current account", "Savings account"}
+    # Names the system gave, in the active language (Polish by default, R-X5).
+    assert {op.account_name for op in ops} == {"Konto osobiste", "Konto oszczędnościowe"}
+    with translation.override("en"):
+        names = {op.account_name for op in overview.recent_operations(member, limit=4)}
+    assert names == {"Current account", "Savings account"}
     assert all(op.item.amount_minor > 0 for op in ops)
     # Another member's money never shows.
     assert all(op.account_number != _account.number for op in ops)
