@@ -100,8 +100,8 @@ lint: install-test
 # Any pytest failure fails make, including exit code 5 ("no tests collected"). Coverage (branch)
 # is gathered over both databases and checked against fail_under when the whole suite ran.
 test: install-test chromium nginx postgres messages node-tools libreoffice lint
-	env -u DATABASE_URL -u SKARBIEC_SCREENSHOTS SKARBIEC_DATA_DIR=var/test-sqlite $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report= $(PYTEST_ARGS)
-	env -u SKARBIEC_SCREENSHOTS DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/test-pg $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-append --cov-report= $(PYTEST_ARGS)
+	env -u DATABASE_URL -u SKARBIEC_SCREENSHOTS SKARBIEC_DATA_DIR=var/test-sqlite $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
+	env -u SKARBIEC_SCREENSHOTS DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/test-pg $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-append --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(BIN)/coverage report --precision=1; fi
 
 # Refreshes docs/screenshots from the browser tests (SQLite only). `make test` leaves them alone:
