@@ -71,11 +71,16 @@ def test_r_b5_appending_takes_no_lock_and_the_chain_follows_commit_order():
     both_written = threading.Barrier(3, timeout=10)
     may_commit_late = threading.Event()
     early_done = threading.Event()
+    late_written = threading.Event()
 
     def writer(name: str, go: threading.Event | None, done: threading.Event | None) -> None:
         try:
             with transaction.atomic():
+                if name == "early":  # the late one writes first, so it gets the lower id
+                    assert late_written.wait(timeout=10)
                 record_event(f"test_{name}", CTX, credit_union_id=7)
+                if name == "late":
+                    late_written.set()
                 both_written.wait()  # a lock on the chain would keep the other from getting here
                 if go is not None:
                     assert go.wait(timeout=10)

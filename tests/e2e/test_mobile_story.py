@@ -144,6 +144,7 @@ def expect_start(app: Page, member: Member) -> None:
     # The accounts request restarts the idle timer when it answers: wait for it, or a clock
     # moved right after would race with it (R-M9).
     expect(app.locator("#accounts")).to_have_attribute("aria-busy", "false")
+    expect(app.locator("#home-overview")).to_have_attribute("aria-busy", "false")  # likewise
 
 
 def expect_pin_screen(app: Page) -> None:
