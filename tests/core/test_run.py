@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from skarbiec.operations.benchmark.probes import process_tree, stat_fields
+
 STARTUP_SECONDS = 20
 
 
@@ -37,29 +39,9 @@ def production_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            for child in map(int, children):
-                if child not in found:
-                    found.add(child)
-                    todo.append(child)
-    return found
-
-
 def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    fields = stat_fields(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 @dataclass
@@ -255,7 +237,7 @@ def test_r_x1_plain_http_only_redirects_to_https(server: Server) -> None:
 
 
 def test_r_x1_stopping_run_stops_every_process_it_started(server: Server) -> None:
-    children = descendants(server.process.pid)
+    children = process_tree(server.process.pid)[1:]
     # gunicorn worker, plain HTTP redirect and the SMS worker at least.
     assert len(children) >= 3, server.output()
     server.process.send_signal(signal.SIGTERM)

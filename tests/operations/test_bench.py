@@ -8,9 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.db import connection
+
+from skarbiec.operations.benchmark.runner import drop_database
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,16 +38,7 @@ def test_p1_p4_bench_smoke_run_writes_every_figure(tmp_path: Path) -> None:
             timeout=240,
         )
     finally:
-        s = connection.settings_dict
-        with psycopg.connect(
-            host=s["HOST"] or "127.0.0.1",
-            port=s["PORT"] or 5432,
-            user=s["USER"],
-            password=s["PASSWORD"] or None,
-            dbname="postgres",
-            autocommit=True,
-        ) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        drop_database(database)
     assert done.returncode == 0, done.stderr[-4000:]
     [json_path] = (tmp_path / "results").glob("*.json")
     [md_path] = (tmp_path / "results").glob("*.md")

@@ -109,6 +109,14 @@ def assert_booked_exactly_once(orders: list[TransferOrder], outcome: Outcome) ->
     assert Order.objects.values("booking_id").distinct().count() == len(orders)
 
 
+def assert_ledger_and_audit_sound(env: dict[str, str]) -> None:
+    """`skarbiec ledger check` and `skarbiec audit verify` both pass on the server's database."""
+    ledger = command(env, "ledger", "check")
+    assert ledger.returncode == 0, ledger.stdout + ledger.stderr
+    audit = command(env, "audit", "verify")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
 def test_kill_9_of_a_worker_then_the_master_loses_and_doubles_no_order(tmp_path: Path) -> None:
     members = prepare_members(4)
     server = RunningServer(tmp_path)
@@ -137,11 +145,7 @@ def test_kill_9_of_a_worker_then_the_master_loses_and_doubles_no_order(tmp_path:
     )
     assert outcome.statuses[500] == 0
     assert_booked_exactly_once(orders, outcome)
-    env = server_env(tmp_path, server.port)
-    ledger = command(env, "ledger", "check")
-    assert ledger.returncode == 0, ledger.stdout + ledger.stderr
-    audit = command(env, "audit", "verify")
-    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert_ledger_and_audit_sound(server_env(tmp_path, server.port))
 
 
 @pytest.fixture
@@ -247,8 +251,4 @@ def test_postgresql_down_for_10_s_under_load_503_then_recovers_by_itself(
     assert all("application/json" in kind for kind, _body in outcome.bodies_503)
     assert pages and all(status == 503 and "text/html" in kind for status, kind in pages), pages
     assert_booked_exactly_once(orders, outcome)
-    env = server_env(tmp_path, server.port)
-    ledger = command(env, "ledger", "check")
-    assert ledger.returncode == 0, ledger.stdout + ledger.stderr
-    audit = command(env, "audit", "verify")
-    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert_ledger_and_audit_sound(server_env(tmp_path, server.port))

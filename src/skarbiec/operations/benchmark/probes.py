@@ -31,11 +31,19 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, parent, …), or none if the
+    process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of one process (not its waited-for children)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = stat_fields(pid)
+    if not fields:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
 
@@ -75,8 +83,8 @@ def gunicorn_workers(master: int) -> list[int]:
     for pid in process_tree(master)[1:]:
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
+            parent = int(stat_fields(pid)[1])
+        except (OSError, ValueError, IndexError):
             continue
         if parent == master and "skarbiec.operations.plain_http" not in cmdline:
             if "skarbiec worker" not in cmdline:

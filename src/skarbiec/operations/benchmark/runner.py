@@ -74,19 +74,29 @@ def _database_url(name: str) -> str:
     return f"postgres://{auth}@{p['PGHOST']}:{p['PGPORT']}/{name}"
 
 
-def fresh_database(name: str) -> None:
-    """Drop and create `name` on the server of DATABASE_URL, point this process at it, migrate."""
+def _admin_connection() -> psycopg.Connection[Any]:
+    """An autocommit connection to the `postgres` database of the server of DATABASE_URL."""
     p = _db_params("postgres")
-    connections.close_all()
-    with psycopg.connect(
+    return psycopg.connect(
         host=p["PGHOST"],
         port=p["PGPORT"],
         user=p["PGUSER"],
         password=p["PGPASSWORD"] or None,
         dbname="postgres",
         autocommit=True,
-    ) as admin:
+    )
+
+
+def drop_database(name: str) -> None:
+    with _admin_connection() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fresh_database(name: str) -> None:
+    """Drop and create `name` on the server of DATABASE_URL, point this process at it, migrate."""
+    connections.close_all()
+    drop_database(name)
+    with _admin_connection() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     connection.settings_dict["NAME"] = name
     call_command("migrate", verbosity=0)
