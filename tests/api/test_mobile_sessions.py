@@ -8,8 +8,9 @@ from skarbiec.channels.lifecycle import (
     remove_mobile_device,
 )
 from skarbiec.channels.models import MobileSession
-from skarbiec.client import ApiError
+from skarbiec.client import ApiError, DeviceClient
 from skarbiec.core import clock
+from skarbiec.core.attempts import DigestGuess
 from skarbiec.core.keys import keyed_hash
 from tests.api.steps import PIN, WEB, activate_device, ready_device
 
@@ -114,6 +115,34 @@ def test_r_w6_device_removal_revokes_sessions(device):
     with pytest.raises(ApiError) as e:
         device.login_pin(PIN)
     assert e.value.code == "unknown_device"
+
+
+def test_r_m3_r_m6_phone_replaced_while_its_pin_is_checked_opens_no_session(device, monkeypatch):
+    """The old phone is looked up as bound before its PIN; another phone is activated (the
+    channel stays active) while the proof is compared: the old phone's login is refused and
+    no session opens for it."""
+    member = ready_device(device)
+    device.logout()
+    compare = DigestGuess._matches
+    other = DeviceClient.in_process(language="en")
+
+    def replaced_meanwhile(guess: DigestGuess, row: object) -> bool:
+        monkeypatch.setattr(DigestGuess, "_matches", compare)  # once: activation compares too
+        activate_device(other, member)
+        return compare(guess, row)
+
+    monkeypatch.setattr(DigestGuess, "_matches", replaced_meanwhile)
+    try:
+        with pytest.raises(ApiError) as e:
+            device.login_pin(PIN)
+    finally:
+        other.close()
+    assert e.value.code == "unknown_device"
+    assert (
+        not MobileSession.objects.filter(device__device_id=device.device_id)
+        .filter(revoked_at__isnull=True)
+        .exists()
+    )
 
 
 def test_r_m6_new_activation_revokes_sessions(device):

@@ -1,6 +1,9 @@
 """Rate limits of login and code endpoints: counted in the database, per window, failing closed
 when they cannot count (R-X3, R-W1), as "unavailable" rather than "too many attempts" (R-X8)."""
 
+import threading
+from collections import Counter
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -8,7 +11,8 @@ from django.test import Client
 from skarbiec.client import DeviceClient
 from skarbiec.core import clock
 from skarbiec.core.errors import RateLimited, ServiceUnavailable
-from skarbiec.core.throttling import consume_rate_limit
+from skarbiec.core.models import RateLimitCounter
+from skarbiec.core.throttling import consume_rate_limit, rate_limit_key
 from skarbiec.otp.models import SmsMessage
 from tests.factories import make_member
 
@@ -22,6 +26,39 @@ def test_limit_counts_per_subject_and_window():
     consume_rate_limit("login-addr", "10.0.0.2", 3, 60)  # another address has its own budget
     clock.advance(61)
     consume_rate_limit("login-addr", "10.0.0.1", 3, 60)  # a new window
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x3_parallel_requests_are_each_counted_exactly_once():
+    """Thirty requests at once on separate connections: all thirty are counted and a limit of
+    twenty lets exactly twenty through (no count lost between a read and a write)."""
+    requests = 30
+    start = threading.Barrier(requests)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def request() -> None:
+        try:
+            start.wait()
+            consume_rate_limit("login-addr", "10.0.0.9", 20, 60)
+            result = "passed"
+        except RateLimited:
+            result = "limited"
+        except Exception as e:  # a crash must fail the test, visibly
+            result = f"crash:{type(e).__name__}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=request) for _ in range(requests)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Counter(outcomes) == {"passed": 20, "limited": 10}, outcomes
+    counted = RateLimitCounter.objects.filter(key=rate_limit_key("login-addr", "10.0.0.9"))
+    assert sum(row.count for row in counted) == requests
 
 
 @pytest.fixture
