@@ -99,8 +99,8 @@ def test_r_x8_challenge_fails_closed_with_503_not_rate_limited(limiter_table_gon
 
 @pytest.mark.django_db
 def test_r_x10_members_behind_one_address_do_not_limit_each_others_logins(settings):
-    """Per address only failures count: a carrier's shared address is not spent by members who
-    log in correctly, while one address guessing is still stopped."""
+    """R-X10: per address only failures count. A carrier's shared address is not spent by
+    members who log in correctly, while one address guessing is still stopped."""
     settings.RATE_LIMIT_PER_ADDRESS = (3, 60)
     carrier = Client(REMOTE_ADDR="100.64.0.1")
     members = [make_member() for _ in range(8)]
@@ -122,6 +122,8 @@ def test_r_x10_members_behind_one_address_do_not_limit_each_others_logins(settin
 
 @pytest.mark.django_db
 def test_r_x10_an_activated_device_asks_for_challenges_per_device_not_per_address(settings):
+    """R-X10: an activated device's challenges count per device; only anonymous challenges
+    count per address, so members behind one address keep logging in."""
     from skarbiec.client import ApiError
     from tests.api.steps import device_beside_web_client, ready_device
 
