@@ -60,12 +60,27 @@ class CpuMeter:
         self.wall_begin = time.monotonic()
 
     def stop(self) -> tuple[float, float]:
-        """(server CPU seconds, wall seconds) since start()."""
+        """(server CPU seconds, wall seconds) since start(); `split` then holds the CPU seconds
+        of each kind of process (the request workers, the SMS worker, the rest)."""
         wall = time.monotonic() - self.wall_begin
         total = 0.0
+        workers = set(gunicorn_workers(self.root))
+        self.split = {"request_workers": 0.0, "sms_worker": 0.0, "other": 0.0}
         for pid in process_tree(self.root):
-            total += cpu_seconds(pid) - self.begin.get(pid, 0.0)
+            used = cpu_seconds(pid) - self.begin.get(pid, 0.0)
+            total += used
+            self.split[_kind(pid, workers)] += used
         return total, wall
+
+
+def _kind(pid: int, workers: set[int]) -> str:
+    if pid in workers:
+        return "request_workers"
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "other"
+    return "sms_worker" if "skarbiec worker" in cmdline else "other"
 
 
 def rss_mib(pid: int) -> float:
