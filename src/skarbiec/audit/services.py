@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from skarbiec.audit.models import AuditChain, AuditEvent
 from skarbiec.core import clock
@@ -77,19 +77,36 @@ def seal_audit_chains(batch: int = 5000) -> int:
                 AuditEvent.objects.filter(chain_key=key, seq__isnull=True).order_by("pk")[:batch]
             )
             seq, prev = head.last_seq, head.last_hash
+            links = []
             for entry in events:
                 seq += 1
                 entry.seq = seq
                 entry.prev_hash = prev
                 entry.hash = _digest(prev, entry)
-                AuditEvent.objects.filter(pk=entry.pk).update(
-                    seq=seq, prev_hash=prev, hash=entry.hash
-                )
+                links.append((seq, prev, entry.hash, entry.pk))
                 prev = entry.hash
+            _write_links(links)
             head.last_seq, head.last_hash = seq, prev
             head.save(update_fields=["last_seq", "last_hash"])
         sealed += len(events)
     return sealed
+
+
+def _write_links(links: list[tuple[int, str, str, int]]) -> None:
+    """(seq, prev_hash, hash, pk) of each sealed event, sent as one batch: an ORM UPDATE per
+    event cost the worker 0.37 ms of CPU each, this 0.04 ms (benchmarks/NOTES.md);
+    bulk_update's CASE expression was slower still."""
+    if not links:
+        return
+    quote = connection.ops.quote_name
+    # Column names are the field names (the model sets no db_column); every value is bound.
+    sql = (
+        f"UPDATE {quote(AuditEvent._meta.db_table)} SET "  # noqa: S608
+        f"{quote('seq')} = %s, {quote('prev_hash')} = %s, {quote('hash')} = %s "
+        f"WHERE {quote('id')} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, links)
 
 
 @dataclass

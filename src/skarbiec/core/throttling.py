@@ -79,11 +79,16 @@ def address_failures_limited(
     key = rate_limit_key(scope, address or "-")
     window, retry_after = _window(window_seconds)
     try:
-        row = RateLimitCounter.objects.filter(key=key, window_start=window).first()
+        # One column by the unique (key, window): no ORDER BY, no model to build.
+        failures = RateLimitCounter.objects.values_list("count", flat=True).get(
+            key=key, window_start=window
+        )
+    except RateLimitCounter.DoesNotExist:
+        failures = 0
     except DatabaseError:
         log.exception("rate limiter unavailable; refusing request")
         raise ServiceUnavailable()
-    if row is not None and row.count >= limit:
+    if failures >= limit:
         raise RateLimited(retry_after=retry_after)
     try:
         yield

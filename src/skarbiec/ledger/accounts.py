@@ -108,10 +108,10 @@ def member_accounts(member: Member) -> list[Account]:
 
 def get_member_account(member: Member, account: "Account | int") -> Account:
     account_id = account.pk if isinstance(account, Account) else account
-    found = Account.objects.filter(pk=account_id, member=member).first()
-    if found is None:
-        raise AccountNotFound()
-    return found
+    try:
+        return Account.objects.get(pk=account_id, member=member)
+    except Account.DoesNotExist:
+        raise AccountNotFound() from None
 
 
 def deposit_cash(

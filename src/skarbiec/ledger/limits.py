@@ -155,8 +155,11 @@ def limit_usage(member: Member, channel: str) -> LimitUsage:
 def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) -> None:
     if lock:
         # The row lock serialises the member's orders in this channel (R-X4).
-        locked = MemberLimits.objects.select_for_update().filter(member=member, channel=channel)
-        limits = locked.first() or locked.get(pk=member_limits(member, channel).pk)
+        locked = MemberLimits.objects.select_for_update()
+        try:
+            limits = locked.get(member=member, channel=channel)
+        except MemberLimits.DoesNotExist:
+            limits = locked.get(pk=member_limits(member, channel).pk)
     else:
         limits = member_limits(member, channel)
     if amount_minor > limits.per_transaction_minor:

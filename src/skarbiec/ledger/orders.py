@@ -152,7 +152,11 @@ def create_transfer_order(
         raise SameAccount()
     to_account: Account | None = None
     exempt = ""
-    own = Account.objects.filter(member=member, number=payee).first()
+    # Lookups by unique keys use get(): first() would compile an ORDER BY on every order.
+    try:
+        own: Account | None = Account.objects.get(member=member, number=payee)
+    except Account.DoesNotExist:
+        own = None
     if own is not None:
         kind, to_account, exempt = Order.Kind.OWN, own, "own"
         payee_name = payee_name or member.full_name
@@ -161,11 +165,12 @@ def create_transfer_order(
             raise InvalidOrderDetails(_("Fill in the payee name."), field="payee_name")
         if sort_code_of(payee) == member.credit_union.sort_code:
             kind = Order.Kind.INTERNAL
-            to_account = Account.objects.filter(
-                credit_union=member.credit_union, number=payee, member__isnull=False
-            ).first()
-            if to_account is None:
-                raise PayeeAccountNotFound()
+            try:
+                to_account = Account.objects.get(
+                    credit_union=member.credit_union, number=payee, member__isnull=False
+                )
+            except Account.DoesNotExist:
+                raise PayeeAccountNotFound() from None
         else:
             kind = Order.Kind.EXTERNAL
         if TrustedPayee.objects.filter(
@@ -233,8 +238,9 @@ def create_transfer_order(
 
 
 def _replayed_order(member: Member, key: str, digest: str) -> Order | None:
-    existing = Order.objects.filter(member=member, idempotency_key=key).first()
-    if existing is None:
+    try:
+        existing = Order.objects.get(member=member, idempotency_key=key)
+    except Order.DoesNotExist:
         return None
     if existing.request_digest != digest:
         raise IdempotencyConflict()

@@ -107,14 +107,13 @@ def signed_by(
 
 
 def active_device(device_id: str) -> MobileDevice:
-    device = (
-        MobileDevice.objects.select_related("member__credit_union")
-        .filter(device_id=str(device_id or "")[:43], state=MobileDevice.State.ACTIVE)
-        .first()
-    )
-    if device is None:
-        raise UnknownDevice()
-    return device
+    try:
+        # device_id is unique: get() needs no ORDER BY (compiled on every device request).
+        return MobileDevice.objects.select_related("member__credit_union").get(
+            device_id=str(device_id or "")[:43], state=MobileDevice.State.ACTIVE
+        )
+    except MobileDevice.DoesNotExist:
+        raise UnknownDevice() from None
 
 
 def verify_device_request(

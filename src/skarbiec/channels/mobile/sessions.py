@@ -69,13 +69,14 @@ def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSession
     moves it, unless `slide` is False (the session check must not keep a session alive)."""
     if not token or len(token) > 200:
         raise MobileNotAuthenticated()
-    session = (
-        MobileSession.objects.select_related("member__credit_union", "device")
-        .filter(token_hash=_token_hash(token))
-        .first()
-    )
-    if session is None:
-        raise MobileNotAuthenticated()
+    try:
+        # get(), not first(): the hash is unique, and an ORDER BY costs its compilation on
+        # every authenticated request.
+        session = MobileSession.objects.select_related("member__credit_union", "device").get(
+            token_hash=_token_hash(token)
+        )
+    except MobileSession.DoesNotExist:
+        raise MobileNotAuthenticated() from None
     member = session.member
     if session.revoked_at is not None:
         if session.revoke_reason == "channel_blocked":
