@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.channels.web.login import begin_web_login, complete_web_login
@@ -303,3 +303,102 @@ def test_r_x6_wrong_answers_are_counted_even_with_an_empty_or_odd_secret(_api):
         )
     assert web_failures(member)() == 3
     assert PIN  # the PIN scenarios above use the steps' PIN
+
+
+@contextmanager
+def attempts_in_flight(attempt: Callable[[], object], depth: int) -> Iterator[list[str]]:
+    """At the comparison of each attempt, one more attempt starts on another connection and
+    runs to its end before the first one is compared: `depth` attempts in flight at once. Yields
+    the log: "compared" at each comparison, then each nested attempt's outcome as it ends
+    (innermost first)."""
+    outcomes: list[str] = []
+    classes = (attempts.PasswordGuess, attempts.DigestGuess, attempts.FingerprintGuess)
+    originals = {cls: cls._matches for cls in classes}
+    level = [0]
+
+    def nesting(original):
+        def _matches(self, row):
+            outcomes.append("compared")
+            if level[0] < depth - 1:
+                level[0] += 1
+
+                def another() -> None:
+                    try:
+                        outcomes.append(_raises(attempt))
+                    finally:
+                        connection.close()
+
+                thread = threading.Thread(target=another)
+                thread.start()
+                thread.join()
+            return original(self, row)
+
+        return _matches
+
+    for cls, original in originals.items():
+        cls._matches = nesting(original)
+    try:
+        yield outcomes
+    finally:
+        for cls, original in originals.items():
+            cls._matches = original
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_r_x4_r_x6_three_attempts_in_flight_leave_no_fourth_comparison(name, _api):
+    """Three wrong attempts counted and not yet settled take the whole budget: a fourth that
+    arrives meanwhile is refused without being compared (R-X4, R-M5, R-W2, R-X7), whether the
+    mechanism counts under a row lock or with one conditional UPDATE."""
+    attempt, read = SCENARIOS[name]()
+    with attempts_in_flight(attempt, depth=4) as outcomes:
+        outcomes.append(_raises(attempt))
+    assert outcomes.count("compared") == 3, (name, outcomes)
+    # The fourth attempt (innermost, first to end) was refused before any comparison.
+    assert outcomes[3] not in ("compared", "accepted", "rate_limited"), (name, outcomes)
+    assert read() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_b3_r_x6_a_blocked_web_channel_is_refused_without_a_comparison_or_a_count(_api):
+    """Blocked at the helpline with no failure on record: the password is neither counted nor
+    compared, whichever way the mechanism counts (its one-statement count matches only an open
+    channel)."""
+    from skarbiec.channels.lifecycle import block_web_channel_on_request
+
+    member = make_member()
+    block_web_channel_on_request(member, CTX)
+    read = web_failures(member)
+    with counter_seen_at_comparison(read) as seen:
+        assert _raises(lambda: begin_web_login(member.login, PASSWORD, CTX)) == "channel_blocked"
+    assert seen == [] and read() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_m5_r_x6_a_channel_blocked_after_the_first_check_is_not_compared(_api, monkeypatch):
+    """The app's channel is blocked between the request's early check and the count (staff
+    act in between): the PIN is neither counted nor compared."""
+    from skarbiec.channels.lifecycle import block_mobile_channel
+    from skarbiec.channels.mobile import pin
+
+    device = DeviceClient.in_process(language="en")
+    member = ready_device(device)
+    block_mobile_channel(member, "staff", CTX)
+    monkeypatch.setattr(pin, "require_usable_channel", lambda member: None)
+    read = mobile_field(member, "failed_auth_attempts")
+    with counter_seen_at_comparison(read) as seen:
+        assert _raises(lambda: device.login_pin(PIN)) == "channel_blocked"
+    assert seen == [] and read() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", ["web password (login)", "SMS code (web login)"])
+def test_r_x6_a_count_inside_a_callers_transaction_is_refused(name, _api):
+    """A flow that wrapped the check in its own transaction could roll the count back with
+    it: the mechanism refuses to count there, by one statement or under the lock."""
+    attempt, read = SCENARIOS[name]()
+    with counter_seen_at_comparison(read) as seen, pytest.raises(RuntimeError, match="durable"):
+        with transaction.atomic():
+            attempt()
+    assert seen == [], "compared although the count could still be rolled back"
+    assert read() == 0

@@ -4,7 +4,9 @@ Web and mobile-app passwords, PIN proofs, fingerprint assertions and SMS codes a
 only here (a test greps the package for any other comparison), and only after their attempt
 was counted in a transaction of its own that has committed. `atomic(durable=True)` makes that
 a checked fact: a caller that wraps `check_secret` in a transaction gets an error instead of a
-count it could roll back. Then the attempt is settled:
+count it could roll back. A counter that can say as a filter when its row is open
+(`Counter.open_rows`) is counted by one conditional UPDATE that commits by itself; the others,
+and every refusal, go through the row lock. Then the attempt is settled:
 
 - right secret: under the counter's row lock the counter is checked again (a parallel failure
   may have blocked it meanwhile), the attempt is given back (or the count reset) and the
@@ -24,6 +26,7 @@ import hmac
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, Generic, TypeVar, overload
 
 import pyotp
@@ -56,6 +59,12 @@ class Counter(ABC, Generic[Row]):
 
     def refusal(self, row: Row) -> DomainError | None:
         """Why no attempt may be made now (blocked, closed), or None."""
+        return None
+
+    def open_rows(self) -> "models.QuerySet[Row] | None":
+        """The counter's row as a filter that matches only while `refusal` is None: an attempt
+        is then counted by one conditional UPDATE instead of a locked read and a write. None
+        (the default) counts under the row lock."""
         return None
 
     @abstractmethod
@@ -96,6 +105,9 @@ def reset_count(counter: Counter[Any], row: models.Model) -> None:
 class Guess(ABC):
     """A presented secret and what it must match. Only `check_secret` compares it."""
 
+    #: Whether `_matches` reads the counter's row (a stored value taken as counted).
+    reads_row: bool = True
+
     @abstractmethod
     def _matches(self, row: Any) -> bool:
         """Compare; `row` is the counter's row as counted (for values stored on it)."""
@@ -114,6 +126,7 @@ class PasswordGuess(Guess):
     ) -> None:
         self._stored = stored_hash
         self._presented = presented if isinstance(presented, str) else ""
+        self.reads_row = callable(stored_hash)
 
     def _matches(self, row: Any) -> bool:
         stored = self._stored(row) if callable(self._stored) else self._stored
@@ -138,6 +151,7 @@ class DigestGuess(Guess):
     def __init__(self, expected: str | None | Callable[[Any], str | None], presented: str) -> None:
         self._expected = expected
         self._presented = presented
+        self.reads_row = callable(expected)
 
     def _matches(self, row: Any) -> bool:
         expected = self._expected(row) if callable(self._expected) else self._expected
@@ -200,6 +214,7 @@ class FingerprintGuess(Guess):
     the server whatever the client asked for (R-M4). No registered credential: never matches."""
 
     new_sign_count: int = 0
+    reads_row = False
 
     def __init__(
         self,
@@ -240,6 +255,8 @@ class FingerprintGuess(Guess):
 class ReportedFailure(Guess):
     """The device reports a failure it saw itself (a finger the sensor refused): a counted
     attempt that never matches."""
+
+    reads_row = False
 
     def _matches(self, row: Any) -> bool:
         return False
@@ -285,7 +302,11 @@ def check_secret(
         raise
 
 
-def _count(counter: Counter[Row], guess: Guess) -> Row:
+def _count(counter: Counter[Row], guess: Guess) -> Row | None:
+    """Count the attempt and commit; the row as counted, or None when it was counted by one
+    statement (the guess does not read it)."""
+    if not guess.reads_row and _count_in_one_statement(counter):
+        return None
     with transaction.atomic(durable=True):
         row = counter.lock()
         refusal = counter.refusal(row)
@@ -298,6 +319,24 @@ def _count(counter: Counter[Row], guess: Guess) -> Row:
         guess._decoy()
         raise refusal
     return row
+
+
+def _count_in_one_statement(counter: Counter[Any]) -> bool:
+    """`UPDATE … SET count = count + 1 WHERE <open> AND count < limit`: the database checks the
+    row's state and the limit under the row lock it takes for the write, so parallel attempts
+    never pass the limit. False (nothing counted) when the row is not open or the attempts are
+    taken: the locked path then finds the refusal (or counts, if the row opened meanwhile)."""
+    rows = counter.open_rows()
+    if rows is None:
+        return False
+    # Alone the UPDATE commits by itself (autocommit). Inside a caller's transaction the
+    # durable block raises, as the locked path does: the count must not be rolled back.
+    in_transaction = transaction.get_connection(rows.db).in_atomic_block
+    with transaction.atomic(using=rows.db, durable=True) if in_transaction else nullcontext():
+        counted = rows.filter(**{f"{counter.field}__lt": counter.limit}).update(
+            **{counter.field: models.F(counter.field) + 1}
+        )
+    return counted == 1
 
 
 def give_back(counter: Counter[Any]) -> None:

@@ -109,9 +109,9 @@ def signed_by(
 def active_device(device_id: str) -> MobileDevice:
     try:
         # device_id is unique: get() needs no ORDER BY (compiled on every device request).
-        return MobileDevice.objects.select_related("member__credit_union").get(
-            device_id=str(device_id or "")[:43], state=MobileDevice.State.ACTIVE
-        )
+        return MobileDevice.objects.select_related(
+            "member__credit_union", "member__mobile_channel"
+        ).get(device_id=str(device_id or "")[:43], state=MobileDevice.State.ACTIVE)
     except MobileDevice.DoesNotExist:
         raise UnknownDevice() from None
 

@@ -5,6 +5,7 @@ proof signed by the device key. PIN and fingerprint failures share one counter.
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from skarbiec.channels import protocol
@@ -150,6 +151,9 @@ class AuthCounter(Counter[MobileChannel]):
         if row.state != MobileChannel.State.ACTIVE:
             return MobileChannelBlocked.of(self.member.credit_union)
         return None
+
+    def open_rows(self) -> QuerySet[MobileChannel]:
+        return MobileChannel.objects.filter(member=self.member, state=MobileChannel.State.ACTIVE)
 
     def exhausted(self, row: MobileChannel) -> DomainError:
         return MobileChannelBlocked.of(self.member.credit_union)

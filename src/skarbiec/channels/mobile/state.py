@@ -61,7 +61,8 @@ def require_usable_channel(member: Member) -> MobileChannel:
     policy = member.credit_union
     if not policy.offers_mobile_app:
         raise MobileNotOffered()
-    channel = MobileChannel.objects.get(member=member)
+    # Read with the device (`active_device`) when a device asks: no statement of its own.
+    channel: MobileChannel = member.mobile_channel
     if channel.state == MobileChannel.State.BLOCKED:
         raise MobileChannelBlocked.of(policy)
     if channel.state == MobileChannel.State.DISABLED:

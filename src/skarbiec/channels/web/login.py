@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import record_event
@@ -94,6 +95,9 @@ class WebPasswordCounter(Counter[WebChannel]):
             if row.state == WebChannel.State.BLOCKED
             else None
         )
+
+    def open_rows(self) -> QuerySet[WebChannel]:
+        return WebChannel.objects.filter(member=self.member).exclude(state=WebChannel.State.BLOCKED)
 
     def exhausted(self, row: WebChannel) -> DomainError:
         return WebChannelBlocked.of(self.member.credit_union)
