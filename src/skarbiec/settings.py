@@ -154,7 +154,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 
 # Sessions live in the database (R-X3): any number of processes serve the same members.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "skarbiec.web.session_store"
 SESSION_COOKIE_NAME = "skarbiec_session"
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True

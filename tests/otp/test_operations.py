@@ -286,6 +286,26 @@ def test_r_o3_r_x7_sending_is_limited_per_member_and_says_how_long_to_wait(setti
 
 
 @pytest.mark.django_db
+def test_r_o3_the_wait_named_is_until_the_oldest_code_of_the_budget_leaves_the_window(settings):
+    """Sliding window: codes at 0, 60, 120 and 180 s take a budget of four; at 200 s the next
+    one waits until the first leaves the window (600 s), then exactly one more may go."""
+    settings.OTP_SEND_LIMIT = (4, 600)
+    member = make_member()
+    for _ in range(4):
+        start(member)
+        clock.advance(60)
+    clock.advance(200 - 240)
+    with pytest.raises(OtpSendingLimited) as e:
+        start(member)
+    assert e.value.details["retry_after"] == 400
+    clock.advance(401)
+    start(member)
+    with pytest.raises(OtpSendingLimited) as e:
+        start(member)
+    assert e.value.details["retry_after"] == 59  # the code of 60 s leaves at 660 s
+
+
+@pytest.mark.django_db
 def test_r_o4_wrong_codes_count_down_then_exhaust():
     member = make_member()
     confirmation = start(member)

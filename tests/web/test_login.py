@@ -65,13 +65,19 @@ def test_r_w1_start_page_shows_the_previous_login_time(client):
 
 @pytest.mark.django_db
 def test_r_w1_session_key_is_cycled_at_each_login_step(client):
+    from django.contrib.sessions.models import Session
+
     member = make_member()
     client.get("/")
+    client.session.save()
+    before = client.cookies["skarbiec_session"].value
     _login(client, member.login, PASSWORD)
     after_password = client.cookies["skarbiec_session"].value
     client.post("/login/code/", {"code": last_sms_code(member)})
     after_code = client.cookies["skarbiec_session"].value
-    assert after_password and after_code and after_password != after_code
+    assert len({before, after_password, after_code}) == 3
+    # A cookie from before a step opens nothing: its session is gone from the database.
+    assert list(Session.objects.values_list("session_key", flat=True)) == [after_code]
 
 
 @pytest.mark.django_db

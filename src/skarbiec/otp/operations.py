@@ -105,18 +105,19 @@ def _spend_send_budget(member: Member) -> None:
     now = clock.now()
     Member.objects.select_for_update().filter(pk=member.pk).exists()
     # Every code SMS carries the moment its code expires (give_up_at); temporary passwords do
-    # not and do not count.
-    recent = list(
+    # not and do not count. Only the limit-th newest code in the window is read: it exists
+    # exactly when the budget is spent, and it frees the next slot when it leaves the window.
+    oldest_in_budget = list(
         SmsMessage.objects.filter(
             member=member,
             give_up_at__isnull=False,
             created_at__gt=now - timedelta(seconds=window),
         )
         .order_by("-created_at")
-        .values_list("created_at", flat=True)[:limit]
+        .values_list("created_at", flat=True)[limit - 1 : limit]
     )
-    if len(recent) >= limit:
-        frees_at = recent[-1] + timedelta(seconds=window)
+    if oldest_in_budget:
+        frees_at = oldest_in_budget[0] + timedelta(seconds=window)
         raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
 
 
