@@ -71,22 +71,6 @@ def _die_with_parent() -> None:
         pass
 
 
-M_MMAP_THRESHOLD = -3
-
-
-def _bounded_malloc() -> None:
-    """Keep workers' memory flat (SPEC §11 P4). Each Argon2id verify allocates its 19 MiB
-    block; glibc raises its mmap threshold after freeing such a block, so later blocks come
-    from the request threads' heaps and stay resident (worker RSS grew from 108 to 190 MiB in
-    the benchmark). A fixed threshold of 1 MiB gives such blocks back to the system at once and
-    leaves smaller allocations as they were. Inherited by the forked workers."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.mallopt(M_MMAP_THRESHOLD, 1024 * 1024)
-    except (OSError, AttributeError):
-        pass
-
-
 def split_bind(bind: str) -> tuple[str, int]:
     host, sep, port = bind.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
@@ -174,7 +158,6 @@ class Command(BaseCommand):
                 if worker:
                     children.append(worker)
             self.stdout.flush()
-            _bounded_malloc()
             SkarbiecServer(gunicorn_options).run()
         finally:
             for child in children:
