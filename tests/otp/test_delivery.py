@@ -248,3 +248,26 @@ def test_r_o5_r_x4_parallel_workers_send_each_message_once():
     texts = sorted(text for _, text in gateway.sent)
     assert texts == [f"Kod {i:06d}" for i in range(12)]
     assert SmsMessage.objects.filter(state=SmsMessage.State.SENT, member=member).count() == 13
+
+
+@pytest.mark.django_db
+def test_r_o5_a_worker_whose_lease_ran_out_does_not_record_over_the_next_one():
+    """Worker A's lease ran out mid-send and worker B claimed the message: A's late answer is
+    not recorded (B's lease holds it); B's is."""
+    from skarbiec.otp.delivery import _claim_next_message, _record_sent
+
+    member = member_without_queue()
+    queue_sms(member.phone, "Kod 123123", member=member)
+    first = _claim_next_message()
+    clock.advance(LEASE_SECONDS)
+    second = _claim_next_message()
+    assert first is not None and second is not None and second.attempts == 2
+    _record_sent(first, RecordingGateway(), "late-answer-of-a")
+    sms = SmsMessage.objects.get(pk=first.pk)
+    assert (sms.state, sms.gateway_message_id) == (SmsMessage.State.PENDING, "")
+    _record_sent(second, RecordingGateway(), "answer-of-b")
+    sms.refresh_from_db()
+    assert (sms.state, sms.gateway_message_id) == (SmsMessage.State.SENT, "answer-of-b")
+    _record_sent(first, RecordingGateway(), "late-answer-of-a")
+    sms.refresh_from_db()
+    assert sms.gateway_message_id == "answer-of-b"

@@ -109,27 +109,20 @@ def _locked_if_pending(message: SmsMessage) -> SmsMessage | None:
 
 
 def _record_sent(message: SmsMessage, gateway: SmsGateway, provider_id: str) -> None:
-    with transaction.atomic():
-        locked = _locked_if_pending(message)
-        if locked is None:
-            return
-        locked.state = SmsMessage.State.SENT
-        locked.sent_at = clock.now()
-        locked.gateway = gateway.name
-        locked.gateway_message_id = provider_id[:100]
-        locked.last_error = ""
-        if not gateway.keeps_body:
-            locked.body_encrypted = ""
-        locked.save(
-            update_fields=[
-                "state",
-                "sent_at",
-                "gateway",
-                "gateway_message_id",
-                "last_error",
-                "body_encrypted",
-            ]
-        )
+    # One conditional UPDATE: only if still pending under this lease (after a lease ran out
+    # another worker may have finished the message already).
+    sent = {
+        "state": SmsMessage.State.SENT,
+        "sent_at": clock.now(),
+        "gateway": gateway.name,
+        "gateway_message_id": provider_id[:100],
+        "last_error": "",
+    }
+    if not gateway.keeps_body:
+        sent["body_encrypted"] = ""
+    SmsMessage.objects.filter(
+        pk=message.pk, state=SmsMessage.State.PENDING, attempts=message.attempts
+    ).update(**sent)
 
 
 def _record_failure(message: SmsMessage, error: GatewayError) -> None:
