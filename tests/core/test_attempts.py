@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from django.db import connection, transaction
@@ -31,6 +32,7 @@ from tests.api.steps import MOBILE_PASSWORD, PIN, last_code, member_with_channel
 from tests.factories import make_member
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "skarbiec"
+T = TypeVar("T")
 CTX = RequestContext(ip_address="10.9.9.9", channel="web")
 PASSWORD = "Start#2024pl"
 
@@ -96,37 +98,49 @@ def test_r_x6_the_scan_would_see_a_comparison_slipped_into_a_flow(tmp_path):
 
 
 @contextmanager
-def counter_seen_at_comparison(read: Callable[[], int]) -> Iterator[list[int]]:
-    """Read the counter through a second connection each time a secret is compared."""
-    seen: list[int] = []
+def at_each_comparison(hook: Callable[[], None]) -> Iterator[None]:
+    """Run `hook` each time a secret is compared, just before the comparison."""
     classes = (attempts.PasswordGuess, attempts.DigestGuess, attempts.FingerprintGuess)
     originals = {cls: cls._matches for cls in classes}
 
-    def observing(original):
+    def hooked(original):
         def _matches(self, row):
-            box: list[int] = []
-
-            def other_connection() -> None:
-                try:
-                    box.append(read())
-                finally:
-                    connection.close()
-
-            thread = threading.Thread(target=other_connection)
-            thread.start()
-            thread.join()
-            seen.append(box[0])
+            hook()
             return original(self, row)
 
         return _matches
 
     for cls, original in originals.items():
-        cls._matches = observing(original)
+        cls._matches = hooked(original)
     try:
-        yield seen
+        yield
     finally:
         for cls, original in originals.items():
             cls._matches = original
+
+
+def on_another_connection(work: Callable[[], T]) -> T:
+    """`work` on a thread of its own, so on a database connection of its own, to its end."""
+    box: list[T] = []
+
+    def run() -> None:
+        try:
+            box.append(work())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return box[0]
+
+
+@contextmanager
+def counter_seen_at_comparison(read: Callable[[], int]) -> Iterator[list[int]]:
+    """Read the counter through a second connection each time a secret is compared."""
+    seen: list[int] = []
+    with at_each_comparison(lambda: seen.append(on_another_connection(read))):
+        yield seen
 
 
 def web_failures(member) -> Callable[[], int]:
@@ -312,36 +326,16 @@ def attempts_in_flight(attempt: Callable[[], object], depth: int) -> Iterator[li
     the log: "compared" at each comparison, then each nested attempt's outcome as it ends
     (innermost first)."""
     outcomes: list[str] = []
-    classes = (attempts.PasswordGuess, attempts.DigestGuess, attempts.FingerprintGuess)
-    originals = {cls: cls._matches for cls in classes}
-    level = [0]
+    started = [1]
 
-    def nesting(original):
-        def _matches(self, row):
-            outcomes.append("compared")
-            if level[0] < depth - 1:
-                level[0] += 1
+    def one_more() -> None:
+        outcomes.append("compared")
+        if started[0] < depth:
+            started[0] += 1
+            outcomes.append(on_another_connection(lambda: _raises(attempt)))
 
-                def another() -> None:
-                    try:
-                        outcomes.append(_raises(attempt))
-                    finally:
-                        connection.close()
-
-                thread = threading.Thread(target=another)
-                thread.start()
-                thread.join()
-            return original(self, row)
-
-        return _matches
-
-    for cls, original in originals.items():
-        cls._matches = nesting(original)
-    try:
+    with at_each_comparison(one_more):
         yield outcomes
-    finally:
-        for cls, original in originals.items():
-            cls._matches = original
 
 
 @pytest.mark.django_db(transaction=True)
