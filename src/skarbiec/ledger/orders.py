@@ -150,27 +150,30 @@ def create_transfer_order(
     source = get_member_account(member, from_id)
     if payee == source.number:
         raise SameAccount()
-    to_account: Account | None = None
     exempt = ""
-    # Lookups by unique keys use get(): first() would compile an ORDER BY on every order.
+    in_house = sort_code_of(payee) == member.credit_union.sort_code
+    # Lookups by unique keys use get(): first() would compile an ORDER BY on every order. A
+    # payee in this credit union is looked up once: the account tells own from internal.
     try:
-        own: Account | None = Account.objects.get(member=member, number=payee)
+        to_account: Account | None = (
+            Account.objects.get(
+                credit_union=member.credit_union, number=payee, member__isnull=False
+            )
+            if in_house
+            else Account.objects.get(member=member, number=payee)
+        )
     except Account.DoesNotExist:
-        own = None
-    if own is not None:
-        kind, to_account, exempt = Order.Kind.OWN, own, "own"
+        to_account = None
+    if to_account is not None and to_account.member_id == member.pk:
+        kind, exempt = Order.Kind.OWN, "own"
         payee_name = payee_name or member.full_name
     else:
         if not payee_name:
             raise InvalidOrderDetails(_("Fill in the payee name."), field="payee_name")
-        if sort_code_of(payee) == member.credit_union.sort_code:
+        if in_house:
             kind = Order.Kind.INTERNAL
-            try:
-                to_account = Account.objects.get(
-                    credit_union=member.credit_union, number=payee, member__isnull=False
-                )
-            except Account.DoesNotExist:
-                raise PayeeAccountNotFound() from None
+            if to_account is None:
+                raise PayeeAccountNotFound()
         else:
             kind = Order.Kind.EXTERNAL
         if TrustedPayee.objects.filter(
