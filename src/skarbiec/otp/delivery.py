@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from cryptography.fernet import InvalidToken
 from django.db import transaction
+from django.db.models import QuerySet
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
@@ -99,18 +100,20 @@ def _deliver(message: SmsMessage, gateway: SmsGateway) -> None:
     _record_sent(message, gateway, provider_id)
 
 
-def _locked_if_pending(message: SmsMessage) -> SmsMessage | None:
-    # After a lease ran out another worker may have finished this message already.
-    return (
-        SmsMessage.objects.select_for_update()
-        .filter(pk=message.pk, state=SmsMessage.State.PENDING, attempts=message.attempts)
-        .first()
+def _under_this_lease(message: SmsMessage) -> QuerySet[SmsMessage]:
+    """The message while it is still pending under the lease this worker claimed: after a
+    lease ran out another worker may have claimed or finished it already."""
+    return SmsMessage.objects.filter(
+        pk=message.pk, state=SmsMessage.State.PENDING, attempts=message.attempts
     )
 
 
+def _locked_if_pending(message: SmsMessage) -> SmsMessage | None:
+    return _under_this_lease(message).select_for_update().first()
+
+
 def _record_sent(message: SmsMessage, gateway: SmsGateway, provider_id: str) -> None:
-    # One conditional UPDATE: only if still pending under this lease (after a lease ran out
-    # another worker may have finished the message already).
+    # One conditional UPDATE checks the lease and writes.
     sent = {
         "state": SmsMessage.State.SENT,
         "sent_at": clock.now(),
@@ -120,9 +123,7 @@ def _record_sent(message: SmsMessage, gateway: SmsGateway, provider_id: str) -> 
     }
     if not gateway.keeps_body:
         sent["body_encrypted"] = ""
-    SmsMessage.objects.filter(
-        pk=message.pk, state=SmsMessage.State.PENDING, attempts=message.attempts
-    ).update(**sent)
+    _under_this_lease(message).update(**sent)
 
 
 def _record_failure(message: SmsMessage, error: GatewayError) -> None:
