@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import QuerySet
 
 from skarbiec.core import clock
 from skarbiec.core.attempts import Counter
 from skarbiec.core.errors import DomainError, NotMembersMistake, RateLimited, ServiceUnavailable
 from skarbiec.core.models import RateLimitCounter
+from skarbiec.core.prepared import prepared_select
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,12 @@ def consume_rate_limit(scope: str, subject: str, limit: int, window_seconds: int
         raise RateLimited(retry_after=retry_after)
 
 
+@prepared_select
+def _window_count(key: str, window: int) -> QuerySet[RateLimitCounter]:
+    # Prepared (core/prepared.py): read before every PIN, fingerprint and password attempt.
+    return RateLimitCounter.objects.filter(key=key, window_start=window).only("count")
+
+
 @contextmanager
 def address_failures_limited(
     scope: str, address: str, limit: int, window_seconds: int
@@ -79,15 +87,11 @@ def address_failures_limited(
     key = rate_limit_key(scope, address or "-")
     window, retry_after = _window(window_seconds)
     try:
-        # One column by the unique (key, window): no ORDER BY, no model to build.
-        failures = RateLimitCounter.objects.values_list("count", flat=True).get(
-            key=key, window_start=window
-        )
-    except RateLimitCounter.DoesNotExist:
-        failures = 0
+        counted = _window_count.first(key=key, window=window)
     except DatabaseError:
         log.exception("rate limiter unavailable; refusing request")
         raise ServiceUnavailable()
+    failures = counted.count if counted is not None else 0
     if failures >= limit:
         raise RateLimited(retry_after=retry_after)
     try:

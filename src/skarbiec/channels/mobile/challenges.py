@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from skarbiec.channels import protocol
 from skarbiec.channels.errors import (
@@ -23,6 +24,7 @@ from skarbiec.channels.models import (
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.keys import keyed_hash
+from skarbiec.core.prepared import Update, prepared_select, prepared_update
 from skarbiec.core.throttling import (
     consume_rate_limit,
 )
@@ -75,19 +77,29 @@ def purge_stale_device_data(older_than_seconds: int = 3600) -> int:
     return challenges + activations
 
 
+@prepared_update
+def _use_challenge(challenge_hash: str, purpose: str, device_id: str, now: datetime) -> Update:
+    unused = DeviceChallenge.objects.filter(
+        challenge_hash=challenge_hash,
+        purpose=purpose,
+        device_id=device_id,
+        used_at__isnull=True,
+        expires_at__gt=now,
+    )
+    return unused, {"used_at": now}
+
+
 def consume_challenge(challenge: str, purpose: str, device_id: str = "") -> None:
     """Use the challenge exactly once: one conditional UPDATE, so two parallel requests with
     the same challenge cannot both pass."""
     if not isinstance(challenge, str) or not 20 <= len(challenge) <= 100:
         raise ChallengeInvalid()
-    now = clock.now()
-    used = DeviceChallenge.objects.filter(
+    used = _use_challenge.run(
         challenge_hash=_challenge_hash(challenge),
         purpose=purpose,
         device_id=device_id,
-        used_at__isnull=True,
-        expires_at__gt=now,
-    ).update(used_at=now)
+        now=clock.now(),
+    )
     if used != 1:
         raise ChallengeInvalid()
 
@@ -106,14 +118,19 @@ def signed_by(
         raise SignatureInvalid()
 
 
+@prepared_select
+def _active_device(device_id: str) -> QuerySet[MobileDevice]:
+    # Prepared (core/prepared.py): every signed request of the app starts here.
+    return MobileDevice.objects.select_related(
+        "member__credit_union", "member__mobile_channel"
+    ).filter(device_id=device_id, state=MobileDevice.State.ACTIVE)
+
+
 def active_device(device_id: str) -> MobileDevice:
-    try:
-        # device_id is unique: get() needs no ORDER BY (compiled on every device request).
-        return MobileDevice.objects.select_related(
-            "member__credit_union", "member__mobile_channel"
-        ).get(device_id=str(device_id or "")[:43], state=MobileDevice.State.ACTIVE)
-    except MobileDevice.DoesNotExist:
-        raise UnknownDevice() from None
+    device = _active_device.first(device_id=str(device_id or "")[:43])
+    if device is None:
+        raise UnknownDevice()
+    return device
 
 
 def verify_device_request(
@@ -130,20 +147,20 @@ def verify_device_request(
     signed_by(device.public_key, action, challenge, device.device_id, payload, signature)
 
 
+@prepared_select
+def _active_device_id(device_id: str) -> QuerySet[MobileDevice]:
+    return MobileDevice.objects.filter(device_id=device_id, state=MobileDevice.State.ACTIVE).only(
+        "pk"
+    )
+
+
 def issue_device_challenge(ctx: RequestContext, device_id: str = "") -> IssuedChallenge:
     """A challenge for the next signed device request. An activated device names itself and is
     limited per device, so members behind one carrier address do not limit each other; an
     anonymous request (activation) is limited per address (R-X10)."""
     per_addr, window = settings.RATE_LIMIT_PER_ADDRESS
     per_device, window_d = settings.RATE_LIMIT_PER_LOGIN
-    device = (
-        MobileDevice.objects.filter(
-            device_id=str(device_id)[:43], state=MobileDevice.State.ACTIVE
-        ).exists()
-        if device_id
-        else False
-    )
-    if device:
+    if device_id and _active_device_id.first(device_id=str(device_id)[:43]) is not None:
         consume_rate_limit("mobile-challenge-device", str(device_id), per_device * 2, window_d)
     else:
         consume_rate_limit("mobile-challenge", ctx.ip_address or "-", per_addr * 2, window)

@@ -2,6 +2,7 @@
 proof signed by the device key. PIN and fingerprint failures share one counter.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -45,6 +46,7 @@ from skarbiec.core.attempts import (
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.keys import keyed_hash
+from skarbiec.core.prepared import Update, prepared_update
 from skarbiec.members.models import Member
 
 _COMMON_PINS = frozenset(
@@ -172,6 +174,13 @@ class AuthCounter(Counter[MobileChannel]):
         return self.wrong(attempts_left=self.attempts_left(row))
 
 
+@prepared_update
+def _note_device_use(device_pk: int, now: datetime) -> Update:
+    return MobileDevice.objects.filter(pk=device_pk, state=MobileDevice.State.ACTIVE), {
+        "last_used_at": now
+    }
+
+
 def login_with(
     member: Member,
     device: MobileDevice,
@@ -186,10 +195,7 @@ def login_with(
 
     def logged_in(channel: MobileChannel) -> MobileSessionToken:
         # One statement checks the device is still bound and notes its use.
-        used = MobileDevice.objects.filter(pk=device.pk, state=MobileDevice.State.ACTIVE).update(
-            last_used_at=clock.now()
-        )
-        if not used:
+        if not _note_device_use.run(device_pk=device.pk, now=clock.now()):
             raise UnknownDevice()
         if before_session is not None:
             before_session()

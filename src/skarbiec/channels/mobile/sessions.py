@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from skarbiec.channels.errors import (
     MobileChannelBlocked,
@@ -21,6 +22,7 @@ from skarbiec.channels.models import (
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.keys import keyed_hash
+from skarbiec.core.prepared import Update, prepared_select, prepared_update
 from skarbiec.members.models import Member
 
 
@@ -48,6 +50,19 @@ def _token_hash(token: str) -> str:
     return keyed_hash("mobile-session", token)
 
 
+@prepared_select
+def _session_by_token_hash(token_hash: str) -> QuerySet[MobileSession]:
+    # Prepared: every authenticated call of the app runs it (see core/prepared.py).
+    return MobileSession.objects.select_related("member__credit_union", "device").filter(
+        token_hash=token_hash
+    )
+
+
+@prepared_update
+def _slide(session_id: int, now: datetime) -> Update:
+    return MobileSession.objects.filter(pk=session_id), {"last_seen_at": now}
+
+
 def open_session(member: Member, device: MobileDevice) -> MobileSessionToken:
     policy = member.credit_union
     token = secrets.token_urlsafe(32)
@@ -69,14 +84,9 @@ def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSession
     moves it, unless `slide` is False (the session check must not keep a session alive)."""
     if not token or len(token) > 200:
         raise MobileNotAuthenticated()
-    try:
-        # get(), not first(): the hash is unique, and an ORDER BY costs its compilation on
-        # every authenticated request.
-        session = MobileSession.objects.select_related("member__credit_union", "device").get(
-            token_hash=_token_hash(token)
-        )
-    except MobileSession.DoesNotExist:
-        raise MobileNotAuthenticated() from None
+    session = _session_by_token_hash.first(token_hash=_token_hash(token))
+    if session is None:
+        raise MobileNotAuthenticated()
     member = session.member
     if session.revoked_at is not None:
         if session.revoke_reason == "channel_blocked":
@@ -94,7 +104,7 @@ def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSession
     # The sliding expiry is written at most every few seconds: a burst of calls costs one
     # write, and the session can only end those seconds earlier, never later (R-M9).
     if slide and now - session.last_seen_at >= SLIDE_WRITE_INTERVAL:
-        MobileSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+        _slide.run(session_id=session.pk, now=now)
         session.last_seen_at = now
     return MobileSessionInfo(
         session_id=session.pk,

@@ -1,0 +1,165 @@
+"""Prepared query shapes (core/prepared.py): the same rows and effects as the ORM's, one
+statement each, compiled once per thread, refused where binding new values would be wrong."""
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+
+from skarbiec.channels.models import DeviceChallenge
+from skarbiec.core import clock
+from skarbiec.core.models import RateLimitCounter
+from skarbiec.core.prepared import Update, prepared_select, prepared_update
+from skarbiec.members.models import Member
+from tests.factories import make_member
+
+pytestmark = pytest.mark.django_db
+
+
+@prepared_select
+def member_by_login(login: str) -> QuerySet[Member]:
+    return Member.objects.select_related("credit_union").filter(login=login)
+
+
+@prepared_select
+def window_count(key: str, window: int) -> QuerySet[RateLimitCounter]:
+    return RateLimitCounter.objects.filter(key=key, window_start=window).only("count")
+
+
+@prepared_select
+def member_locked(member_id: int) -> QuerySet[Member]:
+    return Member.objects.select_for_update().filter(pk=member_id)
+
+
+@prepared_update
+def use_challenge(challenge_hash: str, now: datetime) -> Update:
+    unused = DeviceChallenge.objects.filter(
+        challenge_hash=challenge_hash, used_at__isnull=True, expires_at__gt=now
+    )
+    return unused, {"used_at": now}
+
+
+def _challenge(name: str, expires_in: int = 60) -> DeviceChallenge:
+    now = clock.now()
+    return DeviceChallenge.objects.create(
+        challenge_hash=name,
+        purpose="device",
+        device_id="",
+        created_at=now,
+        expires_at=now + timedelta(seconds=expires_in),
+    )
+
+
+def test_a_prepared_select_returns_what_the_orm_returns_with_its_related_rows():
+    member = make_member()
+    other = make_member()
+    with CaptureQueriesContext(connection) as queries:
+        found = member_by_login.first(login=member.login)
+        again = member_by_login.first(login=other.login)
+        assert found is not None and again is not None
+        # select_related: the credit union came with the member, no statement of its own.
+        assert found.credit_union.name == member.credit_union.name
+    assert len(queries.captured_queries) == 2
+    expected = Member.objects.select_related("credit_union").get(login=member.login)
+    assert {f.attname: getattr(found, f.attname) for f in Member._meta.concrete_fields} == {
+        f.attname: getattr(expected, f.attname) for f in Member._meta.concrete_fields
+    }
+    assert again.pk == other.pk
+    assert member_by_login.first(login="nobody") is None
+
+
+def test_a_prepared_update_changes_what_the_orm_would_and_binds_datetimes():
+    fresh, stale = _challenge("fresh"), _challenge("stale", expires_in=-1)
+    now = clock.now()
+    assert use_challenge.run(challenge_hash="fresh", now=now) == 1
+    assert use_challenge.run(challenge_hash="fresh", now=now) == 0  # used once only
+    assert use_challenge.run(challenge_hash="stale", now=now) == 0  # expired
+    fresh.refresh_from_db()
+    stale.refresh_from_db()
+    assert fresh.used_at == now
+    assert stale.used_at is None
+
+
+def test_a_bigint_value_is_bound_through_the_backends_own_type():
+    RateLimitCounter.objects.create(key="k", window_start=7_000_000_000, count=3)
+    found = window_count.first(key="k", window=7_000_000_000)
+    assert found is not None and found.count == 3
+    assert window_count.first(key="k", window=7_000_000_060) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_select_outside_a_transaction_is_refused_as_the_orm_refuses_it():
+    member = make_member()
+    with pytest.raises(TransactionManagementError):
+        member_locked.first(member_id=member.pk)
+    with transaction.atomic():
+        locked = member_locked.first(member_id=member.pk)
+    assert locked is not None and locked.pk == member.pk
+    with pytest.raises(TransactionManagementError):  # compiled already: still checked
+        member_locked.first(member_id=member.pk)
+
+
+def test_each_thread_compiles_its_own_and_gets_the_same_rows():
+    member = make_member()
+    assert member_by_login.first(login=member.login) is not None
+    seen: list[object] = []
+
+    def look_up() -> None:
+        try:
+            found = member_by_login.first(login=member.login)
+            seen.append(found.pk if found else None)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=look_up)
+    worker.start()
+    worker.join()
+    # The other thread has its own connection: it sees committed rows only (none in a test
+    # transaction on every backend), but it ran the statement rather than failing.
+    assert len(seen) == 1
+
+
+def test_shapes_whose_values_django_transforms_are_refused_when_first_compiled():
+    @prepared_select
+    def by_part_of_login(part: str) -> QuerySet[Member]:
+        return Member.objects.filter(login__contains=part)
+
+    with pytest.raises(TypeError, match="transforms"):
+        by_part_of_login.all(part="12")
+
+
+def test_values_must_be_the_named_ones_and_of_a_supported_kind():
+    with pytest.raises(TypeError, match="takes"):
+        member_by_login.first(name="x")
+    with pytest.raises(TypeError, match="str, int or datetime"):
+
+        @prepared_select
+        def by_flag(flag: bool) -> QuerySet[Member]:
+            return Member.objects.filter(must_change_password=flag)
+
+        by_flag.all(flag=True)
+
+
+def test_a_plain_model_queryset_only():
+    @prepared_select
+    def logins(login: str) -> QuerySet[Member]:
+        return Member.objects.filter(login=login).values_list("pk", flat=True)  # type: ignore[return-value]
+
+    with pytest.raises(TypeError, match="plain model"):
+        logins.all(login="x")
+
+
+def test_a_unique_lookup_that_finds_two_rows_is_an_error():
+    @prepared_select
+    def by_credit_union(credit_union_id: int) -> QuerySet[Member]:
+        return Member.objects.filter(credit_union_id=credit_union_id)
+
+    member = make_member()
+    make_member(member.credit_union)
+    with pytest.raises(TypeError, match="2 rows"):
+        by_credit_union.first(credit_union_id=member.credit_union_id)
+    assert len(by_credit_union.all(credit_union_id=member.credit_union_id)) == 2
