@@ -163,3 +163,18 @@ def test_a_unique_lookup_that_finds_two_rows_is_an_error():
     with pytest.raises(TypeError, match="2 rows"):
         by_credit_union.first(credit_union_id=member.credit_union_id)
     assert len(by_credit_union.all(credit_union_id=member.credit_union_id)) == 2
+
+
+@prepared_update
+def count_below(key: str, limit: int) -> Update:
+    from django.db.models import F
+
+    return RateLimitCounter.objects.filter(key=key, count__lt=limit), {"count": F("count") + 1}
+
+
+def test_a_limit_is_bound_into_the_comparison_and_the_expression():
+    RateLimitCounter.objects.create(key="c", window_start=0, count=1)
+    assert count_below.run(key="c", limit=2) == 1
+    assert count_below.run(key="c", limit=2) == 0  # at the limit: nothing counted
+    assert count_below.run(key="c", limit=3) == 1
+    assert RateLimitCounter.objects.get(key="c").count == 3

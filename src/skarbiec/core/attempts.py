@@ -37,6 +37,7 @@ from webauthn.helpers.exceptions import WebAuthnException
 
 from skarbiec.core.errors import DomainError
 from skarbiec.core.password_hashing import argon2_hasher, decoy_hash
+from skarbiec.core.prepared import PreparedUpdate, Update
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,14 @@ class Counter(ABC, Generic[Row]):
         """Why no attempt may be made now (blocked, closed), or None."""
         return None
 
-    def open_rows(self) -> "models.QuerySet[Row] | None":
+    #: What `open_rows` is given: the id of the member (or other owner) of the counter's row.
+    subject_id: int = 0
+
+    @classmethod
+    def open_rows(cls, subject_id: int) -> "models.QuerySet[Row] | None":
         """The counter's row as a filter that matches only while `refusal` is None: an attempt
-        is then counted by one conditional UPDATE instead of a locked read and a write. None
-        (the default) counts under the row lock."""
+        is then counted by one conditional UPDATE (compiled once per counter class) instead
+        of a locked read and a write. None (the default) counts under the row lock."""
         return None
 
     @abstractmethod
@@ -326,17 +331,36 @@ def _count_in_one_statement(counter: Counter[Any]) -> bool:
     row's state and the limit under the row lock it takes for the write, so parallel attempts
     never pass the limit. False (nothing counted) when the row is not open or the attempts are
     taken: the locked path then finds the refusal (or counts, if the row opened meanwhile)."""
-    rows = counter.open_rows()
-    if rows is None:
+    statement = _count_statement(type(counter))
+    if statement is None:
         return False
     # Alone the UPDATE commits by itself (autocommit). Inside a caller's transaction the
     # durable block raises, as the locked path does: the count must not be rolled back.
-    in_transaction = transaction.get_connection(rows.db).in_atomic_block
-    with transaction.atomic(using=rows.db, durable=True) if in_transaction else nullcontext():
-        counted = rows.filter(**{f"{counter.field}__lt": counter.limit}).update(
-            **{counter.field: models.F(counter.field) + 1}
-        )
+    in_transaction = transaction.get_connection().in_atomic_block
+    with transaction.atomic(durable=True) if in_transaction else nullcontext():
+        counted = statement.run(subject_id=counter.subject_id, limit=counter.limit)
     return counted == 1
+
+
+_count_statements: dict[type, PreparedUpdate | None] = {}
+
+
+def _count_statement(kind: "type[Counter[Any]]") -> PreparedUpdate | None:
+    """The one-statement count of a counter class, or None when it has no `open_rows`."""
+    if kind not in _count_statements:
+        if kind.open_rows(0) is None:
+            _count_statements[kind] = None
+        else:
+            field = kind.field
+
+            def count_one(subject_id: int, limit: int) -> Update:
+                rows = kind.open_rows(subject_id)
+                assert rows is not None
+                return rows.filter(**{f"{field}__lt": limit}), {field: models.F(field) + 1}
+
+            count_one.__name__ = f"count_one_{kind.__name__}"
+            _count_statements[kind] = PreparedUpdate(count_one)
+    return _count_statements[kind]
 
 
 def give_back(counter: Counter[Any]) -> None:

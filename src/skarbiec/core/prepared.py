@@ -41,7 +41,9 @@ def _stand_in(kind: type, index: int, generation: int) -> Any:
     if kind is str:
         return f"\x00prepared:{generation}:{index}\x00"
     if kind is int:
-        return 1_900_000_000 + 1000 * generation + index
+        # Within a smallint's range: Django drops a comparison with a value out of the
+        # column's range from the SQL (the second compile would catch it, as a refusal).
+        return 30_000 + 1000 * generation + index
     if kind is datetime:
         return datetime(1901, 2, 3, 4, 5, 6, 1000 * generation + index, tzinfo=UTC)
     raise TypeError(f"a prepared query takes str, int or datetime values, not {kind!r}")

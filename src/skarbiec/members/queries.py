@@ -1,6 +1,15 @@
 """Looking up members and their credit union's details."""
 
+from django.db.models import QuerySet
+
+from skarbiec.core.prepared import prepared_select
 from skarbiec.members.models import CreditUnion, Member
+
+
+@prepared_select
+def _member_with_login(login: str) -> QuerySet[Member]:
+    # Prepared (core/prepared.py): every web login and mobile activation looks a Login up.
+    return Member.objects.select_related("credit_union").filter(login=login)
 
 
 def member_by_login(login: str) -> Member | None:
@@ -8,7 +17,7 @@ def member_by_login(login: str) -> Member | None:
     login = (login or "").strip()
     if not (login.isascii() and login.isdigit() and len(login) == 10):
         return None
-    return Member.objects.select_related("credit_union").filter(login=login).first()
+    return _member_with_login.first(login=login)
 
 
 def helpline_phones(credit_union: CreditUnion | None) -> list[str]:

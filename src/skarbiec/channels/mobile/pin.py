@@ -46,7 +46,7 @@ from skarbiec.core.attempts import (
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.keys import keyed_hash
-from skarbiec.core.prepared import Update, prepared_update
+from skarbiec.core.prepared import Update, prepared_select, prepared_update
 from skarbiec.members.models import Member
 
 _COMMON_PINS = frozenset(
@@ -120,6 +120,12 @@ def set_pin(
         return open_session(member, locked)
 
 
+@prepared_select
+def _mobile_channel_locked(member_id: int) -> QuerySet[MobileChannel]:
+    # Prepared (core/prepared.py): locked at each PIN and fingerprint attempt (R-X6).
+    return MobileChannel.objects.select_for_update().filter(member_id=member_id)
+
+
 class AuthCounter(Counter[MobileChannel]):
     """Consecutive failed PIN and fingerprint attempts together (R-M5): a success resets the
     count, the limit blocks the app."""
@@ -135,6 +141,7 @@ class AuthCounter(Counter[MobileChannel]):
         ctx: RequestContext,
     ) -> None:
         self.member = member
+        self.subject_id = member.pk
         self.device = device
         self.method = method
         self.wrong = wrong
@@ -143,7 +150,9 @@ class AuthCounter(Counter[MobileChannel]):
 
     def lock(self) -> MobileChannel:
         # The channel row alone: the member and its credit union are at hand already.
-        row = MobileChannel.objects.select_for_update().get(member=self.member)
+        row = _mobile_channel_locked.first(member_id=self.member.pk)
+        if row is None:
+            raise MobileChannel.DoesNotExist()
         row.member = self.member
         return row
 
@@ -154,8 +163,9 @@ class AuthCounter(Counter[MobileChannel]):
             return MobileChannelBlocked.of(self.member.credit_union)
         return None
 
-    def open_rows(self) -> QuerySet[MobileChannel]:
-        return MobileChannel.objects.filter(member=self.member, state=MobileChannel.State.ACTIVE)
+    @classmethod
+    def open_rows(cls, subject_id: int) -> QuerySet[MobileChannel]:
+        return MobileChannel.objects.filter(member_id=subject_id, state=MobileChannel.State.ACTIVE)
 
     def exhausted(self, row: MobileChannel) -> DomainError:
         return MobileChannelBlocked.of(self.member.credit_union)

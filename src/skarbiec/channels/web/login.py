@@ -27,6 +27,7 @@ from skarbiec.core.attempts import Counter, PasswordGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.password_hashing import hash_password, password_needs_rehash
+from skarbiec.core.prepared import prepared_select
 from skarbiec.core.throttling import (
     UnknownLoginCounter,
     address_failures_limited,
@@ -65,6 +66,14 @@ def _unknown_login_counter(login: str) -> UnknownLoginCounter:
     )
 
 
+@prepared_select
+def _web_channel_locked(member_id: int) -> QuerySet[WebChannel]:
+    # Prepared (core/prepared.py): locked at each web password attempt (R-X6).
+    return (
+        WebChannel.objects.select_for_update().select_related("member").filter(member_id=member_id)
+    )
+
+
 class WebPasswordCounter(Counter[WebChannel]):
     """Consecutive failures of the web channel (R-W2): wrong passwords, and operations cancelled
     by three wrong codes. At the policy limit the channel is blocked until staff unblock it."""
@@ -79,15 +88,17 @@ class WebPasswordCounter(Counter[WebChannel]):
         wrong: type[DomainError] = WrongCredentials,
     ) -> None:
         self.member = member
+        self.subject_id = member.pk
         self.ctx = ctx
         self.failed_event = failed_event
         self.wrong = wrong
         self.limit = member.credit_union.max_web_password_failures
 
     def lock(self) -> WebChannel:
-        return (
-            WebChannel.objects.select_for_update().select_related("member").get(member=self.member)
-        )
+        row = _web_channel_locked.first(member_id=self.member.pk)
+        if row is None:
+            raise WebChannel.DoesNotExist()
+        return row
 
     def refusal(self, row: WebChannel) -> DomainError | None:
         return (
@@ -96,8 +107,11 @@ class WebPasswordCounter(Counter[WebChannel]):
             else None
         )
 
-    def open_rows(self) -> QuerySet[WebChannel]:
-        return WebChannel.objects.filter(member=self.member).exclude(state=WebChannel.State.BLOCKED)
+    @classmethod
+    def open_rows(cls, subject_id: int) -> QuerySet[WebChannel]:
+        return WebChannel.objects.filter(member_id=subject_id).exclude(
+            state=WebChannel.State.BLOCKED
+        )
 
     def exhausted(self, row: WebChannel) -> DomainError:
         return WebChannelBlocked.of(self.member.credit_union)
