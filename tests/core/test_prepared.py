@@ -141,8 +141,6 @@ def test_values_must_be_the_named_ones_and_of_a_supported_kind():
         def by_flag(flag: bool) -> QuerySet[Member]:
             return Member.objects.filter(must_change_password=flag)
 
-        by_flag.all(flag=True)
-
 
 def test_a_plain_model_queryset_only():
     @prepared_select
@@ -178,3 +176,12 @@ def test_a_limit_is_bound_into_the_comparison_and_the_expression():
     assert count_below.run(key="c", limit=2) == 0  # at the limit: nothing counted
     assert count_below.run(key="c", limit=3) == 1
     assert RateLimitCounter.objects.get(key="c").count == 3
+
+
+def test_a_value_the_orm_would_coerce_is_a_programming_error():
+    with pytest.raises(TypeError, match="must be str"):
+        member_by_login.first(login=123)
+    with pytest.raises(TypeError, match="must be int"):
+        window_count.first(key="k", window=True)
+    with pytest.raises(TypeError, match="beyond a bigint"):
+        window_count.first(key="k", window=2**63)

@@ -83,6 +83,8 @@ class _Prepared:
         self._build = build
         hints = get_type_hints(build)
         self._kinds = {name: kind for name, kind in hints.items() if name != "return"}
+        for kind in self._kinds.values():
+            _stand_in(kind, 0, 0)  # refuses a kind it cannot stand in for, when declared
         self._local = threading.local()
         self.__name__ = getattr(build, "__name__", "prepared")
         self.__doc__ = build.__doc__
@@ -153,8 +155,16 @@ class _Prepared:
         return None
 
     def _check_values(self, values: dict[str, Any]) -> None:
+        """The ORM would coerce or refuse what a raw statement cannot take (a bool, a number
+        beyond a bigint): such a value is a programming error here, the edges bound input."""
         if values.keys() != self._kinds.keys():
             raise TypeError(f"{self.__name__} takes {sorted(self._kinds)}, got {sorted(values)}")
+        for name, kind in self._kinds.items():
+            value = values[name]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise TypeError(f"{self.__name__}: {name} must be {kind.__name__}")
+            if kind is int and not -(2**63) <= value < 2**63:
+                raise TypeError(f"{self.__name__}: {name} is beyond a bigint")
 
 
 class PreparedSelect(_Prepared, Generic[M]):

@@ -3,11 +3,14 @@ in at the branch.
 """
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
+from skarbiec.core.bounds import is_record_id
 from skarbiec.core.context import RequestContext
+from skarbiec.core.prepared import prepared_select
 from skarbiec.ledger.amounts import require_amount
 from skarbiec.ledger.booking import Leg, post_transaction
 from skarbiec.ledger.errors import (
@@ -106,12 +109,24 @@ def member_accounts(member: Member) -> list[Account]:
     return list(Account.objects.filter(member=member).order_by("kind", "pk"))
 
 
+@prepared_select
+def _member_account(account_id: int, member_id: int) -> QuerySet[Account]:
+    # Prepared (core/prepared.py): every order and history page looks its account up.
+    return Account.objects.filter(pk=account_id, member_id=member_id)
+
+
 def get_member_account(member: Member, account: "Account | int") -> Account:
     account_id = account.pk if isinstance(account, Account) else account
-    try:
-        return Account.objects.get(pk=account_id, member=member)
-    except Account.DoesNotExist:
-        raise AccountNotFound() from None
+    if (
+        isinstance(account_id, bool)
+        or not isinstance(account_id, int)
+        or not is_record_id(account_id)
+    ):
+        raise AccountNotFound()
+    found = _member_account.first(account_id=account_id, member_id=member.pk)
+    if found is None:
+        raise AccountNotFound()
+    return found
 
 
 def deposit_cash(

@@ -8,11 +8,13 @@ happens at booking time under those locks, never earlier.
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from skarbiec.core import clock
+from skarbiec.core.prepared import Update, prepared_select, prepared_update
 from skarbiec.ledger.errors import (
     InsufficientFunds,
     UnbalancedTransaction,
@@ -36,6 +38,35 @@ class Leg:
     counterparty_account: str = ""
 
 
+# Prepared shapes (core/prepared.py): every transfer books through them.
+@prepared_select
+def _two_accounts_locked(first: int, second: int) -> QuerySet[Account]:
+    return Account.objects.select_for_update().filter(pk__in=[first, second]).order_by("pk")
+
+
+def _moved(amount: int) -> dict[str, Any]:
+    return {
+        "booked_minor": F("booked_minor") + amount,
+        "available_minor": F("available_minor") + amount,
+    }
+
+
+@prepared_update
+def _move_balance(account_id: int, amount: int) -> Update:
+    return Account.objects.filter(pk=account_id), _moved(amount)
+
+
+@prepared_update
+def _debit_within_available(account_id: int, amount: int) -> Update:
+    # A debit (amount < 0) only while the available balance covers it: available + amount >= 0.
+    covered = (
+        Account.objects.filter(pk=account_id)
+        .alias(available_after=F("available_minor") + amount)
+        .filter(available_after__gte=0)
+    )
+    return covered, _moved(amount)
+
+
 def post_transaction(
     credit_union: CreditUnion,
     kind: str,
@@ -57,14 +88,15 @@ def post_transaction(
     ):
         raise UnbalancedTransaction()
     when = booked_at or clock.now()
+    ids = sorted(leg.account_id for leg in legs)
     with transaction.atomic():
         # Locks in pk order: two opposite transfers never wait on each other crosswise.
-        accounts = {
-            a.pk: a
-            for a in Account.objects.select_for_update()
-            .filter(pk__in=[leg.account_id for leg in legs])
-            .order_by("pk")
-        }
+        locked = (
+            _two_accounts_locked.all(first=ids[0], second=ids[1])
+            if len(ids) == 2
+            else Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        )
+        accounts = {a.pk: a for a in locked}
         if len(accounts) != len(legs) or any(
             a.credit_union_id != credit_union.pk for a in accounts.values()
         ):
@@ -73,14 +105,12 @@ def post_transaction(
         for leg in sorted(legs, key=lambda leg: leg.account_id):
             account = accounts[leg.account_id]
             amount = leg.amount_minor
-            rows = Account.objects.filter(pk=account.pk)
             if amount < 0 and not account.is_internal:
                 # Conditional update: holds even where the row lock is not (SQLite).
-                rows = rows.filter(available_minor__gte=-amount)
-            if not rows.update(
-                booked_minor=F("booked_minor") + amount,
-                available_minor=F("available_minor") + amount,
-            ):
+                moved = _debit_within_available.run(account_id=account.pk, amount=amount)
+            else:
+                moved = _move_balance.run(account_id=account.pk, amount=amount)
+            if not moved:
                 raise InsufficientFunds()
             account.booked_minor += amount
             account.available_minor += amount

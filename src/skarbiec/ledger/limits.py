@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,6 +17,7 @@ from skarbiec.channels.access import codes_exhausted, require_channel_open
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.core.prepared import prepared_select
 from skarbiec.ledger.amounts import format_amount, require_amount
 from skarbiec.ledger.errors import (
     InvalidOrderDetails,
@@ -152,14 +153,21 @@ def limit_usage(member: Member, channel: str) -> LimitUsage:
     )
 
 
+@prepared_select
+def _limits_locked(member_id: int, channel: str) -> QuerySet[MemberLimits]:
+    # Prepared (core/prepared.py): locked by every order that counts against the limits.
+    return MemberLimits.objects.select_for_update().filter(member_id=member_id, channel=channel)
+
+
 def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) -> None:
     if lock:
         # The row lock serialises the member's orders in this channel (R-X4).
-        locked = MemberLimits.objects.select_for_update()
-        try:
-            limits = locked.get(member=member, channel=channel)
-        except MemberLimits.DoesNotExist:
-            limits = locked.get(pk=member_limits(member, channel).pk)
+        found = _limits_locked.first(member_id=member.pk, channel=channel)
+        if found is None:
+            member_limits(member, channel)  # the policy's defaults, stored once
+            found = _limits_locked.first(member_id=member.pk, channel=channel)
+        assert found is not None
+        limits = found
     else:
         limits = member_limits(member, channel)
     if amount_minor > limits.per_transaction_minor:

@@ -10,6 +10,7 @@ failure counts toward the web lockout (through `skarbiec.channels.access`).
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import record_event
@@ -17,6 +18,7 @@ from skarbiec.channels.access import codes_exhausted, require_channel_open
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.core.prepared import prepared_select
 from skarbiec.ledger.accounts import get_member_account, internal_account
 from skarbiec.ledger.amounts import format_amount, require_amount
 from skarbiec.ledger.booking import Leg, post_transaction
@@ -152,18 +154,12 @@ def create_transfer_order(
         raise SameAccount()
     exempt = ""
     in_house = sort_code_of(payee) == member.credit_union.sort_code
-    # Lookups by unique keys use get(): first() would compile an ORDER BY on every order. A
-    # payee in this credit union is looked up once: the account tells own from internal.
-    try:
-        to_account: Account | None = (
-            Account.objects.get(
-                credit_union=member.credit_union, number=payee, member__isnull=False
-            )
-            if in_house
-            else Account.objects.get(member=member, number=payee)
-        )
-    except Account.DoesNotExist:
-        to_account = None
+    # A payee in this credit union is looked up once: the account tells own from internal.
+    to_account = (
+        _member_account_in_house.first(credit_union_id=member.credit_union_id, number=payee)
+        if in_house
+        else _account_of_member.first(member_id=member.pk, number=payee)
+    )
     if to_account is not None and to_account.member_id == member.pk:
         kind, exempt = Order.Kind.OWN, "own"
         payee_name = payee_name or member.full_name
@@ -176,9 +172,7 @@ def create_transfer_order(
                 raise PayeeAccountNotFound()
         else:
             kind = Order.Kind.EXTERNAL
-        if TrustedPayee.objects.filter(
-            member=member, account=payee, state=TrustedPayee.State.ACTIVE
-        ).exists():
+        if _trusted_payee.first(member_id=member.pk, account=payee) is not None:
             exempt = "trusted_payee"
         else:
             # Early answer for an order that waits for its code; the binding check runs under
@@ -240,10 +234,34 @@ def create_transfer_order(
     return order
 
 
+# Prepared shapes (core/prepared.py): every order runs them.
+@prepared_select
+def _order_by_key(member_id: int, key: str) -> QuerySet[Order]:
+    return Order.objects.filter(member_id=member_id, idempotency_key=key)
+
+
+@prepared_select
+def _member_account_in_house(credit_union_id: int, number: str) -> QuerySet[Account]:
+    return Account.objects.filter(
+        credit_union_id=credit_union_id, number=number, member__isnull=False
+    )
+
+
+@prepared_select
+def _account_of_member(member_id: int, number: str) -> QuerySet[Account]:
+    return Account.objects.filter(member_id=member_id, number=number)
+
+
+@prepared_select
+def _trusted_payee(member_id: int, account: str) -> QuerySet[TrustedPayee]:
+    return TrustedPayee.objects.filter(
+        member_id=member_id, account=account, state=TrustedPayee.State.ACTIVE
+    ).only("pk")
+
+
 def _replayed_order(member: Member, key: str, digest: str) -> Order | None:
-    try:
-        existing = Order.objects.get(member=member, idempotency_key=key)
-    except Order.DoesNotExist:
+    existing = _order_by_key.first(member_id=member.pk, key=key)
+    if existing is None:
         return None
     if existing.request_digest != digest:
         raise IdempotencyConflict()
