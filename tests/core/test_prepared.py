@@ -185,3 +185,60 @@ def test_a_value_the_orm_would_coerce_is_a_programming_error():
         window_count.first(key="k", window=True)
     with pytest.raises(TypeError, match="beyond a bigint"):
         window_count.first(key="k", window=2**63)
+
+
+def test_insert_new_stores_what_save_stores_and_marks_the_row_saved():
+    from skarbiec.audit.models import AuditEvent
+    from skarbiec.core.prepared import insert_new
+
+    member = make_member()
+    now = clock.now()
+    fields = {
+        "chain_key": f"cu:{member.credit_union_id}",
+        "created_at": now,
+        "event": "test_event",
+        "credit_union_id": member.credit_union_id,
+        "member_id": member.pk,
+        "actor": "test",
+        "channel": "cli",
+        "ip_address": "2001:db8::1",
+        "device": "phone",
+        "data": {"amount_minor": 5, "nested": ["a", 1]},
+    }
+    with CaptureQueriesContext(connection) as queries:
+        event = insert_new(AuditEvent(**fields))
+    assert len(queries.captured_queries) == 1
+    assert event.pk is not None and not event._state.adding and event._state.db == "default"
+    stored = AuditEvent.objects.get(pk=event.pk)
+    for name, value in fields.items():
+        assert getattr(stored, name) == value, name
+    second = insert_new(AuditEvent(**fields))
+    assert second.pk != event.pk
+
+
+def test_insert_new_refuses_a_model_whose_save_signals_would_be_skipped():
+    from django.db.models.signals import post_save
+
+    from skarbiec.core.prepared import insert_new
+
+    def listener(**kwargs: object) -> None:
+        pass
+
+    post_save.connect(listener, sender=RateLimitCounter)
+    try:
+        with pytest.raises(TypeError, match="signals"):
+            insert_new(RateLimitCounter(key="s", window_start=0, count=1))
+    finally:
+        post_save.disconnect(listener, sender=RateLimitCounter)
+
+
+def test_insert_new_belongs_to_the_callers_transaction():
+    from skarbiec.core.prepared import insert_new
+
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback), transaction.atomic():
+        insert_new(RateLimitCounter(key="t", window_start=0, count=1))
+        raise Rollback()
+    assert not RateLimitCounter.objects.filter(key="t").exists()

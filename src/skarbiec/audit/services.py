@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from skarbiec.audit.models import AuditChain, AuditEvent
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
+from skarbiec.core.prepared import insert_new
 
 
 def _digest(prev_hash: str, event: AuditEvent) -> str:
@@ -49,17 +50,19 @@ def record_event(
 ) -> AuditEvent:
     """Append one event in the caller's transaction: one INSERT, no lock, so audited changes of
     one credit union do not wait for each other. The worker seals it into its chain."""
-    return AuditEvent.objects.create(
-        chain_key=chain_key(credit_union_id),
-        created_at=clock.now(),
-        event=event,
-        credit_union_id=credit_union_id,
-        member_id=member_id,
-        actor=ctx.actor,
-        channel=ctx.channel,
-        ip_address=ctx.ip_address,
-        device=ctx.device[:200],
-        data=json.loads(json.dumps(data or {}, default=str)),
+    return insert_new(
+        AuditEvent(
+            chain_key=chain_key(credit_union_id),
+            created_at=clock.now(),
+            event=event,
+            credit_union_id=credit_union_id,
+            member_id=member_id,
+            actor=ctx.actor,
+            channel=ctx.channel,
+            ip_address=ctx.ip_address,
+            device=ctx.device[:200],
+            data=json.loads(json.dumps(data or {}, default=str)),
+        )
     )
 
 

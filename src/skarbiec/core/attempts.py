@@ -93,14 +93,32 @@ class Counter(ABC, Generic[Row]):
 
 
 def give_back_one(counter: Counter[Any], row: models.Model) -> None:
-    setattr(row, counter.field, max(counter.failures(row) - 1, 0))
-    row.save(update_fields=[counter.field])
+    store_count(counter, row, max(counter.failures(row) - 1, 0))
 
 
 def reset_count(counter: Counter[Any], row: models.Model) -> None:
     if counter.failures(row):
-        setattr(row, counter.field, 0)
-        row.save(update_fields=[counter.field])
+        store_count(counter, row, 0)
+
+
+_count_writes: dict[tuple[type, str], PreparedUpdate] = {}
+
+
+def store_count(counter: Counter[Any], row: models.Model, value: int) -> None:
+    """Write the count of a locked row: `row.save(update_fields=[field])` as one statement
+    compiled once per model and field (core/prepared.py)."""
+    setattr(row, counter.field, value)
+    model, field = type(row), counter.field
+    write = _count_writes.get((model, field))
+    if write is None:
+
+        def write_count(pk: int, value: int) -> Update:
+            return model._default_manager.filter(pk=pk), {field: value}
+
+        write_count.__name__ = f"write_{model.__name__}_{field}"
+        write = _count_writes.setdefault((model, field), PreparedUpdate(write_count))
+    if write.run(pk=row.pk, value=value) != 1:
+        raise DatabaseError(f"the counted row {model.__name__} {row.pk} is gone")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,8 +336,7 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
         if refusal is None and counter.failures(row) >= counter.limit:
             refusal = counter.exhausted(row)
         if refusal is None:
-            setattr(row, counter.field, counter.failures(row) + 1)
-            row.save(update_fields=[counter.field])
+            store_count(counter, row, counter.failures(row) + 1)
     if refusal is not None:
         guess._decoy()
         raise refusal

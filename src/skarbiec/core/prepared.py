@@ -27,8 +27,9 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, get_type_hints
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db.models import signals
 from django.db.models.query import ModelIterable, get_related_populators
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=models.Model)
@@ -246,6 +247,55 @@ class PreparedUpdate(_Prepared):
         ):
             cursor.execute(compiled.sql, compiled.bind(values))
             return int(cursor.rowcount)
+
+
+class _CompiledInsert:
+    def __init__(self, model: type[models.Model], alias: str, sample: models.Model) -> None:
+        meta = model._meta
+        if meta.parents or meta.db_returning_fields != [meta.pk]:
+            raise TypeError(f"{model.__name__}: only single-table rows with a returned pk")
+        if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
+            raise TypeError(f"{model.__name__}: save signals would be skipped")
+        connection = connections[alias]
+        self.fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+        if any(hasattr(f, "get_placeholder") for f in self.fields):
+            raise TypeError(f"{model.__name__}: a field with its own placeholder")
+        query = InsertQuery(model)
+        query.insert_values(self.fields, [sample], raw=False)
+        compiler = query.get_compiler(using=alias)
+        self.returning = connection.features.can_return_columns_from_insert
+        if self.returning:
+            compiler.returning_fields = meta.db_returning_fields
+        [(self.sql, _params)] = compiler.as_sql()
+        self.table, self.pk_column = meta.db_table, str(meta.pk.column)
+
+
+_inserts = threading.local()
+
+
+def insert_new(obj: M, using: str = DEFAULT_DB_ALIAS) -> M:
+    """`obj.save()` of a new row with its INSERT compiled once per model, thread and database:
+    each field still converts its value as in `save()` (`pre_save`, `get_db_prep_save`), but
+    `save()` itself and its signals do not run (a model with save listeners is refused)."""
+    model = type(obj)
+    cache: dict[tuple[type, str], _CompiledInsert] | None = getattr(_inserts, "cache", None)
+    if cache is None:
+        cache = _inserts.cache = {}
+    compiled = cache.get((model, using))
+    if compiled is None:
+        compiled = cache[(model, using)] = _CompiledInsert(model, using, obj)
+    connection = connections[using]
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in compiled.fields]
+    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        if compiled.returning:
+            pk = cursor.fetchone()[0]
+        else:
+            pk = connection.ops.last_insert_id(cursor, compiled.table, compiled.pk_column)
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = using
+    return obj
 
 
 def prepared_select(build: Callable[..., "models.QuerySet[M]"]) -> PreparedSelect[M]:

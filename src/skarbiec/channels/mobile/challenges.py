@@ -24,7 +24,7 @@ from skarbiec.channels.models import (
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.keys import keyed_hash
-from skarbiec.core.prepared import Update, prepared_select, prepared_update
+from skarbiec.core.prepared import Update, insert_new, prepared_select, prepared_update
 from skarbiec.core.throttling import (
     consume_rate_limit,
 )
@@ -59,12 +59,14 @@ def issue_challenge(purpose: str = CHALLENGE_DEVICE, device_id: str = "") -> Iss
     challenge = protocol.b64url_encode(raw)
     now = clock.now()
     expires = now + timedelta(seconds=CHALLENGE_TTL_SECONDS)
-    DeviceChallenge.objects.create(
-        challenge_hash=_challenge_hash(challenge),
-        purpose=purpose,
-        device_id=device_id,
-        created_at=now,
-        expires_at=expires,
+    insert_new(
+        DeviceChallenge(
+            challenge_hash=_challenge_hash(challenge),
+            purpose=purpose,
+            device_id=device_id,
+            created_at=now,
+            expires_at=expires,
+        )
     )
     return IssuedChallenge(challenge=challenge, expires_at=expires)
 

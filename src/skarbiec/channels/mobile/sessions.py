@@ -22,7 +22,7 @@ from skarbiec.channels.models import (
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.keys import keyed_hash
-from skarbiec.core.prepared import Update, prepared_select, prepared_update
+from skarbiec.core.prepared import Update, insert_new, prepared_select, prepared_update
 from skarbiec.members.models import Member
 
 
@@ -68,13 +68,15 @@ def open_session(member: Member, device: MobileDevice) -> MobileSessionToken:
     token = secrets.token_urlsafe(32)
     now = clock.now()
     absolute = now + timedelta(seconds=policy.session_absolute_seconds)
-    MobileSession.objects.create(
-        token_hash=_token_hash(token),
-        member=member,
-        device=device,
-        created_at=now,
-        last_seen_at=now,
-        absolute_expires_at=absolute,
+    insert_new(
+        MobileSession(
+            token_hash=_token_hash(token),
+            member=member,
+            device=device,
+            created_at=now,
+            last_seen_at=now,
+            absolute_expires_at=absolute,
+        )
     )
     return MobileSessionToken(token, device.device_id, policy.idle_timeout_seconds, absolute)
 
