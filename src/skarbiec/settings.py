@@ -107,6 +107,9 @@ TEMPLATES = [
 _sqlite_path = DATA_DIR / "skarbiec.sqlite3"
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend without the health check of a connection used a moment ago.
+        DATABASES["default"]["ENGINE"] = "skarbiec.core.postgresql"
 else:
     DATABASES = {
         "default": {

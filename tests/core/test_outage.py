@@ -3,6 +3,7 @@ request's language, both with Retry-After; the next request after the database i
 without a restart."""
 
 import re
+import time
 
 import httpx
 import psycopg
@@ -106,5 +107,14 @@ def test_r_x8_a_restarted_database_is_used_again_at_the_next_request(
     assert kept is not None  # kept between requests (CONN_MAX_AGE)
     with psycopg.connect(**connection.get_connection_params()) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [kept.info.backend_pid])
+        # pg_terminate_backend only signals: wait until the server has dropped the connection.
+        for _ in range(500):
+            gone = admin.execute(
+                "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)",
+                [kept.info.backend_pid],
+            ).fetchone()
+            if gone and gone[0]:
+                break
+            time.sleep(0.01)
     assert device.request("POST", "/challenge").status_code == 200
     assert connection.connection is not kept
