@@ -71,12 +71,17 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "skarbiec.core.edges.EdgeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Pages only (PAGE_MIDDLEWARE): the API uses no cookie, session or error page.
+    "skarbiec.core.middleware.PageMiddleware",
+]
+
+PAGE_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "skarbiec.web.middleware.MemberSessionMiddleware",
     # Domain errors that leave a page view become their page (R-X8).
     "skarbiec.web.errors.DomainErrorPages",
