@@ -115,6 +115,10 @@ if os.environ.get("DATABASE_URL"):
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Django's backend without the health check of a connection used a moment ago.
         DATABASES["default"]["ENGINE"] = "skarbiec.core.postgresql"
+        # Values bound by the server, not quoted into the SQL by Python: the same statement
+        # text comes back on every request, so psycopg prepares it after its fifth run and
+        # PostgreSQL skips parsing and planning it (benchmarks/NOTES.md, step 7).
+        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 else:
     DATABASES = {
         "default": {
