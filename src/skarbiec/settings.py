@@ -118,7 +118,10 @@ if os.environ.get("DATABASE_URL"):
         # Values bound by the server, not quoted into the SQL by Python: the same statement
         # text comes back on every request, so psycopg prepares it after its fifth run and
         # PostgreSQL skips parsing and planning it (benchmarks/NOTES.md, step 7).
-        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+        # (Django turns psycopg's preparing off unless prepare_threshold is given.)
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": 5}
+        )
 else:
     DATABASES = {
         "default": {
