@@ -396,3 +396,39 @@ def test_r_x6_a_count_inside_a_callers_transaction_is_refused(name, _api):
             attempt()
     assert seen == [], "compared although the count could still be rolled back"
     assert read() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: SQLite locks the file")
+def test_r_m5_r_x6_a_right_pin_is_settled_under_the_channels_row_lock(_api, monkeypatch):
+    """While a right PIN is settled (count reset, session opened), nobody can block the app's
+    channel in between: the row is locked from the refusal check to the commit."""
+    from skarbiec.channels.mobile import pin
+
+    device = DeviceClient.in_process(language="en")
+    member = ready_device(device)
+    table = MobileChannel._meta.db_table
+    outcome: list[str] = []
+
+    def block_meanwhile() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+            try:
+                cursor.execute(
+                    f"UPDATE {table} SET state = 'blocked' WHERE member_id = %s",  # noqa: S608
+                    [member.pk],
+                )
+            except Exception:  # noqa: BLE001 - the lock timeout is the expected answer
+                return "waited"
+            return "blocked"
+
+    accept = pin.AuthCounter.accept
+
+    def accept_while_someone_blocks(self, row):  # type: ignore[no-untyped-def]
+        outcome.append(on_another_connection(block_meanwhile))
+        return accept(self, row)
+
+    monkeypatch.setattr(pin.AuthCounter, "accept", accept_while_someone_blocks)
+    device.login_pin(PIN)
+    assert outcome == ["waited"]
+    assert MobileChannel.objects.get(member=member).state == MobileChannel.State.ACTIVE

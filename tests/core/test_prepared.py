@@ -242,3 +242,10 @@ def test_insert_new_belongs_to_the_callers_transaction():
         insert_new(RateLimitCounter(key="t", window_start=0, count=1))
         raise Rollback()
     assert not RateLimitCounter.objects.filter(key="t").exists()
+
+
+def test_get_raises_the_models_does_not_exist_as_the_orm_does():
+    member = make_member()
+    assert member_by_login.get(login=member.login).pk == member.pk
+    with pytest.raises(Member.DoesNotExist):
+        member_by_login.get(login="nobody")

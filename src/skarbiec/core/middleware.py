@@ -3,7 +3,12 @@
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
+
+from skarbiec.core.refusals import is_api_request
 
 CSP = "; ".join(
     [
@@ -52,10 +57,6 @@ class PageMiddleware:
     view, `process_exception` and `process_template_response` in reverse order after it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        from django.conf import settings
-        from django.core.handlers.exception import convert_exception_to_response
-        from django.utils.module_loading import import_string
-
         self.get_response = get_response
         handler: Callable[[HttpRequest], Any] = get_response
         self._views: list[Callable[..., HttpResponse | None]] = []
@@ -73,14 +74,14 @@ class PageMiddleware:
         self._pages: Callable[[HttpRequest], HttpResponse] = handler
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _is_api(request):
+        if is_api_request(request):
             return self.get_response(request)
         return self._pages(request)
 
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponse | None:
-        if _is_api(request):
+        if is_api_request(request):
             return None
         for hook in self._views:
             response = hook(request, view, args, kwargs)
@@ -89,7 +90,7 @@ class PageMiddleware:
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if _is_api(request):
+        if is_api_request(request):
             return None
         for hook in self._exceptions:
             response = hook(request, exception)
@@ -98,14 +99,8 @@ class PageMiddleware:
         return None
 
     def process_template_response(self, request: HttpRequest, response: Any) -> Any:
-        if _is_api(request):
+        if is_api_request(request):
             return response
         for hook in self._templates:
             response = hook(request, response)
         return response
-
-
-def _is_api(request: HttpRequest) -> bool:
-    from skarbiec.core.refusals import is_api_request
-
-    return is_api_request(request)

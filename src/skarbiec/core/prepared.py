@@ -215,6 +215,14 @@ class PreparedSelect(_Prepared, Generic[M]):
             found.append(obj)
         return found
 
+    def get(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> M:
+        """The one row of a unique lookup; the model's DoesNotExist without it, as `get()`."""
+        found = self.first(using, **values)
+        if found is None:
+            model = self._compiled(using).compiler.klass_info["model"]
+            raise model.DoesNotExist()
+        return found
+
     def first(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> M | None:
         """The one row of a unique lookup, or None."""
         rows = self.all(using, **values)

@@ -150,9 +150,7 @@ class AuthCounter(Counter[MobileChannel]):
 
     def lock(self) -> MobileChannel:
         # The channel row alone: the member and its credit union are at hand already.
-        row = _mobile_channel_locked.first(member_id=self.member.pk)
-        if row is None:
-            raise MobileChannel.DoesNotExist()
+        row = _mobile_channel_locked.get(member_id=self.member.pk)
         row.member = self.member
         return row
 

@@ -95,10 +95,7 @@ class WebPasswordCounter(Counter[WebChannel]):
         self.limit = member.credit_union.max_web_password_failures
 
     def lock(self) -> WebChannel:
-        row = _web_channel_locked.first(member_id=self.member.pk)
-        if row is None:
-            raise WebChannel.DoesNotExist()
-        return row
+        return _web_channel_locked.get(member_id=self.member.pk)
 
     def refusal(self, row: WebChannel) -> DomainError | None:
         return (
