@@ -22,7 +22,7 @@ passwords do not stay readable in the database.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
 from django.db import transaction
@@ -31,6 +31,7 @@ from django.db.models import QuerySet
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
 from skarbiec.core.context import SYSTEM
+from skarbiec.core.prepared import Update, prepared_select, prepared_update
 from skarbiec.otp.gateways import GatewayError, SmsGateway, gateway_from_settings
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body
@@ -59,15 +60,27 @@ def send_pending_sms(limit: int = 50, gateway: SmsGateway | None = None) -> int:
     return handled
 
 
+@prepared_select
+def _next_due_locked(now: datetime) -> QuerySet[SmsMessage]:
+    # Prepared (core/prepared.py), as the lease below: the worker runs both for every message.
+    due = SmsMessage.objects.select_for_update(skip_locked=True).filter(
+        state=SmsMessage.State.PENDING, next_attempt_at__lte=now
+    )
+    return due.order_by("next_attempt_at", "pk")[:1]
+
+
+@prepared_update
+def _store_lease(message_id: int, attempts: int, until: datetime) -> Update:
+    return SmsMessage.objects.filter(pk=message_id), {
+        "attempts": attempts,
+        "next_attempt_at": until,
+    }
+
+
 def _claim_next_message() -> SmsMessage | None:
     now = clock.now()
     with transaction.atomic():
-        message = (
-            SmsMessage.objects.select_for_update(skip_locked=True)
-            .filter(state=SmsMessage.State.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")
-            .first()
-        )
+        message = _next_due_locked.first(now=now)
         if message is None:
             return None
         if message.give_up_at is not None and message.give_up_at <= now:
@@ -75,7 +88,9 @@ def _claim_next_message() -> SmsMessage | None:
             return message
         message.attempts += 1
         message.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)
-        message.save(update_fields=["attempts", "next_attempt_at"])
+        _store_lease.run(
+            message_id=message.pk, attempts=message.attempts, until=message.next_attempt_at
+        )
     return message
 
 

@@ -26,11 +26,12 @@ import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import translation
 
 from skarbiec.audit.services import record_event
@@ -39,6 +40,13 @@ from skarbiec.core.attempts import Counter, DigestGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.keys import keyed_hash
+from skarbiec.core.prepared import (
+    PreparedSelect,
+    Update,
+    insert_new,
+    prepared_select,
+    prepared_update,
+)
 from skarbiec.members.models import Member
 from skarbiec.otp.errors import (
     OtpAttemptsExhausted,
@@ -97,27 +105,62 @@ def _new_code(member: Member) -> str:
     return f"{secrets.randbelow(10**digits):0{digits}d}"
 
 
+@prepared_select
+def _member_locked(member_id: int) -> QuerySet[Member]:
+    # Prepared (core/prepared.py), as every shape below: each code sent runs them.
+    return Member.objects.select_for_update().filter(pk=member_id).only("pk")
+
+
+_newest_codes: dict[int, PreparedSelect[SmsMessage]] = {}
+
+
+def _limit_th_newest_code(limit: int) -> PreparedSelect[SmsMessage]:
+    """The shape reading the limit-th newest code SMS of a window (one per limit: the offset
+    is part of the SQL)."""
+    shape = _newest_codes.get(limit)
+    if shape is None:
+
+        def limit_th_newest_code(member_id: int, since: datetime) -> QuerySet[SmsMessage]:
+            return (
+                SmsMessage.objects.filter(
+                    member_id=member_id, give_up_at__isnull=False, created_at__gt=since
+                )
+                .order_by("-created_at")
+                .only("created_at")[limit - 1 : limit]
+            )
+
+        shape = _newest_codes.setdefault(limit, prepared_select(limit_th_newest_code))
+    return shape
+
+
+@prepared_update
+def _void_open_operations(member_id: int, kind: str, subject: str, now: datetime) -> Update:
+    open_ones = Confirmation.objects.filter(
+        member_id=member_id, kind=kind, subject=subject, state=Confirmation.State.OPEN
+    )
+    return open_ones, {"state": Confirmation.State.VOIDED, "closed_at": now}
+
+
+@prepared_update
+def _store_code_hash(confirmation_id: int, code_hash: str) -> Update:
+    return Confirmation.objects.filter(pk=confirmation_id), {"code_hash": code_hash}
+
+
 def _spend_send_budget(member: Member) -> None:
     """Refuse a code beyond OTP_SEND_LIMIT codes in any window of its length (sliding, so the
     wait it names is exact). In the caller's transaction, under the member's row lock, so
     parallel requests cannot both take the last one."""
     limit, window = settings.OTP_SEND_LIMIT
     now = clock.now()
-    Member.objects.select_for_update().filter(pk=member.pk).exists()
+    _member_locked.all(member_id=member.pk)
     # Every code SMS carries the moment its code expires (give_up_at); temporary passwords do
     # not and do not count. Only the limit-th newest code in the window is read: it exists
     # exactly when the budget is spent, and it frees the next slot when it leaves the window.
-    oldest_in_budget = list(
-        SmsMessage.objects.filter(
-            member=member,
-            give_up_at__isnull=False,
-            created_at__gt=now - timedelta(seconds=window),
-        )
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[limit - 1 : limit]
+    oldest_in_budget = _limit_th_newest_code(limit).first(
+        member_id=member.pk, since=now - timedelta(seconds=window)
     )
-    if oldest_in_budget:
-        frees_at = oldest_in_budget[0] + timedelta(seconds=window)
+    if oldest_in_budget is not None:
+        frees_at = oldest_in_budget.created_at + timedelta(seconds=window)
         raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
 
 
@@ -145,22 +188,23 @@ def start_confirmation(
     now = clock.now()
     with transaction.atomic():
         _spend_send_budget(member)
-        Confirmation.objects.filter(
-            member=member, kind=kind.name, subject=subject, state=Confirmation.State.OPEN
-        ).update(state=Confirmation.State.VOIDED, closed_at=now)
-        confirmation = Confirmation.objects.create(
-            member=member,
-            kind=kind.name,
-            subject=subject,
-            channel=channel,
-            details_digest=digest,
-            details=details,
-            code_hash="",
-            code_expires_at=now + timedelta(seconds=member.credit_union.otp_ttl_seconds),
-            created_at=now,
+        _void_open_operations.run(member_id=member.pk, kind=kind.name, subject=subject, now=now)
+        confirmation = insert_new(
+            Confirmation(
+                member=member,
+                kind=kind.name,
+                subject=subject,
+                channel=channel,
+                details_digest=digest,
+                details=details,
+                code_hash="",
+                code_expires_at=now + timedelta(seconds=member.credit_union.otp_ttl_seconds),
+                created_at=now,
+            )
         )
+        # The code's hash binds the operation's id, known only once the row is inserted.
         confirmation.code_hash = _code_hash(confirmation.pk, code, digest)
-        confirmation.save(update_fields=["code_hash"])
+        _store_code_hash.run(confirmation_id=confirmation.pk, code_hash=confirmation.code_hash)
         _send(kind, confirmation, member, code)
         record_event(
             "otp_issued",

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from skarbiec.core import clock
 from skarbiec.core.keys import derive_key
+from skarbiec.core.prepared import insert_new
 from skarbiec.members.models import Member
 from skarbiec.otp.models import SmsMessage
 
@@ -46,14 +47,17 @@ def queue_sms(
     `give_up_at`: do not send after this moment (a code SMS passes `expires_at` of its code).
     """
     now = clock.now()
-    return SmsMessage.objects.create(
-        member=member,
-        phone=phone,
-        body_encrypted=encrypt_body(text),
-        next_attempt_at=now,
-        give_up_at=give_up_at,
-        created_at=now,
-        gateway=settings.SMS_GATEWAY,
+    # Every code sent inserts one: the INSERT is compiled once (core/prepared.py).
+    return insert_new(
+        SmsMessage(
+            member=member,
+            phone=phone,
+            body_encrypted=encrypt_body(text),
+            next_attempt_at=now,
+            give_up_at=give_up_at,
+            created_at=now,
+            gateway=settings.SMS_GATEWAY,
+        )
     )
 
 
