@@ -31,3 +31,63 @@ def test_deleting_a_session_removes_only_that_one():
     one.delete()
     session_store.SessionStore().delete("no-such-key")
     assert list(Session.objects.values_list("session_key", flat=True)) == [other.session_key]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_w1_a_cycled_key_is_written_once_and_again_only_when_the_data_changes(
+    django_assert_num_queries,
+):
+    """At the password step the pending login is stored, then the key cycled: the new key's
+    INSERT carries the data, and the end of the request does not write the same data again.
+    A change after that is written; the old key is gone."""
+    store = session_store.SessionStore()
+    store["planted"] = "yes"
+    store.create()
+    old_key = store.session_key
+    store["pending"] = {"member_id": 1}
+    with django_assert_num_queries(2):  # INSERT under the new key, DELETE of the old one
+        store.cycle_key()
+    with django_assert_num_queries(0):
+        store.save()
+    store["pending"] = {"member_id": 1, "attempts_left": 2}
+    with django_assert_num_queries(1):
+        store.save()
+    assert session_store.SessionStore(store.session_key).load() == {
+        "planted": "yes",
+        "pending": {"member_id": 1, "attempts_left": 2},
+    }
+    assert session_store.SessionStore(old_key).load() == {}
+    assert not Session.objects.filter(session_key=old_key).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_session_deleted_meanwhile_is_refused():
+    """Logged out in another tab: the request's write finds no row and says so (Django then
+    answers SessionInterrupted), it does not bring the session back."""
+    from django.contrib.sessions.backends.base import UpdateError
+
+    store = session_store.SessionStore()
+    store["member"] = "first"
+    store.create()
+    session_store.SessionStore().delete(store.session_key)
+    store["member"] = "changed"
+    with pytest.raises(UpdateError):
+        store.save()
+    assert not Session.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_expired_session_is_not_loaded():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    store = session_store.SessionStore()
+    store["member"] = "first"
+    store.create()
+    Session.objects.filter(session_key=store.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    fresh = session_store.SessionStore(store.session_key)
+    assert fresh.load() == {}
+    assert fresh.session_key is None
