@@ -249,3 +249,19 @@ def test_get_raises_the_models_does_not_exist_as_the_orm_does():
     assert member_by_login.get(login=member.login).pk == member.pk
     with pytest.raises(Member.DoesNotExist):
         member_by_login.get(login="nobody")
+
+
+def test_insert_new_refuses_a_model_whose_own_save_holds_a_rule():
+    """LedgerTransaction.save() refuses a booking whose entries were not checked to balance:
+    inserting it around save() would skip that rule. AuditEvent's save() only refuses
+    updates, and says so."""
+    from skarbiec.core.prepared import insert_new
+    from skarbiec.ledger.models import LedgerTransaction
+    from tests.factories import make_credit_union
+
+    txn = LedgerTransaction(
+        credit_union=make_credit_union(), kind="transfer", title="x", booked_at=clock.now()
+    )
+    with pytest.raises(TypeError, match="own save"):
+        insert_new(txn)
+    assert not LedgerTransaction.objects.exists()

@@ -44,6 +44,9 @@ class AuditEvent(models.Model):
             ),
         ]
 
+    #: core.prepared.insert_new may insert new events: save() below only refuses updates.
+    save_refuses_only_updates = True
+
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
             raise RuntimeError("audit events are append-only")

@@ -264,6 +264,11 @@ class _CompiledInsert:
             raise TypeError(f"{model.__name__}: only single-table rows with a returned pk")
         if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
             raise TypeError(f"{model.__name__}: save signals would be skipped")
+        if model.save is not models.Model.save and not getattr(
+            model, "save_refuses_only_updates", False
+        ):
+            # A model's own save() may hold a rule (the ledger's balanced transactions).
+            raise TypeError(f"{model.__name__}: its own save() would be skipped")
         connection = connections[alias]
         self.fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
         if any(hasattr(f, "get_placeholder") for f in self.fields):
@@ -284,7 +289,9 @@ _inserts = threading.local()
 def insert_new(obj: M, using: str = DEFAULT_DB_ALIAS) -> M:
     """`obj.save()` of a new row with its INSERT compiled once per model, thread and database:
     each field still converts its value as in `save()` (`pre_save`, `get_db_prep_save`), but
-    `save()` itself and its signals do not run (a model with save listeners is refused)."""
+    `save()` itself and its signals do not run: a model with save listeners is refused, and
+    so is one with its own `save()` unless it declares `save_refuses_only_updates` (a new row
+    passes its rule anyway)."""
     model = type(obj)
     cache: dict[tuple[type, str], _CompiledInsert] | None = getattr(_inserts, "cache", None)
     if cache is None:

@@ -7,6 +7,7 @@ in the app the order is rejected and the app blocked; in the web the order is ca
 failure counts toward the web lockout (through `skarbiec.channels.access`).
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -18,7 +19,7 @@ from skarbiec.channels.access import codes_exhausted, require_channel_open
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
-from skarbiec.core.prepared import prepared_select
+from skarbiec.core.prepared import Update, insert_new, prepared_select, prepared_update
 from skarbiec.ledger.accounts import get_member_account, internal_account
 from skarbiec.ledger.amounts import format_amount, require_amount
 from skarbiec.ledger.booking import Leg, post_transaction
@@ -182,21 +183,23 @@ def create_transfer_order(
     now = clock.now()
     try:
         with transaction.atomic():
-            order = Order.objects.create(
-                member=member,
-                channel=channel,
-                kind=kind,
-                state=Order.State.AWAITING_AUTHORIZATION,
-                idempotency_key=key,
-                request_digest=digest,
-                from_account=source,
-                to_account=to_account,
-                payee_account=payee,
-                payee_name=payee_name,
-                title=title,
-                amount_minor=amount_minor,
-                exempt_reason=exempt,
-                created_at=now,
+            order = insert_new(
+                Order(
+                    member=member,
+                    channel=channel,
+                    kind=kind,
+                    state=Order.State.AWAITING_AUTHORIZATION,
+                    idempotency_key=key,
+                    request_digest=digest,
+                    from_account=source,
+                    to_account=to_account,
+                    payee_account=payee,
+                    payee_name=payee_name,
+                    title=title,
+                    amount_minor=amount_minor,
+                    exempt_reason=exempt,
+                    created_at=now,
+                )
             )
             created = {
                 "order": order.pk,
@@ -268,6 +271,18 @@ def _replayed_order(member: Member, key: str, digest: str) -> Order | None:
     return existing
 
 
+@prepared_update
+def _store_booked(order_id: int, booking_id: int, authorized_at: datetime, now: datetime) -> Update:
+    # Prepared (core/prepared.py): every own and internal transfer ends here.
+    booked = {
+        "state": Order.State.BOOKED,
+        "booking_id": booking_id,
+        "authorized_at": authorized_at,
+        "completed_at": now,
+    }
+    return Order.objects.filter(pk=order_id), booked
+
+
 def _execute_order(order: Order, ctx: RequestContext, *events: tuple[str, dict[str, Any]]) -> None:
     """Limits under lock, then the booking, then the audit events (`events` first, then the
     booking's). Inside the caller's transaction.
@@ -307,7 +322,12 @@ def _execute_order(order: Order, ctx: RequestContext, *events: tuple[str, dict[s
     txn = post_transaction(cu, kind, order.title, [payer, payee])
     order.booking = txn
     order.authorized_at = order.authorized_at or now
-    order.save(update_fields=["state", "booking", "authorized_at", "completed_at"])
+    if order.state == Order.State.BOOKED:
+        _store_booked.run(
+            order_id=order.pk, booking_id=txn.pk, authorized_at=order.authorized_at, now=now
+        )
+    else:  # external: pending until settlement
+        order.save(update_fields=["state", "booking", "authorized_at", "completed_at"])
     for event, data in events:
         record_event(event, ctx, credit_union_id=cu.pk, member_id=member.pk, data=data)
     record_event(
