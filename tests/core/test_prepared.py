@@ -3,6 +3,7 @@ statement each, compiled once per thread, refused where binding new values would
 
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -265,3 +266,34 @@ def test_insert_new_refuses_a_model_whose_own_save_holds_a_rule():
     with pytest.raises(TypeError, match="own save"):
         insert_new(txn)
     assert not LedgerTransaction.objects.exists()
+
+
+def test_prepared_rows_sum_as_the_orm_sums_and_find_no_group_without_rows():
+    from django.db.models import Q, Sum
+
+    from skarbiec.core.prepared import prepared_rows
+
+    @prepared_rows
+    def counts_since(prefix_key: str, since: int) -> "QuerySet[Any, tuple[Any, Any]]":
+        return (
+            RateLimitCounter.objects.filter(key=prefix_key)
+            .values("key")
+            .annotate(all=Sum("count"), recent=Sum("count", filter=Q(window_start__gte=since)))
+            .values_list("all", "recent")
+        )
+
+    for window, count in ((100, 2), (200, 3), (300, 5)):
+        RateLimitCounter.objects.create(key="k", window_start=window, count=count)
+    RateLimitCounter.objects.create(key="other", window_start=300, count=7)
+    orm = RateLimitCounter.objects.filter(key="k").aggregate(
+        all=Sum("count"), recent=Sum("count", filter=Q(window_start__gte=200))
+    )
+    assert counts_since.all(prefix_key="k", since=200) == [(orm["all"], orm["recent"])] == [(10, 8)]
+    assert counts_since.all(prefix_key="k", since=400) == [(10, None)]
+    assert counts_since.all(prefix_key="none", since=0) == []
+
+    def counters(key: str) -> QuerySet[RateLimitCounter]:
+        return RateLimitCounter.objects.filter(key=key)
+
+    with pytest.raises(TypeError, match="values_list"):
+        prepared_rows(counters).all(key="k")

@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar, get_type_hints
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import signals
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
 
@@ -231,6 +231,37 @@ class PreparedSelect(_Prepared, Generic[M]):
         return rows[0] if rows else None
 
 
+class PreparedRows(_Prepared):
+    """A `values_list()` shape (sums, counts, single columns): rows as tuples, converted as
+    the ORM converts them."""
+
+    def _compile_once(self, alias: str, values: dict[str, Any]) -> tuple[str, list[Any], Any, Any]:
+        queryset = self._build(**values)
+        if queryset._iterable_class is not ValuesListIterable:
+            raise TypeError(f"{self.__name__}: only values_list() querysets of tuples")
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        return sql, list(params), compiler, queryset.query
+
+    def _compile(self, alias: str) -> _Compiled:
+        compiled = super()._compile(alias)
+        compiler = compiled.compiler
+        compiled.converters = compiler.get_converters(
+            [s[0] for s in compiler.select[: compiler.col_count]]
+        )
+        return compiled
+
+    def all(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple[Any, ...]]:
+        self._check_values(values)
+        compiled = self._compiled(using)
+        with connections[using].cursor() as cursor:
+            cursor.execute(compiled.sql, compiled.bind(values))
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = compiled.compiler.apply_converters(rows, compiled.converters)
+        return [tuple(row) for row in rows]
+
+
 class PreparedUpdate(_Prepared):
     """An `UPDATE` shape: the function returns the queryset and the values to set."""
 
@@ -315,6 +346,10 @@ def insert_new(obj: M, using: str = DEFAULT_DB_ALIAS) -> M:
 
 def prepared_select(build: Callable[..., "models.QuerySet[M]"]) -> PreparedSelect[M]:
     return PreparedSelect(build)
+
+
+def prepared_rows(build: Callable[..., "models.QuerySet[Any]"]) -> PreparedRows:
+    return PreparedRows(build)
 
 
 def prepared_update(build: Callable[..., Update]) -> PreparedUpdate:

@@ -17,7 +17,7 @@ from skarbiec.channels.access import codes_exhausted, require_channel_open
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
-from skarbiec.core.prepared import prepared_select
+from skarbiec.core.prepared import prepared_rows, prepared_select
 from skarbiec.ledger.amounts import format_amount, require_amount
 from skarbiec.ledger.errors import (
     InvalidOrderDetails,
@@ -114,24 +114,38 @@ def _period_starts(now: datetime) -> tuple[datetime, datetime]:
     return day, day.replace(day=1)
 
 
+@prepared_rows
+def _used_since(
+    member_id: int, channel: str, since: datetime, day: datetime, month: datetime
+) -> "QuerySet[Any, tuple[Any, Any]]":
+    # Prepared (core/prepared.py): every order that counts against the limits sums these.
+    counted = Order.objects.filter(
+        member_id=member_id,
+        channel=channel,
+        state__in=Order.COUNTED_STATES,
+        authorized_at__gte=since,
+    ).exclude(kind=Order.Kind.OWN)
+    return (
+        counted.values("member_id")
+        .annotate(
+            day=Sum("amount_minor", filter=Q(authorized_at__gte=day)),
+            month=Sum("amount_minor", filter=Q(authorized_at__gte=month)),
+        )
+        .values_list("day", "month")
+    )
+
+
 def _used_in_periods(
     member: Member, channel: str, day: datetime, month: datetime
 ) -> tuple[int, int]:
     """(used since `day`, used since `month`) in one statement."""
-    totals = (
-        Order.objects.filter(
-            member=member,
-            channel=channel,
-            state__in=Order.COUNTED_STATES,
-            authorized_at__gte=min(day, month),
-        )
-        .exclude(kind=Order.Kind.OWN)
-        .aggregate(
-            day=Sum("amount_minor", filter=Q(authorized_at__gte=day)),
-            month=Sum("amount_minor", filter=Q(authorized_at__gte=month)),
-        )
+    rows = _used_since.all(
+        member_id=member.pk, channel=channel, since=min(day, month), day=day, month=month
     )
-    return int(totals["day"] or 0), int(totals["month"] or 0)
+    if not rows:
+        return 0, 0
+    [(used_today, used_this_month)] = rows
+    return int(used_today or 0), int(used_this_month or 0)
 
 
 def limit_usage(member: Member, channel: str) -> LimitUsage:
