@@ -37,16 +37,17 @@ def test_deleting_a_session_removes_only_that_one():
 def test_r_w1_a_cycled_key_is_written_once_and_again_only_when_the_data_changes(
     django_assert_num_queries,
 ):
-    """At the password step the pending login is stored, then the key cycled: the new key's
-    INSERT carries the data, and the end of the request does not write the same data again.
-    A change after that is written; the old key is gone."""
+    """At the password step the pending login is stored, then the key cycled: one UPDATE
+    re-keys the row with the data, and the end of the request does not write the same data
+    again. A change after that is written; the old key is gone."""
     store = session_store.SessionStore()
     store["planted"] = "yes"
     store.create()
     old_key = store.session_key
     store["pending"] = {"member_id": 1}
-    with django_assert_num_queries(2):  # INSERT under the new key, DELETE of the old one
+    with django_assert_num_queries(1):  # the row re-keyed in place
         store.cycle_key()
+    assert store.session_key != old_key
     with django_assert_num_queries(0):
         store.save()
     store["pending"] = {"member_id": 1, "attempts_left": 2}
@@ -91,3 +92,31 @@ def test_an_expired_session_is_not_loaded():
     fresh = session_store.SessionStore(store.session_key)
     assert fresh.load() == {}
     assert fresh.session_key is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_w1_a_cycled_key_that_clashes_falls_back_to_a_new_row(monkeypatch):
+    """The re-key's new key is taken by another session: that session keeps its data, this
+    one gets another key through Django's insert, and its old key stops working."""
+    other = session_store.SessionStore()
+    other["member"] = "other"
+    other.create()
+    store = session_store.SessionStore()
+    store["member"] = "mine"
+    store.create()
+    old_key = store.session_key
+    keys = iter([other.session_key, "k" * 32])
+    monkeypatch.setattr(session_store, "get_random_string", lambda length, chars: next(keys))
+    store.cycle_key()
+    assert store.session_key == "k" * 32
+    assert session_store.SessionStore(other.session_key).load() == {"member": "other"}
+    assert session_store.SessionStore("k" * 32).load() == {"member": "mine"}
+    assert session_store.SessionStore(old_key).load() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_w1_cycling_the_key_of_a_session_never_stored_inserts_it():
+    store = session_store.SessionStore()
+    store["pending"] = {"member_id": 1}
+    store.cycle_key()
+    assert session_store.SessionStore(store.session_key).load() == {"pending": {"member_id": 1}}

@@ -115,30 +115,56 @@ def _deliver(message: SmsMessage, gateway: SmsGateway) -> None:
     _record_sent(message, gateway, provider_id)
 
 
-def _under_this_lease(message: SmsMessage) -> QuerySet[SmsMessage]:
-    """The message while it is still pending under the lease this worker claimed: after a
-    lease ran out another worker may have claimed or finished it already."""
+def _under_lease(message_id: int, attempts: int) -> QuerySet[SmsMessage]:
+    """The message while it is still pending under the lease this worker claimed (its
+    attempt count): after a lease ran out another worker may have claimed or finished it."""
     return SmsMessage.objects.filter(
-        pk=message.pk, state=SmsMessage.State.PENDING, attempts=message.attempts
+        pk=message_id, state=SmsMessage.State.PENDING, attempts=attempts
     )
 
 
 def _locked_if_pending(message: SmsMessage) -> SmsMessage | None:
-    return _under_this_lease(message).select_for_update().first()
+    return _under_lease(message.pk, message.attempts).select_for_update().first()
+
+
+def _sent(sent_at: datetime, gateway: str, provider_id: str) -> dict[str, object]:
+    return {
+        "state": SmsMessage.State.SENT,
+        "sent_at": sent_at,
+        "gateway": gateway,
+        "gateway_message_id": provider_id,
+        "last_error": "",
+    }
+
+
+# Prepared, as the claim: the worker writes one of these for every message it sends. Each is
+# one conditional UPDATE that checks the lease and writes.
+@prepared_update
+def _mark_sent(
+    message_id: int, attempts: int, sent_at: datetime, gateway: str, provider_id: str
+) -> Update:
+    return _under_lease(message_id, attempts), _sent(sent_at, gateway, provider_id)
+
+
+@prepared_update
+def _mark_sent_erasing_body(
+    message_id: int, attempts: int, sent_at: datetime, gateway: str, provider_id: str
+) -> Update:
+    return _under_lease(message_id, attempts), {
+        **_sent(sent_at, gateway, provider_id),
+        "body_encrypted": "",
+    }
 
 
 def _record_sent(message: SmsMessage, gateway: SmsGateway, provider_id: str) -> None:
-    # One conditional UPDATE checks the lease and writes.
-    sent = {
-        "state": SmsMessage.State.SENT,
-        "sent_at": clock.now(),
-        "gateway": gateway.name,
-        "gateway_message_id": provider_id[:100],
-        "last_error": "",
-    }
-    if not gateway.keeps_body:
-        sent["body_encrypted"] = ""
-    _under_this_lease(message).update(**sent)
+    mark = _mark_sent if gateway.keeps_body else _mark_sent_erasing_body
+    mark.run(
+        message_id=message.pk,
+        attempts=message.attempts,
+        sent_at=clock.now(),
+        gateway=gateway.name,
+        provider_id=provider_id[:100],
+    )
 
 
 def _record_failure(message: SmsMessage, error: GatewayError) -> None:

@@ -8,6 +8,8 @@ round trips at each step of a login (R-W1 gives the session a new key at the pas
 - a session that this request already wrote with the same data (the new key's INSERT, when
   the data did not change after it) is not written again at the end of the request;
 - the live session is read by a prepared shape (core/prepared.py);
+- a new key for a stored session (`cycle_key`) re-keys its row in one UPDATE, so the old key
+  stops working in the same statement that writes the new one;
 - the old session is deleted by one statement, without reading it first.
 """
 
@@ -81,6 +83,40 @@ class SessionStore(DatabaseSessionStore):
             if updated != 1:
                 raise UpdateError  # the session was deleted meanwhile (logged out elsewhere)
         self._written = obj.session_data
+
+    def cycle_key(self) -> None:
+        """A new key for the same data. The stored row is re-keyed in place: one statement
+        where Django inserts the new key and then deletes the old one. Without a stored row
+        (or when the new key clashes with another) it falls back to Django's way."""
+        data = self._session  # type: ignore[attr-defined]
+        old_key = self.session_key
+        if old_key is None or not self._rekey(old_key, data):
+            super().cycle_key()
+
+    def _rekey(self, old_key: str, data: dict[str, object]) -> bool:
+        new_key = self._get_new_session_key()
+        self._session_key = new_key
+        obj = self.create_model_instance(data)
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        expire_date = connection.ops.adapt_datetimefield_value(obj.expire_date)
+        guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+        try:
+            with guard, connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET session_key = %s, session_data = %s,"  # noqa: S608
+                    " expire_date = %s WHERE session_key = %s",
+                    [new_key, obj.session_data, expire_date, old_key],
+                )
+                rekeyed = cursor.rowcount == 1
+        except IntegrityError:
+            rekeyed = False  # the new key is taken: Django's way draws another
+        if not rekeyed:
+            self._session_key = old_key
+            return False
+        self._session_cache = data
+        self._written = obj.session_data
+        self.modified = True
+        return True
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:
