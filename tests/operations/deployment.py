@@ -264,6 +264,7 @@ def deploy(root: Path, postgres_url: str) -> Deployment:
         for process, port in zip(deployment.instances, deployment.app_ports, strict=True):
             wait_for_port(port, process.popen, process.log)
         deployment.worker = deployment.start("worker", exec_start("skarbiec-worker.service"))
+        wait_for_first_heartbeat(deployment, deployment.worker)
         site = nginx_site(deployment, data_dir, tls.cert_path, tls.key_path)
         main = nginx_main_config(root, site)
         check = subprocess.run([nginx, "-t", "-c", str(main), "-e", str(root / "nginx-error.log")],
@@ -278,6 +279,18 @@ def deploy(root: Path, postgres_url: str) -> Deployment:
         deployment.stop()
         raise
     return deployment
+
+
+def wait_for_first_heartbeat(deployment: Deployment, worker: Process) -> None:
+    """A test that asks /readyz first must not race the worker's start (R-D2)."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if worker.popen.poll() is not None:
+            pytest.fail(f"the worker exited early:\n{worker.log.read_text(errors='replace')}")
+        if deployment.sql("SELECT 1 FROM operations_heartbeat WHERE name = 'sms-worker'"):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"no worker heartbeat after {STARTUP_SECONDS}s:\n{worker.log.read_text()}")
 
 
 def drop_database(deployment: Deployment, postgres_url: str) -> None:

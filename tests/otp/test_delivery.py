@@ -180,6 +180,22 @@ def test_r_o5_code_sms_not_sent_before_its_code_expired_is_given_up():
 
 
 @pytest.mark.django_db
+def test_r_o5_a_pass_sends_what_is_still_useful_first_and_gives_up_an_expired_code():
+    """The one-statement claim takes only messages that may still be sent; the expired code
+    queued before them is given up in the same pass, never sent."""
+    member = member_without_queue()
+    start_confirmation(TEST_OPERATION, member, details={}, channel="web", ctx=CTX)
+    clock.advance(301)
+    later = queue_sms(member.phone, "Haslo tymczasowe", member=member)
+    gateway = RecordingGateway()
+    assert send_pending_sms(gateway=gateway) == 2
+    assert gateway.sent == [(member.phone, "Haslo tymczasowe")]
+    states = dict(SmsMessage.objects.filter(member=member).values_list("pk", "state"))
+    assert states.pop(later.pk) == SmsMessage.State.SENT
+    assert list(states.values())[-1] == SmsMessage.State.EXPIRED
+
+
+@pytest.mark.django_db
 def test_r_o5_code_sms_is_given_up_when_the_next_retry_would_come_too_late():
     member = member_without_queue()
     start_confirmation(TEST_OPERATION, member, details={}, channel="web", ctx=CTX)

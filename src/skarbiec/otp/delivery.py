@@ -1,9 +1,9 @@
 """Sending queued SMS messages through the gateway, with retries (R-O5).
 
 How one message travels:
-- it is *claimed* in a short transaction: its attempt is counted and it is leased for
-  LEASE_SECONDS by moving next_attempt_at forward, so a parallel worker skips it
-  (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite queues writers anyway);
+- it is *claimed* by one statement committed by itself: its attempt is counted and it is
+  leased for LEASE_SECONDS by moving next_attempt_at forward, so a parallel worker skips it
+  (a subquery FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite queues writers anyway);
 - the gateway is called with no transaction or lock open (an HTTP call may take seconds);
 - the outcome is written in a second transaction. A worker that dies in between leaves a lease
   that runs out, and the message is tried again.
@@ -14,7 +14,8 @@ fifth failure, or any permanent one, makes the message FAILED.
 Giving up (decision): a message with give_up_at (every code SMS: the code's expires_at) is never
 sent after that moment, it becomes EXPIRED instead, and so is a message whose next retry would
 fall after it. A code arriving after it stopped working only confuses the member, who asks for a
-new code instead. Messages without give_up_at (temporary passwords) run through all retries.
+new code instead. Messages that can still be sent go first; the expired ones are given up when
+none of those is due. Messages without give_up_at (temporary passwords) run through all retries.
 
 The body is erased as soon as the message leaves PENDING, except when the development outbox
 delivered it (reading it is the outbox's purpose): a real gateway's codes and temporary
@@ -25,7 +26,7 @@ import logging
 from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from skarbiec.audit.services import record_event
@@ -78,6 +79,48 @@ def _store_lease(message_id: int, attempts: int, until: datetime) -> Update:
 
 
 def _claim_next_message() -> SmsMessage | None:
+    return _claim_sendable_message() or _claim_or_give_up_next_message()
+
+
+def _claim_sendable_message() -> SmsMessage | None:
+    """The earliest due message whose code has not expired, its attempt counted and its lease
+    taken in one statement committed by itself (the worker does this for every message). A
+    parallel worker skips the row this one holds (SKIP LOCKED, PostgreSQL); SQLite queues
+    writers anyway. Expired messages are left to the fuller claim below."""
+    now = clock.now()
+    until = now + timedelta(seconds=LEASE_SECONDS)
+    table = connection.ops.quote_name(SmsMessage._meta.db_table)
+    skip_locked = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET attempts = attempts + 1, next_attempt_at = %s"  # noqa: S608
+            f" WHERE id = (SELECT id FROM {table} WHERE state = %s AND next_attempt_at <= %s"
+            " AND (give_up_at IS NULL OR give_up_at > %s)"
+            f" ORDER BY next_attempt_at, id LIMIT 1{skip_locked})"
+            " RETURNING id, attempts, phone, body_encrypted, member_id",
+            [adapt(until), SmsMessage.State.PENDING, adapt(now), adapt(now)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message_id, attempts, phone, body_encrypted, member_id = row
+    return SmsMessage(
+        pk=message_id,
+        attempts=attempts,
+        phone=phone,
+        body_encrypted=body_encrypted,
+        member_id=member_id,
+        state=SmsMessage.State.PENDING,
+        next_attempt_at=until,
+    )
+
+
+def _claim_or_give_up_next_message() -> SmsMessage | None:
+    """The earliest due message, read and then leased, or given up when its code expired
+    before it could be sent."""
     now = clock.now()
     with transaction.atomic():
         message = _next_due_locked.first(now=now)
