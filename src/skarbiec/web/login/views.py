@@ -76,7 +76,7 @@ def login_password(request: HttpRequest) -> HttpResponse:
         form.cleaned_data["login"], form.cleaned_data["password"], context_of(request)
     )
     # A new session key before the second factor: a planted session id learns nothing. The
-    # pending login is stored first, so the new key's INSERT carries it (no second write).
+    # pending login is stored first, so the re-keyed row carries it (no second write).
     member_session.store_pending_login(request, pending)
     request.session.cycle_key()
     return HttpResponseRedirect(reverse("web:login_code"))
