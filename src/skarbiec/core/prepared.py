@@ -168,16 +168,31 @@ class _Prepared:
                 raise TypeError(f"{self.__name__}: {name} is beyond a bigint")
 
 
-class PreparedSelect(_Prepared, Generic[M]):
-    """A `QuerySet` shape of model instances (see the module docstring)."""
+class _PreparedQuerySet(_Prepared):
+    """A shape built as a `QuerySet` whose rows come as `rows` makes them."""
+
+    #: The QuerySet's iterable class the shape must have, and its name in a refusal.
+    rows: type
+    rows_named: str
 
     def _compile_once(self, alias: str, values: dict[str, Any]) -> tuple[str, list[Any], Any, Any]:
         queryset = self._build(**values)
-        if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups:
-            raise TypeError(f"{self.__name__}: only plain model querysets are prepared")
+        if queryset._iterable_class is not self.rows or queryset._prefetch_related_lookups:
+            raise TypeError(f"{self.__name__}: only {self.rows_named} querysets are prepared")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         return sql, list(params), compiler, queryset.query
+
+    @staticmethod
+    def _converters(compiler: Any) -> Any:
+        return compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
+
+
+class PreparedSelect(_PreparedQuerySet, Generic[M]):
+    """A `QuerySet` shape of model instances (see the module docstring)."""
+
+    rows = ModelIterable
+    rows_named = "plain model"
 
     def _compile(self, alias: str) -> _Compiled:
         compiled = super()._compile(alias)
@@ -188,7 +203,7 @@ class PreparedSelect(_Prepared, Generic[M]):
         compiled.init_list = [f[0].target.attname for f in select[start:end]]
         # Django 5.2's signature (the stubs already describe 6.0's, which adds fetch_mode).
         compiled.populators = get_related_populators(klass_info, select, alias)  # type: ignore[call-arg]
-        compiled.converters = compiler.get_converters([s[0] for s in select[: compiler.col_count]])
+        compiled.converters = self._converters(compiler)
         return compiled
 
     def all(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[M]:
@@ -231,24 +246,16 @@ class PreparedSelect(_Prepared, Generic[M]):
         return rows[0] if rows else None
 
 
-class PreparedRows(_Prepared):
+class PreparedRows(_PreparedQuerySet):
     """A `values_list()` shape (sums, counts, single columns): rows as tuples, converted as
     the ORM converts them."""
 
-    def _compile_once(self, alias: str, values: dict[str, Any]) -> tuple[str, list[Any], Any, Any]:
-        queryset = self._build(**values)
-        if queryset._iterable_class is not ValuesListIterable:
-            raise TypeError(f"{self.__name__}: only values_list() querysets of tuples")
-        compiler = queryset.query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
-        return sql, list(params), compiler, queryset.query
+    rows = ValuesListIterable
+    rows_named = "values_list() (tuples)"
 
     def _compile(self, alias: str) -> _Compiled:
         compiled = super()._compile(alias)
-        compiler = compiled.compiler
-        compiled.converters = compiler.get_converters(
-            [s[0] for s in compiler.select[: compiler.col_count]]
-        )
+        compiled.converters = self._converters(compiled.compiler)
         return compiled
 
     def all(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple[Any, ...]]:
