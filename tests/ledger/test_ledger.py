@@ -7,7 +7,8 @@ import sys
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 
 from skarbiec.ledger.accounts import ensure_internal_accounts, open_account
 from skarbiec.ledger.booking import Leg, post_transaction
@@ -59,11 +60,11 @@ def test_r_l2_unbalanced_or_degenerate_bookings_refused_and_nothing_written():
         [Leg(a.pk, -100), Leg(a.pk, 100)],
         [Leg(a.pk, -1.5), Leg(b.pk, 1.5)],  # no float on the money path
     ):
-        with pytest.raises(UnbalancedTransaction):
+        with pytest.raises(UnbalancedTransaction), transaction.atomic():
             post_transaction(cu, "transfer", "x", legs)
     other_cu = make_credit_union()
     _m3, c = member_with_account(other_cu)
-    with pytest.raises(UnbalancedTransaction):
+    with pytest.raises(UnbalancedTransaction), transaction.atomic():
         post_transaction(cu, "transfer", "x", [Leg(a.pk, -100), Leg(c.pk, 100)])
     assert LedgerEntry.objects.count() == before
     assert balance(a) == 100_00
@@ -74,12 +75,32 @@ def test_r_l6_member_account_never_debited_below_zero():
     cu = make_credit_union()
     _m1, a = member_with_account(cu, balance_minor=100_00)
     _m2, b = member_with_account(cu)
-    with pytest.raises(InsufficientFunds):
+    # A caller that goes on after a refusal wraps the booking in an atomic() of its own.
+    with pytest.raises(InsufficientFunds), transaction.atomic():
         post_transaction(cu, "transfer", "x", [Leg(a.pk, -100_01), Leg(b.pk, 100_01)])
     post_transaction(cu, "transfer", "x", [Leg(a.pk, -100_00), Leg(b.pk, 100_00)])
     assert balance(a) == 0 and balance(b) == 100_00
     entry = LedgerEntry.objects.filter(account=b).get()
     assert entry.balance_after_minor == 100_00 and entry.amount_minor == 100_00
+
+
+@pytest.mark.django_db
+def test_r_l2_a_booking_refused_part_way_cannot_be_committed_by_its_caller():
+    """The booking has no savepoint of its own: the credit to the lower account number is
+    written before the debit is refused, and the caller's transaction then refuses every
+    statement until it is rolled back, so the half-written booking can never commit."""
+    cu = make_credit_union()
+    _m1, payee = member_with_account(cu)
+    _m2, payer = member_with_account(cu, balance_minor=100_00)
+    assert payee.pk < payer.pk  # the credit leg is written first
+    with transaction.atomic():
+        with pytest.raises(InsufficientFunds):
+            post_transaction(cu, "transfer", "x", [Leg(payer.pk, -100_01), Leg(payee.pk, 100_01)])
+        with pytest.raises(TransactionManagementError):
+            Account.objects.filter(pk=payee.pk).update(name="after a refusal")
+        transaction.set_rollback(True)
+    assert balance(payee) == 0 and balance(payer) == 100_00
+    assert ledger_problems() == []
 
 
 @pytest.mark.django_db
