@@ -13,6 +13,14 @@ def _reset_clock():
     clock.reset()
 
 
+@pytest.fixture
+def fresh_rate_limit_window():
+    """Rate limits count in windows aligned to the minute (core/throttling.py): a test that
+    fills one with a few requests must not run across its end. Moves the clock to the start
+    of the next minute."""
+    clock.advance(60 - clock.now().timestamp() % 60)
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     """Every test starts in the default language (Polish, R-X5): a request through the test client

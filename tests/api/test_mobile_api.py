@@ -54,7 +54,7 @@ def test_r_m10_help_without_a_device(device):
     assert r.status_code == 200 and r.json()["faq"]
 
 
-def test_rate_limit_per_login_on_activation(device, settings):
+def test_rate_limit_per_login_on_activation(device, settings, fresh_rate_limit_window):
     settings.RATE_LIMIT_PER_LOGIN = (2, 60)
     member = member_with_channel()
     for _ in range(2):
@@ -65,7 +65,7 @@ def test_rate_limit_per_login_on_activation(device, settings):
     assert (e.value.status, e.value.code) == (429, "rate_limited")
 
 
-def test_rate_limit_per_device_on_pin_login(device, settings):
+def test_rate_limit_per_device_on_pin_login(device, settings, fresh_rate_limit_window):
     ready_device(device)
     settings.RATE_LIMIT_PER_LOGIN = (2, 60)  # set_pin already counted once for this device
     device.login_pin("48159")

@@ -98,7 +98,9 @@ def test_r_x8_challenge_fails_closed_with_503_not_rate_limited(limiter_table_gon
 
 
 @pytest.mark.django_db
-def test_r_x10_members_behind_one_address_do_not_limit_each_others_logins(settings):
+def test_r_x10_members_behind_one_address_do_not_limit_each_others_logins(
+    settings, fresh_rate_limit_window
+):
     """R-X10: per address only failures count. A carrier's shared address is not spent by
     members who log in correctly, while one address guessing is still stopped."""
     settings.RATE_LIMIT_PER_ADDRESS = (3, 60)
@@ -121,7 +123,9 @@ def test_r_x10_members_behind_one_address_do_not_limit_each_others_logins(settin
 
 
 @pytest.mark.django_db
-def test_r_x10_an_activated_device_asks_for_challenges_per_device_not_per_address(settings):
+def test_r_x10_an_activated_device_asks_for_challenges_per_device_not_per_address(
+    settings, fresh_rate_limit_window
+):
     """R-X10: an activated device's challenges count per device; only anonymous challenges
     count per address, so members behind one address keep logging in."""
     from skarbiec.client import ApiError
@@ -130,7 +134,7 @@ def test_r_x10_an_activated_device_asks_for_challenges_per_device_not_per_addres
     settings.PUBLIC_URL = "https://localhost:8443"
     phone = device_beside_web_client(language="en")
     ready_device(phone)
-    clock.advance(60)  # a fresh window
+    clock.advance(60)  # a fresh window, from its start (the fixture aligned the clock)
     settings.RATE_LIMIT_PER_ADDRESS = (2, 60)  # anonymous challenges: 4 per address
     anonymous = device_beside_web_client(language="en")
     for _ in range(4):

@@ -242,7 +242,7 @@ def test_r_o4_cancelled_logins_add_up_to_a_block(client):
 
 
 @pytest.mark.django_db
-def test_rate_limit_per_address_answers_429(client, settings):
+def test_rate_limit_per_address_answers_429(client, settings, fresh_rate_limit_window):
     settings.RATE_LIMIT_PER_ADDRESS = (2, 60)
     member = make_member()
     other = make_member()
@@ -256,7 +256,7 @@ def test_rate_limit_per_address_answers_429(client, settings):
 
 
 @pytest.mark.django_db
-def test_rate_limit_per_login_answers_429_from_any_address(settings):
+def test_rate_limit_per_login_answers_429_from_any_address(settings, fresh_rate_limit_window):
     settings.RATE_LIMIT_PER_LOGIN = (2, 60)
     member = make_member()
     for n in range(2):
