@@ -51,6 +51,18 @@ def test_p1_p4_bench_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     assert result["phases"]["session_get"]["done"] > 0
     assert result["pgbench"]["tps"] > 0
     assert result["argon2"]["per_cpu_second"] > 0
+    assert len(result["argon2"]["runs"]) == 2  # right before the web phase, and at the end
     assert all(mib > 0 for mib in result["figures"]["P4"]["after_sessions_mib"])
     assert "P1 PIN logins per server CPU-second" in md_path.read_text()
     assert "P1 PIN logins per server CPU-second" in done.stdout
+
+
+def test_p3_reference_runs_are_taken_together_by_their_counts_and_cpu() -> None:
+    from skarbiec.operations.benchmark.probes import combined_rate
+
+    slow = {"verifies": 100, "per_second": 20.0, "per_cpu_second": 10.0}  # 5 s, 10 CPU-s
+    fast = {"verifies": 300, "per_second": 60.0, "per_cpu_second": 30.0}  # 5 s, 10 CPU-s
+    both = combined_rate(slow, fast)
+    assert both["verifies"] == 400
+    assert both["per_second"] == 40.0 and both["per_cpu_second"] == 20.0
+    assert both["cpu_ms_per_verify"] == 50.0 and both["runs"] == [10.0, 30.0]

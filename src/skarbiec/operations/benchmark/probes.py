@@ -9,6 +9,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -143,6 +144,21 @@ def argon2_verify_rate(processes: int, seconds: float) -> dict[str, float]:
         "per_second": count / seconds,
         "per_cpu_second": count / cpu if cpu else 0.0,
         "cpu_ms_per_verify": 1000 * cpu / count if count else 0.0,
+    }
+
+
+def combined_rate(*runs: dict[str, float]) -> dict[str, Any]:
+    """The Argon2id rates of several runs taken together (all verifies over all seconds and all
+    CPU), each run kept under "runs"."""
+    verifies = sum(r["verifies"] for r in runs)
+    seconds = sum(r["verifies"] / r["per_second"] for r in runs if r["per_second"])
+    cpu = sum(r["verifies"] / r["per_cpu_second"] for r in runs if r["per_cpu_second"])
+    return {
+        "verifies": verifies,
+        "per_second": verifies / seconds if seconds else 0.0,
+        "per_cpu_second": verifies / cpu if cpu else 0.0,
+        "cpu_ms_per_verify": 1000 * cpu / verifies if verifies else 0.0,
+        "runs": [round(r["per_cpu_second"], 1) for r in runs],
     }
 
 
