@@ -323,6 +323,7 @@ def live_sessions(count: int, members: list[BenchMember]) -> list[str]:
 
 
 def _argon2_reference(params: BenchParameters) -> dict[str, float]:
+    connections.close_all()  # forked processes must not share this process's connection
     return probes.argon2_verify_rate(os.cpu_count() or 1, min(params.seconds, 5.0))
 
 
