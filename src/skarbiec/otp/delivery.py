@@ -32,7 +32,7 @@ from django.db.models import QuerySet
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
 from skarbiec.core.context import SYSTEM
-from skarbiec.core.prepared import Update, prepared_select, prepared_update
+from skarbiec.core.prepared import Update, prepared_update
 from skarbiec.otp.gateways import GatewayError, SmsGateway, gateway_from_settings
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body
@@ -61,32 +61,17 @@ def send_pending_sms(limit: int = 50, gateway: SmsGateway | None = None) -> int:
     return handled
 
 
-@prepared_select
-def _next_due_locked(now: datetime) -> QuerySet[SmsMessage]:
-    # Prepared (core/prepared.py), as the lease below: the worker runs both for every message.
-    due = SmsMessage.objects.select_for_update(skip_locked=True).filter(
-        state=SmsMessage.State.PENDING, next_attempt_at__lte=now
-    )
-    return due.order_by("next_attempt_at", "pk")[:1]
-
-
-@prepared_update
-def _store_lease(message_id: int, attempts: int, until: datetime) -> Update:
-    return SmsMessage.objects.filter(pk=message_id), {
-        "attempts": attempts,
-        "next_attempt_at": until,
-    }
-
-
 def _claim_next_message() -> SmsMessage | None:
-    return _claim_sendable_message() or _claim_or_give_up_next_message()
+    """The next message to send, leased; else the next code SMS whose code expired before it
+    could be sent, given up (EXPIRED); else None."""
+    return _claim_sendable_message() or _give_up_next_expired_message()
 
 
 def _claim_sendable_message() -> SmsMessage | None:
     """The earliest due message whose code has not expired, its attempt counted and its lease
     taken in one statement committed by itself (the worker does this for every message). A
     parallel worker skips the row this one holds (SKIP LOCKED, PostgreSQL); SQLite queues
-    writers anyway. Expired messages are left to the fuller claim below."""
+    writers anyway."""
     now = clock.now()
     until = now + timedelta(seconds=LEASE_SECONDS)
     table = connection.ops.quote_name(SmsMessage._meta.db_table)
@@ -118,22 +103,17 @@ def _claim_sendable_message() -> SmsMessage | None:
     )
 
 
-def _claim_or_give_up_next_message() -> SmsMessage | None:
-    """The earliest due message, read and then leased, or given up when its code expired
-    before it could be sent."""
+def _give_up_next_expired_message() -> SmsMessage | None:
     now = clock.now()
     with transaction.atomic():
-        message = _next_due_locked.first(now=now)
-        if message is None:
-            return None
-        if message.give_up_at is not None and message.give_up_at <= now:
-            _give_up(message, SmsMessage.State.EXPIRED, "code expired before sending")
-            return message
-        message.attempts += 1
-        message.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)
-        _store_lease.run(
-            message_id=message.pk, attempts=message.attempts, until=message.next_attempt_at
+        message = (
+            SmsMessage.objects.select_for_update(skip_locked=True)
+            .filter(state=SmsMessage.State.PENDING, next_attempt_at__lte=now, give_up_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .first()
         )
+        if message is not None:
+            _give_up(message, SmsMessage.State.EXPIRED, "code expired before sending")
     return message
 
 
@@ -170,43 +150,32 @@ def _locked_if_pending(message: SmsMessage) -> SmsMessage | None:
     return _under_lease(message.pk, message.attempts).select_for_update().first()
 
 
-def _sent(sent_at: datetime, gateway: str, provider_id: str) -> dict[str, object]:
-    return {
+# Prepared, as the claim is hand-written: the worker writes this for every message it sends.
+# One conditional UPDATE checks the lease and writes.
+@prepared_update
+def _mark_sent(
+    message_id: int, attempts: int, sent_at: datetime, gateway: str, provider_id: str, body: str
+) -> Update:
+    sent = {
         "state": SmsMessage.State.SENT,
         "sent_at": sent_at,
         "gateway": gateway,
         "gateway_message_id": provider_id,
         "last_error": "",
+        "body_encrypted": body,
     }
-
-
-# Prepared, as the claim: the worker writes one of these for every message it sends. Each is
-# one conditional UPDATE that checks the lease and writes.
-@prepared_update
-def _mark_sent(
-    message_id: int, attempts: int, sent_at: datetime, gateway: str, provider_id: str
-) -> Update:
-    return _under_lease(message_id, attempts), _sent(sent_at, gateway, provider_id)
-
-
-@prepared_update
-def _mark_sent_erasing_body(
-    message_id: int, attempts: int, sent_at: datetime, gateway: str, provider_id: str
-) -> Update:
-    return _under_lease(message_id, attempts), {
-        **_sent(sent_at, gateway, provider_id),
-        "body_encrypted": "",
-    }
+    return _under_lease(message_id, attempts), sent
 
 
 def _record_sent(message: SmsMessage, gateway: SmsGateway, provider_id: str) -> None:
-    mark = _mark_sent if gateway.keeps_body else _mark_sent_erasing_body
-    mark.run(
+    _mark_sent.run(
         message_id=message.pk,
         attempts=message.attempts,
         sent_at=clock.now(),
         gateway=gateway.name,
         provider_id=provider_id[:100],
+        # Erased unless the development outbox delivered it (see the module docstring).
+        body=message.body_encrypted if gateway.keeps_body else "",
     )
 
 

@@ -15,6 +15,7 @@ round trips at each step of a login (R-W1 gives the session a new key at the pas
 
 from contextlib import nullcontext
 from datetime import datetime
+from typing import Any
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
@@ -47,6 +48,16 @@ class SessionStore(DatabaseSessionStore):
             self._session_key = None
         return session
 
+    def _write(self, sql: str, params: list[Any]) -> int:
+        """One statement on the session table (`{table}` in `sql`); rows changed. Alone it
+        commits by itself; in a caller's transaction a savepoint keeps a refused write from
+        breaking it, as Django's own store does."""
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+        with guard, connection.cursor() as cursor:
+            cursor.execute(sql.format(table=table), params)
+            return int(cursor.rowcount)
+
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
@@ -54,30 +65,22 @@ class SessionStore(DatabaseSessionStore):
         obj = self.create_model_instance(data)
         if not must_create and obj.session_data == self._written:
             return
-        table = connection.ops.quote_name(self.model._meta.db_table)
         expire_date = connection.ops.adapt_datetimefield_value(obj.expire_date)
-        # Alone the statement commits by itself; in a caller's transaction a savepoint keeps
-        # a refused insert from breaking it, as Django's own store does.
-        guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
         if must_create:
             try:
-                with guard, connection.cursor() as cursor:
-                    cursor.execute(
-                        f"INSERT INTO {table} (session_key, session_data, expire_date)"  # noqa: S608
-                        " VALUES (%s, %s, %s)",
-                        [obj.session_key, obj.session_data, expire_date],
-                    )
+                self._write(
+                    "INSERT INTO {table} (session_key, session_data, expire_date)"
+                    " VALUES (%s, %s, %s)",
+                    [obj.session_key, obj.session_data, expire_date],
+                )
             except IntegrityError as e:
                 raise CreateError from e
         else:
             try:
-                with guard, connection.cursor() as cursor:
-                    cursor.execute(
-                        f"UPDATE {table} SET session_data = %s, expire_date = %s"  # noqa: S608
-                        " WHERE session_key = %s",
-                        [obj.session_data, expire_date, obj.session_key],
-                    )
-                    updated = cursor.rowcount
+                updated = self._write(
+                    "UPDATE {table} SET session_data = %s, expire_date = %s WHERE session_key = %s",
+                    [obj.session_data, expire_date, obj.session_key],
+                )
             except DatabaseError as e:
                 raise UpdateError from e
             if updated != 1:
@@ -94,23 +97,22 @@ class SessionStore(DatabaseSessionStore):
             super().cycle_key()
 
     def _rekey(self, old_key: str, data: dict[str, object]) -> bool:
-        new_key = self._get_new_session_key()
-        self._session_key = new_key
+        self._session_key = self._get_new_session_key()
         obj = self.create_model_instance(data)
-        table = connection.ops.quote_name(self.model._meta.db_table)
-        expire_date = connection.ops.adapt_datetimefield_value(obj.expire_date)
-        guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
         try:
-            with guard, connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET session_key = %s, session_data = %s,"  # noqa: S608
-                    " expire_date = %s WHERE session_key = %s",
-                    [new_key, obj.session_data, expire_date, old_key],
-                )
-                rekeyed = cursor.rowcount == 1
+            rekeyed = self._write(
+                "UPDATE {table} SET session_key = %s, session_data = %s, expire_date = %s"
+                " WHERE session_key = %s",
+                [
+                    obj.session_key,
+                    obj.session_data,
+                    connection.ops.adapt_datetimefield_value(obj.expire_date),
+                    old_key,
+                ],
+            )
         except IntegrityError:
-            rekeyed = False  # the new key is taken: Django's way draws another
-        if not rekeyed:
+            rekeyed = 0  # the new key is taken: Django's way draws another
+        if rekeyed != 1:
             self._session_key = old_key
             return False
         self._session_cache = data
