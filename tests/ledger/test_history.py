@@ -16,7 +16,8 @@ from skarbiec.ledger.errors import AccountNotFound, InvalidOrderDetails, OrderNo
 from skarbiec.ledger.history import HistoryFilter, account_history, history_csv, history_entry
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account, LedgerEntry
-from skarbiec.ledger.orders import authorize_transfer, create_transfer_order
+from skarbiec.ledger.order_authorization import authorize_transfer
+from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.ledger.pdf import transfer_confirmation_pdf
 from tests.factories import make_credit_union, make_member
 from tests.ledger.helpers import WEB, key, last_code, member_with_account

@@ -13,7 +13,8 @@ from skarbiec.ledger.errors import LimitAboveMaximum, LimitExceeded
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.limits import change_limits, confirm_limit_change, limit_usage
 from skarbiec.ledger.models import Account, LimitChange, Order
-from skarbiec.ledger.orders import authorize_transfer, create_transfer_order
+from skarbiec.ledger.order_authorization import authorize_transfer
+from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
 from skarbiec.otp.errors import OtpInvalid
 from tests.factories import make_credit_union

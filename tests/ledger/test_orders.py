@@ -23,12 +23,12 @@ from skarbiec.ledger.errors import (
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account, LedgerTransaction, Order
 from skarbiec.ledger.nrb import format_nrb, make_nrb
-from skarbiec.ledger.orders import (
+from skarbiec.ledger.order_authorization import (
     authorize_transfer,
     cancel_order,
-    create_transfer_order,
     resend_transfer_code,
 )
+from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpInvalid
 from tests.factories import make_credit_union
@@ -283,6 +283,31 @@ def test_r_o3_resend_voids_old_code_and_cancel_ends_order(two_members):
     with pytest.raises(OrderStateConflict):
         authorize_transfer(payer, order.pk, new, WEB)
     assert balance(source) == 1000_00
+
+
+@pytest.mark.django_db
+def test_r_l4_an_order_cancelled_while_its_right_code_is_checked_is_not_booked(
+    two_members, monkeypatch
+):
+    """The member cancels in another tab between the code's check and the order's lock: the
+    authorization sees the cancelled order under its lock and books nothing."""
+    from skarbiec.ledger import order_authorization
+
+    payer, source, payee, target = two_members
+    order = _transfer(payer, source, target.number, 10_00)
+    code = last_code(payer)
+    real_confirm_code = order_authorization.confirm_code
+
+    def confirm_then_cancel_elsewhere(*args, **kwargs):
+        real_confirm_code(*args, **kwargs)
+        cancel_order(payer, order.pk, WEB)
+
+    monkeypatch.setattr(order_authorization, "confirm_code", confirm_then_cancel_elsewhere)
+    with pytest.raises(OrderStateConflict):
+        authorize_transfer(payer, order.pk, code, WEB)
+    order.refresh_from_db()
+    assert order.state == Order.State.CANCELLED and order.booking_id is None
+    assert balance(source) == 1000_00 and balance(target) == 0
 
 
 @pytest.mark.django_db

@@ -12,7 +12,8 @@ from skarbiec.core import clock
 from skarbiec.ledger import overview
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account, Order
-from skarbiec.ledger.orders import authorize_transfer, create_transfer_order
+from skarbiec.ledger.order_authorization import authorize_transfer
+from skarbiec.ledger.orders import create_transfer_order
 from tests.ledger.helpers import EXTERNAL, WEB, key, last_code, member_with_account
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,8 @@ from skarbiec.ledger.clearing import send_outgoing_batch, settle_sent_orders
 from skarbiec.ledger.errors import InsufficientFunds
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account, Order
-from skarbiec.ledger.orders import authorize_transfer, create_transfer_order
+from skarbiec.ledger.order_authorization import authorize_transfer
+from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpInvalid
 from tests.factories import make_credit_union
 from tests.ledger.helpers import EXTERNAL, WEB, key, last_code, member_with_account, wrong_code

@@ -19,9 +19,8 @@ from skarbiec.api.schemas import ERRORS, InputSchema, OkOut
 from skarbiec.core.bounds import PageNumber, RecordId
 from skarbiec.core.context import RequestContext
 from skarbiec.core.http import request_context
-from skarbiec.ledger import history, pdf
+from skarbiec.ledger import history, order_authorization, pdf
 from skarbiec.ledger import limits as member_limits_service
-from skarbiec.ledger import orders as orders_service
 from skarbiec.ledger.accounts import member_accounts
 from skarbiec.ledger.amounts import amount_of_field, format_amount
 from skarbiec.ledger.errors import InvalidOrderDetails
@@ -29,13 +28,9 @@ from skarbiec.ledger.limits import confirm_limit_change, limit_usage
 from skarbiec.ledger.models import Account, LimitChange, Order, TrustedPayee
 from skarbiec.ledger.names import shown_name
 from skarbiec.ledger.nrb import format_nrb, iban
+from skarbiec.ledger.order_authorization import cancel_order, resend_transfer_code
 from skarbiec.ledger.order_input import MOBILE
-from skarbiec.ledger.orders import (
-    cancel_order,
-    get_order,
-    member_orders,
-    resend_transfer_code,
-)
+from skarbiec.ledger.orders import get_order, member_orders
 from skarbiec.ledger.payee_book import add_payee as add_book_payee
 from skarbiec.ledger.payee_book import create_transfer_saving_payee, payee_book
 from skarbiec.ledger.payees import (
@@ -229,7 +224,7 @@ def transfer(request: HttpRequest, order_id: RecordId) -> dict[str, Any]:
 )
 def authorize_transfer(request: HttpRequest, order_id: RecordId, body: s.CodeIn) -> dict[str, Any]:
     return order_out(
-        orders_service.authorize_transfer(_member(request), order_id, body.code, _ctx(request))
+        order_authorization.authorize_transfer(_member(request), order_id, body.code, _ctx(request))
     )
 
 

@@ -6,7 +6,8 @@ DomainErrors from skarbiec.ledger.errors, skarbiec.otp.errors and skarbiec.chann
 - accounts: member_accounts, get_member_account, open_account, deposit_cash, internal accounts;
 - booking: post_transaction, the one way money moves (balanced, locked, never below zero);
 - orders: create_transfer_order (booked at once when exempt, else waiting for its SMS code),
-  authorize_transfer, resend_transfer_code, cancel_order, get_order, member_orders;
+  get_order, member_orders; order_authorization: authorize_transfer, resend_transfer_code,
+  cancel_order; order_booking: execute_order (limits, booking, state, audit);
 - payees: add_trusted_payee, trust_saved_payee, confirm_trusted_payee, remove_trusted_payee;
 - payee_book: payee_book, book_payee, save_payee, add_payee, create_transfer_saving_payee;
 - overview: recent_operations, waiting_orders, monthly_totals (the start page);

@@ -8,9 +8,9 @@ owns the operation, with what its SMS says (R-O2) and what three wrong codes do 
 - mobile_channel_activation, mobile_app_reactivation (channels.mobile.app_password, web pages): the
   same;
 - mobile_device_activation (channels.mobile.activation, in the app): cancelled, the app blocked;
-- transfer, trusted_payee, raise_limits (ledger.orders, ledger.payees, ledger.limits):
-  cancelled, and the rule of the channel it came from (web: a failure toward the lockout; app:
-  the app blocked).
+- transfer, trusted_payee, raise_limits (ledger.order_authorization, ledger.payees,
+  ledger.limits): cancelled, and the rule of the channel it came from (web: a failure toward
+  the lockout; app: the app blocked).
 
 One operation is one `Confirmation` row. `start_confirmation` sends the first code,
 `resend_code` replaces the code *in the same row* (so wrong codes before a resend still count:

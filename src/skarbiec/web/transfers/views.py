@@ -23,13 +23,13 @@ from skarbiec.ledger.accounts import member_accounts
 from skarbiec.ledger.amounts import amount_of_field
 from skarbiec.ledger.models import Order
 from skarbiec.ledger.nrb import format_nrb
-from skarbiec.ledger.order_input import WEB
-from skarbiec.ledger.orders import (
+from skarbiec.ledger.order_authorization import (
     authorize_transfer,
     cancel_order,
-    get_order,
     resend_transfer_code,
 )
+from skarbiec.ledger.order_input import WEB
+from skarbiec.ledger.orders import get_order
 from skarbiec.ledger.payee_book import book_payee, create_transfer_saving_payee, payee_book
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
 from skarbiec.web.decorators import member_required
