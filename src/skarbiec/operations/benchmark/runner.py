@@ -33,6 +33,8 @@ from skarbiec.audit.models import AuditEvent
 from skarbiec.channels.mobile.sessions import open_session
 from skarbiec.channels.models import MobileDevice
 from skarbiec.core import clock
+from skarbiec.core.password_hashing import password_needs_rehash
+from skarbiec.members.models import Member
 from skarbiec.operations.benchmark import probes
 from skarbiec.operations.benchmark.load import ClientResult, PhaseSpec, run_client
 from skarbiec.operations.benchmark.population import BenchMember, prepare_members
@@ -122,6 +124,27 @@ def unlimited_rates() -> dict[str, str]:
     return dict(UNLIMITED_RATES_ENV)
 
 
+def argon2_environment() -> dict[str, str]:
+    """The server's environment drops this process's SKARBIEC_ variables; its Argon2id
+    parameters are passed on, so P3 compares the same work (SPEC §11)."""
+    return {
+        "SKARBIEC_ARGON2_TIME_COST": str(settings.ARGON2_TIME_COST),
+        "SKARBIEC_ARGON2_MEMORY_COST_KIB": str(settings.ARGON2_MEMORY_COST_KIB),
+        "SKARBIEC_ARGON2_PARALLELISM": str(settings.ARGON2_PARALLELISM),
+    }
+
+
+def require_the_reference_argon2() -> None:
+    """P3 compares the server's web step with this process's Argon2id verify. A server with
+    other parameters would show after the web phase: a login it accepts rehashes the member's
+    password with its own (channels/web/login.py)."""
+    hashes = Member.objects.values_list("web_password_hash", flat=True)
+    if any(password_needs_rehash(stored) for stored in hashes):
+        raise RuntimeError(
+            "The server hashed web passwords with other Argon2id parameters than the reference."
+        )
+
+
 class Server:
     """`skarbiec run` as a subprocess on a free port, HTTPS with the generated CA."""
 
@@ -138,6 +161,8 @@ class Server:
             "SKARBIEC_DATA_DIR": str(self.data_dir),
             "SKARBIEC_SECRET_KEY": settings.SECRET_KEY,
             "SKARBIEC_PUBLIC_URL": self.base_url,
+            # The Argon2id of the server is the one the reference measures in this process.
+            **argon2_environment(),
         }
         server_env.pop("DJANGO_SETTINGS_MODULE", None)
         self.log = self.log_path.open("wb")
@@ -351,6 +376,7 @@ def run_benchmark(params: BenchParameters, log: Any = print) -> dict[str, Any]:
                 argon2_runs.append(_argon2_reference(params))
             phases[phase] = run_phase(server, params, phase, members)
             log(f"{phase}: {phases[phase]}")
+        require_the_reference_argon2()
         began = time.monotonic()
         tokens = live_sessions(params.sessions, members)
         log(f"opened {len(tokens)} sessions in {time.monotonic() - began:.1f} s")
