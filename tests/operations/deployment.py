@@ -13,12 +13,15 @@ import os
 import shlex
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -157,6 +160,29 @@ class Deployment:
             cursor = c.execute(query, params)  # type: ignore[arg-type]
             return cursor.fetchall() if cursor.description else []
 
+    def restart_worker(self) -> None:
+        """The SMS worker started again after a test stopped it; back once it has beaten."""
+        (since,) = self.sql("SELECT now()")[0]
+        self.worker = self.start("worker", exec_start("skarbiec-worker.service"))
+        wait_for_heartbeat(self, self.worker, since)
+
+    def restart_instances(self) -> None:
+        """Every instance started again after a test stopped them; back once each listens."""
+        self.instances = [
+            self.start(f"instance{i}", exec_start("skarbiec@.service", str(port)), port)
+            for i, port in enumerate(self.app_ports, start=1)
+        ]
+        # nginx rests an upstream that failed (fail_timeout in deploy/nginx): wait until it
+        # sends members to the instances again.
+        tls = ssl.create_default_context(cafile=str(self.ca))
+        deadline = time.monotonic() + STARTUP_SECONDS
+        answered = 0
+        while answered < len(self.instances):
+            assert time.monotonic() < deadline, "nginx did not take the instances back"
+            status = httpx.get(self.base_url + "/", verify=tls, timeout=10).status_code
+            answered = answered + 1 if status == 200 else 0
+            time.sleep(0.2)
+
     def stop(self) -> None:
         for process in [self.nginx, self.worker, *self.instances]:
             if process is not None:
@@ -264,7 +290,7 @@ def deploy(root: Path, postgres_url: str) -> Deployment:
         for process, port in zip(deployment.instances, deployment.app_ports, strict=True):
             wait_for_port(port, process.popen, process.log)
         deployment.worker = deployment.start("worker", exec_start("skarbiec-worker.service"))
-        wait_for_first_heartbeat(deployment, deployment.worker)
+        wait_for_heartbeat(deployment, deployment.worker)
         site = nginx_site(deployment, data_dir, tls.cert_path, tls.key_path)
         main = nginx_main_config(root, site)
         check = subprocess.run([nginx, "-t", "-c", str(main), "-e", str(root / "nginx-error.log")],
@@ -281,13 +307,16 @@ def deploy(root: Path, postgres_url: str) -> Deployment:
     return deployment
 
 
-def wait_for_first_heartbeat(deployment: Deployment, worker: Process) -> None:
+def wait_for_heartbeat(
+    deployment: Deployment, worker: Process, since: datetime = datetime.min.replace(tzinfo=UTC)
+) -> None:
     """A test that asks /readyz first must not race the worker's start (R-D2)."""
     deadline = time.monotonic() + STARTUP_SECONDS
+    query = "SELECT 1 FROM operations_heartbeat WHERE name = 'sms-worker' AND beat_at > %s"
     while time.monotonic() < deadline:
         if worker.popen.poll() is not None:
             pytest.fail(f"the worker exited early:\n{worker.log.read_text(errors='replace')}")
-        if deployment.sql("SELECT 1 FROM operations_heartbeat WHERE name = 'sms-worker'"):
+        if deployment.sql(query, (since,)):
             return
         time.sleep(0.1)
     pytest.fail(f"no worker heartbeat after {STARTUP_SECONDS}s:\n{worker.log.read_text()}")
