@@ -15,7 +15,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -38,6 +38,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 MOBILE_PASSWORD = "Mobi!e2024xy"
+WEB_PASSWORDS = {"Anna": "Demo#Anna2024", "Jan": "Demo#Jan2024"}  # `skarbiec demo`'s
 PIN = "48159"
 WRONG_PIN = "27364"
 OUTSIDE_ADDRESS = "203.0.113.9"
@@ -93,7 +94,7 @@ def test_r_d1_member_logs_in_through_nginx_and_the_session_holds_on_both_instanc
 ):
     with browser(stack, tls) as web:
         step1 = post_form(
-            web, "/", "/login/", {"login": logins["Anna"], "password": "Demo#Anna2024"}
+            web, "/", "/login/", {"login": logins["Anna"], "password": WEB_PASSWORDS["Anna"]}
         )
         assert (step1.status_code, step1.headers["location"]) == (302, "/login/code/")
         step2 = post_form(web, "/login/code/", "/login/code/", {"code": last_code(stack)})
@@ -106,46 +107,52 @@ def test_r_d1_member_logs_in_through_nginx_and_the_session_holds_on_both_instanc
     assert served == {"instance1", "instance2"}
 
 
-def activated_phone(
-    stack: Deployment, tls: ssl.SSLContext, login: str, web_password: str
-) -> DeviceClient:
-    """The member activates the mobile channel in the internet service and the app on a phone,
-    every step through nginx."""
-    with browser(stack, tls) as web:
-        post_form(web, "/", "/login/", {"login": login, "password": web_password})
-        post_form(web, "/login/code/", "/login/code/", {"code": last_code(stack)})
-        page = "/settings/channels/mobile/activate/"
-        step = post_form(web, page, page, {"new_password": MOBILE_PASSWORD,
-                                            "repeated": MOBILE_PASSWORD})  # fmt: skip
-        assert step.status_code == 302, step.text[:500]
-        code_page = step.headers["location"]
-        done = post_form(web, code_page, code_page, {"code": last_code(stack)})
-        assert done.status_code == 302, done.text[:500]
-    phone = DeviceClient(stack.base_url, verify=tls, language="en")
-    if phone.activate(login, MOBILE_PASSWORD)["otp_required"]:
-        phone.confirm_activation(last_code(stack))
-    phone.set_pin(PIN)
-    return phone
+@pytest.fixture(scope="module")
+def phones(
+    stack: Deployment, tls: ssl.SSLContext, logins: dict[str, str]
+) -> Iterator[Callable[[str], DeviceClient]]:
+    """A demo member's phone, activated on first use: the member turns the mobile channel on in
+    the internet service and activates the app, every step through nginx."""
+    made: dict[str, DeviceClient] = {}
+
+    def activate(name: str) -> DeviceClient:
+        login = logins[name]
+        with browser(stack, tls) as web:
+            post_form(web, "/", "/login/", {"login": login, "password": WEB_PASSWORDS[name]})
+            post_form(web, "/login/code/", "/login/code/", {"code": last_code(stack)})
+            page = "/settings/channels/mobile/activate/"
+            step = post_form(web, page, page, {"new_password": MOBILE_PASSWORD,
+                                                "repeated": MOBILE_PASSWORD})  # fmt: skip
+            assert step.status_code == 302, step.text[:500]
+            code_page = step.headers["location"]
+            done = post_form(web, code_page, code_page, {"code": last_code(stack)})
+            assert done.status_code == 302, done.text[:500]
+        phone = DeviceClient(stack.base_url, verify=tls, language="en")
+        if phone.activate(login, MOBILE_PASSWORD)["otp_required"]:
+            phone.confirm_activation(last_code(stack))
+        phone.set_pin(PIN)
+        return phone
+
+    def phone(name: str) -> DeviceClient:
+        if name not in made:
+            made[name] = activate(name)
+        return made[name]
+
+    yield phone
+    for phone in made.values():
+        phone.close()
 
 
 @pytest.fixture(scope="module")
-def device(
-    stack: Deployment, tls: ssl.SSLContext, logins: dict[str, str]
-) -> Iterator[DeviceClient]:
+def device(phones: Callable[[str], DeviceClient]) -> DeviceClient:
     """Jan's phone, for tests that keep his app open."""
-    phone = activated_phone(stack, tls, logins["Jan"], "Demo#Jan2024")
-    yield phone
-    phone.close()
+    return phones("Jan")
 
 
 @pytest.fixture(scope="module")
-def device_to_block(
-    stack: Deployment, tls: ssl.SSLContext, logins: dict[str, str]
-) -> Iterator[DeviceClient]:
+def device_to_block(phones: Callable[[str], DeviceClient]) -> DeviceClient:
     """Anna's phone, for the test that blocks it: Jan's stays usable whatever the order."""
-    phone = activated_phone(stack, tls, logins["Anna"], "Demo#Anna2024")
-    yield phone
-    phone.close()
+    return phones("Anna")
 
 
 def test_r_d1_mobile_session_token_works_on_both_instances(stack: Deployment, device):
