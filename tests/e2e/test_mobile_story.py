@@ -270,6 +270,7 @@ def test_r_m6_forgotten_pin_reset_application(page: Page, phone: BrowserContext,
     app_activate(app, member, MOBILE_PASSWORD)
     app_set_pin(app)
     app.get_by_role("button", name="Not now").click()
+    expect_start(app, member)  # settled: a late overview shifts the Log out button
     app_log_out(app)
     first_device = MobileDevice.objects.get(member=member, state="active").device_id
 
@@ -282,6 +283,7 @@ def test_r_m6_forgotten_pin_reset_application(page: Page, phone: BrowserContext,
     app_activate(app, member, MOBILE_PASSWORD)
     app_set_pin(app, "70394")
     app.get_by_role("button", name="Not now").click()
+    expect_start(app, member)  # settled: a late overview shifts the Log out button
     app_log_out(app)
     app_type_pin(app, "70394")
     expect_start(app, member)
@@ -301,6 +303,7 @@ def test_r_m7_forgotten_password_deactivate_and_activate_again(
     app_activate(app, member, MOBILE_PASSWORD)
     app_set_pin(app)
     app.get_by_role("button", name="Not now").click()
+    expect_start(app, member)  # settled: a late overview shifts the Log out button
     app_log_out(app)
 
     page.locator("#mobile-channel").get_by_role("link", name="Deactivate").click()
