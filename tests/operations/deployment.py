@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -160,18 +160,25 @@ class Deployment:
             cursor = c.execute(query, params)  # type: ignore[arg-type]
             return cursor.fetchall() if cursor.description else []
 
-    def restart_worker(self) -> None:
-        """The SMS worker started again after a test stopped it; back once it has beaten."""
+    def start_instances(self) -> None:
+        """The app's instances (deploy/systemd/skarbiec@.service); back once each listens."""
+        self.instances = []  # filled one by one: a failed start still stops the earlier ones
+        for i, port in enumerate(self.app_ports, start=1):
+            argv = exec_start("skarbiec@.service", str(port))
+            self.instances.append(self.start(f"instance{i}", argv))
+        for process, port in zip(self.instances, self.app_ports, strict=True):
+            wait_for_port(port, process.popen, process.log)
+
+    def start_worker(self) -> None:
+        """The SMS worker (deploy/systemd/skarbiec-worker.service); back once it has beaten, so
+        a test that asks /readyz first does not race its start (R-D2)."""
         (since,) = self.sql("SELECT now()")[0]
         self.worker = self.start("worker", exec_start("skarbiec-worker.service"))
         wait_for_heartbeat(self, self.worker, since)
 
     def restart_instances(self) -> None:
-        """Every instance started again after a test stopped them; back once each listens."""
-        self.instances = [
-            self.start(f"instance{i}", exec_start("skarbiec@.service", str(port)), port)
-            for i, port in enumerate(self.app_ports, start=1)
-        ]
+        """The instances started again after a test stopped them, back in nginx's rotation."""
+        self.start_instances()
         # nginx rests an upstream that failed (fail_timeout in deploy/nginx): wait until it
         # sends members to the instances again.
         tls = ssl.create_default_context(cafile=str(self.ca))
@@ -284,13 +291,8 @@ def deploy(root: Path, postgres_url: str) -> Deployment:
     deployment.run("errorpages")
     deployment.run("demo")
     try:
-        for i, port in enumerate(deployment.app_ports, start=1):
-            argv = exec_start("skarbiec@.service", str(port))
-            deployment.instances.append(deployment.start(f"instance{i}", argv))
-        for process, port in zip(deployment.instances, deployment.app_ports, strict=True):
-            wait_for_port(port, process.popen, process.log)
-        deployment.worker = deployment.start("worker", exec_start("skarbiec-worker.service"))
-        wait_for_heartbeat(deployment, deployment.worker)
+        deployment.start_instances()
+        deployment.start_worker()
         site = nginx_site(deployment, data_dir, tls.cert_path, tls.key_path)
         main = nginx_main_config(root, site)
         check = subprocess.run([nginx, "-t", "-c", str(main), "-e", str(root / "nginx-error.log")],
@@ -307,10 +309,7 @@ def deploy(root: Path, postgres_url: str) -> Deployment:
     return deployment
 
 
-def wait_for_heartbeat(
-    deployment: Deployment, worker: Process, since: datetime = datetime.min.replace(tzinfo=UTC)
-) -> None:
-    """A test that asks /readyz first must not race the worker's start (R-D2)."""
+def wait_for_heartbeat(deployment: Deployment, worker: Process, since: datetime) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     query = "SELECT 1 FROM operations_heartbeat WHERE name = 'sms-worker' AND beat_at > %s"
     while time.monotonic() < deadline:

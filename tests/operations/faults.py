@@ -20,7 +20,7 @@ from django.db import connection
 
 from skarbiec.operations.benchmark.population import PIN, BenchMember, device_client
 from skarbiec.operations.benchmark.probes import gunicorn_workers
-from skarbiec.operations.benchmark.runner import UNLIMITED_RATES_ENV
+from skarbiec.operations.benchmark.server import UNLIMITED_RATES_ENV
 from skarbiec.operations.tls import ensure_local_certificate
 from tests.core.test_run import free_port
 

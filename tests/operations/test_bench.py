@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from skarbiec.operations.benchmark.runner import drop_database
+from skarbiec.operations.benchmark.server import drop_database
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -351,7 +351,7 @@ def test_r_d2_readyz_names_the_worker_when_its_heartbeat_is_older_than_a_minute(
         stack.sql("UPDATE operations_heartbeat SET beat_at = beat_at - interval '61 seconds'")
         ready = httpx.get(f"http://127.0.0.1:{stack.app_ports[1]}/readyz", timeout=60)
     finally:
-        stack.restart_worker()  # the other tests of this deployment, in whatever order
+        stack.start_worker()  # the other tests of this deployment, in whatever order
     assert ready.status_code == 503
     assert ready.json()["failing"] == ["sms-worker"]
 

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from skarbiec.operations.benchmark.report import markdown, write_results
-from skarbiec.operations.benchmark.runner import BenchParameters, run_benchmark
+from skarbiec.operations.benchmark.runner import run_benchmark
+from skarbiec.operations.benchmark.server import BenchParameters
 
 
 class Command(BaseCommand):
