@@ -135,6 +135,7 @@ def test_r_l3_retried_idempotency_key_returns_the_first_order_and_books_once(dev
         ({"amount": None, "amount_minor": 0}, 400, "invalid_amount"),
         ({"amount": None, "amount_minor": -500}, 400, "invalid_amount"),
         ({"amount": None}, 400, "invalid_amount"),
+        ({"amount_minor": 10_00}, 400, "invalid_amount"),  # both amount and amount_minor
         ({"amount": 12.345}, 422, "invalid_input"),
         ({"amount": None, "amount_minor": 12.5}, 422, "invalid_input"),
         ({"amount": "6000"}, 409, "limit_exceeded"),

@@ -10,6 +10,7 @@ from skarbiec.channels.errors import WebChannelBlocked, WrongCredentials
 from skarbiec.channels.models import WebChannel
 from skarbiec.channels.web.login import begin_web_login, complete_web_login
 from skarbiec.core.context import RequestContext
+from skarbiec.otp.errors import OtpAttemptsExhausted, OtpInvalid
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body
 from tests.factories import make_member
@@ -82,3 +83,28 @@ def test_r_x4_twenty_parallel_wrong_passwords_count_to_exactly_the_limit(setting
     assert channel.state == WebChannel.State.BLOCKED
     assert "ok" not in outcomes
     assert outcomes.count("wrong_credentials") <= 2
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+@pytest.mark.django_db
+def test_r_x7_r_w2_a_stolen_password_does_not_buy_fresh_codes_by_logging_in_again(settings):
+    """Two wrong codes, then the password again: the new login keeps the two (R-X7), so each
+    round of three wrong codes counts one failure and three rounds block (R-O4, R-W2)."""
+    settings.RATE_LIMIT_PER_LOGIN = (1000, 60)  # fifteen requests in a minute, not the point
+    member = make_member()
+    for failures in (1, 2, 3):
+        pending = begin_web_login(member.login, "Start#2024pl", CTX)
+        for left in (2, 1):
+            with pytest.raises(OtpInvalid) as e:
+                complete_web_login(pending, _wrong(last_code(member)), CTX)
+            assert e.value.details["attempts_left"] == left
+        pending = begin_web_login(member.login, "Start#2024pl", CTX)
+        assert pending.code_attempts == 1
+        with pytest.raises((OtpAttemptsExhausted, WebChannelBlocked)):
+            complete_web_login(pending, _wrong(last_code(member)), CTX)
+        assert WebChannel.objects.get(member=member).failed_attempts == failures
+    with pytest.raises(WebChannelBlocked):
+        begin_web_login(member.login, "Start#2024pl", CTX)

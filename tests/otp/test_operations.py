@@ -24,6 +24,7 @@ from skarbiec.otp.errors import (
 from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.operations import (
     MAX_CODES_PER_OPERATION,
+    WRONG_CODES_KEPT_FOR,
     confirm_code,
     declared_operations,
     resend_code,
@@ -340,6 +341,60 @@ def test_r_x7_wrong_codes_before_a_resend_still_count_three_in_total():
     with pytest.raises(OtpExpired):
         confirm(member, confirmation, last_code())
     assert WebChannel.objects.get(member=member).failed_attempts == 1
+
+
+@pytest.mark.django_db
+def test_r_x7_an_operation_started_again_keeps_its_wrong_codes():
+    """Starting over is a resend to the budget: two wrong codes, a new start, and the third
+    wrong code has the consequence (R-O4) instead of a fresh three."""
+    member = make_member()
+    with pytest.raises(OtpInvalid):
+        confirm(member, start(member), wrong(last_code()))
+    second = start(member)
+    assert second.failed_codes == 1
+    with pytest.raises(OtpInvalid) as e:
+        confirm(member, second, wrong(last_code()))
+    assert e.value.details["attempts_left"] == 1
+    with pytest.raises(OtpAttemptsExhausted):
+        confirm(member, start(member), wrong(last_code()))
+    assert WebChannel.objects.get(member=member).failed_attempts == 1
+
+
+@pytest.mark.django_db
+def test_r_x7_a_cancelled_operation_started_again_keeps_its_wrong_codes():
+    member = make_member()
+    with pytest.raises(OtpInvalid):
+        confirm(member, start(member), wrong(last_code()))
+    void_confirmations(member, TEST_OPERATION)
+    assert start(member).failed_codes == 1
+
+
+@pytest.mark.django_db
+def test_r_x7_a_confirmed_or_exhausted_or_old_operation_leaves_no_wrong_codes_behind():
+    member = make_member()
+    first = start(member)
+    with pytest.raises(OtpInvalid):
+        confirm(member, first, wrong(last_code()))
+    confirm(member, first, last_code())
+    assert start(member).failed_codes == 0  # a right code ended the count
+    for _ in range(3):
+        with pytest.raises((OtpInvalid, OtpAttemptsExhausted)):
+            confirm(member, Confirmation.objects.latest("pk"), wrong(last_code()))
+    assert start(member).failed_codes == 0  # the consequence ran once, not again
+    with pytest.raises(OtpInvalid):
+        confirm(member, Confirmation.objects.latest("pk"), wrong(last_code()))
+    clock.advance(WRONG_CODES_KEPT_FOR.total_seconds() + 1)
+    assert start(member).failed_codes == 0
+
+
+@pytest.mark.django_db
+def test_r_x7_other_kinds_and_subjects_keep_their_own_wrong_codes():
+    member = make_member()
+    with pytest.raises(OtpInvalid):
+        confirm(member, start(member, subject="1"), wrong(last_code()))
+    assert start(member, subject="2").failed_codes == 0
+    assert start(member, kind=OTHER_OPERATION).failed_codes == 0
+    assert start(member, subject="1").failed_codes == 1
 
 
 @pytest.mark.django_db

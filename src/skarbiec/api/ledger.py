@@ -6,7 +6,6 @@ in the services. Three wrong SMS codes for a transfer block the mobile app: the 
 `channel_blocked` (403) and the order is rejected.
 """
 
-from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +15,7 @@ from ninja import Field, Header, Query, Router
 from skarbiec.api import ledger_schemas as s
 from skarbiec.api.auth import MobileSessionAuth, mobile_session
 from skarbiec.api.schemas import ERRORS, InputSchema, OkOut
-from skarbiec.core.bounds import PageNumber, RecordId
+from skarbiec.core.bounds import Day, PageNumber, RecordId
 from skarbiec.core.context import RequestContext
 from skarbiec.core.http import request_context
 from skarbiec.ledger import history, order_authorization, pdf
@@ -128,8 +127,8 @@ def accounts(request: HttpRequest) -> list[dict[str, Any]]:
 class HistoryQuery(InputSchema):
     page: PageNumber = 1
     page_size: int = Field(25, ge=1, le=history.MAX_PAGE_SIZE)
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
     amount_min: str | None = None
     amount_max: str | None = None
     text: str = ""

@@ -10,7 +10,9 @@ from django.db import connection, transaction
 from skarbiec.audit.models import AuditChain, AuditEvent
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
+from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import insert_new
+from skarbiec.core.snapshots import one_moment
 
 
 def _digest(prev_hash: str, event: AuditEvent) -> str:
@@ -75,7 +77,7 @@ def seal_audit_chains(batch: int = 5000) -> int:
     for key in sorted(set(keys)):
         AuditChain.objects.get_or_create(key=key)
         with transaction.atomic():
-            head = AuditChain.objects.select_for_update().get(key=key)
+            head = for_update(AuditChain.objects).get(key=key)
             events = list(
                 AuditEvent.objects.filter(chain_key=key, seq__isnull=True).order_by("pk")[:batch]
             )
@@ -125,20 +127,23 @@ def verify_audit_chains() -> list[ChainProblem]:
     while seal_audit_chains():
         pass
     problems: list[ChainProblem] = []
-    for chain in AuditChain.objects.order_by("key"):
-        prev = "0" * 64
-        expected_seq = 1
-        events = AuditEvent.objects.filter(chain_key=chain.key, seq__isnull=False)
-        for entry in events.order_by("seq").iterator(chunk_size=2000):
-            seq = int(entry.seq or 0)
-            if seq != expected_seq:
-                problems.append(ChainProblem(chain.key, seq, f"missing event {expected_seq}"))
-            if entry.prev_hash != prev:
-                problems.append(ChainProblem(chain.key, seq, "link to previous event broken"))
-            if _digest(entry.prev_hash, entry) != entry.hash:
-                problems.append(ChainProblem(chain.key, seq, "event content changed"))
-            prev = entry.hash
-            expected_seq = seq + 1
-        if chain.last_seq != expected_seq - 1 or chain.last_hash != prev:
-            problems.append(ChainProblem(chain.key, chain.last_seq, "chain head does not match"))
+    with one_moment():  # a head and its events as of one moment, while the worker seals
+        for chain in AuditChain.objects.order_by("key"):
+            prev = "0" * 64
+            expected_seq = 1
+            events = AuditEvent.objects.filter(chain_key=chain.key, seq__isnull=False)
+            for entry in events.order_by("seq").iterator(chunk_size=2000):
+                seq = int(entry.seq or 0)
+                if seq != expected_seq:
+                    problems.append(ChainProblem(chain.key, seq, f"missing event {expected_seq}"))
+                if entry.prev_hash != prev:
+                    problems.append(ChainProblem(chain.key, seq, "link to previous event broken"))
+                if _digest(entry.prev_hash, entry) != entry.hash:
+                    problems.append(ChainProblem(chain.key, seq, "event content changed"))
+                prev = entry.hash
+                expected_seq = seq + 1
+            if chain.last_seq != expected_seq - 1 or chain.last_hash != prev:
+                problems.append(
+                    ChainProblem(chain.key, chain.last_seq, "chain head does not match")
+                )
     return problems

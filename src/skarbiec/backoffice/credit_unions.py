@@ -18,6 +18,7 @@ from skarbiec.backoffice.policy import checked_policy
 from skarbiec.backoffice.scope import credit_union_of, is_installation_staff
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import Refused
+from skarbiec.core.locks import for_update
 from skarbiec.ledger.accounts import ensure_internal_accounts
 from skarbiec.members.models import CreditUnion, StaffProfile
 
@@ -131,7 +132,7 @@ def configure_credit_union(
     elif remove_logo:
         checked["logo"], checked["logo_content_type"] = b"", ""
     with transaction.atomic():
-        cu = CreditUnion.objects.select_for_update().get(pk=cu_id)
+        cu = for_update(CreditUnion.objects).get(pk=cu_id)
         changed = {}
         for key, value in checked.items():
             old = getattr(cu, key)

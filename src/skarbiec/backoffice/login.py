@@ -37,6 +37,7 @@ from skarbiec.core.attempts import (
 )
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, Unauthenticated
+from skarbiec.core.locks import for_update
 from skarbiec.core.throttling import UnknownLoginCounter, consume_rate_limit
 from skarbiec.members.models import StaffProfile
 
@@ -78,7 +79,7 @@ class _StaffCounter(Counter[StaffProfile]):
 
     def lock(self) -> StaffProfile:
         return (
-            StaffProfile.objects.select_for_update(of=("self",))
+            for_update(StaffProfile.objects)
             .select_related("user", "credit_union")
             .get(pk=self.staff_id)
         )
@@ -180,11 +181,7 @@ def enrolment_for(staff_id: int) -> Enrolment:
     """The authenticator's secret, shown as a QR code only while it is not confirmed yet (the
     first login, or after an administrator reset it); never shown again afterwards."""
     with transaction.atomic():
-        profile = (
-            StaffProfile.objects.select_for_update(of=("self",))
-            .select_related("user")
-            .get(pk=staff_id)
-        )
+        profile = for_update(StaffProfile.objects).select_related("user").get(pk=staff_id)
         if profile.totp_confirmed_at is not None:
             raise StaffLoginExpired()
         if not profile.totp_secret:
@@ -216,6 +213,9 @@ def check_staff_code(staff_id: int, code: str, ctx: RequestContext) -> StaffLogg
     )
 
     def accepted(row: StaffProfile) -> StaffLoggedIn:
+        # Under the lock: a parallel login may have used this step since it was compared.
+        if guess.matched_step <= row.totp_last_step:
+            raise WrongStaffCode()
         row.totp_last_step = guess.matched_step
         codes: list[str] = []
         if row.totp_confirmed_at is None:
@@ -242,6 +242,9 @@ def check_staff_recovery_code(staff_id: int, code: str, ctx: RequestContext) -> 
     guess = AnyDigestGuess(lambda row: list(row.recovery_codes), _recovery_digest(code))
 
     def accepted(row: StaffProfile) -> StaffLoggedIn:
+        # Under the lock: a parallel login may have used this code since it was compared.
+        if guess.matched not in row.recovery_codes:
+            raise WrongRecoveryCode()
         row.recovery_codes = [d for d in row.recovery_codes if d != guess.matched]
         row.save(update_fields=["recovery_codes"])
         return _logged_in(row, ctx, [], "recovery_code")

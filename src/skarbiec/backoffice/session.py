@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from skarbiec.core import clock
 from skarbiec.members.models import CreditUnion, StaffProfile
@@ -17,6 +18,8 @@ from skarbiec.members.models import CreditUnion, StaffProfile
 STAFF_ID = "staff_id"
 STAFF_AUTHENTICATED_AT = "staff_authenticated_at"
 STAFF_LAST_SEEN = "staff_last_seen"
+# The credentials the session was opened with (`credentials_stamp`).
+STAFF_CREDENTIALS = "staff_credentials"
 # Password passed, the second factor still to come: {"staff_id", "at", "enrol"}.
 STAFF_PENDING = "staff_pending"
 STAFF_NOTICE = "staff_notice"
@@ -71,11 +74,20 @@ def pending(request: HttpRequest) -> dict[str, Any] | None:
     return data
 
 
+def credentials_stamp(profile: StaffProfile) -> str:
+    """A keyed digest of the staff member's password hash and authenticator: an
+    administrator resetting either ends the sessions opened with the old ones (R-B1)."""
+    credentials = f"{profile.user.password}|{profile.totp_secret}|{profile.totp_confirmed_at}"
+    return salted_hmac("skarbiec.backoffice.session", credentials).hexdigest()
+
+
 def start_staff_session(request: HttpRequest, staff_id: int) -> None:
     request.session.cycle_key()
     request.session.pop(STAFF_PENDING, None)
     now = now_ts()
+    profile = StaffProfile.objects.select_related("user").get(pk=staff_id)
     request.session[STAFF_ID] = staff_id
+    request.session[STAFF_CREDENTIALS] = credentials_stamp(profile)
     request.session[STAFF_AUTHENTICATED_AT] = now
     request.session[STAFF_LAST_SEEN] = now
 
@@ -96,6 +108,9 @@ def session_end_reason(profile: StaffProfile | None, session: Any, now: float) -
         return "gone"
     if profile.locked_at is not None:
         return "locked"
+    stamp = session.get(STAFF_CREDENTIALS)
+    if not isinstance(stamp, str) or not constant_time_compare(stamp, credentials_stamp(profile)):
+        return "gone"
     try:
         last_seen = float(session.get(STAFF_LAST_SEEN))
         authenticated_at = float(session.get(STAFF_AUTHENTICATED_AT))

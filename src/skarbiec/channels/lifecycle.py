@@ -35,6 +35,7 @@ from skarbiec.channels.models import (
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.core.locks import for_update
 from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.models import Member
 from skarbiec.members.passwords import generate_temporary_password
@@ -202,12 +203,17 @@ def bind_device(
 
 
 def block_web_channel(channel: WebChannel, reason: str, ctx: RequestContext) -> None:
-    """ACTIVE → BLOCKED. The caller holds the row lock inside its transaction."""
+    """ACTIVE → BLOCKED. The caller holds the row lock inside its transaction. Every web
+    session of the member ends for good: a new generation, so a session that sent nothing
+    while the channel was blocked does not come back when staff lift the block (R-W2, R-B3)."""
     channel.state = WebChannel.State.BLOCKED
     channel.blocked_at = clock.now()
     channel.block_reason = reason
     channel.changed_at = channel.blocked_at
-    channel.save(update_fields=["state", "blocked_at", "block_reason", "changed_at"])
+    channel.session_generation += 1
+    channel.save(
+        update_fields=["state", "blocked_at", "block_reason", "changed_at", "session_generation"]
+    )
     member = channel.member
     record_event(
         "web_channel_blocked",
@@ -222,7 +228,7 @@ def block_web_channel_on_request(member: Member, ctx: RequestContext) -> bool:
     """ACTIVE → BLOCKED at the member's request to the helpline (lost password, R-B3); open
     web sessions end with it. Returns False when the channel was blocked already."""
     with transaction.atomic():
-        channel = WebChannel.objects.select_for_update().select_related("member").get(member=member)
+        channel = for_update(WebChannel.objects).select_related("member").get(member=member)
         if channel.state == WebChannel.State.BLOCKED:
             return False
         block_web_channel(channel, "member_request", ctx)
@@ -232,7 +238,7 @@ def block_web_channel_on_request(member: Member, ctx: RequestContext) -> bool:
 def count_web_failure(member: Member, reason: str, ctx: RequestContext) -> WebChannel:
     """Add one failure (an operation cancelled by three wrong codes) and block at the policy
     limit. In the caller's transaction (the settlement of the last wrong code)."""
-    channel = WebChannel.objects.select_for_update().select_related("member").get(member=member)
+    channel = for_update(WebChannel.objects).select_related("member").get(member=member)
     if channel.state == WebChannel.State.BLOCKED:
         return channel
     channel.failed_attempts += 1
@@ -266,7 +272,7 @@ def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
     channel that is not blocked is refused with an explanation: nothing changes."""
     password = generate_temporary_password()
     with transaction.atomic():
-        channel = WebChannel.objects.select_for_update().get(member=member)
+        channel = for_update(WebChannel.objects).get(member=member)
         if channel.state != WebChannel.State.BLOCKED:
             raise WebChannelNotBlocked()
         channel.state = WebChannel.State.ACTIVE
@@ -295,7 +301,7 @@ def lift_web_block_on_request(member: Member, ctx: RequestContext) -> None:
     member's password stays. Any other block (wrong passwords, wrong codes) needs the unblock
     with a new temporary password."""
     with transaction.atomic():
-        channel = WebChannel.objects.select_for_update().get(member=member)
+        channel = for_update(WebChannel.objects).get(member=member)
         if channel.state != WebChannel.State.BLOCKED:
             raise WebChannelNotBlocked()
         if channel.block_reason != "member_request":

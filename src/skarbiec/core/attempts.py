@@ -13,7 +13,9 @@ and every refusal, go through the row lock. Then the attempt is settled:
   caller's `on_accept` runs in the same transaction;
 - wrong secret: the count stays; the counter writes its audit event and, at the limit, its
   consequence (block a channel, cancel an operation) in one transaction; the refusal is raised
-  after that commit, so the failure outlives the failed request;
+  after that commit, so the failure outlives the failed request. A row a parallel attempt
+  closed meanwhile (blocked, confirmed, cancelled) gets its refusal instead: a consequence
+  runs once;
 - anything else raised between the count and the settlement, or by `on_accept` (a refusal that
   is not the member's mistake: send limit, rate limit, a database or gateway failure, a device
   removed meanwhile) gives the attempt back in a transaction of its own.
@@ -310,7 +312,10 @@ def check_secret(
         raise
     if not matched:
         with transaction.atomic(durable=True):
-            error = counter.reject(counter.lock())
+            row = counter.lock()
+            # Settled after a parallel attempt closed the row (blocked it, ran the operation's
+            # consequence, confirmed it): the count stays, the consequence runs only once.
+            error = counter.refusal(row) or counter.reject(row)
         raise error
     try:
         with transaction.atomic(durable=True):

@@ -6,10 +6,12 @@ API uses the annotated types (pydantic: 422 and `minimum`/`maximum` in the OpenA
 the pages use the URL converter and the form field (400 page).
 """
 
+from datetime import date
 from typing import Annotated
 
 from django import forms
 from django.core.exceptions import BadRequest
+from django.core.validators import MaxValueValidator, MinValueValidator
 from pydantic import Field
 
 # Primary keys are bigint (DEFAULT_AUTO_FIELD): the largest value a signed 64-bit column holds.
@@ -20,7 +22,13 @@ MAX_INT64 = 2**63 - 1
 # inside what any database accepts.
 MAX_PAGE = 100_000
 
+# Days a filter may name: a day after the last one or a time zone shift before the first
+# overflows Python's dates (a history up to 9999-12-31 asks for the day after it).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+
 RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
 PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE)]
 # Integers whose business range is checked by a service (amounts): the schema only keeps them
 # inside what a bigint column holds, so the service's own message explains the rest.
@@ -65,3 +73,15 @@ def record_id_or_none(text: str) -> int | None:
         return None
     number = int(text)
     return number if is_record_id(number) else None
+
+
+def is_day(value: date) -> bool:
+    return FIRST_DAY <= value <= LAST_DAY
+
+
+class DayField(forms.DateField):
+    """A form field holding a day of a filter, within FIRST_DAY..LAST_DAY."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.validators += [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from skarbiec.core import clock
 from skarbiec.core.attempts import Counter
 from skarbiec.core.errors import DomainError, NotMembersMistake, RateLimited, ServiceUnavailable
+from skarbiec.core.locks import for_update
 from skarbiec.core.models import RateLimitCounter
 from skarbiec.core.prepared import prepared_select
 
@@ -136,7 +137,7 @@ class UnknownLoginCounter(Counter[RateLimitCounter]):
 
     def lock(self) -> RateLimitCounter:
         RateLimitCounter.objects.get_or_create(key=self.key, window_start=0)
-        return RateLimitCounter.objects.select_for_update().get(key=self.key, window_start=0)
+        return for_update(RateLimitCounter.objects).get(key=self.key, window_start=0)
 
     def exhausted(self, row: RateLimitCounter) -> DomainError:
         return self._blocked()

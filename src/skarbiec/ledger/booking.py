@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 
 from skarbiec.core import clock
+from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import Update, prepared_select, prepared_update
 from skarbiec.ledger.errors import (
     InsufficientFunds,
@@ -41,7 +42,7 @@ class Leg:
 # Prepared shapes (core/prepared.py): every transfer books through them.
 @prepared_select
 def _two_accounts_locked(first: int, second: int) -> QuerySet[Account]:
-    return Account.objects.select_for_update().filter(pk__in=[first, second]).order_by("pk")
+    return for_update(Account.objects).filter(pk__in=[first, second]).order_by("pk")
 
 
 def _moved(amount: int) -> dict[str, Any]:
@@ -98,7 +99,7 @@ def post_transaction(
         locked = (
             _two_accounts_locked.all(first=ids[0], second=ids[1])
             if len(ids) == 2
-            else Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+            else for_update(Account.objects).filter(pk__in=ids).order_by("pk")
         )
         accounts = {a.pk: a for a in locked}
         if len(accounts) != len(legs) or any(

@@ -19,6 +19,7 @@ from django.utils import timezone
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
 from skarbiec.core.context import SYSTEM, RequestContext
+from skarbiec.core.locks import for_update
 from skarbiec.ledger.accounts import internal_account
 from skarbiec.ledger.booking import Leg, post_transaction
 from skarbiec.ledger.errors import OrderNotFound, OrderStateConflict
@@ -80,7 +81,7 @@ def send_outgoing_batch(
     """
     with transaction.atomic():
         orders = list(
-            Order.objects.select_for_update()
+            for_update(Order.objects)
             .filter(
                 member__credit_union=credit_union,
                 kind=Order.Kind.EXTERNAL,
@@ -129,7 +130,7 @@ def send_outgoing_batches(ctx: RequestContext = SYSTEM) -> list[OutgoingBatch]:
 
 def _lock_sent(order_id: int) -> Order:
     order = (
-        Order.objects.select_for_update()
+        for_update(Order.objects)
         .select_related("member__credit_union", "from_account")
         .filter(pk=order_id, kind=Order.Kind.EXTERNAL)
         .first()

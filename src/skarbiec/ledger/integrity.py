@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Sum
 
+from skarbiec.core.snapshots import one_moment
 from skarbiec.ledger.models import Account, LedgerEntry, LedgerTransaction
 
 
@@ -20,7 +21,13 @@ class LedgerProblem:
 def ledger_problems() -> list[LedgerProblem]:
     """Every stored balance must equal the sum of its entries (available = booked, no holds),
     every transaction must have two or more entries summing to zero, and every credit union's
-    accounts must sum to zero."""
+    accounts must sum to zero. Balances and entries are read as of one moment: money booked
+    while the check runs is not a problem."""
+    with one_moment():
+        return _problems_now()
+
+
+def _problems_now() -> list[LedgerProblem]:
     problems: list[LedgerProblem] = []
     sums = dict(
         LedgerEntry.objects.values("account")

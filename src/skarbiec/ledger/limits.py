@@ -17,6 +17,7 @@ from skarbiec.channels.access import codes_exhausted, require_channel_open
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import prepared_rows, prepared_select
 from skarbiec.ledger.amounts import format_amount, require_amount
 from skarbiec.ledger.errors import (
@@ -170,7 +171,7 @@ def limit_usage(member: Member, channel: str) -> LimitUsage:
 @prepared_select
 def _limits_locked(member_id: int, channel: str) -> QuerySet[MemberLimits]:
     # Prepared (core/prepared.py): locked by every order that counts against the limits.
-    return MemberLimits.objects.select_for_update().filter(member_id=member_id, channel=channel)
+    return for_update(MemberLimits.objects).filter(member_id=member_id, channel=channel)
 
 
 def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) -> None:
@@ -244,9 +245,7 @@ def _limit_details(change: LimitChange) -> dict[str, Any]:
 
 
 def _apply_limits(member: Member, change: LimitChange, ctx: RequestContext) -> MemberLimits:
-    limits = MemberLimits.objects.select_for_update().get(
-        pk=member_limits(member, change.channel).pk
-    )
+    limits = for_update(MemberLimits.objects).get(pk=member_limits(member, change.channel).pk)
     limits.per_transaction_minor = change.per_transaction_minor
     limits.daily_minor = change.daily_minor
     limits.monthly_minor = change.monthly_minor
@@ -337,7 +336,7 @@ def confirm_limit_change(
     require_channel_open(member, change.channel)
     confirm_code(RAISE_LIMITS, change.otp_id or 0, member, _limit_details(change), code, ctx)
     with transaction.atomic():
-        change = LimitChange.objects.select_for_update().get(pk=change.pk)
+        change = for_update(LimitChange.objects).get(pk=change.pk)
         if change.state != LimitChange.State.PENDING:
             raise LimitChangeNotFound()
         maximum = credit_union_limits(member.credit_union, change.channel)

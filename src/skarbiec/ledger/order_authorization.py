@@ -6,9 +6,10 @@ counts toward the web lockout (through `skarbiec.channels.access`). Also the cod
 the member's cancellation of an order that still waits.
 """
 
+import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import record_event
@@ -16,6 +17,7 @@ from skarbiec.channels.access import codes_exhausted, require_channel_open
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.core.locks import for_update
 from skarbiec.ledger.amounts import format_amount
 from skarbiec.ledger.errors import (
     AppBlockedAfterWrongCodes,
@@ -36,9 +38,12 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
+    reopen_confirmation,
     resend_code,
     void_confirmations,
 )
+
+log = logging.getLogger(__name__)
 
 
 def transfer_details(order: Order) -> dict[str, Any]:
@@ -91,7 +96,7 @@ TRANSFER = declare_operation(
 
 def lock_order(member: Member, order_id: int) -> Order:
     order = (
-        Order.objects.select_for_update()
+        for_update(Order.objects)
         .select_related("from_account", "member__credit_union")
         .filter(pk=order_id, member=member)
         .first()
@@ -138,6 +143,22 @@ def authorize_transfer(member: Member, order_id: int, code: str, ctx: RequestCon
         raise OrderStateConflict()
     require_channel_open(member, order.channel)
     confirm_code(TRANSFER, order.otp_id or 0, member, transfer_details(order), code, ctx)
+    try:
+        return _book_authorized_order(member, order, ctx)
+    except DatabaseError:
+        # The code was right and is used; the booking did not happen (a deadlock victim, the
+        # connection lost). The member is told to try again (503): the code is open again,
+        # so the retry books the order instead of finding it closed for good (R-X6, R-L3).
+        try:
+            reopen_confirmation(TRANSFER, order.otp_id or 0, member)
+        except DatabaseError:
+            log.warning("could not reopen the code of order %s", order.pk, exc_info=True)
+        raise
+
+
+def _book_authorized_order(member: Member, order: Order, ctx: RequestContext) -> Order:
+    """AWAITING_AUTHORIZATION → BOOKED, or REJECTED when the money or the limit is not there
+    any more; its code was accepted."""
     error: DomainError | None = None
     with transaction.atomic():
         order = lock_order(member, order.pk)

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
+from skarbiec.core.locks import for_update
 from skarbiec.ledger.errors import PayeeNotFound
 from skarbiec.ledger.models import Order, TrustedPayee
 from skarbiec.ledger.nrb import parse_nrb
@@ -51,7 +52,7 @@ def save_payee(
         try:
             with transaction.atomic():
                 payee = (
-                    TrustedPayee.objects.select_for_update()
+                    for_update(TrustedPayee.objects)
                     .filter(member=member, account=number, state__in=TrustedPayee.IN_BOOK)
                     .first()
                 )

@@ -12,6 +12,7 @@ from skarbiec.channels.access import codes_exhausted, require_channel_open
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.core.locks import for_update
 from skarbiec.ledger.errors import (
     PayeeAlreadyTrusted,
     PayeeNotFound,
@@ -71,7 +72,7 @@ def add_trusted_payee(
     title = clean_text(title, "title", 140, required=False)
     with transaction.atomic():
         in_book = (
-            TrustedPayee.objects.select_for_update()
+            for_update(TrustedPayee.objects)
             .filter(member=member, account=number, state__in=TrustedPayee.IN_BOOK)
             .first()
         )
@@ -125,7 +126,7 @@ def confirm_trusted_payee(
     require_channel_open(member, channel)
     confirm_code(TRUSTED_PAYEE, payee.otp_id or 0, member, _payee_details(payee), code, ctx)
     with transaction.atomic():
-        payee = TrustedPayee.objects.select_for_update().get(pk=payee.pk)
+        payee = for_update(TrustedPayee.objects).get(pk=payee.pk)
         if not awaits_code(payee):
             raise PayeeNotFound()
         if (
@@ -158,7 +159,7 @@ def awaits_code(payee: TrustedPayee) -> bool:
 
 def remove_trusted_payee(member: Member, payee_id: int, ctx: RequestContext) -> None:
     with transaction.atomic():
-        payee = TrustedPayee.objects.select_for_update().filter(pk=payee_id, member=member).first()
+        payee = for_update(TrustedPayee.objects).filter(pk=payee_id, member=member).first()
         if payee is None or payee.state == TrustedPayee.State.REMOVED:
             raise PayeeNotFound()
         payee.state = TrustedPayee.State.REMOVED

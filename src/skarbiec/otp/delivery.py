@@ -3,7 +3,7 @@
 How one message travels:
 - it is *claimed* by one statement committed by itself: its attempt is counted and it is
   leased for LEASE_SECONDS by moving next_attempt_at forward, so a parallel worker skips it
-  (a subquery FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite queues writers anyway);
+  (a subquery FOR NO KEY UPDATE SKIP LOCKED on PostgreSQL; SQLite queues writers anyway);
 - the gateway is called with no transaction or lock open (an HTTP call may take seconds);
 - the outcome is written in a second transaction. A worker that dies in between leaves a lease
   that runs out, and the message is tried again.
@@ -32,6 +32,7 @@ from django.db.models import QuerySet
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
 from skarbiec.core.context import SYSTEM
+from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import Update, prepared_update
 from skarbiec.otp.gateways import GatewayError, SmsGateway, gateway_from_settings
 from skarbiec.otp.models import SmsMessage
@@ -76,7 +77,9 @@ def _claim_sendable_message() -> SmsMessage | None:
     until = now + timedelta(seconds=LEASE_SECONDS)
     table = connection.ops.quote_name(SmsMessage._meta.db_table)
     skip_locked = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+        " FOR NO KEY UPDATE SKIP LOCKED"
+        if connection.features.has_select_for_update_skip_locked
+        else ""
     )
     adapt = connection.ops.adapt_datetimefield_value
     with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
@@ -107,7 +110,7 @@ def _give_up_next_expired_message() -> SmsMessage | None:
     now = clock.now()
     with transaction.atomic():
         message = (
-            SmsMessage.objects.select_for_update(skip_locked=True)
+            for_update(SmsMessage.objects, skip_locked=True)
             .filter(state=SmsMessage.State.PENDING, next_attempt_at__lte=now, give_up_at__lte=now)
             .order_by("next_attempt_at", "pk")
             .first()
@@ -147,7 +150,7 @@ def _under_lease(message_id: int, attempts: int) -> QuerySet[SmsMessage]:
 
 
 def _locked_if_pending(message: SmsMessage) -> SmsMessage | None:
-    return _under_lease(message.pk, message.attempts).select_for_update().first()
+    return for_update(_under_lease(message.pk, message.attempts)).first()
 
 
 # Prepared, as the claim is hand-written: the worker writes this for every message it sends.

@@ -40,6 +40,7 @@ from skarbiec.core.attempts import Counter, DigestGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.keys import keyed_hash
+from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import (
     PreparedSelect,
     Update,
@@ -60,6 +61,11 @@ from skarbiec.otp.sms import queue_sms
 
 # The first code and at most three resends per operation (R-X7).
 MAX_CODES_PER_OPERATION = 4
+
+# An operation started again within this time of the last one of its kind and subject (a web
+# login begun anew after two wrong codes) is the same operation to the budget: it keeps the
+# wrong codes, so starting over never buys a fresh three (R-X7; PSD2 RTS art. 4(3)(b)).
+WRONG_CODES_KEPT_FOR = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ def _new_code(member: Member) -> str:
 @prepared_select
 def _member_locked(member_id: int) -> QuerySet[Member]:
     # Prepared (core/prepared.py), as every shape below: each code sent runs them.
-    return Member.objects.select_for_update().filter(pk=member_id).only("pk")
+    return for_update(Member.objects).filter(pk=member_id).only("pk")
 
 
 _newest_codes: dict[int, PreparedSelect[SmsMessage]] = {}
@@ -131,6 +137,35 @@ def _limit_th_newest_code(limit: int) -> PreparedSelect[SmsMessage]:
 
         shape = _newest_codes.setdefault(limit, prepared_select(limit_th_newest_code))
     return shape
+
+
+@prepared_select
+def _newest_operation_locked(
+    member_id: int, kind: str, subject: str, since: datetime
+) -> QuerySet[Confirmation]:
+    # Locked: a wrong code being counted on it commits before its count is read here, or
+    # finds it voided and counts nothing.
+    return (
+        for_update(Confirmation.objects)
+        .filter(member_id=member_id, kind=kind, subject=subject, created_at__gt=since)
+        .order_by("-pk")
+        .only("state", "failed_codes")[:1]
+    )
+
+
+def _wrong_codes_kept(member: Member, kind: OperationKind, subject: str, now: datetime) -> int:
+    """The wrong codes of the operation this one starts again (R-X7): those of the newest one
+    of its kind and subject begun within WRONG_CODES_KEPT_FOR, unless it was confirmed (a
+    right code ends the count) or exhausted (its consequence already ran)."""
+    newest = _newest_operation_locked.first(
+        member_id=member.pk, kind=kind.name, subject=subject, since=now - WRONG_CODES_KEPT_FOR
+    )
+    if newest is None or newest.state not in (
+        Confirmation.State.OPEN,
+        Confirmation.State.VOIDED,
+    ):
+        return 0
+    return newest.failed_codes
 
 
 @prepared_update
@@ -180,14 +215,15 @@ def start_confirmation(
     subject: str = "",
 ) -> Confirmation:
     """A new operation of `kind` with its first code; an open operation of the same kind and
-    subject is voided. Joins the caller's transaction: the operation, its code and its SMS
-    commit together or not at all (R-O5)."""
+    subject is voided, its wrong codes kept (`_wrong_codes_kept`). Joins the caller's
+    transaction: the operation, its code and its SMS commit together or not at all (R-O5)."""
     details = json.loads(json.dumps(details, default=str))
     digest = operation_digest(kind.name, details)
     code = _new_code(member)
     now = clock.now()
     with transaction.atomic():
         _spend_send_budget(member)
+        wrong_codes = _wrong_codes_kept(member, kind, subject, now)
         _void_open_operations.run(member_id=member.pk, kind=kind.name, subject=subject, now=now)
         confirmation = insert_new(
             Confirmation(
@@ -199,6 +235,7 @@ def start_confirmation(
                 details=details,
                 code_hash="",
                 code_expires_at=now + timedelta(seconds=member.credit_union.otp_ttl_seconds),
+                failed_codes=wrong_codes,
                 created_at=now,
             )
         )
@@ -269,6 +306,19 @@ def confirm_code(
     return check_secret(counter, DigestGuess(lambda row: row.code_hash, presented))
 
 
+def reopen_confirmation(kind: OperationKind, confirmation_id: int, member: Member) -> None:
+    """CONFIRMED → OPEN, in a transaction of its own, when what the right code confirmed
+    could not be done for a reason that is not the member's (the database failed while
+    booking): the same code, within its validity, may be entered again. If even this fails
+    the operation stays closed, and the member starts it again (fails closed)."""
+    with transaction.atomic(durable=True):
+        confirmation = _lock(kind, confirmation_id, member)
+        if confirmation.state == Confirmation.State.CONFIRMED:
+            confirmation.state = Confirmation.State.OPEN
+            confirmation.closed_at = None
+            confirmation.save(update_fields=["state", "closed_at"])
+
+
 def code_attempts_left(confirmation: Confirmation) -> int:
     return max(confirmation.member.credit_union.max_otp_failures - confirmation.failed_codes, 0)
 
@@ -300,7 +350,7 @@ def void_confirmation(member: Member, confirmation_id: int) -> None:
 
 def _lock(kind: OperationKind, confirmation_id: int, member: Member) -> Confirmation:
     confirmation = (
-        Confirmation.objects.select_for_update()
+        for_update(Confirmation.objects)
         .select_related("member__credit_union")
         .filter(pk=confirmation_id, member=member, kind=kind.name)
         .first()

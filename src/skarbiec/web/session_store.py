@@ -42,6 +42,11 @@ class SessionStore(DatabaseSessionStore):
         # the CreateError the unique key would raise.
         return get_random_string(32, VALID_KEY_CHARS)
 
+    def _validate_session_key(self, key: str | None) -> bool:
+        # Only keys this store could have made reach the database: a forged cookie (a NUL
+        # escaped in a quoted value, 4 KB of text) is no session, not a query (R-X8).
+        return key is not None and 8 <= len(key) <= 40 and all(c in VALID_KEY_CHARS for c in key)
+
     def _get_session_from_db(self) -> Session | None:
         session = _live_session.first(session_key=self.session_key, now=timezone.now())
         if session is None:
@@ -90,13 +95,23 @@ class SessionStore(DatabaseSessionStore):
     def cycle_key(self) -> None:
         """A new key for the same data. The stored row is re-keyed in place: one statement
         where Django inserts the new key and then deletes the old one. Without a stored row
-        (or when the new key clashes with another) it falls back to Django's way."""
+        (or when the new key clashes with another) it falls back to Django's way. A row
+        deleted since this request read it (logged out in another tab) is not written back
+        under a new key: the session keeps its old key, and saving it at the end of the
+        request is refused as `save()` refuses it (UpdateError, SessionInterrupted)."""
         data = self._session  # type: ignore[attr-defined]
         old_key = self.session_key
-        if old_key is None or not self._rekey(old_key, data):
+        if old_key is None:
             super().cycle_key()
+            return
+        outcome = self._rekey(old_key, data)
+        if outcome == "clash":
+            super().cycle_key()
+        elif outcome == "gone":
+            self.modified = True
 
-    def _rekey(self, old_key: str, data: dict[str, object]) -> bool:
+    def _rekey(self, old_key: str, data: dict[str, object]) -> str:
+        """ "rekeyed", "clash" (the new key is taken) or "gone" (no row under the old key)."""
         self._session_key = self._get_new_session_key()
         obj = self.create_model_instance(data)
         try:
@@ -111,14 +126,15 @@ class SessionStore(DatabaseSessionStore):
                 ],
             )
         except IntegrityError:
-            rekeyed = 0  # the new key is taken: Django's way draws another
+            self._session_key = old_key
+            return "clash"  # Django's way draws another
         if rekeyed != 1:
             self._session_key = old_key
-            return False
+            return "gone"
         self._session_cache = data
         self._written = obj.session_data
         self.modified = True
-        return True
+        return "rekeyed"
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:

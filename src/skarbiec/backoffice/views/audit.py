@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from skarbiec.backoffice import audit_log
 from skarbiec.backoffice.views.access import current_staff, staff_required
+from skarbiec.core.bounds import DayField
 
 
 class AuditFilterForm(forms.Form):
@@ -29,10 +30,10 @@ class AuditFilterForm(forms.Form):
                  ("cli", "cli"), ("system", "system")],
     )  # fmt: skip
     staff = forms.CharField(label=gettext_lazy("Staff member"), max_length=150, required=False)
-    since = forms.DateField(
+    since = DayField(
         label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    until = forms.DateField(
+    until = DayField(
         label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 

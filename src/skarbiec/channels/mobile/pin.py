@@ -46,6 +46,7 @@ from skarbiec.core.attempts import (
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.keys import keyed_hash
+from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import Update, prepared_select, prepared_update
 from skarbiec.members.models import Member
 
@@ -106,7 +107,7 @@ def set_pin(
         raise PinRejected(problems[0], problems=problems)
     with transaction.atomic():
         channel = lock_mobile_channel(member)
-        locked = MobileDevice.objects.select_for_update().get(pk=device.pk)
+        locked = for_update(MobileDevice.objects).get(pk=device.pk)
         if locked.state != MobileDevice.State.ACTIVE:
             raise UnknownDevice()
         if locked.pin_proof_hash:
@@ -123,7 +124,7 @@ def set_pin(
 @prepared_select
 def _mobile_channel_locked(member_id: int) -> QuerySet[MobileChannel]:
     # Prepared (core/prepared.py): locked at each PIN and fingerprint attempt (R-X6).
-    return MobileChannel.objects.select_for_update().filter(member_id=member_id)
+    return for_update(MobileChannel.objects).filter(member_id=member_id)
 
 
 class AuthCounter(Counter[MobileChannel]):

@@ -19,6 +19,7 @@ from skarbiec.channels.models import (
     MobileDevice,
 )
 from skarbiec.core.context import RequestContext
+from skarbiec.core.locks import for_update
 from skarbiec.core.throttling import (
     address_failures_limited,
     consume_rate_limit,
@@ -37,9 +38,7 @@ def record_member_event(event: str, member: Member, ctx: RequestContext, **data:
 def lock_mobile_channel(member: Member) -> MobileChannel:
     # Only the channel row is locked (of=self), not the member or credit union it is read with.
     return (
-        MobileChannel.objects.select_for_update(of=("self",))
-        .select_related("member__credit_union")
-        .get(member=member)
+        for_update(MobileChannel.objects).select_related("member__credit_union").get(member=member)
     )
 
 

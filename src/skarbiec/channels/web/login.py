@@ -26,6 +26,7 @@ from skarbiec.core import clock
 from skarbiec.core.attempts import Counter, PasswordGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.core.locks import for_update
 from skarbiec.core.password_hashing import hash_password, password_needs_rehash
 from skarbiec.core.prepared import prepared_select
 from skarbiec.core.throttling import (
@@ -69,9 +70,7 @@ def _unknown_login_counter(login: str) -> UnknownLoginCounter:
 @prepared_select
 def _web_channel_locked(member_id: int) -> QuerySet[WebChannel]:
     # Prepared (core/prepared.py): locked at each web password attempt (R-X6).
-    return (
-        WebChannel.objects.select_for_update().select_related("member").filter(member_id=member_id)
-    )
+    return for_update(WebChannel.objects).select_related("member").filter(member_id=member_id)
 
 
 class WebPasswordCounter(Counter[WebChannel]):
@@ -207,7 +206,7 @@ def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext)
         require_web_open(member)
         confirm_code(WEB_LOGIN, pending.otp_id, member, {"login": member.login}, code, ctx)
     with transaction.atomic():
-        channel = WebChannel.objects.select_for_update().get(member=member)
+        channel = for_update(WebChannel.objects).get(member=member)
         if channel.state == WebChannel.State.BLOCKED:
             blocked = True
         else:

@@ -20,6 +20,7 @@ from skarbiec.core import clock
 from skarbiec.core.attempts import PasswordGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.core.locks import for_update
 from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.members.models import Member
@@ -71,7 +72,7 @@ def set_own_web_password(
     if problems:
         raise PasswordRejected(problems)
     with transaction.atomic():
-        locked = Member.objects.select_for_update().get(pk=member.pk)
+        locked = for_update(Member.objects).get(pk=member.pk)
         locked.web_password_hash = hash_password(new_password)
         locked.must_change_password = False
         locked.save(update_fields=["web_password_hash", "must_change_password"])
@@ -105,7 +106,7 @@ def request_web_password_change(
     # Argon2 is slow: hash before the row lock is taken.
     password_hash = hash_password(new_password)
     with transaction.atomic():
-        channel = WebChannel.objects.select_for_update().get(member=member)
+        channel = for_update(WebChannel.objects).get(member=member)
         if channel.state == WebChannel.State.BLOCKED:
             raise WebChannelBlocked.of(member.credit_union)
         confirmation = start_confirmation(
@@ -138,16 +139,16 @@ def confirm_web_password_change(member: Member, otp_id: int, code: str, ctx: Req
         confirm_code(WEB_PASSWORD_CHANGE, otp_id, member, {"member": member.pk}, code, ctx)
     with transaction.atomic():
         pending = (
-            PendingWebPasswordChange.objects.select_for_update()
+            for_update(PendingWebPasswordChange.objects)
             .filter(member=member, otp_id=otp_id)
             .first()
         )
-        channel = WebChannel.objects.select_for_update().get(member=member)
+        channel = for_update(WebChannel.objects).get(member=member)
         if pending is None:
             raise PasswordChangeInvalid()
         if channel.state == WebChannel.State.BLOCKED:
             raise WebChannelBlocked.of(member.credit_union)
-        locked = Member.objects.select_for_update().get(pk=member.pk)
+        locked = for_update(Member.objects).get(pk=member.pk)
         locked.web_password_hash = pending.password_hash
         locked.must_change_password = False
         locked.save(update_fields=["web_password_hash", "must_change_password"])

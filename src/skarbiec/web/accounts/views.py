@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from skarbiec.audit.queries import previous_login
+from skarbiec.core.bounds import FIRST_DAY, LAST_DAY, is_day
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.ledger import history, overview, statements
 from skarbiec.ledger.accounts import get_member_account, member_accounts
@@ -68,11 +69,18 @@ def _history_filter(params: QueryDict) -> history.HistoryFilter:
         if not value:
             return None
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise InvalidInput(
                 _("Enter dates as year-month-day, for example 2025-03-31."), field=name
             ) from None
+        if not is_day(day):
+            raise InvalidInput(
+                _("Enter a date between %(first)s and %(last)s.")
+                % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+                field=name,
+            )
+        return day
 
     def money(name: str) -> int | None:
         value = params.get(name, "").strip()

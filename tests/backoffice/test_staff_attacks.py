@@ -1,0 +1,130 @@
+"""The back-office under attack (R-B1, R-X6, R-X8): staff codes at once, sessions after a
+credentials reset, out-of-range filters."""
+
+import threading
+
+import pytest
+from django.db import connections
+
+from skarbiec.backoffice import login as staff_login
+from skarbiec.core.context import RequestContext
+from skarbiec.core.errors import DomainError
+from tests.backoffice.staff import PASSWORD, log_in, make_staff, next_code
+from tests.web.login_steps import english_client
+
+CTX = RequestContext(ip_address="10.1.1.1", channel="backoffice")
+
+
+def test_r_b1_a_totp_code_is_not_accepted_twice_even_by_two_logins_at_once(cu, transactional_db):
+    """Single use of a step (no replay) must hold for two logins presenting the same code at
+    the same moment, not only one after the other."""
+    helpline = make_staff("helpline", cu, "ola.helpline")
+    log_in(english_client(), helpline)
+    staff_login.check_staff_password("ola.helpline", PASSWORD, CTX)
+    code = next_code(helpline)
+    original = staff_login.TotpGuess._matches
+    outcomes: list[str] = []
+
+    def second_login() -> None:
+        try:
+            staff_login.check_staff_code(helpline.pk, code, CTX)
+            outcomes.append("accepted")
+        except DomainError as error:
+            outcomes.append(error.code)
+        finally:
+            connections.close_all()
+
+    def matches_then_another_login_arrives(self, row):
+        matched = original(self, row)
+        if not outcomes and threading.current_thread() is threading.main_thread():
+            # The first login compared its code; before it settles, the same code arrives from
+            # another browser (a keylogger, someone looking over the shoulder).
+            t = threading.Thread(target=second_login)
+            t.start()
+            t.join()
+        return matched
+
+    staff_login.TotpGuess._matches = matches_then_another_login_arrives
+    try:
+        try:
+            staff_login.check_staff_code(helpline.pk, code, CTX)
+            outcomes.append("accepted")
+        except DomainError as error:
+            outcomes.append(error.code)
+    finally:
+        staff_login.TotpGuess._matches = original
+    assert outcomes.count("accepted") == 1, outcomes
+
+
+@pytest.mark.parametrize("action", ["password", "reset-authenticator"])
+def test_r_b1_an_administrator_resetting_a_colleagues_credentials_ends_their_sessions(
+    cu, admin_client, action
+):
+    """An administrator resets a colleague's password or authenticator because someone else
+    may have it: a session opened with the old credentials must not go on."""
+    colleague = make_staff("helpline", cu, "ola.helpline")
+    intruder = english_client()
+    log_in(intruder, colleague)
+    assert intruder.get("/backoffice/members/").status_code == 200
+    response = admin_client.post(f"/backoffice/staff/{colleague.pk}/{action}/")
+    assert response.status_code in (200, 302)
+    response = intruder.get("/backoffice/members/")
+    assert response.status_code == 302 and response["Location"] == "/backoffice/login/"
+
+
+@pytest.mark.parametrize("action", ["deactivate"])
+def test_r_b1_deactivating_a_colleague_ends_their_sessions(cu, admin_client, action):
+    colleague = make_staff("helpline", cu, "ola.helpline")
+    client = english_client()
+    log_in(client, colleague)
+    assert admin_client.post(f"/backoffice/staff/{colleague.pk}/{action}/").status_code == 302
+    response = client.get("/backoffice/members/")
+    assert response.status_code == 302 and response["Location"] == "/backoffice/login/"
+
+
+@pytest.mark.parametrize("page", ["/backoffice/audit/", "/backoffice/audit/export.csv"])
+@pytest.mark.parametrize("params", [{"until": "9999-12-31"}, {"since": "0001-01-01"}])
+def test_r_x8_audit_filter_at_the_ends_of_the_calendar_is_not_a_server_error(
+    helpline, page, params
+):
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    log_in(client, helpline)
+    response = client.get(page, params)
+    assert response.status_code < 500, response.status_code
+
+
+def test_r_b1_a_recovery_code_works_once_even_for_two_logins_at_once(cu, transactional_db):
+    helpline = make_staff("helpline", cu, "ola.helpline")
+    codes = log_in(english_client(), helpline)
+    original = staff_login.AnyDigestGuess._matches
+    outcomes: list[str] = []
+
+    def second_login() -> None:
+        try:
+            staff_login.check_staff_recovery_code(helpline.pk, codes[0], CTX)
+            outcomes.append("accepted")
+        except DomainError as error:
+            outcomes.append(error.code)
+        finally:
+            connections.close_all()
+
+    def matches_then_another_login_arrives(self, row):
+        matched = original(self, row)
+        if not outcomes and threading.current_thread() is threading.main_thread():
+            t = threading.Thread(target=second_login)
+            t.start()
+            t.join()
+        return matched
+
+    staff_login.AnyDigestGuess._matches = matches_then_another_login_arrives
+    try:
+        try:
+            staff_login.check_staff_recovery_code(helpline.pk, codes[0], CTX)
+            outcomes.append("accepted")
+        except DomainError as error:
+            outcomes.append(error.code)
+    finally:
+        staff_login.AnyDigestGuess._matches = original
+    assert outcomes.count("accepted") == 1, outcomes
