@@ -272,6 +272,10 @@ def test_r_l5_history_paginated_and_filtered_with_entry_detail_and_pdf(device, p
     assert error.status == 400 and error.code == "invalid_amount"
     error = _refused(device.history, current.pk, date_from="31.03.2025")
     assert error.status == 422 and error.code == "invalid_input"
+    # R-X8: the ends of the calendar are a clear 422, not a date overflow (a 500).
+    for far in ({"date_to": "9999-12-31"}, {"date_from": "0001-01-01"}):
+        error = _refused(device.history, current.pk, **far)
+        assert error.status == 422 and error.code == "invalid_input", far
     error = _refused(device.history, target.pk)
     assert error.status == 404 and error.code == "account_not_found"
 
