@@ -1,5 +1,6 @@
-"""Attacks on sessions and on settling parallel attempts (R-W2, R-W3, R-B3, R-O4, R-X7, R-X8):
-a session open across a block, a re-key racing a logout, parallel wrong codes, forged cookies."""
+"""Attacks on sessions and on settling parallel attempts (R-W3, R-O4, R-X7, R-X8): a re-key
+racing a logout, parallel wrong codes, forged cookies. A session open across a block:
+tests/web/test_forged_requests.py."""
 
 import threading
 from collections.abc import Callable, Iterator
@@ -9,14 +10,9 @@ from typing import TypeVar
 import pytest
 from django.db import connection
 from django.test import Client
-from tests.factories import CLI, make_member, password_matches
-from tests.web.login_steps import PASSWORD, english_client, last_sms_code, log_in, wrong_code
+from tests.factories import make_member
+from tests.web.login_steps import PASSWORD, last_sms_code, wrong_code
 
-from skarbiec.channels.lifecycle import (
-    block_web_channel_on_request,
-    lift_web_block_on_request,
-    unblock_web_channel,
-)
 from skarbiec.channels.models import WebChannel
 from skarbiec.channels.web.login import begin_web_login, complete_web_login
 from skarbiec.client import ApiError
@@ -104,44 +100,6 @@ def in_flight(attempt: Callable[[], object], depth: int) -> Iterator[list[str]]:
 
     with at_each_comparison(one_more):
         yield log
-
-
-# ---------------------------------------------------------------------------------------------
-# R-W2 / R-W3: a web session open when staff block the channel
-
-
-@pytest.mark.django_db
-def test_r_w2_a_session_open_when_staff_block_the_channel_stays_ended_after_they_lift_it():
-    """The member asks the helpline to block the web channel (someone else is logged in);
-    the operator blocks it and, later in the same call, lifts it. The session that was open
-    at the block sent no request meanwhile: it must not be usable again."""
-    other_browser = english_client()
-    member = make_member()
-    log_in(other_browser, member)
-    assert other_browser.get("/start/").status_code == 200
-    block_web_channel_on_request(member, CLI)
-    lift_web_block_on_request(member, CLI)
-    response = other_browser.get("/start/")
-    assert response.status_code == 302 and response["Location"] == "/", (
-        "a session open at the block works again once the block is lifted"
-    )
-
-
-@pytest.mark.django_db
-def test_r_w2_r_b3_a_session_open_at_the_block_cannot_choose_the_password_after_the_unblock():
-    """Blocked, then unblocked by staff with a new temporary password sent by SMS (R-W2): the
-    session that was open at the block must not come back and set the member's new password
-    without knowing the temporary one."""
-    other_browser = english_client()
-    member = make_member()
-    log_in(other_browser, member)
-    block_web_channel_on_request(member, CLI)
-    unblock_web_channel(member, CLI)
-    other_browser.post("/password/", {"new_password": "Zlodziej#42x", "repeated": "Zlodziej#42x"})
-    member.refresh_from_db()
-    assert not password_matches(member.web_password_hash, "Zlodziej#42x"), (
-        "the session open before the block set the member's password after the unblock"
-    )
 
 
 # ---------------------------------------------------------------------------------------------
