@@ -2,6 +2,7 @@
 HSTS, plain HTTP only redirects, files with member data private, and every process it started
 ends with it (R-X1, R-X2, R-X9)."""
 
+import json
 import os
 import signal
 import socket
@@ -234,6 +235,50 @@ def test_r_x1_plain_http_only_redirects_to_https(server: Server) -> None:
     # A Host header that is not ours never becomes the redirect target.
     foreign = httpx.get(f"{base}/x", headers={"Host": "evil.example"}, timeout=10)
     assert foreign.headers["location"] == "https://localhost:8443/x"
+
+
+def _raw_https(server: Server, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Bytes sent as they are (no client library tidies them), the answer read to the end."""
+    context = ssl.create_default_context(cafile=str(server.ca))
+    with socket.create_connection(("127.0.0.1", server.https_port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(request)
+            answer = b""
+            while chunk := tls.recv(65536):
+                answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        # A request line over gunicorn's 4094 bytes.
+        (b"GET /api/mobile/v1/session?x=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",
+         414, "request_too_large"),
+        # A header over gunicorn's 8190 bytes.
+        (b"GET /api/mobile/v1/session HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"b" * 9000
+         + b"\r\n\r\n", 431, "request_too_large"),
+        # Not HTTP at all.
+        (b"\x16GARBAGE\r\n\r\n", 400, "invalid_input"),
+    ],
+)  # fmt: skip
+def test_r_x8_requests_gunicorn_refuses_itself_get_the_apis_json_not_html(
+    server: Server, request_bytes: bytes, status: int, code: str
+) -> None:
+    answer_status, headers, body = _raw_https(server, request_bytes)
+    assert answer_status == status, body[:300]
+    assert headers["content-type"] == "application/json", headers
+    refusal = json.loads(body)
+    assert refusal["code"] == code and refusal["message"], refusal
+    # The installation's language (Polish): nothing in a refused request is trusted to choose.
+    assert headers["content-language"] == "pl" and refusal["message"] in {
+        "Żądanie jest zbyt duże.",
+        "Nie udało się odczytać żądania.",
+    }
+    assert headers["strict-transport-security"].startswith("max-age=31536000")
 
 
 def test_r_x1_stopping_run_stops_every_process_it_started(server: Server) -> None:

@@ -40,8 +40,8 @@ def test_r_d1_units_run_commands_that_exist():
 def test_r_d1_error_pages_for_nginx_in_both_languages_html_and_json(tmp_path: Path):
     call_command("errorpages", "--to", str(tmp_path), stdout=io.StringIO())
     conf = (DEPLOY / "nginx" / "skarbiec.conf").read_text()
-    named = set(re.findall(r"/_edge/([a-z-]+)\.(?:html|json);", conf))
-    assert named == {"unavailable", "too-large", "rate-limited"}
+    named = set(re.findall(r"/_edge/([a-z-]+)\.(?:html|json|\$skarbiec_edge_format);", conf))
+    assert named == {"unavailable", "too-large", "rate-limited", "bad-request"}
     for name in named:
         for language in ("pl", "en"):
             page = (tmp_path / language / f"{name}.html").read_text()

@@ -264,6 +264,29 @@ def test_r_d1_body_over_the_application_limit_is_refused_by_nginx_in_the_members
     assert '<html lang="pl">' in page.text  # no cookie, no preference: Polish
 
 
+def test_r_x8_requests_too_long_to_read_are_refused_as_json_in_the_api_and_a_page_elsewhere(
+    stack: Deployment, tls: ssl.SSLContext
+):
+    """nginx refuses a header over its buffers itself (431); an address over gunicorn's
+    request line passes nginx and gunicorn refuses it (414): JSON under /api/ either way."""
+    big_header = {"Accept-Language": "en", "X-Padding": "b" * 9000}
+    with httpx.Client(base_url=stack.base_url, verify=tls, timeout=20) as client:
+        api = client.get("/api/mobile/v1/session", headers=big_header)
+        page = client.get("/", headers=big_header)
+        long_address = client.get("/api/mobile/v1/session", params={"x": "a" * 5000})
+    assert api.status_code == 431, api.text[:300]
+    assert api.json() == {
+        "code": "request_too_large",
+        "message": "The data you sent is too large. Shorten it and try again.",
+    }
+    assert page.status_code == 431 and '<html lang="en">' in page.text
+    assert long_address.status_code == 414, long_address.text[:300]
+    assert long_address.json()["code"] == "request_too_large"
+    assert long_address.headers["strict-transport-security"] == (
+        "max-age=31536000; includeSubDomains"
+    )
+
+
 def test_r_d2_probes_and_metrics_are_internal_only(
     stack: Deployment, tls: ssl.SSLContext, device: DeviceClient, wrong_pins: object
 ):

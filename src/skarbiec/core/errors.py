@@ -58,6 +58,10 @@ class ForbiddenCharacters(InvalidInput):
     message = _("The request contains a character that is not allowed (NUL).")
 
 
+class UnreadableRequest(InvalidInput):
+    message = _("The request could not be read.")
+
+
 class RequestTooLarge(DomainError):
     code = "request_too_large"
     message = _("The request is too large.")

@@ -1,7 +1,8 @@
 """The pages nginx shows when the application cannot answer itself (R-D1, R-X8).
 
 nginx answers some requests without the application: every instance down (502/504), a body over
-client_max_body_size (413), the flood limit on login URLs (429). Those answers must still be in
+client_max_body_size (413), the flood limit on login URLs (429), headers or an address over
+its buffers (431, 414) or a request it cannot read (400). Those answers must still be in
 the member's language and, for the API, JSON like every other API error. `skarbiec errorpages`
 renders them once per language into a directory nginx serves; nginx picks the language from the
 member's language cookie or the browser's preference.
@@ -38,6 +39,12 @@ EDGE_ERRORS = (
         "request_too_large",
         _("Request too large"),
         _("The data you sent is too large. Shorten it and try again."),
+    ),
+    EdgeError(
+        "bad-request",
+        "invalid_input",
+        _("The request was not accepted"),
+        _("The request could not be read."),
     ),
     EdgeError(
         "rate-limited",

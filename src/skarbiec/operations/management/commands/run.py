@@ -113,8 +113,9 @@ class Command(BaseCommand):
         gunicorn_options: dict[str, Any] = {
             "bind": options["bind"],
             "workers": options["workers"],
-            # Threads keep a browser's idle keep-alive connections from pinning a whole worker.
-            "worker_class": "gthread",
+            # Threads keep a browser's idle keep-alive connections from pinning a whole worker;
+            # gunicorn's own refusals (414, 431, 400) answered as JSON (operations/http_worker).
+            "worker_class": "skarbiec.operations.http_worker.SkarbiecThreadWorker",
             "threads": 4,
             # No gunicorn access log: RequestLogMiddleware writes one JSON line per request.
             "errorlog": "-",

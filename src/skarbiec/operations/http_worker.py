@@ -1,0 +1,64 @@
+"""The gunicorn worker of `skarbiec run`: gthread, with gunicorn's own refusals as JSON (R-X8).
+
+gunicorn refuses some requests before Django sees them: a request line over 4094 bytes (414),
+too many or too long headers (431), a request it cannot parse (400). It writes those as an
+HTML page. The API answers every error as JSON `{code, message}`, and such requests come from
+programs, not from a member's browser, so they get the API's error body, in the installation's
+language: no header of the refused request can be trusted to choose another. (Behind nginx,
+what exceeds nginx's own buffers is answered by nginx: JSON under /api/, a page elsewhere.)
+
+gunicorn has no setting for that body; the worker replaces gunicorn's error writer in its own
+process when it starts.
+"""
+
+import json
+import socket
+
+from django.conf import settings
+from django.utils import translation
+from gunicorn import util
+from gunicorn.workers.gthread import ThreadWorker
+
+from skarbiec.core.errors import DomainError, RequestTooLarge, ServerError, UnreadableRequest
+
+
+def refusal_of(status: int) -> DomainError:
+    """The API's error for a status gunicorn answers by itself."""
+    if status in (413, 414, 431):
+        return RequestTooLarge()
+    if status == 500:
+        return ServerError()
+    return UnreadableRequest()
+
+
+def refusal_bytes(status: int, reason: str) -> bytes:
+    """The whole HTTP answer: status line, headers, JSON body."""
+    with translation.override(settings.LANGUAGE_CODE):
+        body = json.dumps(refusal_of(status).as_dict(), ensure_ascii=False).encode()
+    headers = {
+        "Connection": "close",
+        "Content-Type": "application/json",
+        "Content-Language": settings.LANGUAGE_CODE,
+        "Content-Length": str(len(body)),
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if settings.SECURE_HSTS_SECONDS:
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+            hsts += "; includeSubDomains"
+        headers["Strict-Transport-Security"] = hsts
+    head = f"HTTP/1.1 {status} {reason}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return (head + "\r\n").encode("latin-1") + body
+
+
+def _write_refusal(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    # gunicorn's detail (`mesg`) names its parser's internals: logged by gunicorn, not sent.
+    util.write_nonblock(sock, refusal_bytes(status_int, reason))
+
+
+class SkarbiecThreadWorker(ThreadWorker):
+    def init_process(self) -> None:
+        util.write_error = _write_refusal
+        super().init_process()
