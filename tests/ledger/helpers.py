@@ -2,8 +2,13 @@
 
 import itertools
 import re
+import threading
+from collections.abc import Callable
+
+from django.db import close_old_connections, connection
 
 from skarbiec.core.context import RequestContext
+from skarbiec.core.errors import DomainError
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account
 from skarbiec.ledger.nrb import make_nrb
@@ -50,3 +55,32 @@ def wrong_code(member: Member) -> str:
 def balance(account: Account) -> int:
     account.refresh_from_db()
     return account.booked_minor
+
+
+def run_parallel(fn: Callable[[int], object], n: int) -> list[object]:
+    """`fn(0)` … `fn(n - 1)` on n threads released at once, each with its own database
+    connection; each outcome is what `fn` returned, a domain error's code, or "crash:…"."""
+    outcomes: list[object] = []
+    lock = threading.Lock()
+    start = threading.Barrier(n)
+
+    def worker(i: int) -> None:
+        try:
+            start.wait()
+            result = fn(i)
+        except DomainError as e:
+            result = e.code
+        except Exception as e:  # a crash must fail the test, visibly
+            result = f"crash:{type(e).__name__}:{str(e).splitlines()[0] if str(e) else ''}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    close_old_connections()
+    return outcomes

@@ -3,13 +3,10 @@
 Real threads against the real database (transaction=True), on SQLite and PostgreSQL.
 """
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import close_old_connections, connection
 
-from skarbiec.core.errors import DomainError
 from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.limits import change_limits
@@ -17,36 +14,9 @@ from skarbiec.ledger.models import Account, LedgerEntry, Order
 from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
 from tests.factories import make_credit_union
-from tests.ledger.helpers import WEB, balance, last_code, member_with_account
+from tests.ledger.helpers import WEB, balance, last_code, member_with_account, run_parallel
 
 THREADS = 50
-
-
-def _run_parallel(fn, n: int) -> list[str]:
-    outcomes: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(n)
-
-    def worker(i: int) -> None:
-        try:
-            start.wait()
-            result = fn(i)
-        except DomainError as e:
-            result = e.code
-        except Exception as e:  # a crash must fail the test, visibly
-            result = f"crash:{type(e).__name__}:{e}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    close_old_connections()
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)
@@ -61,7 +31,7 @@ def test_r_l6_fifty_parallel_transfers_drain_one_account_never_overdraw():
         )
         return order.state
 
-    outcomes = Counter(_run_parallel(pay, THREADS))
+    outcomes = Counter(run_parallel(pay, THREADS))
     assert outcomes == {"booked": 10, "insufficient_funds": THREADS - 10}, outcomes
     source.refresh_from_db()
     assert source.booked_minor == 0 and source.available_minor == 0
@@ -86,7 +56,7 @@ def test_r_l6_opposite_transfers_in_parallel_do_not_deadlock_and_keep_totals():
             a_member, "web", src.pk, dst.number, "", 10_00, "Swap", f"swap-{i}", WEB
         ).state
 
-    outcomes = Counter(_run_parallel(pay, 30))
+    outcomes = Counter(run_parallel(pay, 30))
     assert outcomes == {"booked": 30}, outcomes
     assert balance(a) + balance(b) == 2000_00
     assert ledger_problems() == []
@@ -104,7 +74,7 @@ def test_r_l3_same_idempotency_key_in_parallel_books_once():
         )
         return f"order-{order.pk}-{order.state}"
 
-    outcomes = Counter(_run_parallel(pay, 20))
+    outcomes = Counter(run_parallel(pay, 20))
     assert len(outcomes) == 1 and next(iter(outcomes.values())) == 20, outcomes
     assert Order.objects.filter(member=member).count() == 1
     assert balance(source) == 975_00 and balance(savings) == 25_00
@@ -129,7 +99,7 @@ def test_r_l4_r_x4_parallel_transfers_to_a_trusted_payee_never_pass_the_daily_li
         )  # fmt: skip
         return order.state
 
-    outcomes = Counter(_run_parallel(pay, 20))
+    outcomes = Counter(run_parallel(pay, 20))
     assert outcomes == {"booked": 5, "limit_exceeded": 15}, outcomes
     assert Order.objects.filter(member=member).count() == 5
     assert balance(payee_account) == 500_00

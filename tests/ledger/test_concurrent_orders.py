@@ -10,9 +10,8 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import OperationalError, close_old_connections, connection
+from django.db import OperationalError, connection
 
-from skarbiec.core.errors import DomainError
 from skarbiec.ledger import order_booking, orders
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.integrity import ledger_problems
@@ -22,34 +21,7 @@ from skarbiec.ledger.order_authorization import authorize_transfer, cancel_order
 from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
 from tests.factories import make_credit_union
-from tests.ledger.helpers import WEB, balance, last_code, member_with_account
-
-
-def _run_parallel(fn, n: int) -> list[str]:
-    outcomes: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(n)
-
-    def worker(i: int) -> None:
-        try:
-            start.wait()
-            result = fn(i)
-        except DomainError as e:
-            result = e.code
-        except Exception as e:  # a crash must fail the test, visibly
-            result = f"crash:{type(e).__name__}:{str(e).splitlines()[0] if str(e) else ''}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    close_old_connections()
-    return outcomes
+from tests.ledger.helpers import WEB, balance, last_code, member_with_account, run_parallel
 
 
 def _postgresql_only() -> None:
@@ -111,7 +83,7 @@ def test_r_l6_r_x4_own_transfer_and_sms_order_from_one_account_do_not_deadlock(m
             )  # fmt: skip
         return order.state
 
-    outcomes = Counter(_run_parallel(request, 2))
+    outcomes = Counter(run_parallel(request, 2))
     assert outcomes == {"booked": 1, "awaiting_authorization": 1}, outcomes
     assert balance(current) == 990_00 and balance(savings) == 10_00
     assert ledger_problems() == []
@@ -141,7 +113,7 @@ def test_r_l6_r_x4_mixed_own_and_sms_transfers_in_parallel_do_not_deadlock():
 
     outcomes: Counter[str] = Counter()
     for _round in range(5):
-        outcomes += Counter(_run_parallel(lambda i, r=_round: request(i + 100 * r), 20))
+        outcomes += Counter(run_parallel(lambda i, r=_round: request(i + 100 * r), 20))
     assert outcomes == {"booked": 50, "awaiting_authorization": 50}, outcomes
     assert ledger_problems() == []
 
@@ -188,7 +160,7 @@ def test_r_l6_r_x4_authorization_and_another_members_own_transfer_do_not_deadloc
         assert jan_booked.wait(timeout=10)
         return authorize_transfer(anna, order.pk, code, WEB).state
 
-    outcomes = Counter(_run_parallel(request, 2))
+    outcomes = Counter(run_parallel(request, 2))
     assert outcomes == {"booked": 2}, outcomes
     assert balance(a) == 990_00 and balance(b) == 1005_00 and balance(jan_savings) == 5_00
     assert ledger_problems() == []
@@ -248,7 +220,7 @@ def test_r_l6_r_l3_parallel_authorizations_with_the_right_code_book_once():
     def authorize(i: int) -> str:
         return authorize_transfer(payer, order.pk, code, WEB).state
 
-    outcomes = Counter(_run_parallel(authorize, 10))
+    outcomes = Counter(run_parallel(authorize, 10))
     # Right codes in flight are counted before they are compared (R-X6): beyond three at once
     # the rest are refused as otp_attempts_exhausted, with no consequence. One books.
     assert outcomes["booked"] == 1, outcomes
@@ -275,7 +247,7 @@ def test_r_l6_authorize_racing_cancel_ends_in_exactly_one_state():
                 return authorize_transfer(payer, order.pk, code, WEB).state
             return cancel_order(payer, order.pk, WEB).state
 
-        outcomes = Counter(_run_parallel(act, 4))
+        outcomes = Counter(run_parallel(act, 4))
         order.refresh_from_db()
         assert order.state in (Order.State.BOOKED, Order.State.CANCELLED), outcomes
         assert (order.booking_id is not None) == (order.state == Order.State.BOOKED)
@@ -304,7 +276,7 @@ def test_r_l6_opposite_internal_transfers_between_two_members_do_not_deadlock():
             payer, "web", src.pk, dst.number, "Payee", 10_00, f"T{i}", f"x-{i}", WEB
         ).state
 
-    outcomes = Counter(_run_parallel(pay, 30))
+    outcomes = Counter(run_parallel(pay, 30))
     assert outcomes == {"booked": 30}, outcomes
     assert balance(a) + balance(b) == 2000_00
     assert ledger_problems() == []
@@ -330,7 +302,7 @@ def test_r_l4_r_x4_parallel_sms_authorizations_never_pass_the_daily_limit():
         order_id, code = waiting[i]
         return authorize_transfer(payer, order_id, code, WEB).state
 
-    outcomes = Counter(_run_parallel(authorize, 10))
+    outcomes = Counter(run_parallel(authorize, 10))
     assert outcomes == {"booked": 5, "limit_exceeded": 5}, outcomes
     assert balance(target) == 500_00
     assert ledger_problems() == []
@@ -348,7 +320,7 @@ def test_r_l3_one_idempotency_key_with_different_bodies_in_parallel_books_one():
         )
         return "created" if order.amount_minor == 1_00 + i else "replayed-other-body"
 
-    outcomes = Counter(_run_parallel(pay, 20))
+    outcomes = Counter(run_parallel(pay, 20))
     assert outcomes == {"created": 1, "idempotency_conflict": 19}, outcomes
     assert Order.objects.filter(member=member).count() == 1
     only = Order.objects.get(member=member)
