@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.audit.services import seal_audit_chains
@@ -43,7 +44,7 @@ def test_r_b5_audit_view_filters(helpline_client, member, cu):
     assert "member_onboarded" not in by_staff and "web_channel_blocked" in by_staff
     by_channel = rows(channel="cli")
     assert "member_onboarded" in by_channel and "web_channel_blocked" not in by_channel
-    today = clock.now().date()
+    today = timezone.localdate(clock.now())  # the filter names local days
     assert "web_channel_blocked" in rows(since=today.isoformat(), until=today.isoformat())
     yesterday = (today - timedelta(days=1)).isoformat()
     assert "web_channel_blocked" not in rows(until=yesterday)

@@ -25,7 +25,7 @@ from skarbiec.backoffice.errors import (
     WrongStaffCode,
     WrongStaffCredentials,
 )
-from skarbiec.backoffice.session import policy_default
+from skarbiec.backoffice.session import credentials_stamp, policy_default
 from skarbiec.core import clock
 from skarbiec.core.attempts import (
     AnyDigestGuess,
@@ -199,6 +199,8 @@ class StaffLoggedIn:
     staff_id: int
     # Shown once: at enrolment, the ten recovery codes.
     recovery_codes: list[str]
+    # The credentials the session is opened with (`credentials_stamp`), read under the lock.
+    credentials: str
 
 
 def check_staff_code(staff_id: int, code: str, ctx: RequestContext) -> StaffLoggedIn:
@@ -264,7 +266,7 @@ def _logged_in(
         credit_union_id=row.credit_union_id,
         data={"method": method, "recovery_codes_left": len(row.recovery_codes)},
     )
-    return StaffLoggedIn(row.pk, codes)
+    return StaffLoggedIn(row.pk, codes, credentials_stamp(row))
 
 
 def record_staff_logout(profile: StaffProfile, reason: str, ctx: RequestContext) -> None:

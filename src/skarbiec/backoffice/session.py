@@ -81,13 +81,12 @@ def credentials_stamp(profile: StaffProfile) -> str:
     return salted_hmac("skarbiec.backoffice.session", credentials).hexdigest()
 
 
-def start_staff_session(request: HttpRequest, staff_id: int) -> None:
+def start_staff_session(request: HttpRequest, staff_id: int, credentials: str) -> None:
     request.session.cycle_key()
     request.session.pop(STAFF_PENDING, None)
     now = now_ts()
-    profile = StaffProfile.objects.select_related("user").get(pk=staff_id)
     request.session[STAFF_ID] = staff_id
-    request.session[STAFF_CREDENTIALS] = credentials_stamp(profile)
+    request.session[STAFF_CREDENTIALS] = credentials
     request.session[STAFF_AUTHENTICATED_AT] = now
     request.session[STAFF_LAST_SEEN] = now
 

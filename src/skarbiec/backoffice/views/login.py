@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from skarbiec.backoffice import session as staff_session
 from skarbiec.backoffice.login import (
+    StaffLoggedIn,
     check_staff_code,
     check_staff_password,
     check_staff_recovery_code,
@@ -79,8 +80,8 @@ def _pending_or_restart(request: HttpRequest) -> dict[str, Any] | None:
     return data
 
 
-def _logged_in(request: HttpRequest, staff_id: int, codes: list[str]) -> HttpResponse:
-    staff_session.start_staff_session(request, staff_id)
+def _logged_in(request: HttpRequest, done: StaffLoggedIn, codes: list[str]) -> HttpResponse:
+    staff_session.start_staff_session(request, done.staff_id, done.credentials)
     if codes:
         request.session[RECOVERY_CODES_ONCE] = codes
         return HttpResponseRedirect(reverse("backoffice:recovery_codes"))
@@ -97,7 +98,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
     def action(cleaned: dict[str, Any]) -> HttpResponse:
         done = check_staff_code(staff_id, cleaned["code"], request_context(request, "backoffice"))
-        return _logged_in(request, done.staff_id, done.recovery_codes)
+        return _logged_in(request, done, done.recovery_codes)
 
     form = CodeForm(request.POST if request.method == "POST" else None)
     return form_page(request, "backoffice/enrol.html", form, action, {"enrolment": enrolment})
@@ -114,7 +115,7 @@ def code(request: HttpRequest) -> HttpResponse:
 
     def action(cleaned: dict[str, Any]) -> HttpResponse:
         done = check_staff_code(staff_id, cleaned["code"], request_context(request, "backoffice"))
-        return _logged_in(request, done.staff_id, [])
+        return _logged_in(request, done, [])
 
     form = CodeForm(request.POST if request.method == "POST" else None)
     return form_page(request, "backoffice/code.html", form, action)
@@ -130,7 +131,7 @@ def recovery(request: HttpRequest) -> HttpResponse:
     def action(cleaned: dict[str, Any]) -> HttpResponse:
         ctx = request_context(request, "backoffice")
         done = check_staff_recovery_code(staff_id, cleaned["code"], ctx)
-        return _logged_in(request, done.staff_id, [])
+        return _logged_in(request, done, [])
 
     form = RecoveryForm(request.POST if request.method == "POST" else None)
     return form_page(request, "backoffice/recovery.html", form, action)
