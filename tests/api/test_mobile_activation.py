@@ -136,6 +136,43 @@ def test_r_x6_r_t3_disabled_channel_no_app_unknown_login_and_wrong_password_answ
     assert disabled.web_channel.__class__.objects.get(member=disabled).failed_attempts == 0
 
 
+def test_r_t3_a_blocked_app_answers_a_wrong_password_like_an_unknown_login():
+    """Blocked by its owner's wrong PINs or by staff, the app's Login is not shown to exist:
+    a wrong password walks the unknown Login's answers (counted, attempts left, then blocked),
+    and only the right mobile-app password is told of the block (R-M5, R-W5), uncounted."""
+    from skarbiec.channels.lifecycle import block_mobile_channel
+    from skarbiec.core.context import RequestContext
+
+    member = member_with_channel()
+    block_mobile_channel(member, "staff", RequestContext(ip_address="10.0.0.9", channel="web"))
+    walks = {
+        login: [_refusal(DeviceClient.in_process(language="en"), login, "Wrong#pass12")]
+        for login in (member.login, "9999999998")
+    }
+    assert walks[member.login] == walks["9999999998"], walks
+    assert walks[member.login][0][1:4:2] == ("wrong_credentials", 2)
+    status, code, _message, _left = _refusal(
+        DeviceClient.in_process(language="en"), member.login, MOBILE_PASSWORD
+    )
+    assert (status, code) == (403, "channel_blocked")
+    assert channel_of(member).failed_password_attempts == 1
+    for login in walks:
+        for _ in range(2):
+            walks[login].append(
+                _refusal(DeviceClient.in_process(language="en"), login, "Wrong#pass12")[:2]
+            )
+    assert (
+        walks[member.login][1:]
+        == walks["9999999998"][1:]
+        == [
+            (401, "wrong_credentials"),
+            (403, "channel_blocked"),
+        ]
+    )
+    assert channel_of(member).state == MobileChannel.State.BLOCKED
+    assert channel_of(member).block_reason == "staff"
+
+
 def test_r_x6_activation_attempts_on_a_disabled_channel_count_and_block(device):
     """Every attempt is counted, the web password included, and the third blocks; the member
     unblocks in the internet service like after any block (R-W5), then activates."""

@@ -13,7 +13,7 @@ from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.members.models import StaffProfile
 from tests.backoffice.staff import PASSWORD, log_in, make_staff, next_code, totp_code
-from tests.web.login_steps import english_client
+from tests.web.login_steps import english_client, page_without
 from tests.web.login_steps import log_in as member_log_in
 
 CTX = RequestContext(ip_address="10.1.1.1", channel="backoffice")
@@ -86,6 +86,19 @@ def test_r_b1_wrong_authenticator_codes_lock_the_account(helpline):
     assert statuses == [401, 401, 403]
     helpline.refresh_from_db()
     assert helpline.locked_at is not None
+    # The lock is told to the right password only: a wrong one is answered as for a username
+    # that does not exist, so a lock shows nobody which usernames do.
+    wrong = {"password": "Wrong#2024pl"}
+    locked = english_client().post("/backoffice/login/", {"username": "ola.helpline", **wrong})
+    unknown = english_client().post("/backoffice/login/", {"username": "nobody.else", **wrong})
+    assert locked.status_code == unknown.status_code == 401
+    assert page_without(locked.content.decode(), "ola.helpline") == page_without(
+        unknown.content.decode(), "nobody.else"
+    )
+    right = {"username": "ola.helpline", "password": PASSWORD}
+    assert english_client().post("/backoffice/login/", right).status_code == 403
+    helpline.refresh_from_db()
+    assert helpline.failed_password_attempts == 1
 
 
 def test_r_b1_an_unknown_username_answers_like_a_wrong_password(db):

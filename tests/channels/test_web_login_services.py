@@ -57,6 +57,33 @@ def test_r_t3_unknown_login_walks_the_same_answers():
             begin_web_login("1234567890", "Wrong#pass1", CTX)
 
 
+@pytest.mark.django_db
+def test_r_t3_r_b3_a_channel_blocked_at_the_helpline_walks_the_unknown_logins_answers():
+    """Wrong passwords on a channel the member had blocked at the helpline get the unknown
+    Login's answers, and the third does not block it a second time: the reason stays the
+    member's, and staff see one block."""
+    from skarbiec.audit.models import AuditEvent
+    from skarbiec.channels.lifecycle import block_web_channel_on_request
+
+    member = make_member()
+    block_web_channel_on_request(member, CTX)
+    answers = {}
+    for login in (member.login, "1234567892"):
+        answers[login] = []
+        for _ in range(3):
+            with pytest.raises((WrongCredentials, WebChannelBlocked)) as e:
+                begin_web_login(login, "Wrong#pass1", CTX)
+            answers[login].append((e.value.code, e.value.details.get("attempts_left")))
+    assert answers[member.login] == answers["1234567892"]
+    assert [code for code, _left in answers[member.login]] == [
+        "wrong_credentials", "wrong_credentials", "channel_blocked",
+    ]  # fmt: skip
+    channel = WebChannel.objects.get(member=member)
+    assert (channel.failed_attempts, channel.block_reason) == (3, "member_request")
+    blocks = AuditEvent.objects.filter(member_id=member.pk, event="web_channel_blocked")
+    assert blocks.count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_r_x4_twenty_parallel_wrong_passwords_count_to_exactly_the_limit(settings):
     settings.RATE_LIMIT_PER_LOGIN = (1000, 60)

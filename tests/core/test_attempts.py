@@ -354,10 +354,10 @@ def test_r_x4_r_x6_three_attempts_in_flight_leave_no_fourth_comparison(name, _ap
 
 
 @pytest.mark.django_db(transaction=True)
-def test_r_b3_r_x6_a_blocked_web_channel_is_refused_without_a_comparison_or_a_count(_api):
-    """Blocked at the helpline with no failure on record: the password is neither counted nor
-    compared, whichever way the mechanism counts (its one-statement count matches only an open
-    channel)."""
+def test_r_b3_r_t3_r_x6_a_blocked_web_channel_is_told_only_to_the_right_password(_api):
+    """Blocked at the helpline with no failure on record: the attempt is counted before the
+    comparison like any other (a wrong one answers as for an unknown Login, R-T3), and the
+    right password learns of the block and is given back, whichever way the mechanism counts."""
     from skarbiec.channels.lifecycle import block_web_channel_on_request
 
     member = make_member()
@@ -365,7 +365,7 @@ def test_r_b3_r_x6_a_blocked_web_channel_is_refused_without_a_comparison_or_a_co
     read = web_failures(member)
     with counter_seen_at_comparison(read) as seen:
         assert _raises(lambda: begin_web_login(member.login, PASSWORD, CTX)) == "channel_blocked"
-    assert seen == [] and read() == 0
+    assert seen == [1] and read() == 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -99,14 +99,15 @@ class _StaffCounter(Counter[StaffProfile]):
             data={"failed_attempts": self.failures(row)},
         )
         if self.failures(row) >= self.limit:
-            row.locked_at = clock.now()
-            row.save(update_fields=["locked_at"])
-            record_event(
-                "staff_account_locked",
-                ctx,
-                credit_union_id=row.credit_union_id,
-                data={"reason": self.field},
-            )
+            if row.locked_at is None:
+                row.locked_at = clock.now()
+                row.save(update_fields=["locked_at"])
+                record_event(
+                    "staff_account_locked",
+                    ctx,
+                    credit_union_id=row.credit_union_id,
+                    data={"reason": self.field},
+                )
             return StaffAccountLocked()
         return self.wrong(attempts_left=self.attempts_left(row))
 
@@ -115,6 +116,14 @@ class StaffPasswordCounter(_StaffCounter):
     field = "failed_password_attempts"
     failed_event = "staff_login_failed"
     wrong = WrongStaffCredentials
+
+    def refusal(self, row: StaffProfile) -> DomainError | None:
+        return None
+
+    def refusal_once_proven(self, row: StaffProfile) -> DomainError | None:
+        # Locked by wrong authenticator codes: a wrong password is answered as for an unknown
+        # username, so the lock does not tell which usernames exist.
+        return StaffAccountLocked() if row.locked_at is not None else None
 
 
 class StaffCodeCounter(_StaffCounter):

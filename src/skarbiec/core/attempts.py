@@ -10,7 +10,9 @@ and every refusal, go through the row lock. Then the attempt is settled:
 
 - right secret: under the counter's row lock the counter is checked again (a parallel failure
   may have blocked it meanwhile), the attempt is given back (or the count reset) and the
-  caller's `on_accept` runs in the same transaction;
+  caller's `on_accept` runs in the same transaction. A Login blocked for a reason the guesser
+  cannot see (`Counter.refusal_once_proven`) is refused only here, after the right secret, so
+  a wrong guess gets the answers an unknown Login gets (R-T3);
 - wrong secret: the count stays; the counter writes its audit event and, at the limit, its
   consequence (block a channel, cancel an operation) in one transaction; the refusal is raised
   after that commit, so the failure outlives the failed request. A row a parallel attempt
@@ -61,7 +63,14 @@ class Counter(ABC, Generic[Row]):
         """The counter's row, locked for update in the current transaction."""
 
     def refusal(self, row: Row) -> DomainError | None:
-        """Why no attempt may be made now (blocked, closed), or None."""
+        """Why no attempt may be made now (closed, every attempt taken), or None."""
+        return None
+
+    def refusal_once_proven(self, row: Row) -> DomainError | None:
+        """A refusal told only to whoever presented the right secret, or None. A blocked Login
+        is counted and answered like an unknown one ("wrong", attempts left, then blocked at
+        the limit) until its own secret is presented, so the answer does not tell whether a
+        Login exists (R-T3); the right secret is not left counted."""
         return None
 
     #: What `open_rows` is given: the id of the member (or other owner) of the counter's row.
@@ -320,7 +329,7 @@ def check_secret(
     try:
         with transaction.atomic(durable=True):
             row = counter.lock()
-            refusal = counter.refusal(row)
+            refusal = counter.refusal(row) or counter.refusal_once_proven(row)
             if refusal is not None:
                 raise refusal
             counter.accept(row)

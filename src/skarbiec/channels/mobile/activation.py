@@ -70,8 +70,9 @@ class ActivationStarted:
 class MobilePasswordCounter(Counter[MobileChannel]):
     """Wrong mobile-app passwords at activation (R-M2). Every activation attempt for a real
     Login is counted here whatever the channel's state, and compared against the password only
-    a PENDING or ACTIVE channel of a credit union offering the app has: a DISABLED channel, a
-    credit union without the app and a wrong password give the same answers (R-X6, R-T3)."""
+    a channel that is not DISABLED, of a credit union offering the app, has: a DISABLED
+    channel, a credit union without the app and a wrong password give the same answers, and a
+    BLOCKED channel says so only to the right password (R-X6, R-T3)."""
 
     field = "failed_password_attempts"
 
@@ -83,7 +84,9 @@ class MobilePasswordCounter(Counter[MobileChannel]):
     def lock(self) -> MobileChannel:
         return lock_mobile_channel(self.member)
 
-    def refusal(self, row: MobileChannel) -> DomainError | None:
+    def refusal_once_proven(self, row: MobileChannel) -> DomainError | None:
+        # A channel blocked by wrong PINs, wrong codes or the member is counted and answered
+        # like an unknown Login until the right mobile-app password shows who is asking (R-T3).
         if row.state == MobileChannel.State.BLOCKED:
             return MobileChannelBlocked.of(self.member.credit_union)
         return None
@@ -102,6 +105,8 @@ class MobilePasswordCounter(Counter[MobileChannel]):
             reason = "mobile_not_offered"
         elif row.state == MobileChannel.State.DISABLED:
             reason = "channel_disabled"
+        elif row.state == MobileChannel.State.BLOCKED:
+            reason = "channel_blocked"
         else:
             reason = "wrong_password"
         record_member_event(
@@ -117,7 +122,8 @@ class MobilePasswordCounter(Counter[MobileChannel]):
 def _activation_password(channel: MobileChannel) -> str | None:
     """The mobile-app password an activation is compared with, or None where none may be."""
     offered = channel.member.credit_union.offers_mobile_app
-    usable = channel.state in (MobileChannel.State.PENDING, MobileChannel.State.ACTIVE)
+    # BLOCKED too: the right password is told the channel is blocked (R-T3, R-W5).
+    usable = channel.state != MobileChannel.State.DISABLED
     return channel.password_hash if offered and usable and channel.password_hash else None
 
 

@@ -96,7 +96,9 @@ class WebPasswordCounter(Counter[WebChannel]):
     def lock(self) -> WebChannel:
         return _web_channel_locked.get(member_id=self.member.pk)
 
-    def refusal(self, row: WebChannel) -> DomainError | None:
+    def refusal_once_proven(self, row: WebChannel) -> DomainError | None:
+        # A channel blocked by staff or at the member's request is counted and answered like
+        # an unknown Login until the right password shows who is asking (R-T3, R-W2).
         return (
             WebChannelBlocked.of(self.member.credit_union)
             if row.state == WebChannel.State.BLOCKED
@@ -105,9 +107,7 @@ class WebPasswordCounter(Counter[WebChannel]):
 
     @classmethod
     def open_rows(cls, subject_id: int) -> QuerySet[WebChannel]:
-        return WebChannel.objects.filter(member_id=subject_id).exclude(
-            state=WebChannel.State.BLOCKED
-        )
+        return WebChannel.objects.filter(member_id=subject_id)
 
     def exhausted(self, row: WebChannel) -> DomainError:
         return WebChannelBlocked.of(self.member.credit_union)
@@ -121,7 +121,8 @@ class WebPasswordCounter(Counter[WebChannel]):
             data={"reason": "wrong_password", "failed_attempts": row.failed_attempts},
         )
         if row.failed_attempts >= self.limit:
-            block_web_channel(row, "wrong_passwords", self.ctx)
+            if row.state != WebChannel.State.BLOCKED:
+                block_web_channel(row, "wrong_passwords", self.ctx)
             return WebChannelBlocked.of(self.member.credit_union)
         return self.wrong(attempts_left=self.attempts_left(row))
 
