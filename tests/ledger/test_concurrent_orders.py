@@ -20,6 +20,7 @@ from skarbiec.ledger.models import Account, LedgerEntry, LedgerTransaction, Orde
 from skarbiec.ledger.order_authorization import authorize_transfer, cancel_order
 from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
+from skarbiec.otp.errors import OtpInvalid
 from tests.factories import make_credit_union
 from tests.ledger.helpers import WEB, balance, last_code, member_with_account, run_parallel
 
@@ -176,7 +177,8 @@ def test_r_x6_r_l3_authorize_after_a_database_failure_can_be_retried(monkeypatch
     booked in a later one. A database failure in between (deadlock victim, connection lost,
     statement timeout: the API answers 503 "try again") must leave the member able to retry
     with the same code; it used to get order_state_conflict and so did a resend, while
-    the order stays awaiting_authorization for ever."""
+    the order stays awaiting_authorization for ever. Nor may the failures count as wrong codes:
+    after two wrong ones, three failed bookings left the order with no attempt (R-X6, R-X7)."""
     cu = make_credit_union()
     payer, source = member_with_account(cu, balance_minor=1000_00)
     _payee, target = member_with_account(cu, first_name="Anna", last_name="Nowak")
@@ -184,18 +186,23 @@ def test_r_x6_r_l3_authorize_after_a_database_failure_can_be_retried(monkeypatch
         payer, "web", source.pk, target.number, "Anna Nowak", 10_00, "Rent", "r-1", WEB
     )
     code = last_code(payer)
+    for left in (2, 1):
+        with pytest.raises(OtpInvalid) as wrong:
+            authorize_transfer(payer, order.pk, "000000" if code != "000000" else "111111", WEB)
+        assert wrong.value.details["attempts_left"] == left
     real_post = order_booking.post_transaction
-    failures = iter([OperationalError("deadlock detected")])
+    failures = iter([OperationalError("deadlock detected")] * 3)
 
-    def post_failing_once(*args, **kwargs):
+    def post_failing_thrice(*args, **kwargs):
         failure = next(failures, None)
         if failure is not None:
             raise failure
         return real_post(*args, **kwargs)
 
-    monkeypatch.setattr(order_booking, "post_transaction", post_failing_once)
-    with pytest.raises(OperationalError):
-        authorize_transfer(payer, order.pk, code, WEB)  # the API answers 503 + Retry-After
+    monkeypatch.setattr(order_booking, "post_transaction", post_failing_thrice)
+    for _ in range(3):
+        with pytest.raises(OperationalError):
+            authorize_transfer(payer, order.pk, code, WEB)  # the API answers 503 + Retry-After
     order.refresh_from_db()
     assert order.state == Order.State.AWAITING_AUTHORIZATION and balance(source) == 1000_00
     booked = authorize_transfer(payer, order.pk, code, WEB)  # the client's retry

@@ -36,7 +36,7 @@ from django.utils import translation
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
-from skarbiec.core.attempts import Counter, DigestGuess, check_secret
+from skarbiec.core.attempts import Counter, DigestGuess, check_secret, give_back_one
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.keys import keyed_hash
@@ -393,6 +393,9 @@ class ConfirmationCounter(Counter[Confirmation]):
         return OtpAttemptsExhausted()
 
     def accept(self, row: Confirmation) -> None:
+        # The right code is not a wrong one: were the operation reopened (its booking failed
+        # in the database), the budget must hold the wrong codes only (R-X6, R-X7).
+        give_back_one(self, row)
         row.state = Confirmation.State.CONFIRMED
         row.closed_at = clock.now()
         row.save(update_fields=["state", "closed_at"])
