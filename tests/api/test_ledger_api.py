@@ -247,6 +247,30 @@ def test_r_o4_a_booked_or_cancelled_transfer_answers_any_code_with_a_conflict(
     assert MobileChannel.objects.get(member=member).failed_auth_attempts == 0
 
 
+def test_r_o4_a_web_order_takes_no_code_in_the_app(device, payer, target):
+    """Three wrong codes in the app block the app (R-O4): a web order's codes sent from the app
+    got the web's consequence instead, the app stayed open. An order is confirmed where it was
+    made; the app's attempts count nothing and the web still books it with its code."""
+    from skarbiec.ledger.order_authorization import authorize_transfer
+    from skarbiec.ledger.orders import create_transfer_order
+
+    member, current, _s = payer
+    order = create_transfer_order(
+        member, "web", current.pk, target.number, "Ewa", 50_00, "Rent", "web-1", WEB
+    )
+    code = last_code(member)
+    for call, args in ((device.authorize_transfer, (order.pk, _wrong(code))),
+                       (device.authorize_transfer, (order.pk, code)),
+                       (device.resend_transfer_code, (order.pk,))):  # fmt: skip
+        error = _refused(call, *args)
+        assert (error.status, error.code) == (409, "order_of_other_channel")
+    assert last_code(member) == code  # no new code was sent
+    assert authorize_transfer(member, order.pk, code, WEB).state == Order.State.BOOKED
+    assert MobileChannel.objects.get(member=member).state == MobileChannel.State.ACTIVE
+    assert WebChannel.objects.get(member=member).failed_attempts == 0
+    assert balance(target) == 50_00
+
+
 def test_r_l5_history_paginated_and_filtered_with_entry_detail_and_pdf(device, payer, target):
     member, current, _s = payer
     for i in range(30):
