@@ -173,6 +173,43 @@ def test_r_t3_a_blocked_app_answers_a_wrong_password_like_an_unknown_login():
     assert channel_of(member).block_reason == "staff"
 
 
+def _walk(login: str, credit_union: str = "") -> list[tuple[int, str, object, object]]:
+    """Four wrong activation passwords for `login`: status, code, attempts left, helpline."""
+    answers = []
+    for _ in range(4):
+        app = DeviceClient.in_process(language="en")
+        app.credit_union = credit_union
+        with pytest.raises(ApiError) as e:
+            app.activate(login, "Wrong#pass12")
+        body = e.value.body
+        answers.append((e.value.status, e.value.code, body.get("attempts_left"),
+                        body.get("helpline")))  # fmt: skip
+    return answers
+
+
+def test_r_t3_an_unknown_login_answers_as_a_login_of_one_of_the_credit_unions():
+    """On an installation of several credit unions with their own limits and helplines, an
+    unknown Login is answered with the limit and helpline of one of them, chosen for it, and
+    the same each time: its walk is a member's of that credit union. An app set up for a
+    credit union answers unknown Logins as that one's."""
+    from skarbiec.members.queries import credit_union_answering_for
+
+    first = make_credit_union(max_auth_failures=3)
+    other = make_credit_union(max_auth_failures=5, helpline_phones=["22 111 22 33"])
+    members = {cu.pk: member_with_channel(credit_union=cu) for cu in (first, other)}
+    unknown: dict[int, str] = {}
+    for n in range(9_000_000_000, 9_000_000_100):
+        unknown.setdefault(credit_union_answering_for(str(n)).pk, str(n))
+    assert unknown.keys() == members.keys(), "each credit union answers for some Logins"
+    for cu_pk, member in members.items():
+        assert _walk(member.login) == _walk(unknown[cu_pk]), cu_pk
+    assert _walk(members[other.pk].login)[3] == (403, "channel_blocked", None, ["22 111 22 33"])
+    # The app names its credit union: unknown Logins are answered as that one's.
+    fresh = next(str(n) for n in range(9_000_000_100, 9_000_000_200)
+                 if credit_union_answering_for(str(n)).pk == first.pk)  # fmt: skip
+    assert [a[2] for a in _walk(fresh, other.sort_code)] == [4, 3, 2, 1]
+
+
 def test_r_x6_activation_attempts_on_a_disabled_channel_count_and_block(device):
     """Every attempt is counted, the web password included, and the third blocks; the member
     unblocks in the internet service like after any block (R-W5), then activates."""

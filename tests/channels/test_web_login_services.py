@@ -84,10 +84,37 @@ def test_r_t3_r_b3_a_channel_blocked_at_the_helpline_walks_the_unknown_logins_an
     assert blocks.count() == 1
 
 
+@pytest.mark.django_db
+def test_r_t3_an_unknown_login_blocks_at_the_limit_of_the_credit_union_chosen_for_it(settings):
+    """A credit union allowing five wrong passwords, with its own helpline: the unknown Logins
+    it answers for walk its members' answers, not the installation default's."""
+    settings.RATE_LIMIT_PER_ADDRESS = settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
+    from skarbiec.members.queries import credit_union_answering_for
+    from tests.factories import make_credit_union
+
+    make_credit_union()
+    lenient = make_credit_union(max_web_password_failures=5, helpline_phones=["22 111 22 33"])
+    member = make_member(credit_union=lenient)
+    unknown = next(str(n) for n in range(5_000_000_000, 5_000_000_100)
+                   if credit_union_answering_for(str(n)).pk == lenient.pk)  # fmt: skip
+
+    def walk(login: str) -> list[tuple[str, object, object]]:
+        answers = []
+        for _ in range(6):
+            with pytest.raises((WrongCredentials, WebChannelBlocked)) as e:
+                begin_web_login(login, "Wrong#pass1", CTX)
+            details = e.value.details
+            answers.append((e.value.code, details.get("attempts_left"), details.get("helpline")))
+        return answers
+
+    assert walk(member.login) == walk(unknown)
+    assert walk(unknown)[-1] == ("channel_blocked", None, ["22 111 22 33"])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_r_x4_twenty_parallel_wrong_passwords_count_to_exactly_the_limit(settings):
     settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
-    settings.RATE_LIMIT_PER_ADDRESS = (1000, 60)
+    settings.RATE_LIMIT_PER_ADDRESS = settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
     member = make_member()
     outcomes: list[str] = []
 

@@ -46,7 +46,7 @@ from skarbiec.core.throttling import (
     UnknownLoginCounter,
 )
 from skarbiec.members.models import CreditUnion, Member
-from skarbiec.members.queries import member_by_login
+from skarbiec.members.queries import credit_union_answering_for, member_by_login
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import (
     OperationKind,
@@ -127,14 +127,18 @@ def _activation_password(channel: MobileChannel) -> str | None:
     return channel.password_hash if offered and usable and channel.password_hash else None
 
 
-def _unknown_login_counter(login: str) -> UnknownLoginCounter:
-    """Unknown Logins walk through the same answers as real ones (R-T3)."""
+def _unknown_login_counter(login: str, chosen: CreditUnion | None) -> UnknownLoginCounter:
+    """Unknown Logins walk through the same answers as real ones (R-T3): the policy and
+    helpline of the credit union the app was set up for, or of the one chosen for the Login."""
+    answering = chosen or credit_union_answering_for(login)
     return UnknownLoginCounter(
         "unknown-mobile-login",
         login,
-        CreditUnion._meta.get_field("max_auth_failures").get_default(),
+        answering.max_auth_failures
+        if answering is not None
+        else CreditUnion._meta.get_field("max_auth_failures").get_default(),
         wrong=lambda left: ActivationRefused(attempts_left=left),
-        blocked=lambda: MobileChannelBlocked.of(None),
+        blocked=lambda: MobileChannelBlocked.of(answering),
     )
 
 
@@ -203,7 +207,7 @@ def activate_mobile_device(
         chosen = _chosen_credit_union(credit_union)
         member = member_by_login(login)
         if member is None or (chosen is not None and member.credit_union_id != chosen.pk):
-            check_secret(_unknown_login_counter(login), PasswordGuess(None, password))
+            check_secret(_unknown_login_counter(login, chosen), PasswordGuess(None, password))
             raise AssertionError("a password never matches an unknown Login")
         check_secret(
             MobilePasswordCounter(member, ctx), PasswordGuess(_activation_password, password)

@@ -35,7 +35,7 @@ from skarbiec.core.throttling import (
     consume_rate_limit,
 )
 from skarbiec.members.models import CreditUnion, Member
-from skarbiec.members.queries import member_by_login
+from skarbiec.members.queries import credit_union_answering_for, member_by_login
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import (
     OperationKind,
@@ -58,12 +58,17 @@ def login_limits(login: str, ctx: RequestContext) -> Iterator[None]:
 
 
 def _unknown_login_counter(login: str) -> UnknownLoginCounter:
+    """An unknown Login is answered with the policy and helpline of the credit union chosen
+    for it, so nothing in the answer tells it from a member's (R-T3)."""
+    answering = credit_union_answering_for(login)
     return UnknownLoginCounter(
         "unknown-login",
         login,
-        CreditUnion._meta.get_field("max_web_password_failures").get_default(),
+        answering.max_web_password_failures
+        if answering is not None
+        else CreditUnion._meta.get_field("max_web_password_failures").get_default(),
         wrong=lambda left: WrongCredentials(attempts_left=left),
-        blocked=lambda: WebChannelBlocked.of(None),
+        blocked=lambda: WebChannelBlocked.of(answering),
     )
 
 
