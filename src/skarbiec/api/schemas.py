@@ -3,15 +3,21 @@
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import field_validator
 
 
 def _refuse_nul_characters(value: Any) -> None:
-    # PostgreSQL cannot store U+0000 in text: such input must be a 422, never a database error.
+    # PostgreSQL cannot store U+0000 in text, and a lone surrogate (JSON "\ud800") is no text
+    # at all: such input must be a 422 at any depth, never a database or encoding error.
     if isinstance(value, str):
         if "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
+            raise ValueError(_("text must not contain NUL characters"))
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise ValueError(_("must be valid Unicode text")) from None
     elif isinstance(value, dict):
         for key, item in value.items():
             _refuse_nul_characters(key)

@@ -18,6 +18,7 @@ from ninja.openapi.schema import OpenAPISchema
 from skarbiec.api.ledger import router as ledger_router
 from skarbiec.api.mobile import router as mobile_router
 from skarbiec.api.overview import router as overview_router
+from skarbiec.api.problems import problem_text
 from skarbiec.core.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,7 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    problems = []
-    for err in exc.errors[:10]:
-        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload"))
-        problems.append(f"{where}: {err.get('msg', '')}")
+    problems = [problem_text(err) for err in exc.errors[:10]]
     return _error(
         request,
         422,

@@ -22,8 +22,8 @@ from skarbiec.core.locks import for_update
 from skarbiec.ledger.accounts import ensure_internal_accounts
 from skarbiec.members.models import CreditUnion, StaffProfile
 
-SORT_CODE_RE = re.compile(r"^\d{8}$")
-PHONE_RE = re.compile(r"^\+?[\d ]{3,20}$")
+SORT_CODE_RE = re.compile(r"^[0-9]{8}$")
+PHONE_RE = re.compile(r"^\+?[0-9 ]{3,20}$")
 LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 LOGO_MAX_BYTES = 200 * 1024
 

@@ -38,7 +38,7 @@ VERSIONS: dict[str, Any] = {
     "min_ios_version": _("Minimum iOS version"),
 }
 POLICY_FIELDS = (*BOUNDS, *FLAGS, *VERSIONS)
-VERSION_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){0,2}$")
+VERSION_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){0,2}$")
 
 
 def checked_policy(values: dict[str, Any]) -> dict[str, Any]:

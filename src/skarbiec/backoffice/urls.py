@@ -45,7 +45,7 @@ urlpatterns = [
     path("staff/", admin.staff_list, name="staff"),
     path("staff/new/", admin.staff_new, name="staff_new"),
     re_path(
-        r"^staff/(?P<staff_id>\d{1,18})/(?P<action>role|unlock|reset-authenticator|password|deactivate|activate)/$",
+        r"^staff/(?P<staff_id>[0-9]{1,18})/(?P<action>role|unlock|reset-authenticator|password|deactivate|activate)/$",
         admin.staff_action,
         name="staff_action",
     ),

@@ -23,9 +23,9 @@ ANDROID = "android"
 IOS = "ios"
 WEB = "web"  # a browser that is neither Android nor iOS (e.g. the PWA on a desktop)
 
-_ANDROID_UA = re.compile(r"Android\s+(\d+(?:\.\d+){0,2})")
-_IOS_UA = re.compile(r"(?:iPhone|iPad|iPod).*?OS\s+(\d+(?:_\d+){0,2})")
-_VERSION = re.compile(r"^\d{1,3}(?:\.\d{1,4}){0,3}$")
+_ANDROID_UA = re.compile(r"Android\s+([0-9]+(?:\.[0-9]+){0,2})")
+_IOS_UA = re.compile(r"(?:iPhone|iPad|iPod).*?OS\s+([0-9]+(?:_[0-9]+){0,2})")
+_VERSION = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{1,4}){0,3}$")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from skarbiec.audit.services import record_event
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
+from skarbiec.core.errors import InvalidInput
 from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.errors import DuplicateMember, InvalidPesel
 from skarbiec.members.models import CreditUnion, Member
@@ -32,6 +33,25 @@ def temporary_password_sms(member: Member, password: str) -> str:
             "%(cu)s: your temporary password to the internet service is %(password)s. "
             "Your Login: %(login)s. You will set your own password at first login."
         ) % {"cu": member.credit_union.name, "password": password, "login": member.login}
+
+
+def _require_lengths(**values: str) -> None:
+    """What the member's record holds, checked before it is written: pages, the API and the
+    command line alike get a clear refusal, never a database error (R-X8)."""
+    labels = {
+        "first_name": _("First name"),
+        "last_name": _("Last name"),
+        "email": _("E-mail"),
+        "address": _("Postal address"),
+    }
+    for name, value in values.items():
+        limit = int(getattr(Member._meta.get_field(name), "max_length", 0) or 0)
+        if len((value or "").strip()) > limit:
+            raise InvalidInput(
+                _("%(field)s may have at most %(limit)s characters.")
+                % {"field": labels[name], "limit": limit},
+                field=name,
+            )
 
 
 def create_member(
@@ -56,6 +76,7 @@ def create_member(
     if not is_valid_pesel(pesel):
         raise InvalidPesel()
     phone = normalize_phone(phone)
+    _require_lengths(first_name=first_name, last_name=last_name, email=email, address=address)
     password = temporary_password or generate_temporary_password()
     now = clock.now()
     for _attempt in range(10):

@@ -136,6 +136,12 @@ def store_count(counter: Counter[Any], row: models.Model, value: int) -> None:
 # What the member presented
 
 
+def _comparable(presented: object) -> str:
+    """What the member presented, as `hmac.compare_digest` takes it: a string of ASCII only.
+    Anything else (not a string, a digit of another script) never matches, and is counted."""
+    return presented if isinstance(presented, str) and presented.isascii() else ""
+
+
 class Guess(ABC):
     """A presented secret and what it must match. Only `check_secret` compares it."""
 
@@ -184,7 +190,7 @@ class DigestGuess(Guess):
 
     def __init__(self, expected: str | None | Callable[[Any], str | None], presented: str) -> None:
         self._expected = expected
-        self._presented = presented
+        self._presented = _comparable(presented)
         self.reads_row = callable(expected)
 
     def _matches(self, row: Any) -> bool:
@@ -208,7 +214,7 @@ class TotpGuess(Guess):
     ) -> None:
         self._secret = secret
         self._last_step = last_step
-        self._presented = presented if isinstance(presented, str) else ""
+        self._presented = _comparable(presented)
         self._now = now
 
     def _matches(self, row: Any) -> bool:
@@ -234,7 +240,7 @@ class AnyDigestGuess(Guess):
 
     def __init__(self, expected: Callable[[Any], list[str]], presented: str) -> None:
         self._expected = expected
-        self._presented = presented
+        self._presented = _comparable(presented)
 
     def _matches(self, row: Any) -> bool:
         for digest in self._expected(row) or []:

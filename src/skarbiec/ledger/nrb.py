@@ -22,9 +22,9 @@ _SEPARATORS = re.compile(r"[\s\u00a0\u2007\u202f-]+")
 
 def check_digits(sort_code: str, account: str) -> str:
     """The two check digits for a sort code (8 digits) and an account number (16 digits)."""
-    if not (len(sort_code) == 8 and sort_code.isdigit()):
+    if not (len(sort_code) == 8 and sort_code.isascii() and sort_code.isdigit()):
         raise ValueError("sort code must have 8 digits")
-    if not (len(account) == 16 and account.isdigit()):
+    if not (len(account) == 16 and account.isascii() and account.isdigit()):
         raise ValueError("account number must have 16 digits")
     return f"{98 - int(sort_code + account + COUNTRY_DIGITS + '00') % 97:02d}"
 

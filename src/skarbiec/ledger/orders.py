@@ -89,7 +89,11 @@ def create_transfer_order(
     )
     if to_account is not None and to_account.member_id == member.pk:
         kind, exempt = Order.Kind.OWN, "own"
-        payee_name = payee_name or member.full_name
+        # The member's own name as the payee, cut to what a transfer carries (70 characters,
+        # as in Elixir); names are onboarded up to 100 characters each.
+        payee_name = (
+            payee_name or member.full_name[: Order._meta.get_field("payee_name").max_length]
+        )
     else:
         if not payee_name:
             raise InvalidOrderDetails(_("Fill in the payee name."), field="payee_name")

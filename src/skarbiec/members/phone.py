@@ -4,7 +4,7 @@ import re
 
 from skarbiec.members.errors import InvalidPhone
 
-PHONE_RE = re.compile(r"^\+?\d{9,15}$")
+PHONE_RE = re.compile(r"^\+?[0-9]{9,15}$")
 
 
 def normalize_phone(phone: str) -> str:

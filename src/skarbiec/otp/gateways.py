@@ -90,7 +90,7 @@ class SmsApiGateway:
     @staticmethod
     def recipient(phone: str) -> str:
         # Members' phones are stored as +48600100200; SMSAPI wants 48600100200.
-        return "".join(ch for ch in phone if ch.isdigit())
+        return "".join(ch for ch in phone if ch in "0123456789")
 
     def send(self, phone: str, text: str) -> str:
         params: dict[str, object] = {

@@ -80,7 +80,7 @@ def read_outbox(phone: str = "", last: int = 20) -> list[OutboxEntry]:
     and /dev/sms/). `phone` matches the end of the number, so 600100200 finds +48600100200.
     Bodies erased after delivery by a real gateway come back as ""."""
     messages = SmsMessage.objects.order_by("-created_at", "-pk")
-    digits = "".join(ch for ch in phone if ch.isdigit())
+    digits = "".join(ch for ch in phone if ch in "0123456789")
     if digits:
         messages = messages.filter(phone__endswith=digits)
     return [

@@ -143,7 +143,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
 
 class NewStaffForm(forms.Form):
-    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=100)
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=StaffProfile.Role.choices)
     credit_union = forms.TypedChoiceField(
         label=gettext_lazy("Credit union"), coerce=int, required=False, empty_value=None

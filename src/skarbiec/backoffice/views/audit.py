@@ -14,7 +14,7 @@ from skarbiec.core.bounds import DayField
 
 class AuditFilterForm(forms.Form):
     member = forms.RegexField(
-        label=gettext_lazy("Member (Login)"), regex=r"^\d{10}$", required=False,
+        label=gettext_lazy("Member (Login)"), regex=r"^[0-9]{10}$", required=False,
         error_messages={"invalid": gettext_lazy("A Login has 10 digits.")},
     )  # fmt: skip
     event = forms.CharField(

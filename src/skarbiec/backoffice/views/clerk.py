@@ -44,7 +44,7 @@ class OnboardForm(forms.Form):
         max_length=20,
         help_text=gettext_lazy("For SMS codes and the temporary password."),
     )
-    email = forms.EmailField(label=gettext_lazy("E-mail"), required=False)
+    email = forms.EmailField(label=gettext_lazy("E-mail"), max_length=254, required=False)
     address = forms.CharField(label=gettext_lazy("Postal address"), max_length=300, required=False)
     language = forms.ChoiceField(
         label=gettext_lazy("Language"), choices=[("pl", "Polski"), ("en", "English")]

@@ -41,7 +41,7 @@ class PasswordForm(forms.Form):
 class CodeForm(forms.Form):
     code = forms.RegexField(
         label=_("Code from the authenticator app"),
-        regex=r"^\s*\d{6}\s*$",
+        regex=r"^\s*[0-9]{6}\s*$",
         max_length=12,
         error_messages={"invalid": _("Enter the 6 digits shown in the app.")},
     )

@@ -109,14 +109,21 @@ def register_fingerprint(
         raise FingerprintFailed(
             _("The fingerprint could not be registered: %(why)s") % {"why": str(e)[:200]}
         )
+    credential_id = protocol.b64url_encode(verified.credential_id)
+    # WebAuthn allows ids of up to 1023 bytes; platform authenticators use far shorter ones.
+    if len(credential_id) > int(
+        FingerprintCredential._meta.get_field("credential_id").max_length or 0
+    ):
+        raise FingerprintFailed(
+            _("The fingerprint could not be registered: %(why)s")
+            % {"why": _("the credential id is too long.")}
+        )
     with transaction.atomic():
-        if FingerprintCredential.objects.filter(
-            credential_id=protocol.b64url_encode(verified.credential_id)
-        ).exists():
+        if FingerprintCredential.objects.filter(credential_id=credential_id).exists():
             raise InvalidInput(_("This fingerprint credential is already registered."))
         FingerprintCredential.objects.create(
             device=device,
-            credential_id=protocol.b64url_encode(verified.credential_id),
+            credential_id=credential_id,
             public_key=verified.credential_public_key,
             sign_count=verified.sign_count,
             created_at=clock.now(),
