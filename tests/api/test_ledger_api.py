@@ -263,7 +263,7 @@ def test_r_o4_a_web_order_takes_no_code_in_the_app(device, payer, target):
                        (device.authorize_transfer, (order.pk, code)),
                        (device.resend_transfer_code, (order.pk,))):  # fmt: skip
         error = _refused(call, *args)
-        assert (error.status, error.code) == (409, "order_of_other_channel")
+        assert (error.status, error.code) == (409, "operation_of_other_channel")
     assert last_code(member) == code  # no new code was sent
     assert authorize_transfer(member, order.pk, code, WEB).state == Order.State.BOOKED
     assert MobileChannel.objects.get(member=member).state == MobileChannel.State.ACTIVE

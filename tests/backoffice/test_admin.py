@@ -171,3 +171,28 @@ def test_r_b4_r_t1_creditunion_command_create_configure_list(db):
     with pytest.raises(CommandError, match="No credit union"):
         _run("creditunion", "configure", "19402000", "--name", "Przejęty", "--staff", "lokalny")
     assert AuditEvent.objects.filter(event="credit_union_configured", actor="staff:root").exists()
+
+
+@pytest.mark.django_db
+def test_r_b1_r_b4_no_role_change_makes_a_helpline_operator_of_the_whole_installation():
+    """An outside review: creating a helpline operator without a credit union was refused, but
+    turning an installation administrator into one was not, and that operator then saw every
+    credit union's members. The role change is refused, and such a row sees nothing."""
+    from tests.factories import make_credit_union, make_member
+
+    member = make_member(make_credit_union(name="SKOK B"), first_name="Beata")
+    root = make_staff("admin", None, "root.admin")
+    other_root = make_staff("admin", None, "second.admin")
+    response = staff_client(root).post(
+        f"/backoffice/staff/{other_root.pk}/role/", {"role": "helpline"}
+    )
+    assert response.status_code == 400
+    other_root.refresh_from_db()
+    assert other_root.role == StaffProfile.Role.ADMIN
+    # A row written around the services (an import, a hand edit) widens nothing either.
+    StaffProfile.objects.filter(pk=other_root.pk).update(role=StaffProfile.Role.HELPLINE)
+    other_root.refresh_from_db()
+    helpline = staff_client(other_root)
+    assert helpline.get(f"/backoffice/members/{member.pk}/").status_code == 404
+    found = helpline.get("/backoffice/members/?q=Beata").content.decode()
+    assert f"/backoffice/members/{member.pk}/" not in found

@@ -10,6 +10,7 @@ from skarbiec.channels.mobile.app_password import (
     request_mobile_channel_activation,
 )
 from skarbiec.channels.models import MobileChannel, WebChannel
+from skarbiec.core import clock
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.errors import (
     AccountNumberChecksum,
@@ -114,6 +115,9 @@ def test_r_o2_code_for_100_zl_refused_for_101_zl_or_another_payee(two_members):
         ("payee_name", "Mallory"),
         ("title", "Other title"),
     ):
+        # Each tampered order is a wrong code; more than ten minutes apart, each has its own
+        # budget (R-X7 carries wrong codes into a transfer started again within ten minutes).
+        clock.advance(11 * 60)
         order = _transfer(payer, source, target.number, 100_00)
         code = last_code(payer)
         with connection.cursor() as cur:
@@ -124,6 +128,7 @@ def test_r_o2_code_for_100_zl_refused_for_101_zl_or_another_payee(two_members):
             authorize_transfer(payer, order.pk, code, WEB)
         assert Order.objects.get(pk=order.pk).state == Order.State.AWAITING_AUTHORIZATION
     # A code of one order never confirms another (each order has its own code).
+    clock.advance(11 * 60)
     first = _transfer(payer, source, target.number, 100_00)
     first_code = last_code(payer)
     second = _transfer(payer, source, target.number, 101_00)

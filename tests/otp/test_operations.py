@@ -388,13 +388,25 @@ def test_r_x7_a_confirmed_or_exhausted_or_old_operation_leaves_no_wrong_codes_be
 
 
 @pytest.mark.django_db
-def test_r_x7_other_kinds_and_subjects_keep_their_own_wrong_codes():
+def test_r_x7_an_operation_of_the_same_kind_keeps_the_wrong_codes_whatever_its_subject():
+    """A transfer, a payee or a raise of limits sent again is a new row, so a new subject:
+    the wrong codes follow the member's newest operation of the kind, not the subject, and
+    another kind has its own budget. Confirmed or more than ten minutes old, nothing is kept."""
     member = make_member()
     with pytest.raises(OtpInvalid):
         confirm(member, start(member, subject="1"), wrong(last_code()))
-    assert start(member, subject="2").failed_codes == 0
     assert start(member, kind=OTHER_OPERATION).failed_codes == 0
-    assert start(member, subject="1").failed_codes == 1
+    second = start(member, subject="2")
+    assert second.failed_codes == 1
+    with pytest.raises(OtpInvalid):
+        confirm(member, second, wrong(last_code()))
+    assert start(member, subject="3").failed_codes == 2
+    confirm(member, start(member, subject="4"), last_code())
+    assert start(member, subject="5").failed_codes == 0
+    with pytest.raises(OtpInvalid):
+        confirm(member, start(member, subject="6"), wrong(last_code()))
+    clock.advance(11 * 60)
+    assert start(member, subject="7").failed_codes == 0
 
 
 @pytest.mark.django_db

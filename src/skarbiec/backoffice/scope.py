@@ -17,7 +17,9 @@ from skarbiec.members.models import CreditUnion, Member, StaffProfile
 
 
 def is_installation_staff(staff: StaffProfile) -> bool:
-    return staff.credit_union_id is None
+    # An administrator without a credit union; a row with another role and none (which the
+    # services refuse to write) is given no credit union at all rather than every one.
+    return staff.credit_union_id is None and staff.role == StaffProfile.Role.ADMIN
 
 
 def credit_unions_of(staff: StaffProfile) -> QuerySet[CreditUnion]:
@@ -30,27 +32,27 @@ def members_of(staff: StaffProfile) -> QuerySet[Member]:
     members = Member.objects.select_related("credit_union")
     if is_installation_staff(staff):
         return members
-    return members.filter(credit_union_id=staff.credit_union_id)
+    return members.filter(credit_union_id=staff.credit_union_id or 0)
 
 
 def accounts_of(staff: StaffProfile) -> QuerySet[Account]:
     accounts = Account.objects.select_related("member", "member__credit_union")
     if is_installation_staff(staff):
         return accounts
-    return accounts.filter(member__credit_union_id=staff.credit_union_id)
+    return accounts.filter(member__credit_union_id=staff.credit_union_id or 0)
 
 
 def staff_of(staff: StaffProfile) -> QuerySet[StaffProfile]:
     profiles = StaffProfile.objects.select_related("user", "credit_union")
     if is_installation_staff(staff):
         return profiles
-    return profiles.filter(credit_union_id=staff.credit_union_id)
+    return profiles.filter(credit_union_id=staff.credit_union_id or 0)
 
 
 def audit_events_of(staff: StaffProfile) -> QuerySet[AuditEvent]:
     if is_installation_staff(staff):
         return AuditEvent.objects.all()
-    return AuditEvent.objects.filter(credit_union_id=staff.credit_union_id)
+    return AuditEvent.objects.filter(credit_union_id=staff.credit_union_id or 0)
 
 
 def _one(queryset: QuerySet[Any], **lookup: Any) -> Any:

@@ -98,17 +98,6 @@ class OrderStateConflict(Conflict):
     message = _("The transfer can no longer be changed in its current state.")
 
 
-class OrderOfOtherChannel(Conflict):
-    """An order is confirmed where it was made: its code, its limits and the consequence of
-    three wrong codes are that channel's (R-O4, R-L4)."""
-
-    code = "order_of_other_channel"
-    message = _(
-        "This transfer was ordered in the other channel (internet service or mobile app). "
-        "Confirm it there, or cancel it."
-    )
-
-
 class PayeeNotFound(NotFound):
     code = "payee_not_found"
     message = _("The trusted payee does not exist.")

@@ -315,7 +315,9 @@ def change_limits(
                 RAISE_LIMITS,
                 member,
                 details=_limit_details(change),
-                channel=channel,
+                # Where the member raises them (the web may raise the app's limits): its codes
+                # and their consequence are that channel's (R-O4).
+                channel=ctx.channel or channel,
                 ctx=ctx,
                 subject=str(change.pk),
             )

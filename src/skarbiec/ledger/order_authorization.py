@@ -24,7 +24,6 @@ from skarbiec.ledger.errors import (
     InsufficientFunds,
     LimitExceeded,
     OrderNotFound,
-    OrderOfOtherChannel,
     OrderStateConflict,
     TransferCancelledAfterWrongCodes,
 )
@@ -123,16 +122,6 @@ def _end_unauthorised_order(order: Order, state: str, reason: str, ctx: RequestC
     )
 
 
-def require_awaiting_code_here(order: Order, ctx: RequestContext) -> None:
-    """An order takes a code only while it waits for one, and only in the channel it was made
-    in: three wrong codes from the app block the app, so a web order's codes are not taken
-    there, where the web's consequence would follow instead (R-O4)."""
-    if order.state != Order.State.AWAITING_AUTHORIZATION:
-        raise OrderStateConflict()
-    if order.channel != ctx.channel:
-        raise OrderOfOtherChannel()
-
-
 def authorize_transfer(member: Member, order_id: int, code: str, ctx: RequestContext) -> Order:
     """Confirm an order with its SMS code and book it (R-L4, R-O2).
 
@@ -150,7 +139,8 @@ def authorize_transfer(member: Member, order_id: int, code: str, ctx: RequestCon
     )
     if order is None:
         raise OrderNotFound()
-    require_awaiting_code_here(order, ctx)
+    if order.state != Order.State.AWAITING_AUTHORIZATION:
+        raise OrderStateConflict()
     require_channel_open(member, order.channel)
     confirm_code(TRANSFER, order.otp_id or 0, member, transfer_details(order), code, ctx)
     try:
@@ -201,7 +191,8 @@ def resend_transfer_code(member: Member, order_id: int, ctx: RequestContext) -> 
     order = Order.objects.select_related("from_account").filter(pk=order_id, member=member).first()
     if order is None:
         raise OrderNotFound()
-    require_awaiting_code_here(order, ctx)
+    if order.state != Order.State.AWAITING_AUTHORIZATION:
+        raise OrderStateConflict()
     require_channel_open(member, order.channel)
     resend_code(TRANSFER, order.otp_id or 0, member, ctx)
     return order

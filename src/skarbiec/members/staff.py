@@ -42,8 +42,16 @@ def role_group(role: str) -> Group:
     return group
 
 
+def require_role_fits(role: str, credit_union_id: int | None) -> None:
+    """Helpline operators and clerks always work for one credit union; only an administrator
+    may have none (and then administers the whole installation, R-B1)."""
+    if credit_union_id is None and role != StaffProfile.Role.ADMIN:
+        raise InvalidStaffUser(_("A helpline operator or clerk must belong to a credit union."))
+
+
 def assign_role(profile: StaffProfile, role: str) -> None:
     """The role and its group together: pages check the group's permissions (R-B1)."""
+    require_role_fits(role, profile.credit_union_id)
     profile.role = role
     profile.save(update_fields=["role"])
     profile.user.groups.set([role_group(role)])
@@ -74,8 +82,7 @@ def create_staff_user(
             _("Unknown role %(role)s; use one of: %(roles)s.")
             % {"role": role, "roles": ", ".join(StaffProfile.Role.values)}
         )
-    if credit_union is None and role != StaffProfile.Role.ADMIN:
-        raise InvalidStaffUser(_("A helpline operator or clerk must belong to a credit union."))
+    require_role_fits(role, credit_union.pk if credit_union is not None else None)
     if password is None:
         password = generate_temporary_password()
     elif problems := password_problems(password, username):

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from skarbiec.core.errors import DomainError, RateLimited
+from skarbiec.core.errors import Conflict, DomainError, RateLimited
 
 
 class OtpInvalid(DomainError):
@@ -44,4 +44,15 @@ class OtpResendLimited(RateLimited):
     message = _(
         "A new code cannot be sent again for this operation. Use the last code you received, "
         "or cancel and start the operation again."
+    )
+
+
+class OperationOfOtherChannel(Conflict):
+    """An operation takes its codes only in the channel it was started in: three wrong codes
+    have that channel's consequence (R-O4), so the other channel neither counts nor resends."""
+
+    code = "operation_of_other_channel"
+    message = _(
+        "This operation was started in the other channel (internet service or mobile app). "
+        "Confirm it there, or start it again here."
     )

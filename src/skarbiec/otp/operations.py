@@ -50,6 +50,7 @@ from skarbiec.core.prepared import (
 )
 from skarbiec.members.models import Member
 from skarbiec.otp.errors import (
+    OperationOfOtherChannel,
     OtpAttemptsExhausted,
     OtpExpired,
     OtpInvalid,
@@ -140,25 +141,25 @@ def _limit_th_newest_code(limit: int) -> PreparedSelect[SmsMessage]:
 
 
 @prepared_select
-def _newest_operation_locked(
-    member_id: int, kind: str, subject: str, since: datetime
-) -> QuerySet[Confirmation]:
+def _newest_operation_locked(member_id: int, kind: str, since: datetime) -> QuerySet[Confirmation]:
     # Locked: a wrong code being counted on it commits before its count is read here, or
     # finds it voided and counts nothing.
     return (
         for_update(Confirmation.objects)
-        .filter(member_id=member_id, kind=kind, subject=subject, created_at__gt=since)
+        .filter(member_id=member_id, kind=kind, created_at__gt=since)
         .order_by("-pk")
         .only("state", "failed_codes")[:1]
     )
 
 
-def _wrong_codes_kept(member: Member, kind: OperationKind, subject: str, now: datetime) -> int:
-    """The wrong codes of the operation this one starts again (R-X7): those of the newest one
-    of its kind and subject begun within WRONG_CODES_KEPT_FOR, unless it was confirmed (a
-    right code ends the count) or exhausted (its consequence already ran)."""
+def _wrong_codes_kept(member: Member, kind: OperationKind, now: datetime) -> int:
+    """The wrong codes an operation starts with (R-X7): those of the member's newest one of its
+    kind begun within WRONG_CODES_KEPT_FOR, unless it was confirmed (a right code ends the
+    count) or exhausted (its consequence already ran). Of its kind, whatever its subject: a
+    transfer, a payee or a raise of limits sent again is a new row each time, and starting
+    over must never buy a fresh three."""
     newest = _newest_operation_locked.first(
-        member_id=member.pk, kind=kind.name, subject=subject, since=now - WRONG_CODES_KEPT_FOR
+        member_id=member.pk, kind=kind.name, since=now - WRONG_CODES_KEPT_FOR
     )
     if newest is None or newest.state not in (
         Confirmation.State.OPEN,
@@ -223,7 +224,7 @@ def start_confirmation(
     now = clock.now()
     with transaction.atomic():
         _spend_send_budget(member)
-        wrong_codes = _wrong_codes_kept(member, kind, subject, now)
+        wrong_codes = _wrong_codes_kept(member, kind, now)
         _void_open_operations.run(member_id=member.pk, kind=kind.name, subject=subject, now=now)
         confirmation = insert_new(
             Confirmation(
@@ -253,6 +254,16 @@ def start_confirmation(
     return confirmation
 
 
+def _started_elsewhere(
+    confirmation: Confirmation, ctx: RequestContext
+) -> OperationOfOtherChannel | None:
+    """R-O4: the operation's codes are entered where it was started (the web's consequence or
+    the app's); from the other channel a code is neither counted nor sent."""
+    if ctx.channel and confirmation.channel and ctx.channel != confirmation.channel:
+        return OperationOfOtherChannel()
+    return None
+
+
 def resend_code(
     kind: OperationKind, confirmation_id: int, member: Member, ctx: RequestContext
 ) -> Confirmation:
@@ -262,6 +273,8 @@ def resend_code(
         confirmation = _lock(kind, confirmation_id, member)
         if confirmation.state != Confirmation.State.OPEN:
             raise kind.closed()
+        if other_channel := _started_elsewhere(confirmation, ctx):
+            raise other_channel
         if confirmation.codes_sent >= MAX_CODES_PER_OPERATION:
             raise OtpResendLimited()
         _spend_send_budget(member)
@@ -380,6 +393,8 @@ class ConfirmationCounter(Counter[Confirmation]):
     def refusal(self, row: Confirmation) -> DomainError | None:
         if row.state != Confirmation.State.OPEN:
             return self.kind.closed()
+        if other_channel := _started_elsewhere(row, self.ctx):
+            return other_channel
         # Two parallel starts could each miss the other's void: only the newest one counts.
         if Confirmation.objects.filter(
             member=self.member, kind=row.kind, subject=row.subject, pk__gt=row.pk
