@@ -29,6 +29,9 @@ from skarbiec.otp.sms import decrypt_body
 
 BENCH = RequestContext(actor="system:bench", channel="cli", ip_address="127.0.0.1")
 WEB = RequestContext(actor="system:bench", channel="web", ip_address="127.0.0.1")
+# The trusted payee is made and confirmed as in the app: codes are taken in the channel their
+# operation was started in (R-O4).
+APP = RequestContext(actor="system:bench", channel="mobile", ip_address="127.0.0.1")
 WEB_PASSWORD = "Bench#Web2024pl"
 MOBILE_PASSWORD = "Bench#App2024pl"
 PIN = "48159"
@@ -129,8 +132,8 @@ def prepare_members(count: int) -> list[BenchMember]:
     result: list[BenchMember] = []
     for n, member in enumerate(members):
         payee = currents[(n + 1) % count]
-        pending = add_trusted_payee(member, "mobile", "Sasiad", payee.number, BENCH)
-        confirm_trusted_payee(member, pending.pk, _last_code(member), BENCH, channel="mobile")
+        pending = add_trusted_payee(member, "mobile", "Sasiad", payee.number, APP)
+        confirm_trusted_payee(member, pending.pk, _last_code(member), APP)
         device = devices[n]
         result.append(
             BenchMember(
