@@ -36,7 +36,7 @@ from django.utils import translation
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
-from skarbiec.core.attempts import Counter, DigestGuess, check_secret, give_back_one
+from skarbiec.core.attempts import Counter, DigestGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.keys import keyed_hash
@@ -409,11 +409,12 @@ class ConfirmationCounter(Counter[Confirmation]):
 
     def accept(self, row: Confirmation) -> None:
         # The right code is not a wrong one: were the operation reopened (its booking failed
-        # in the database), the budget must hold the wrong codes only (R-X6, R-X7).
-        give_back_one(self, row)
+        # in the database), the budget must hold the wrong codes only (R-X6, R-X7). Given back
+        # in the same statement that confirms.
+        row.failed_codes = max(row.failed_codes - 1, 0)
         row.state = Confirmation.State.CONFIRMED
         row.closed_at = clock.now()
-        row.save(update_fields=["state", "closed_at"])
+        row.save(update_fields=["state", "closed_at", "failed_codes"])
 
     def reject(self, row: Confirmation) -> DomainError:
         left = self.attempts_left(row)
