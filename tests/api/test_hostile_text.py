@@ -27,43 +27,29 @@ def _clear(response, what):
     assert body.get("code") and body.get("message"), body
 
 
-def test_r_x8_transfer_title_with_lone_surrogate(device):
+@pytest.mark.parametrize("field", ["title", "payee_name"])
+def test_r_x8_transfer_text_with_a_lone_surrogate(device, field):
     member = ready_device(device)
     account = open_account(member, Account.Kind.CURRENT, WEB)
-    raw = (
-        f'{{"from_account_id": {account.pk}, "payee_account": "{EXTERNAL}", "payee_name": "Jan", '
-        '"title": "x\\ud800y", "amount": "1,00", "idempotency_key": "k-sur-1"}'
-    )
-    response = _post(device, "/transfers", raw)
-    _clear(response, "title surrogate")
-    assert not Order.objects.filter(member=member).exists()
-
-
-def test_r_x8_transfer_payee_name_with_lone_surrogate(device):
-    member = ready_device(device)
-    account = open_account(member, Account.Kind.CURRENT, WEB)
+    texts = {"title": '"ok"', "payee_name": '"Jan"', field: '"x\\ud800y"'}
     raw = (
         f'{{"from_account_id": {account.pk}, "payee_account": "{EXTERNAL}", '
-        '"payee_name": "\\udc00Jan", "title": "ok", "amount": "1,00", "idempotency_key": "k-sur-2"}'
+        f'"payee_name": {texts["payee_name"]}, "title": {texts["title"]}, '
+        f'"amount": "1,00", "idempotency_key": "k-sur-{field}"}}'
     )
-    response = _post(device, "/transfers", raw)
-    _clear(response, "payee_name surrogate")
+    _clear(_post(device, "/transfers", raw), f"{field} surrogate")
     assert not Order.objects.filter(member=member).exists()
 
 
-def test_r_x8_payee_name_with_lone_surrogate(device):
+@pytest.mark.parametrize("field", ["name", "title"])
+def test_r_x8_payee_text_with_a_lone_surrogate(device, field):
     member = ready_device(device)
-    raw = f'{{"name": "Jan\\ud800", "account": "{EXTERNAL}", "trusted": false}}'
-    response = _post(device, "/payees", raw)
-    _clear(response, "payee surrogate")
-    assert not TrustedPayee.objects.filter(member=member).exists()
-
-
-def test_r_x8_payee_title_with_lone_surrogate(device):
-    member = ready_device(device)
-    raw = f'{{"name": "Jan", "account": "{EXTERNAL}", "title": "\\ud800", "trusted": false}}'
-    response = _post(device, "/payees", raw)
-    _clear(response, "payee title surrogate")
+    texts = {"name": '"Jan"', "title": '"ok"', field: '"Jan\\ud800"'}
+    raw = (
+        f'{{"name": {texts["name"]}, "account": "{EXTERNAL}", "title": {texts["title"]}, '
+        '"trusted": false}'
+    )
+    _clear(_post(device, "/payees", raw), f"payee {field} surrogate")
     assert not TrustedPayee.objects.filter(member=member).exists()
 
 

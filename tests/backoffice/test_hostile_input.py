@@ -1,4 +1,6 @@
-"""Single hostile fields in otherwise valid back-office forms."""
+"""R-X8: single hostile fields in otherwise valid back-office forms; among them digits of other
+scripts ("٣") where ASCII digits are required (sort code, helpline, phone, PESEL, app
+versions), which are refused and store nothing (R-B2, R-T1)."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -6,11 +8,13 @@ from django.test import Client
 
 from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.models import Account, LedgerTransaction
-from skarbiec.members.models import StaffProfile
+from skarbiec.members.models import CreditUnion, Member, StaffProfile
 from tests.backoffice.staff import log_in, make_staff
 from tests.factories import CLI, make_credit_union, make_member, make_pesel
 
 pytestmark = pytest.mark.django_db
+
+ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
 def _client(settings, staff):
@@ -203,3 +207,46 @@ def test_r_x8_audit_filters(settings):
     ]:
         _page(client.get("/backoffice/audit/", params), str(params))
         _page(client.get("/backoffice/audit/export.csv", params), "csv " + str(params))
+
+
+def _page_4xx(response, what):
+    assert 400 <= response.status_code < 500, f"{what}: {response.status_code}"
+    assert response["Content-Type"].startswith("text/html"), what
+
+
+@pytest.mark.parametrize("field", ["sort_code", "helpline_phones"])
+def test_r_x8_new_credit_union_with_arabic_indic_digits_is_refused(settings, field):
+    client = _client(settings, make_staff("admin", None))
+    before = CreditUnion.objects.count()
+    data = {"name": "SKOK Arab", "sort_code": "95001234", "helpline_phones": "801 803 800",
+            "offers_mobile_app": "on"}  # fmt: skip
+    data[field] = data[field].translate(ARABIC)
+    response = client.post("/backoffice/credit-unions/new/", data)
+    stored = list(CreditUnion.objects.values_list(field, flat=True))
+    numbers = list(Account.objects.values_list("number", flat=True))
+    _page_4xx(response, f"stored {field} {stored!r}, accounts {numbers!r}")
+    assert CreditUnion.objects.count() == before
+
+
+@pytest.mark.parametrize("field", ["phone", "pesel"])
+def test_r_x8_onboarding_with_arabic_indic_digits_is_refused(settings, field):
+    cu = make_credit_union()
+    client = _client(settings, make_staff("clerk", cu))
+    data = {"first_name": "Ewa", "last_name": "Lis", "pesel": make_pesel(),
+            "phone": "600100200", "language": "pl"}  # fmt: skip
+    data[field] = data[field].translate(ARABIC)
+    response = client.post("/backoffice/onboard/", data)
+    stored = list(Member.objects.values_list(field, flat=True))
+    _page_4xx(response, f"stored {field} {stored!r}")
+    assert not Member.objects.exists()
+
+
+def test_r_x8_policy_with_arabic_indic_min_android_version_is_refused(settings):
+    cu = make_credit_union()
+    client = _client(settings, make_staff("admin", cu))
+    form = _settings_form(cu, min_android_version="٥.١", refuse_rooted="on",
+                          activation_requires_otp="on", offers_mobile_app="on")  # fmt: skip
+    response = client.post(f"/backoffice/credit-unions/{cu.pk}/", form)
+    cu.refresh_from_db()
+    _page_4xx(response, f"stored {cu.min_android_version!r}")
+    assert cu.min_android_version == "5.1"
