@@ -165,3 +165,26 @@ def test_r_o4_a_payee_trust_started_in_the_app_takes_no_code_in_the_web(client):
     assert MobileChannel.objects.get(member=member).state == before
     assert WebChannel.objects.get(member=member).failed_attempts == 0
     assert confirm_trusted_payee(member, payee.pk, code, app).state == TrustedPayee.State.ACTIVE
+
+
+def test_r_o4_a_transfer_ordered_in_the_app_shows_no_code_form_in_the_web(client):
+    """The web lists it as waiting, says where its code goes, and offers no code form that
+    would only be refused."""
+    from tests.ledger.helpers import member_with_account
+
+    from skarbiec.core.context import RequestContext
+    from skarbiec.ledger.orders import create_transfer_order
+
+    member, current = member_with_account(balance_minor=1_000_00)
+    app = RequestContext(ip_address="10.1.1.1", channel="mobile")
+    order = create_transfer_order(
+        member, "mobile", current.pk, EXTERNAL, "Jan Nowak", 50_00, "Rent", "app-1", app
+    )
+    log_in(client, member)
+    code_page = f"/transfers/{order.pk}/code/"
+    start = client.get("/start/").content.decode()
+    assert "Jan Nowak" in start and code_page not in start
+    detail = client.get(f"/transfers/{order.pk}/").content.decode()
+    assert "ordered in the mobile app: enter its SMS code there" in detail
+    assert code_page not in detail
+    assert client.get(code_page)["Location"] == f"/transfers/{order.pk}/"

@@ -155,7 +155,8 @@ def transfer_code(request: HttpRequest, order_id: int) -> HttpResponse:
     member = member_of(request)
     if request.method == "GET":
         order = get_order(member, order_id)
-        if order.state != Order.State.AWAITING_AUTHORIZATION:
+        # A transfer ordered in the app takes its code there (R-O4): its page says so.
+        if order.state != Order.State.AWAITING_AUTHORIZATION or order.channel != "web":
             return HttpResponseRedirect(reverse("web:transfer_detail", args=[order.pk]))
         return _render_code(request, order, order_id)
     form = CodeForm(request.POST)
