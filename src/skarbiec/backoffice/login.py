@@ -25,7 +25,7 @@ from skarbiec.backoffice.errors import (
     WrongStaffCode,
     WrongStaffCredentials,
 )
-from skarbiec.backoffice.session import credentials_stamp, policy_default
+from skarbiec.backoffice.session import credentials_stamp
 from skarbiec.core import clock
 from skarbiec.core.attempts import (
     AnyDigestGuess,
@@ -40,6 +40,7 @@ from skarbiec.core.errors import DomainError, Unauthenticated
 from skarbiec.core.locks import for_update
 from skarbiec.core.throttling import UnknownLoginCounter, consume_rate_limit
 from skarbiec.members.models import StaffProfile
+from skarbiec.members.queries import policy_default, policy_value
 
 RECOVERY_CODES = 10
 ISSUER = "Skarbiec"
@@ -56,8 +57,7 @@ def staff_context(profile: StaffProfile, base: RequestContext) -> RequestContext
 
 
 def _limit(profile: StaffProfile, field: str) -> int:
-    cu = profile.credit_union
-    return int(getattr(cu, field)) if cu is not None else policy_default(field)
+    return policy_value(profile.credit_union, field)
 
 
 def _django_argon2(row: StaffProfile) -> str | None:

@@ -8,12 +8,12 @@ member's credit union policy); an absolute limit applies too.
 
 from typing import Any
 
-from django.db import models
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from skarbiec.core import clock
-from skarbiec.members.models import CreditUnion, StaffProfile
+from skarbiec.members.models import StaffProfile
+from skarbiec.members.queries import policy_value
 
 STAFF_ID = "staff_id"
 STAFF_AUTHENTICATED_AT = "staff_authenticated_at"
@@ -33,18 +33,8 @@ def now_ts() -> float:
     return clock.now().timestamp()
 
 
-def policy_default(field: str) -> int:
-    """The §8 default of a policy field, for installation staff (no credit union)."""
-    model_field = CreditUnion._meta.get_field(field)
-    assert isinstance(model_field, models.Field)
-    return int(model_field.get_default())
-
-
 def _policy(profile: StaffProfile, field: str) -> int:
-    cu = profile.credit_union
-    if cu is not None:
-        return int(getattr(cu, field))
-    return policy_default(field)
+    return policy_value(profile.credit_union, field)
 
 
 def idle_seconds(profile: StaffProfile) -> int:

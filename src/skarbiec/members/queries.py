@@ -1,5 +1,6 @@
 """Looking up members and their credit union's details."""
 
+from django.db import models
 from django.db.models import QuerySet
 
 from skarbiec.core.keys import keyed_hash
@@ -21,16 +22,30 @@ def member_by_login(login: str) -> Member | None:
     return _member_with_login.first(login=login)
 
 
+def policy_default(field: str) -> int:
+    """The §8 default of a credit union's policy field."""
+    model_field = CreditUnion._meta.get_field(field)
+    assert isinstance(model_field, models.Field)
+    return int(model_field.get_default())
+
+
+def policy_value(credit_union: CreditUnion | None, field: str) -> int:
+    """A policy field of the credit union, or its §8 default where there is none
+    (installation staff, an installation without credit unions)."""
+    return int(getattr(credit_union, field)) if credit_union is not None else policy_default(field)
+
+
 def credit_union_answering_for(login: str) -> CreditUnion | None:
     """The credit union whose policy and helpline answer for a Login nobody has (R-T3): one of
     the installation's, chosen by a keyed hash of the Login, the same one each time. An
     unknown Login then blocks at a real credit union's limit and names a real helpline, as
     a member's Login of that credit union would, on an installation of several."""
-    ids = list(CreditUnion.objects.order_by("pk").values_list("pk", flat=True))
-    if not ids:
+    credit_unions = list(CreditUnion.objects.order_by("pk"))
+    if not credit_unions:
         return None
-    chosen = ids[int(keyed_hash("unknown-login-credit-union", login)[:12], 16) % len(ids)]
-    return CreditUnion.objects.get(pk=chosen)
+    return credit_unions[
+        int(keyed_hash("unknown-login-credit-union", login)[:12], 16) % len(credit_unions)
+    ]
 
 
 def helpline_phones(credit_union: CreditUnion | None) -> list[str]:

@@ -46,7 +46,11 @@ from skarbiec.core.throttling import (
     UnknownLoginCounter,
 )
 from skarbiec.members.models import CreditUnion, Member
-from skarbiec.members.queries import credit_union_answering_for, member_by_login
+from skarbiec.members.queries import (
+    credit_union_answering_for,
+    member_by_login,
+    policy_value,
+)
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import (
     OperationKind,
@@ -134,9 +138,7 @@ def _unknown_login_counter(login: str, chosen: CreditUnion | None) -> UnknownLog
     return UnknownLoginCounter(
         "unknown-mobile-login",
         login,
-        answering.max_auth_failures
-        if answering is not None
-        else CreditUnion._meta.get_field("max_auth_failures").get_default(),
+        policy_value(answering, "max_auth_failures"),
         wrong=lambda left: ActivationRefused(attempts_left=left),
         blocked=lambda: MobileChannelBlocked.of(answering),
     )

@@ -34,8 +34,12 @@ from skarbiec.core.throttling import (
     address_failures_limited,
     consume_rate_limit,
 )
-from skarbiec.members.models import CreditUnion, Member
-from skarbiec.members.queries import credit_union_answering_for, member_by_login
+from skarbiec.members.models import Member
+from skarbiec.members.queries import (
+    credit_union_answering_for,
+    member_by_login,
+    policy_value,
+)
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import (
     OperationKind,
@@ -64,9 +68,7 @@ def _unknown_login_counter(login: str) -> UnknownLoginCounter:
     return UnknownLoginCounter(
         "unknown-login",
         login,
-        answering.max_web_password_failures
-        if answering is not None
-        else CreditUnion._meta.get_field("max_web_password_failures").get_default(),
+        policy_value(answering, "max_web_password_failures"),
         wrong=lambda left: WrongCredentials(attempts_left=left),
         blocked=lambda: WebChannelBlocked.of(answering),
     )

@@ -156,7 +156,7 @@ def transfer_code(request: HttpRequest, order_id: int) -> HttpResponse:
     if request.method == "GET":
         order = get_order(member, order_id)
         # A transfer ordered in the app takes its code there (R-O4): its page says so.
-        if order.state != Order.State.AWAITING_AUTHORIZATION or order.channel != "web":
+        if order.state != Order.State.AWAITING_AUTHORIZATION or order.channel != WEB:
             return HttpResponseRedirect(reverse("web:transfer_detail", args=[order.pk]))
         return _render_code(request, order, order_id)
     form = CodeForm(request.POST)
