@@ -432,3 +432,146 @@ def test_r_m5_r_x6_a_right_pin_is_settled_under_the_channels_row_lock(_api, monk
     device.login_pin(PIN)
     assert outcome == ["waited"]
     assert MobileChannel.objects.get(member=member).state == MobileChannel.State.ACTIVE
+
+
+@contextmanager
+def attempts_nested(*attempts_in_order: Callable[[], object]) -> Iterator[list[str]]:
+    """Each attempt starts while the one before it is being compared (counted, not settled)
+    and runs to its end on another connection before that comparison: all are in flight at
+    once and they settle in reverse order. Yields the nested attempts' outcomes, innermost
+    first; the outermost one is run by the caller inside the block."""
+    outcomes: list[str] = []
+    waiting = list(attempts_in_order[1:])
+
+    def next_one() -> None:
+        if waiting:
+            attempt = waiting.pop(0)
+            outcomes.append(on_another_connection(lambda: _raises(attempt)))
+
+    with at_each_comparison(next_one):
+        yield outcomes
+
+
+def f4_pin():
+    device = DeviceClient.in_process(language="en")
+    member = ready_device(device)
+    state = lambda: MobileChannel.objects.get(member=member).state  # noqa: E731
+    return (lambda: device.login_pin(PIN)), (lambda: device.login_pin("86420")), state
+
+
+def f4_web_password():
+    member = make_member()
+    state = lambda: WebChannel.objects.get(member=member).state  # noqa: E731
+    right = lambda: begin_web_login(member.login, PASSWORD, CTX)  # noqa: E731
+    return right, (lambda: begin_web_login(member.login, "Wrong#pass1", CTX)), state
+
+
+def f4_sms_code():
+    member = make_member()
+    pending = begin_web_login(member.login, PASSWORD, CTX)
+    code = last_code(member)
+    state = lambda: Confirmation.objects.get(pk=pending.otp_id).state  # noqa: E731
+    return (
+        (lambda: complete_web_login(pending, code, CTX)),
+        (lambda: complete_web_login(pending, _wrong(code), CTX)),
+        state,
+    )
+
+
+F4_SCENARIOS = {"PIN": f4_pin, "web password": f4_web_password, "SMS code": f4_sms_code}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", list(F4_SCENARIOS))
+def test_r_x6_r_m5_a_right_secret_in_flight_is_not_counted_by_parallel_wrong_ones(name, _api):
+    """A right secret and two wrong ones in flight at once (limit 3): the wrong ones settle
+    first and must not count the right one, still being compared, as their third failure; the
+    right one then goes through (nothing that is not the member's mistake counts, R-X6;
+    R-M5, R-W2, R-X7)."""
+    right, wrong, state = F4_SCENARIOS[name]()
+    before = state()
+    with attempts_nested(right, wrong, wrong) as outcomes:
+        assert _raises(right) == "accepted", outcomes
+    assert (
+        outcomes
+        == [
+            {"PIN": "wrong_pin", "web password": "wrong_credentials", "SMS code": "otp_invalid"}[
+                name
+            ]
+        ]
+        * 2
+    )
+    assert state() in (before, Confirmation.State.CONFIRMED)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_m5_r_x6_three_wrong_pins_in_flight_block_when_the_last_settles(_api):
+    """Only in-flight attempts that turn out right are spared: three wrong ones in flight
+    block the app once all three have settled."""
+    right, wrong, state = f4_pin()
+    with attempts_nested(wrong, wrong, wrong) as outcomes:
+        last = _raises(wrong)
+    assert outcomes == ["wrong_pin", "wrong_pin"] and last == "channel_blocked"
+    assert state() == MobileChannel.State.BLOCKED
+    assert _raises(right) == "channel_blocked"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_m5_r_x6_an_attempt_lost_with_its_process_is_settled_as_a_failure(_api, monkeypatch):
+    """A process killed between the count and the comparison leaves its attempt counted (the
+    rule fails closed). While it may still be in comparison, the app answers blocked without
+    comparing anything; a minute on, the next attempt settles it as the third failure and the
+    app is blocked, with its audit event, instead of refusing for ever without a block."""
+    from skarbiec.audit.models import AuditEvent
+    from skarbiec.core import clock
+
+    right, wrong, state = f4_pin()
+    assert _raises(wrong) == "wrong_pin"
+    assert _raises(wrong) == "wrong_pin"
+
+    class Killed(BaseException):
+        pass
+
+    def killed() -> None:
+        raise Killed
+
+    # The process dies at the comparison: nothing after it runs, not even the give-back.
+    monkeypatch.setattr(attempts, "give_back", lambda counter: None)
+    with at_each_comparison(killed), pytest.raises(Killed):
+        right()
+    monkeypatch.undo()
+    assert state() == MobileChannel.State.ACTIVE
+    with counter_seen_at_comparison(lambda: 0) as seen:
+        assert _raises(right) == "channel_blocked"
+    assert seen == [] and state() == MobileChannel.State.ACTIVE
+    clock.advance(attempts.IN_FLIGHT_SECONDS + 1)
+    try:
+        with counter_seen_at_comparison(lambda: 0) as seen:
+            assert _raises(right) == "channel_blocked"
+    finally:
+        clock.reset()
+    assert seen == [] and state() == MobileChannel.State.BLOCKED
+    assert AuditEvent.objects.filter(event="mobile_channel_blocked").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_m5_r_x6_an_attempt_lost_long_ago_counts_as_a_failure_of_its_own(_api, monkeypatch):
+    """A lost attempt a minute old is a failure, not an attempt still in comparison: two more
+    wrong PINs are the third failure and block the app at once."""
+    from skarbiec.core import clock
+
+    right, wrong, state = f4_pin()
+
+    def killed() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(attempts, "give_back", lambda counter: None)
+    with at_each_comparison(killed), pytest.raises(KeyboardInterrupt):
+        right()
+    monkeypatch.undo()
+    clock.advance(attempts.IN_FLIGHT_SECONDS + 1)
+    try:
+        assert [_raises(wrong), _raises(wrong)] == ["wrong_pin", "channel_blocked"]
+    finally:
+        clock.reset()
+    assert state() == MobileChannel.State.BLOCKED

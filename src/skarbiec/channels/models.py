@@ -18,6 +18,9 @@ class WebChannel(models.Model):
     # An attempt is counted before the password is checked and given back on success, so
     # parallel requests can never test more passwords than the policy allows.
     failed_attempts = models.PositiveSmallIntegerField(default=0)
+    # Attempts counted and still being compared, and the last count (core/attempts.py).
+    failed_attempts_in_flight = models.PositiveSmallIntegerField(default=0, db_default=0)
+    failed_attempts_counted_at = models.DateTimeField(null=True, blank=True)
     blocked_at = models.DateTimeField(null=True, blank=True)
     block_reason = models.CharField(max_length=32, blank=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
@@ -43,8 +46,14 @@ class MobileChannel(models.Model):
     # The mobile-app password used to activate the app ("identification data", R-M2).
     password_hash = models.CharField(max_length=200, blank=True)
     failed_password_attempts = models.PositiveSmallIntegerField(default=0)
+    # Attempts counted and still being compared, and the last count (core/attempts.py).
+    failed_password_attempts_in_flight = models.PositiveSmallIntegerField(default=0, db_default=0)
+    failed_password_attempts_counted_at = models.DateTimeField(null=True, blank=True)
     # Consecutive failed PIN and fingerprint attempts together (R-M5).
     failed_auth_attempts = models.PositiveSmallIntegerField(default=0)
+    # Attempts counted and still being compared, and the last count (core/attempts.py).
+    failed_auth_attempts_in_flight = models.PositiveSmallIntegerField(default=0, db_default=0)
+    failed_auth_attempts_counted_at = models.DateTimeField(null=True, blank=True)
     blocked_at = models.DateTimeField(null=True, blank=True)
     block_reason = models.CharField(max_length=32, blank=True)
     changed_at = models.DateTimeField()

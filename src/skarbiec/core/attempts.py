@@ -17,13 +17,22 @@ and every refusal, go through the row lock. Then the attempt is settled:
   consequence (block a channel, cancel an operation) in one transaction; the refusal is raised
   after that commit, so the failure outlives the failed request. A row a parallel attempt
   closed meanwhile (blocked, confirmed, cancelled) gets its refusal instead: a consequence
-  runs once;
+  runs once. The limit's consequence counts settled failures only: attempts counted and still
+  being compared in parallel (`<field>_in_flight`) are not failures yet, so a right PIN sent
+  alongside two wrong ones does not block the app (F4);
 - anything else raised between the count and the settlement, or by `on_accept` (a refusal that
   is not the member's mistake: send limit, rate limit, a database or gateway failure, a device
   removed meanwhile) gives the attempt back in a transaction of its own.
 
 A refused attempt (blocked, every attempt taken) compares nothing but spends the same work as
 a comparison, so timing does not tell a blocked Login from a wrong password.
+
+Every counter's row has, next to its counted field, `<field>_in_flight` (attempts counted and
+not yet settled) and `<field>_counted_at` (the last count). An attempt whose process died
+between the count and the settlement stays counted (the rule fails closed): in-flight
+attempts older than `IN_FLIGHT_SECONDS` are taken as failures, and when they took the last
+attempt the next one settles them, consequence included, instead of finding the attempts
+taken for ever.
 """
 
 import hmac
@@ -31,6 +40,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import nullcontext
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar, overload
 
 import pyotp
@@ -39,6 +49,7 @@ from django.db import DatabaseError, models, transaction
 from webauthn import verify_authentication_response
 from webauthn.helpers.exceptions import WebAuthnException
 
+from skarbiec.core import clock
 from skarbiec.core.errors import DomainError
 from skarbiec.core.password_hashing import argon2_hasher, decoy_hash
 from skarbiec.core.prepared import PreparedUpdate, Update
@@ -47,6 +58,19 @@ log = logging.getLogger(__name__)
 
 Row = TypeVar("Row", bound=models.Model)
 T = TypeVar("T")
+
+#: How long a counted attempt may be still in comparison. Comparisons take milliseconds (an
+#: Argon2id verify tens of them); older in-flight attempts were lost with their process and
+#: count as failures.
+IN_FLIGHT_SECONDS = 60
+
+
+def in_flight_field(field: str) -> str:
+    return f"{field}_in_flight"
+
+
+def counted_at_field(field: str) -> str:
+    return f"{field}_counted_at"
 
 
 class Counter(ABC, Generic[Row]):
@@ -96,39 +120,84 @@ class Counter(ABC, Generic[Row]):
         """Wrong secret, the attempt stays counted: audit it, run the consequence at the limit,
         return the refusal to raise once this commits."""
 
-    def failures(self, row: Row) -> int:
+    def counted(self, row: Row) -> int:
+        """Attempts counted: settled failures and attempts in flight (what the limit admits)."""
         return int(getattr(row, self.field))
+
+    def in_flight(self, row: Row) -> int:
+        """Attempts counted and still being compared in parallel requests."""
+        counted_at = getattr(row, counted_at_field(self.field))
+        if counted_at is None or counted_at <= clock.now() - timedelta(seconds=IN_FLIGHT_SECONDS):
+            return 0
+        return int(getattr(row, in_flight_field(self.field)))
+
+    def failures(self, row: Row) -> int:
+        """Settled failures: what the policy's consequence and the answers count."""
+        return max(self.counted(row) - self.in_flight(row), 0)
 
     def attempts_left(self, row: Row) -> int:
         return max(self.limit - self.failures(row), 0)
 
 
 def give_back_one(counter: Counter[Any], row: models.Model) -> None:
-    store_count(counter, row, max(counter.failures(row) - 1, 0))
+    store_count(counter, row, max(counter.counted(row) - 1, 0))
 
 
 def reset_count(counter: Counter[Any], row: models.Model) -> None:
-    if counter.failures(row):
-        store_count(counter, row, 0)
+    """Success resets the consecutive failures; attempts still in flight stay counted until
+    they settle."""
+    if counter.counted(row) or getattr(row, in_flight_field(counter.field)):
+        store_count(counter, row, counter.in_flight(row))
 
 
-_count_writes: dict[tuple[type, str], PreparedUpdate] = {}
+def _settle_own(counter: Counter[Any], row: models.Model) -> None:
+    """This request's attempt is no longer in flight (written with the count)."""
+    setattr(row, in_flight_field(counter.field), max(counter.in_flight(row) - 1, 0))
 
 
-def store_count(counter: Counter[Any], row: models.Model, value: int) -> None:
-    """Write the count of a locked row: `row.save(update_fields=[field])` as one statement
-    compiled once per model and field (core/prepared.py)."""
+_count_writes: dict[tuple[type, str, bool], PreparedUpdate] = {}
+
+
+def store_count(
+    counter: Counter[Any], row: models.Model, value: int, counted_at: datetime | None = None
+) -> None:
+    """Write the count and the attempts in flight of a locked row (and the time of a new
+    count): `row.save(update_fields=[...])` as one statement compiled once per model and field
+    (core/prepared.py)."""
     setattr(row, counter.field, value)
     model, field = type(row), counter.field
-    write = _count_writes.get((model, field))
+    in_flight = in_flight_field(field)
+    stamped = counted_at is not None
+    write = _count_writes.get((model, field, stamped))
     if write is None:
+        if stamped:
 
-        def write_count(pk: int, value: int) -> Update:
-            return model._default_manager.filter(pk=pk), {field: value}
+            def write_count(pk: int, value: int, in_flight_now: int, now: datetime) -> Update:
+                return model._default_manager.filter(pk=pk), {
+                    field: value,
+                    in_flight: in_flight_now,
+                    counted_at_field(field): now,
+                }
 
-        write_count.__name__ = f"write_{model.__name__}_{field}"
-        write = _count_writes.setdefault((model, field), PreparedUpdate(write_count))
-    if write.run(pk=row.pk, value=value) != 1:
+        else:
+
+            def write_count(pk: int, value: int, in_flight_now: int) -> Update:  # type: ignore[misc]
+                return model._default_manager.filter(pk=pk), {
+                    field: value,
+                    in_flight: in_flight_now,
+                }
+
+        write_count.__name__ = f"write_{model.__name__}_{field}{'_stamped' if stamped else ''}"
+        write = _count_writes.setdefault((model, field, stamped), PreparedUpdate(write_count))
+    values: dict[str, Any] = {
+        "pk": row.pk,
+        "value": value,
+        "in_flight_now": getattr(row, in_flight),
+    }
+    if stamped:
+        setattr(row, counted_at_field(field), counted_at)
+        values["now"] = counted_at
+    if write.run(**values) != 1:
         raise DatabaseError(f"the counted row {model.__name__} {row.pk} is gone")
 
 
@@ -328,6 +397,8 @@ def check_secret(
     if not matched:
         with transaction.atomic(durable=True):
             row = counter.lock()
+            _settle_own(counter, row)
+            store_count(counter, row, counter.counted(row))
             # Settled after a parallel attempt closed the row (blocked it, ran the operation's
             # consequence, confirmed it): the count stays, the consequence runs only once.
             error = counter.refusal(row) or counter.reject(row)
@@ -338,6 +409,7 @@ def check_secret(
             refusal = counter.refusal(row) or counter.refusal_once_proven(row)
             if refusal is not None:
                 raise refusal
+            _settle_own(counter, row)
             counter.accept(row)
             return on_accept(row) if on_accept is not None else row
     except BaseException:
@@ -353,14 +425,27 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
     with transaction.atomic(durable=True):
         row = counter.lock()
         refusal = counter.refusal(row)
-        if refusal is None and counter.failures(row) >= counter.limit:
-            refusal = counter.exhausted(row)
+        if refusal is None and counter.counted(row) >= counter.limit:
+            refusal = _settle_lost(counter, row) or counter.exhausted(row)
         if refusal is None:
-            store_count(counter, row, counter.failures(row) + 1)
+            setattr(row, in_flight_field(counter.field), counter.in_flight(row) + 1)
+            store_count(counter, row, counter.counted(row) + 1, counted_at=clock.now())
     if refusal is not None:
         guess._decoy()
         raise refusal
     return row
+
+
+def _settle_lost(counter: Counter[Row], row: Row) -> DomainError | None:
+    """Every attempt is taken and some were never settled: their processes died (nothing is
+    in comparison any more). They are settled now as the failures they were counted as, with
+    the limit's consequence, instead of leaving the attempts taken for ever. None while
+    attempts are still in comparison."""
+    if not getattr(row, in_flight_field(counter.field)) or counter.in_flight(row):
+        return None
+    setattr(row, in_flight_field(counter.field), 0)
+    store_count(counter, row, counter.counted(row))
+    return counter.reject(row)
 
 
 def _count_in_one_statement(counter: Counter[Any]) -> bool:
@@ -374,8 +459,14 @@ def _count_in_one_statement(counter: Counter[Any]) -> bool:
     # Alone the UPDATE commits by itself (autocommit). Inside a caller's transaction the
     # durable block raises, as the locked path does: the count must not be rolled back.
     in_transaction = transaction.get_connection().in_atomic_block
+    now = clock.now()
     with transaction.atomic(durable=True) if in_transaction else nullcontext():
-        counted = statement.run(subject_id=counter.subject_id, limit=counter.limit)
+        counted = statement.run(
+            subject_id=counter.subject_id,
+            limit=counter.limit,
+            now=now,
+            fresh_after=now - timedelta(seconds=IN_FLIGHT_SECONDS),
+        )
     return counted == 1
 
 
@@ -389,11 +480,23 @@ def _count_statement(kind: "type[Counter[Any]]") -> PreparedUpdate | None:
             _count_statements[kind] = None
         else:
             field = kind.field
+            in_flight, counted_at = in_flight_field(field), counted_at_field(field)
 
-            def count_one(subject_id: int, limit: int) -> Update:
+            def count_one(
+                subject_id: int, limit: int, now: datetime, fresh_after: datetime
+            ) -> Update:
                 rows = kind.open_rows(subject_id)
                 assert rows is not None
-                return rows.filter(**{f"{field}__lt": limit}), {field: models.F(field) + 1}
+                # In-flight attempts older than IN_FLIGHT_SECONDS were lost: not carried on.
+                still_in_flight = models.Case(
+                    models.When(**{f"{counted_at}__gt": fresh_after}, then=models.F(in_flight) + 1),
+                    default=models.Value(1),
+                )
+                return rows.filter(**{f"{field}__lt": limit}), {
+                    field: models.F(field) + 1,
+                    in_flight: still_in_flight,
+                    counted_at: now,
+                }
 
             count_one.__name__ = f"count_one_{kind.__name__}"
             _count_statements[kind] = PreparedUpdate(count_one)
@@ -407,6 +510,7 @@ def give_back(counter: Counter[Any]) -> None:
     try:
         with transaction.atomic(durable=True):
             row = counter.lock()
+            _settle_own(counter, row)
             give_back_one(counter, row)
     except (DatabaseError, DomainError):
         log.warning("could not give back a counted attempt", exc_info=True)

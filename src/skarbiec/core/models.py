@@ -7,6 +7,9 @@ class RateLimitCounter(models.Model):
     key = models.CharField(max_length=200)
     window_start = models.BigIntegerField()
     count = models.PositiveIntegerField(default=0)
+    # Attempts counted and still being compared, and the last count (core/attempts.py).
+    count_in_flight = models.PositiveSmallIntegerField(default=0, db_default=0)
+    count_counted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

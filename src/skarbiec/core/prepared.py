@@ -298,8 +298,13 @@ class PreparedUpdate(_Prepared):
 class _CompiledInsert:
     def __init__(self, model: type[models.Model], alias: str, sample: models.Model) -> None:
         meta = model._meta
-        if meta.parents or meta.db_returning_fields != [meta.pk]:
+        # A database default kept only for an older version's inserts (a Python default too)
+        # is always sent, so the row needs nothing back from the database but its key.
+        returned = [f for f in meta.db_returning_fields if f is not meta.pk]
+        if meta.parents or meta.pk not in meta.db_returning_fields:
             raise TypeError(f"{model.__name__}: only single-table rows with a returned pk")
+        if any(not f.has_default() for f in returned):
+            raise TypeError(f"{model.__name__}: a value only the database knows")
         if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
             raise TypeError(f"{model.__name__}: save signals would be skipped")
         if model.save is not models.Model.save and not getattr(
@@ -316,7 +321,7 @@ class _CompiledInsert:
         compiler = query.get_compiler(using=alias)
         self.returning = connection.features.can_return_columns_from_insert
         if self.returning:
-            compiler.returning_fields = meta.db_returning_fields
+            compiler.returning_fields = [meta.pk]
         [(self.sql, _params)] = compiler.as_sql()
         self.table, self.pk_column = meta.db_table, str(meta.pk.column)
 

@@ -104,7 +104,13 @@ class StaffProfile(models.Model):
     # Consecutive failures (core/attempts.py): the policy's limit locks the account until an
     # administrator unlocks it.
     failed_password_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # Attempts counted and still being compared, and the last count (core/attempts.py).
+    failed_password_attempts_in_flight = models.PositiveSmallIntegerField(default=0, db_default=0)
+    failed_password_attempts_counted_at = models.DateTimeField(null=True, blank=True)
     failed_totp_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # Attempts counted and still being compared, and the last count (core/attempts.py).
+    failed_totp_attempts_in_flight = models.PositiveSmallIntegerField(default=0, db_default=0)
+    failed_totp_attempts_counted_at = models.DateTimeField(null=True, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -33,6 +33,9 @@ class Confirmation(models.Model):
     codes_sent = models.PositiveSmallIntegerField(default=1)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     failed_codes = models.PositiveSmallIntegerField(default=0)
+    # Attempts counted and still being compared, and the last count (core/attempts.py).
+    failed_codes_in_flight = models.PositiveSmallIntegerField(default=0, db_default=0)
+    failed_codes_counted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 

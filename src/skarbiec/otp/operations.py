@@ -414,7 +414,7 @@ class ConfirmationCounter(Counter[Confirmation]):
         row.failed_codes = max(row.failed_codes - 1, 0)
         row.state = Confirmation.State.CONFIRMED
         row.closed_at = clock.now()
-        row.save(update_fields=["state", "closed_at", "failed_codes"])
+        row.save(update_fields=["state", "closed_at", "failed_codes", "failed_codes_in_flight"])
 
     def reject(self, row: Confirmation) -> DomainError:
         left = self.attempts_left(row)

@@ -115,9 +115,9 @@ class MobilePasswordCounter(Counter[MobileChannel]):
             reason = "wrong_password"
         record_member_event(
             "mobile_activation_failed", self.member, self.ctx, reason=reason,
-            failed_attempts=row.failed_password_attempts,
+            failed_attempts=self.failures(row),
         )  # fmt: skip
-        if row.failed_password_attempts >= self.limit:
+        if self.failures(row) >= self.limit:
             block_mobile_channel(self.member, "wrong_passwords", self.ctx)
             return MobileChannelBlocked.of(self.member.credit_union)
         return ActivationRefused(attempts_left=self.attempts_left(row))

@@ -175,9 +175,9 @@ class AuthCounter(Counter[MobileChannel]):
     def reject(self, row: MobileChannel) -> DomainError:
         record_member_event(
             "mobile_login_failed", self.member, self.ctx, method=self.method,
-            device=self.device.device_id, failed_attempts=row.failed_auth_attempts,
+            device=self.device.device_id, failed_attempts=self.failures(row),
         )  # fmt: skip
-        if row.failed_auth_attempts >= self.limit:
+        if self.failures(row) >= self.limit:
             block_mobile_channel(self.member, f"{self.method}_failures", self.ctx)
             return MobileChannelBlocked.of(self.member.credit_union)
         return self.wrong(attempts_left=self.attempts_left(row))

@@ -125,9 +125,9 @@ class WebPasswordCounter(Counter[WebChannel]):
             self.ctx,
             credit_union_id=self.member.credit_union_id,
             member_id=self.member.pk,
-            data={"reason": "wrong_password", "failed_attempts": row.failed_attempts},
+            data={"reason": "wrong_password", "failed_attempts": self.failures(row)},
         )
-        if row.failed_attempts >= self.limit:
+        if self.failures(row) >= self.limit:
             if row.state != WebChannel.State.BLOCKED:
                 block_web_channel(row, "wrong_passwords", self.ctx)
             return WebChannelBlocked.of(self.member.credit_union)
