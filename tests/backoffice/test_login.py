@@ -9,10 +9,13 @@ from django.db import connection
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.backoffice import login as staff_login
+from skarbiec.backoffice.errors import StaffAccountLocked, WrongStaffCode, WrongStaffCredentials
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.members.models import StaffProfile
+from skarbiec.members.queries import credit_union_answering_for
 from tests.backoffice.staff import PASSWORD, log_in, make_staff, next_code, totp_code
+from tests.factories import make_credit_union
 from tests.web.login_steps import english_client, page_without
 from tests.web.login_steps import log_in as member_log_in
 
@@ -106,6 +109,70 @@ def test_r_b1_an_unknown_username_answers_like_a_wrong_password(db):
     response = client.post("/backoffice/login/", {"username": "nobody", "password": PASSWORD})
     assert response.status_code == 401
     assert b"Wrong username" in response.content
+
+
+def _wrong_password_walk(username: str, attempts: int) -> list[tuple[str, object]]:
+    answers = []
+    for _ in range(attempts):
+        with pytest.raises((WrongStaffCredentials, StaffAccountLocked)) as e:
+            staff_login.check_staff_password(username, "Wrong#2024pl", CTX)
+        answers.append((e.value.code, e.value.details.get("attempts_left")))
+    return answers
+
+
+def test_r_b1_staff_are_locked_at_the_limits_of_their_credit_unions_policy(db, settings):
+    """A credit union allowing five wrong passwords and four wrong codes: its staff are locked
+    at those limits, not at the installation default's three."""
+    settings.RATE_LIMIT_PER_ADDRESS = settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
+    lenient = make_credit_union(max_web_password_failures=5, max_otp_failures=4)
+    by_password = make_staff("helpline", lenient, "pola.password")
+    assert _wrong_password_walk("pola.password", 6) == [
+        ("wrong_staff_credentials", 4),
+        ("wrong_staff_credentials", 3),
+        ("wrong_staff_credentials", 2),
+        ("wrong_staff_credentials", 1),
+        ("staff_account_locked", None),
+        ("staff_account_locked", None),
+    ]
+    by_password.refresh_from_db()
+    assert by_password.locked_at is not None and by_password.failed_password_attempts == 5
+
+    by_code = make_staff("helpline", lenient, "kamil.code")
+    log_in(english_client(), by_code)
+    staff_login.check_staff_password("kamil.code", PASSWORD, CTX)
+    accepted = {totp_code(by_code, step) for step in (-1, 0, 1)}
+    wrong = next(code for code in ("000000", "111111", "222222") if code not in accepted)
+    answers = []
+    for _ in range(5):
+        with pytest.raises((WrongStaffCode, StaffAccountLocked)) as e:
+            staff_login.check_staff_code(by_code.pk, wrong, CTX)
+        answers.append((e.value.code, e.value.details.get("attempts_left")))
+    assert answers == [
+        ("wrong_staff_code", 3),
+        ("wrong_staff_code", 2),
+        ("wrong_staff_code", 1),
+        ("staff_account_locked", None),
+        ("staff_account_locked", None),
+    ]
+    by_code.refresh_from_db()
+    assert by_code.locked_at is not None and by_code.failed_totp_attempts == 4
+
+
+def test_r_t3_an_unknown_staff_username_locks_at_the_limit_of_the_credit_union_chosen_for_it(
+    db, settings
+):
+    """On an installation of two credit unions, one allowing five wrong passwords: an unknown
+    username it answers for walks the answers of that credit union's staff, not the default's."""
+    settings.RATE_LIMIT_PER_ADDRESS = settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
+    make_credit_union()
+    lenient = make_credit_union(max_web_password_failures=5)
+    make_staff("helpline", lenient, "pola.real")
+    unknown = next(f"nobody.{n}" for n in range(100)
+                   if credit_union_answering_for(f"nobody.{n}").pk == lenient.pk)  # fmt: skip
+    real = _wrong_password_walk("pola.real", 6)
+    assert real == _wrong_password_walk(unknown, 6)
+    assert real[0] == ("wrong_staff_credentials", 4)
+    assert real[-2:] == [("staff_account_locked", None)] * 2
 
 
 def test_r_b1_a_code_is_counted_before_it_is_compared(helpline, transactional_db):

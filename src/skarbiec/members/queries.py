@@ -39,7 +39,8 @@ def credit_union_answering_for(login: str) -> CreditUnion | None:
     """The credit union whose policy and helpline answer for a Login nobody has (R-T3): one of
     the installation's, chosen by a keyed hash of the Login, the same one each time. An
     unknown Login then blocks at a real credit union's limit and names a real helpline, as
-    a member's Login of that credit union would, on an installation of several."""
+    a member's Login of that credit union would, on an installation of several. The
+    back-office answers an unknown staff username the same way (R-B1)."""
     credit_unions = list(CreditUnion.objects.order_by("pk"))
     if not credit_unions:
         return None
