@@ -271,6 +271,38 @@ def test_r_o4_a_web_order_takes_no_code_in_the_app(device, payer, target):
     assert balance(target) == 50_00
 
 
+def test_r_o4_the_app_is_told_where_a_waiting_code_is_entered(device, payer, target):
+    """A transfer or a trusted payee waiting for its SMS code takes it only in the channel it
+    was started in: the API says which (code_channel), so the app offers its own code form
+    only for its own and tells the member to confirm a web one in the internet service."""
+    from skarbiec.ledger.nrb import make_nrb
+    from skarbiec.ledger.orders import create_transfer_order
+    from skarbiec.ledger.payee_book import save_payee
+    from skarbiec.ledger.payees import trust_saved_payee
+
+    member, current, savings = payer
+    web_order = create_transfer_order(
+        member, "web", current.pk, target.number, "Ewa", 50_00, "Rent", "web-1", WEB
+    )
+    app_order = device.create_transfer(current.pk, EXTERNAL, "Gas", "10", "Jan Nowak")
+    assert app_order["code_channel"] == "mobile"
+    booked = device.create_transfer(current.pk, savings.number, "Savings", "1")
+    assert (booked["state"], booked["code_channel"]) == ("booked", None)
+    waiting = {o["id"]: o["code_channel"] for o in device.overview()["waiting"]}
+    assert waiting == {web_order.pk: "web", app_order["id"]: "mobile"}
+    listed = {o["id"]: o["code_channel"] for o in device.transfers()}
+    assert listed[web_order.pk] == "web" and listed[booked["id"]] is None
+
+    in_web = save_payee(member, "Ewa", target.number, "", WEB)
+    trust_saved_payee(member, "web", in_web.pk, WEB)
+    in_app = device.add_payee("Jan Nowak", EXTERNAL)
+    assert in_app["code_channel"] == "mobile"
+    plain = device.add_payee("Olga", make_nrb("10901014", "0000000000000005"), trusted=False)
+    book = {p["id"]: (p["sms_code_required"], p["code_channel"]) for p in device.payees()}
+    assert book[in_web.pk] == (True, "web")
+    assert book[plain["id"]] == (False, None)
+
+
 def test_r_l5_history_paginated_and_filtered_with_entry_detail_and_pdf(device, payer, target):
     member, current, _s = payer
     for i in range(30):

@@ -188,3 +188,78 @@ def test_r_o4_a_transfer_ordered_in_the_app_shows_no_code_form_in_the_web(client
     assert "ordered in the mobile app: enter its SMS code there" in detail
     assert code_page not in detail
     assert client.get(code_page)["Location"] == f"/transfers/{order.pk}/"
+
+
+def _no_code_form(page: str, code_page: str) -> bool:
+    # The page's own address is in its language form (next=): look for a form and a link.
+    return f'action="{code_page}"' not in page and 'name="code"' not in page
+
+
+def test_r_o4_a_payee_trust_started_in_the_app_shows_no_code_form_in_the_web(client):
+    """The payee book lists it as waiting, says its code goes in the app, and offers no code
+    form that would only be refused; trusting started in the web keeps its code form."""
+    from skarbiec.core.context import RequestContext
+    from skarbiec.core.errors import DomainError
+    from skarbiec.ledger.nrb import make_nrb
+    from skarbiec.ledger.payee_book import save_payee
+    from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee, trust_saved_payee
+
+    member = make_member()
+    app = RequestContext(ip_address="10.1.1.1", channel="mobile")
+    # Its codes used up in the app: it waits for no code anywhere (and the app is blocked).
+    spent = save_payee(member, "Piotr Zych", make_nrb("10901014", "0000000000000004"), "", app)
+    trust_saved_payee(member, "mobile", spent.pk, app)
+    for _ in range(3):
+        with pytest.raises(DomainError):
+            confirm_trusted_payee(member, spent.pk, wrong_code(last_sms_code(member)), app)
+    new = add_trusted_payee(member, "mobile", "Jan Nowak", EXTERNAL, app)
+    saved = save_payee(member, "Ewa Lis", make_nrb("10901014", "0000000000000002"), "", app)
+    trust_saved_payee(member, "mobile", saved.pk, app)
+    log_in(client, member)
+    book = client.get("/payees/").content.decode()
+    for payee in (new, saved):
+        assert payee.name in book
+        assert _no_code_form(book, f"/payees/{payee.pk}/code/")
+        assert f'href="/payees/{payee.pk}/code/"' not in book
+        code_page = client.get(f"/payees/{payee.pk}/code/")
+        assert code_page.status_code == 302 and code_page["Location"] == "/payees/"
+    assert book.count("started in the mobile app: enter its SMS code there") == 2
+    assert f'data-awaiting-payee="{spent.pk}"' not in book
+    # A code posted anyway is refused (409) with no code form to try again.
+    refused = client.post(f"/payees/{new.pk}/code/", {"code": last_sms_code(member)})
+    assert refused.status_code == 409
+    assert _no_code_form(refused.content.decode(), f"/payees/{new.pk}/code/")
+    # Trusting started in the web is confirmed in the web: the book links its code form.
+    account = make_nrb("10901014", "0000000000000003")
+    r = client.post("/payees/", {"name": "Olga Web", "account": account, "trusted": "on"})
+    assert r.status_code == 200, r.content.decode()[:400]
+    web = TrustedPayee.objects.get(member=member, name="Olga Web")
+    assert f'href="/payees/{web.pk}/code/"' in client.get("/payees/").content.decode()
+    assert 'name="code"' in client.get(f"/payees/{web.pk}/code/").content.decode()
+
+
+def test_r_o4_a_raise_of_limits_started_in_the_app_shows_no_code_form_in_the_web(client):
+    """The web's Limits page (the app's limits, ?channel=mobile) says the raise waits for its
+    code in the app and offers no code form; a raise started in the web keeps its form."""
+    from skarbiec.core.context import RequestContext
+    from skarbiec.ledger.limits import change_limits
+
+    member = make_member()
+    app = RequestContext(ip_address="10.1.1.1", channel="mobile")
+    change = change_limits(member, "mobile", 6_000_00, 20_000_00, 60_000_00, app)
+    assert change.state == LimitChange.State.PENDING
+    log_in(client, member)
+    code_page = f"/limits/{change.pk}/code/"
+    page = client.get("/limits/?channel=mobile").content.decode()
+    assert "started in the mobile app: enter its SMS code there" in page
+    assert "6,000.00" in page and f'href="{code_page}"' not in page
+    assert client.get(code_page)["Location"] == "/limits/?channel=mobile"
+    refused = client.post(code_page, {"code": last_sms_code(member)})
+    assert refused.status_code == 409
+    assert _no_code_form(refused.content.decode(), code_page)
+    # A raise started in the web is confirmed in the web: the page links its code form.
+    web = _raise(client)
+    page = client.get("/limits/?channel=web").content.decode()
+    assert f'href="/limits/{web.pk}/code/"' in page
+    assert "started in the mobile app" not in page
+    assert 'name="code"' in client.get(f"/limits/{web.pk}/code/").content.decode()

@@ -27,7 +27,11 @@ from skarbiec.ledger.limits import confirm_limit_change, limit_usage
 from skarbiec.ledger.models import Account, LimitChange, Order, TrustedPayee
 from skarbiec.ledger.names import shown_name
 from skarbiec.ledger.nrb import format_nrb, iban
-from skarbiec.ledger.order_authorization import cancel_order, resend_transfer_code
+from skarbiec.ledger.order_authorization import (
+    cancel_order,
+    order_code_channel,
+    resend_transfer_code,
+)
 from skarbiec.ledger.order_input import MOBILE
 from skarbiec.ledger.orders import get_order, member_orders
 from skarbiec.ledger.payee_book import add_payee as add_book_payee
@@ -36,6 +40,7 @@ from skarbiec.ledger.payees import (
     awaits_code,
     confirm_trusted_payee,
     remove_trusted_payee,
+    trust_code_channels,
     trust_saved_payee,
 )
 from skarbiec.members.models import Member
@@ -94,6 +99,7 @@ def order_out(order: Order) -> dict[str, Any]:
         "amount_minor": order.amount_minor,
         "amount": money_text(order.amount_minor),
         "sms_code_required": order.state == Order.State.AWAITING_AUTHORIZATION,
+        "code_channel": order_code_channel(order),
         "exempt_reason": order.exempt_reason,
         "reject_reason": order.reject_reason,
         "created_at": order.created_at,
@@ -102,7 +108,8 @@ def order_out(order: Order) -> dict[str, Any]:
     }
 
 
-def _payee_out(payee: TrustedPayee) -> dict[str, Any]:
+def _payee_out(payee: TrustedPayee, code_channels: dict[int, str]) -> dict[str, Any]:
+    """`code_channels`: `trust_code_channels` of the payees answered."""
     return {
         "id": payee.pk,
         "name": payee.name,
@@ -112,7 +119,12 @@ def _payee_out(payee: TrustedPayee) -> dict[str, Any]:
         "state": payee.state,
         "trusted": payee.state == TrustedPayee.State.ACTIVE,
         "sms_code_required": awaits_code(payee),
+        "code_channel": code_channels.get(payee.pk),
     }
+
+
+def _one_payee_out(member: Member, payee: TrustedPayee) -> dict[str, Any]:
+    return _payee_out(payee, trust_code_channels(member, [payee]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,7 +272,10 @@ def confirmation(request: HttpRequest, order_id: RecordId) -> HttpResponse:
     description="The payee book: saved and trusted payees, by name.",
 )
 def payees(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_payee_out(p) for p in payee_book(_member(request))]
+    member = _member(request)
+    book = payee_book(member)
+    code_channels = trust_code_channels(member, book)
+    return [_payee_out(p, code_channels) for p in book]
 
 
 @router.post(
@@ -270,10 +285,11 @@ def payees(request: HttpRequest) -> list[dict[str, Any]]:
     "payee is sent: POST /payees/{id}/confirm with it.",
 )
 def add_payee(request: HttpRequest, body: s.PayeeIn) -> dict[str, Any]:
+    member = _member(request)
     payee = add_book_payee(
-        _member(request), MOBILE, body.name, body.account, body.title, body.trusted, _ctx(request)
+        member, MOBILE, body.name, body.account, body.title, body.trusted, _ctx(request)
     )
-    return _payee_out(payee)
+    return _one_payee_out(member, payee)
 
 
 @router.post(
@@ -282,14 +298,16 @@ def add_payee(request: HttpRequest, body: s.PayeeIn) -> dict[str, Any]:
     description="Mark a saved payee as trusted: an SMS code naming it is sent; confirm next.",
 )
 def trust_payee(request: HttpRequest, payee_id: RecordId) -> dict[str, Any]:
-    payee = trust_saved_payee(_member(request), MOBILE, payee_id, _ctx(request))
-    return _payee_out(payee)
+    member = _member(request)
+    payee = trust_saved_payee(member, MOBILE, payee_id, _ctx(request))
+    return _one_payee_out(member, payee)
 
 
 @router.post("/payees/{payee_id}/confirm", response={200: s.PayeeOut, **ERRORS})
 def confirm_payee(request: HttpRequest, payee_id: RecordId, body: s.CodeIn) -> dict[str, Any]:
-    payee = confirm_trusted_payee(_member(request), payee_id, body.code, _ctx(request), MOBILE)
-    return _payee_out(payee)
+    member = _member(request)
+    payee = confirm_trusted_payee(member, payee_id, body.code, _ctx(request), MOBILE)
+    return _one_payee_out(member, payee)
 
 
 @router.delete("/payees/{payee_id}", response={200: OkOut, **ERRORS})

@@ -91,7 +91,15 @@ class OrderOut(Schema):
     title: str
     amount_minor: int
     amount: str
-    sms_code_required: bool = Field(description="true: POST /transfers/{id}/authorize next")
+    sms_code_required: bool = Field(
+        description="true: the transfer waits for its SMS code, entered in code_channel"
+    )
+    code_channel: str | None = Field(
+        None,
+        description="mobile | web: where the SMS code of a transfer waiting for one is entered, "
+        "the channel it was ordered in (mobile: POST /transfers/{id}/authorize; web: the "
+        "internet service, where the app answers operation_of_other_channel); null: none awaited",
+    )
     exempt_reason: str = Field(description="own | trusted_payee | empty")
     reject_reason: str
     created_at: datetime
@@ -126,6 +134,12 @@ class PayeeOut(Schema):
     )
     trusted: bool
     sms_code_required: bool = Field(description="an SMS code for trusting it was sent")
+    code_channel: str | None = Field(
+        None,
+        description="mobile | web: where the SMS code of its trusting is entered, the channel "
+        "it was started in (web: the internet service, where the app answers "
+        "operation_of_other_channel); null: no code is awaited",
+    )
 
 
 class LimitsOut(Schema):

@@ -39,6 +39,7 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
+    open_operation_channels,
     start_confirmation,
 )
 
@@ -324,6 +325,38 @@ def change_limits(
             change.otp_id = confirmation.pk
             change.save(update_fields=["otp_id"])
     return change
+
+
+@dataclass(frozen=True)
+class RaiseAwaitingCode:
+    """A raise of limits waiting for its SMS code."""
+
+    change: LimitChange
+    #: The channel the raise was started in (not always the channel of the limits: the web
+    #: raises the app's too): its code is entered there only (R-O4,
+    #: `skarbiec.otp.operations.takes_codes_in`).
+    code_channel: str
+
+
+def raises_awaiting_code(
+    member: Member, *, channel: str | None = None, change_id: int | None = None
+) -> list[RaiseAwaitingCode]:
+    """The member's raises of limits (of `channel`'s limits, or the one of `change_id`) that
+    wait for their SMS code, each with the channel the code is entered in; at most one per
+    channel of limits (a new raise voids the one before)."""
+    channels = open_operation_channels(member, kind=RAISE_LIMITS)
+    changes = LimitChange.objects.filter(
+        member=member, state=LimitChange.State.PENDING, otp_id__in=list(channels)
+    )
+    if channel is not None:
+        changes = changes.filter(channel=channel)
+    if change_id is not None:
+        changes = changes.filter(pk=change_id)
+    return [
+        RaiseAwaitingCode(change, channels[change.otp_id])
+        for change in changes.order_by("pk")
+        if change.otp_id is not None
+    ]
 
 
 def confirm_limit_change(

@@ -2,6 +2,8 @@
 of the confirmed-operation registry); removing one does not.
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -28,6 +30,7 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
+    open_operation_channels,
     start_confirmation,
 )
 
@@ -155,6 +158,46 @@ def awaits_code(payee: TrustedPayee) -> bool:
     return payee.state == TrustedPayee.State.PENDING or (
         payee.state == TrustedPayee.State.SAVED and payee.otp_id is not None
     )
+
+
+@dataclass(frozen=True)
+class PayeeAwaitingCode:
+    """A payee whose trusting waits for its SMS code."""
+
+    payee: TrustedPayee
+    #: The channel its trusting was started in: its code is entered there only (R-O4,
+    #: `skarbiec.otp.operations.takes_codes_in`).
+    code_channel: str
+
+
+def trust_code_channels(member: Member, payees: Iterable[TrustedPayee]) -> dict[int, str]:
+    """Payee id → the channel whose SMS code its open trusting waits for (R-O4); payees whose
+    trusting waits for no code are left out."""
+    waiting = [payee for payee in payees if awaits_code(payee)]
+    channels = open_operation_channels(member, (payee.otp_id for payee in waiting))
+    return {
+        payee.pk: channels[payee.otp_id]
+        for payee in waiting
+        if payee.otp_id is not None and payee.otp_id in channels
+    }
+
+
+def payees_awaiting_code(member: Member, payee_id: int | None = None) -> list[PayeeAwaitingCode]:
+    """The payees (or the one of `payee_id`) whose trusting waits for its SMS code, a new payee
+    or one of the book, oldest first, each with the channel the code is entered in."""
+    channels = open_operation_channels(member, kind=TRUSTED_PAYEE)
+    payees = TrustedPayee.objects.filter(
+        member=member,
+        state__in=(TrustedPayee.State.PENDING, TrustedPayee.State.SAVED),
+        otp_id__in=list(channels),
+    )
+    if payee_id is not None:
+        payees = payees.filter(pk=payee_id)
+    return [
+        PayeeAwaitingCode(payee, channels[payee.otp_id])
+        for payee in payees.order_by("pk")
+        if payee.otp_id is not None
+    ]
 
 
 def remove_trusted_payee(member: Member, payee_id: int, ctx: RequestContext) -> None:

@@ -9,6 +9,7 @@ TEXTS = {
     "first_login": _("This is your first login."),
     "waiting_title": _("Orders on their way"),
     "waiting_code": _("waiting for the SMS code"),
+    "waiting_code_web": _("ordered in the internet service: enter its SMS code there"),
     "waiting_clearing": _("waiting to be sent to the payee's bank"),
     "recent_title": _("Latest operations"),
     "recent_empty": _("No operations yet."),

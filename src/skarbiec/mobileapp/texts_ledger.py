@@ -59,6 +59,9 @@ TEXTS = {
     "payee_remove_named": _("Remove {name}"),
     "payee_removed": _("{name} is no longer a trusted payee."),
     "payee_pending": _("waiting for the SMS code"),
+    "payee_pending_web": _(
+        "trusting it was started in the internet service: enter its SMS code there"
+    ),
     "payee_code_title": _("Confirm the trusted payee"),
     "payee_code_intro": _(
         "We sent an SMS code. Enter it only if the message names the account ending {tail}."

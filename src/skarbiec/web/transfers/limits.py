@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from skarbiec.core.errors import DomainError, InvalidInput, NotFound
 from skarbiec.ledger.amounts import amount_of_field
@@ -16,9 +16,12 @@ from skarbiec.ledger.limits import (
     change_limits,
     confirm_limit_change,
     limit_usage,
+    raises_awaiting_code,
 )
+from skarbiec.ledger.models import LimitChange
 from skarbiec.ledger.order_input import ORDER_CHANNELS, WEB
-from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
+from skarbiec.otp.errors import OperationOfOtherChannel, OtpAttemptsExhausted, OtpExpired
+from skarbiec.otp.operations import takes_codes_in
 from skarbiec.web.decorators import member_required
 from skarbiec.web.errors import error_context, reshow_on_error
 from skarbiec.web.forms import CodeForm
@@ -38,12 +41,15 @@ def _render_limits(
     status: int = 200,
 ) -> HttpResponse:
     channel = _limits_channel(request)
-    usage = limit_usage(member_of(request), channel)
+    member = member_of(request)
+    usage = limit_usage(member, channel)
     return render(
         request,
         "web/accounts/limits.html",
         {
             "usage": usage,
+            # With where its code goes: a code link here, or a word on the app (R-O4).
+            "awaiting": raises_awaiting_code(member, channel=channel),
             "fields": _limit_fields(usage, values),
             "channel": channel,
             "values": values,
@@ -106,11 +112,7 @@ def limits(request: HttpRequest) -> HttpResponse:
     )
     if change.otp_id is None:
         return HttpResponseRedirect(reverse("web:limits") + f"?channel={channel}&done=lowered")
-    return render(
-        request,
-        "web/accounts/limits_code.html",
-        {"change": change, "change_id": change.pk, "section": "limits", **error_context(None)},
-    )
+    return _render_code_step(request, change)
 
 
 def _code_refused(request: HttpRequest, error: DomainError, change_id: int) -> HttpResponse:
@@ -120,7 +122,9 @@ def _code_refused(request: HttpRequest, error: DomainError, change_id: int) -> H
         {
             "change": None,
             "change_id": change_id,
-            "restart": isinstance(error, OtpExpired | OtpAttemptsExhausted | NotFound),
+            "restart": isinstance(
+                error, OtpExpired | OtpAttemptsExhausted | NotFound | OperationOfOtherChannel
+            ),
             "section": "limits",
             **error_context(error),
         },
@@ -128,10 +132,29 @@ def _code_refused(request: HttpRequest, error: DomainError, change_id: int) -> H
     )
 
 
-@require_POST
+def _render_code_step(request: HttpRequest, change: LimitChange) -> HttpResponse:
+    return render(
+        request,
+        "web/accounts/limits_code.html",
+        {"change": change, "change_id": change.pk, "section": "limits", **error_context(None)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @member_required
 @reshow_on_error(_code_refused, including_not_found=True)
 def limits_code(request: HttpRequest, change_id: int) -> HttpResponse:
+    """The SMS code of a raise. Reached again from the Limits page (GET), the form is shown only
+    while the web takes its code (R-O4): a raise started in the app is confirmed there, and the
+    Limits page says so."""
+    if request.method == "GET":
+        awaiting = raises_awaiting_code(member_of(request), change_id=change_id)
+        if not awaiting:
+            return HttpResponseRedirect(reverse("web:limits"))
+        change = awaiting[0].change
+        if not takes_codes_in(awaiting[0].code_channel, WEB):
+            return HttpResponseRedirect(reverse("web:limits") + f"?channel={change.channel}")
+        return _render_code_step(request, change)
     form = CodeForm(request.POST)
     if not form.is_valid():
         raise InvalidInput(_("Enter the SMS code."))

@@ -15,10 +15,12 @@ from skarbiec.ledger.order_input import WEB
 from skarbiec.ledger.payee_book import add_payee, payee_book
 from skarbiec.ledger.payees import (
     confirm_trusted_payee,
+    payees_awaiting_code,
     remove_trusted_payee,
     trust_saved_payee,
 )
-from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
+from skarbiec.otp.errors import OperationOfOtherChannel, OtpAttemptsExhausted, OtpExpired
+from skarbiec.otp.operations import takes_codes_in
 from skarbiec.web.decorators import member_required
 from skarbiec.web.errors import error_context, reshow_on_error
 from skarbiec.web.forms import CodeForm
@@ -32,11 +34,14 @@ def _render_payees(
     error: DomainError | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    member = member_of(request)
     return render(
         request,
         "web/accounts/payees.html",
         {
-            "payees": payee_book(member_of(request)),
+            "payees": payee_book(member),
+            # Each with where its code goes: a code link here, or a word on the app (R-O4).
+            "awaiting": payees_awaiting_code(member),
             "values": values or {},
             "notice": request.GET.get("done", ""),
             "section": "payees",
@@ -101,7 +106,9 @@ def _code_refused(request: HttpRequest, error: DomainError, payee_id: int) -> Ht
         {
             "payee": None,
             "payee_id": payee_id,
-            "restart": isinstance(error, OtpExpired | OtpAttemptsExhausted | NotFound),
+            "restart": isinstance(
+                error, OtpExpired | OtpAttemptsExhausted | NotFound | OperationOfOtherChannel
+            ),
             "section": "payees",
             **error_context(error),
         },
@@ -109,12 +116,19 @@ def _code_refused(request: HttpRequest, error: DomainError, payee_id: int) -> Ht
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_required
 @reshow_on_error(_code_refused, including_not_found=True)
 def payee_code(request: HttpRequest, payee_id: int) -> HttpResponse:
     """Step 2: the SMS code that names the payee makes it trusted. A payee no longer pending
-    (its codes used up) is not found: the member starts again."""
+    (its codes used up) is not found: the member starts again. Reached again from the book
+    (GET), the form is shown only while the web takes its code (R-O4): trusting started in the
+    app is confirmed there, and the book says so."""
+    if request.method == "GET":
+        awaiting = payees_awaiting_code(member_of(request), payee_id)
+        if not awaiting or not takes_codes_in(awaiting[0].code_channel, WEB):
+            return HttpResponseRedirect(reverse("web:payees"))
+        return _render_code_step(request, awaiting[0].payee)
     form = CodeForm(request.POST)
     if not form.is_valid():
         raise InvalidInput(_("Enter the SMS code."))

@@ -26,12 +26,14 @@ from skarbiec.ledger.nrb import format_nrb
 from skarbiec.ledger.order_authorization import (
     authorize_transfer,
     cancel_order,
+    order_code_channel,
     resend_transfer_code,
 )
 from skarbiec.ledger.order_input import WEB
 from skarbiec.ledger.orders import get_order
 from skarbiec.ledger.payee_book import book_payee, create_transfer_saving_payee, payee_book
-from skarbiec.otp.errors import OtpAttemptsExhausted, OtpExpired
+from skarbiec.otp.errors import OperationOfOtherChannel, OtpAttemptsExhausted, OtpExpired
+from skarbiec.otp.operations import takes_codes_in
 from skarbiec.web.decorators import member_required
 from skarbiec.web.errors import error_context, reshow_on_error
 from skarbiec.web.forms import CodeForm
@@ -134,7 +136,9 @@ def _render_code(
         {
             "order": order,
             "order_id": order_id,
-            "restart": isinstance(error, OtpExpired | OtpAttemptsExhausted),
+            "restart": isinstance(
+                error, OtpExpired | OtpAttemptsExhausted | OperationOfOtherChannel
+            ),
             "section": "transfer",
             **error_context(error),
         },
@@ -156,7 +160,7 @@ def transfer_code(request: HttpRequest, order_id: int) -> HttpResponse:
     if request.method == "GET":
         order = get_order(member, order_id)
         # A transfer ordered in the app takes its code there (R-O4): its page says so.
-        if order.state != Order.State.AWAITING_AUTHORIZATION or order.channel != WEB:
+        if not takes_codes_in(order_code_channel(order), WEB):
             return HttpResponseRedirect(reverse("web:transfer_detail", args=[order.pk]))
         return _render_code(request, order, order_id)
     form = CodeForm(request.POST)

@@ -64,7 +64,11 @@
     for (const order of data.waiting) {
       const li = el("li");
       const what = el("span", "what", order.payee_name || order.title);
-      what.appendChild(el("span", "when", App.t(order.state === "awaiting_authorization" ? "waiting_code" : "waiting_clearing")));
+      // R-O4: its code is entered where it was ordered (code_channel); one ordered in the
+      // internet service is confirmed there, and the app says so.
+      const label = order.state !== "awaiting_authorization" ? "waiting_clearing"
+        : order.code_channel === "web" ? "waiting_code_web" : "waiting_code";
+      what.appendChild(el("span", "when", App.t(label)));
       li.append(what, el("span", "amount out", order.amount));
       ul.appendChild(li);
     }

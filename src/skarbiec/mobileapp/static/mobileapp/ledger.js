@@ -303,6 +303,8 @@
       const what = el("span", "what", payee.name);
       what.appendChild(el("span", "when nrb", payee.account_formatted));
       if (payee.state === "pending") what.appendChild(el("span", "when", App.t("payee_pending")));
+      // R-O4: trusting started in the internet service takes its code there (code_channel).
+      if (payee.code_channel === "web") what.appendChild(el("span", "when", App.t("payee_pending_web")));
       if (payee.state === "active") what.appendChild(el("span", "when", App.t("payee_trusted")));
       li.append(what);
       if (payee.state === "saved") {
