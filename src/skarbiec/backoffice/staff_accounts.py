@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from skarbiec.audit.services import record_event
 from skarbiec.backoffice.errors import InvalidField
 from skarbiec.backoffice.scope import colleague_of, credit_union_of, is_installation_staff
+from skarbiec.core.attempts import cleared_values
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import Refused
 from skarbiec.members.models import StaffProfile
@@ -79,7 +80,7 @@ def unlock(admin: StaffProfile, staff_id: object, ctx: RequestContext) -> None:
     profile = _other(admin, staff_id)
     with transaction.atomic():
         StaffProfile.objects.filter(pk=profile.pk).update(
-            locked_at=None, failed_password_attempts=0, failed_totp_attempts=0
+            locked_at=None, **cleared_values("failed_password_attempts", "failed_totp_attempts")
         )
         _audit("staff_account_unlocked", ctx, profile)
 

@@ -33,6 +33,7 @@ from skarbiec.channels.models import (
     WebChannel,
 )
 from skarbiec.core import clock
+from skarbiec.core.attempts import cleared_counts, settled_failures
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.locks import for_update
@@ -105,8 +106,7 @@ def set_mobile_password(
     channel.password_hash = channel.pending_password_hash
     channel.pending_password_hash = ""
     channel.pending_password_otp_id = None
-    channel.failed_password_attempts = 0
-    channel.failed_auth_attempts = 0
+    cleared_counts(channel, "failed_password_attempts", "failed_auth_attempts")
     channel.blocked_at = None
     channel.block_reason = ""
     channel.changed_at = clock.now()
@@ -127,8 +127,7 @@ def deactivate_mobile_channel(member: Member, ctx: RequestContext) -> None:
         channel.password_hash = ""
         channel.pending_password_hash = ""
         channel.pending_password_otp_id = None
-        channel.failed_password_attempts = 0
-        channel.failed_auth_attempts = 0
+        cleared_counts(channel, "failed_password_attempts", "failed_auth_attempts")
         channel.blocked_at = None
         channel.block_reason = ""
         channel.changed_at = clock.now()
@@ -158,9 +157,9 @@ def remove_mobile_device(member: Member, device_id: str, ctx: RequestContext) ->
         revoked = revoke_sessions(member, "device_removed", device)
         if channel.state == MobileChannel.State.ACTIVE:
             channel.state = MobileChannel.State.PENDING
-            channel.failed_auth_attempts = 0
             channel.changed_at = clock.now()
-            channel.save(update_fields=["state", "failed_auth_attempts", "changed_at"])
+            cleared = cleared_counts(channel, "failed_auth_attempts")
+            channel.save(update_fields=["state", "changed_at", *cleared])
         record_member_event(
             "mobile_device_removed", member, ctx, device=device_id, sessions_revoked=revoked
         )
@@ -191,9 +190,9 @@ def bind_device(
     )
     previous = channel.state
     channel.state = MobileChannel.State.ACTIVE
-    channel.failed_auth_attempts = 0
     channel.changed_at = now
-    channel.save(update_fields=["state", "failed_auth_attempts", "changed_at"])
+    cleared = cleared_counts(channel, "failed_auth_attempts")
+    channel.save(update_fields=["state", "changed_at", *cleared])
     record_member_event(
         "mobile_device_activated", member, ctx, device=device.device_id, previous=previous,
         replaced=replaced, attested=attested, platform=info.get("platform"),
@@ -243,7 +242,12 @@ def count_web_failure(member: Member, reason: str, ctx: RequestContext) -> WebCh
         return channel
     channel.failed_attempts += 1
     channel.save(update_fields=["failed_attempts"])
-    if channel.failed_attempts >= member.credit_union.max_web_password_failures:
+    # Settled failures only: a password still being compared in another tab may be the right
+    # one (R-X6); if it is wrong, its own settlement blocks at the limit.
+    if (
+        settled_failures(channel, "failed_attempts")
+        >= member.credit_union.max_web_password_failures
+    ):
         block_web_channel(channel, reason, ctx)
     return channel
 
@@ -260,7 +264,10 @@ def web_codes_exhausted(
             ctx,
             credit_union_id=member.credit_union_id,
             member_id=member.pk,
-            data={"reason": "wrong_codes", "failed_attempts": channel.failed_attempts},
+            data={
+                "reason": "wrong_codes",
+                "failed_attempts": settled_failures(channel, "failed_attempts"),
+            },
         )
     if channel.state == WebChannel.State.BLOCKED:
         return WebChannelBlocked.of(member.credit_union)
@@ -276,7 +283,7 @@ def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
         if channel.state != WebChannel.State.BLOCKED:
             raise WebChannelNotBlocked()
         channel.state = WebChannel.State.ACTIVE
-        channel.failed_attempts = 0
+        cleared_counts(channel, "failed_attempts")
         channel.blocked_at = None
         channel.block_reason = ""
         channel.changed_at = clock.now()
@@ -307,13 +314,11 @@ def lift_web_block_on_request(member: Member, ctx: RequestContext) -> None:
         if channel.block_reason != "member_request":
             raise NotBlockedOnRequest()
         channel.state = WebChannel.State.ACTIVE
-        channel.failed_attempts = 0
+        cleared = cleared_counts(channel, "failed_attempts")
         channel.blocked_at = None
         channel.block_reason = ""
         channel.changed_at = clock.now()
-        channel.save(
-            update_fields=["state", "failed_attempts", "blocked_at", "block_reason", "changed_at"]
-        )
+        channel.save(update_fields=["state", "blocked_at", "block_reason", "changed_at", *cleared])
         record_event(
             "web_channel_block_lifted",
             ctx,

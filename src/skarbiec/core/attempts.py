@@ -126,14 +126,11 @@ class Counter(ABC, Generic[Row]):
 
     def in_flight(self, row: Row) -> int:
         """Attempts counted and still being compared in parallel requests."""
-        counted_at = getattr(row, counted_at_field(self.field))
-        if counted_at is None or counted_at <= clock.now() - timedelta(seconds=IN_FLIGHT_SECONDS):
-            return 0
-        return int(getattr(row, in_flight_field(self.field)))
+        return in_flight_now(row, self.field)
 
     def failures(self, row: Row) -> int:
         """Settled failures: what the policy's consequence and the answers count."""
-        return max(self.counted(row) - self.in_flight(row), 0)
+        return settled_failures(row, self.field)
 
     def attempts_left(self, row: Row) -> int:
         return max(self.limit - self.failures(row), 0)
@@ -144,10 +141,43 @@ def give_back_one(counter: Counter[Any], row: models.Model) -> None:
 
 
 def reset_count(counter: Counter[Any], row: models.Model) -> None:
-    """Success resets the consecutive failures; attempts still in flight stay counted until
-    they settle."""
+    """Success resets the consecutive failures, and forgets the attempts in flight: one lost
+    with its process must not turn into a failure after the success (R-M5). A wrong one still
+    settling meanwhile then counts nothing, as the success came between."""
     if counter.counted(row) or getattr(row, in_flight_field(counter.field)):
-        store_count(counter, row, counter.in_flight(row))
+        setattr(row, in_flight_field(counter.field), 0)
+        store_count(counter, row, 0)
+
+
+def cleared_counts(row: models.Model, *fields: str) -> list[str]:
+    """A count started again outside a comparison (a login completed, an unblock, a new device):
+    the failures and the attempts in flight both go to zero, so no attempt lost before it can
+    hide a failure after it. Returns the columns to save."""
+    columns = []
+    for field in fields:
+        setattr(row, field, 0)
+        setattr(row, in_flight_field(field), 0)
+        columns += [field, in_flight_field(field)]
+    return columns
+
+
+def cleared_values(*fields: str) -> dict[str, int]:
+    """`cleared_counts` as the values of an `update()`."""
+    return {column: 0 for field in fields for column in (field, in_flight_field(field))}
+
+
+def settled_failures(row: models.Model, field: str) -> int:
+    """The failures a row's count holds once its attempts in flight are left out."""
+    return max(int(getattr(row, field)) - in_flight_now(row, field), 0)
+
+
+def in_flight_now(row: models.Model, field: str) -> int:
+    """Attempts in flight, unless the last count is older than IN_FLIGHT_SECONDS (then they
+    were lost with their processes and are failures)."""
+    counted_at = getattr(row, counted_at_field(field))
+    if counted_at is None or counted_at <= clock.now() - timedelta(seconds=IN_FLIGHT_SECONDS):
+        return 0
+    return int(getattr(row, in_flight_field(field)))
 
 
 def _settle_own(counter: Counter[Any], row: models.Model) -> None:

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from skarbiec.core.errors import Conflict, DomainError, RateLimited
+from skarbiec.core.errors import Conflict, DomainError, NotMembersMistake, RateLimited
 
 
 class OtpInvalid(DomainError):
@@ -56,3 +56,11 @@ class OperationOfOtherChannel(Conflict):
         "This operation was started in the other channel (internet service or mobile app). "
         "Confirm it there, or start it again here."
     )
+
+
+class CodeBeingChecked(NotMembersMistake, Conflict):
+    """The operation is started again while a code of the one before is still being compared:
+    it must settle first, on the operation it was sent for (R-X7). Not the member's mistake."""
+
+    code = "code_being_checked"
+    message = _("A code of this operation is being checked right now. Try again in a moment.")

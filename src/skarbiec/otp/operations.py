@@ -36,7 +36,13 @@ from django.utils import translation
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
-from skarbiec.core.attempts import Counter, DigestGuess, check_secret
+from skarbiec.core.attempts import (
+    Counter,
+    DigestGuess,
+    check_secret,
+    in_flight_now,
+    settled_failures,
+)
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.keys import keyed_hash
@@ -50,6 +56,7 @@ from skarbiec.core.prepared import (
 )
 from skarbiec.members.models import Member
 from skarbiec.otp.errors import (
+    CodeBeingChecked,
     OperationOfOtherChannel,
     OtpAttemptsExhausted,
     OtpExpired,
@@ -148,7 +155,7 @@ def _newest_operation_locked(member_id: int, kind: str, since: datetime) -> Quer
         for_update(Confirmation.objects)
         .filter(member_id=member_id, kind=kind, created_at__gt=since)
         .order_by("-pk")
-        .only("state", "failed_codes")[:1]
+        .only("state", "failed_codes", "failed_codes_in_flight", "failed_codes_counted_at")[:1]
     )
 
 
@@ -166,6 +173,10 @@ def _wrong_codes_kept(member: Member, kind: OperationKind, now: datetime) -> int
         Confirmation.State.VOIDED,
     ):
         return 0
+    if in_flight_now(newest, "failed_codes"):
+        # A code of it is being compared: voided now, a wrong one would settle on a closed
+        # operation without its consequence, and a right one would be counted here as wrong.
+        raise CodeBeingChecked()
     return newest.failed_codes
 
 
@@ -366,7 +377,8 @@ def reopen_confirmation(kind: OperationKind, confirmation_id: int, member: Membe
 
 
 def code_attempts_left(confirmation: Confirmation) -> int:
-    return max(confirmation.member.credit_union.max_otp_failures - confirmation.failed_codes, 0)
+    limit = confirmation.member.credit_union.max_otp_failures
+    return max(limit - settled_failures(confirmation, "failed_codes"), 0)
 
 
 def void_confirmations(member: Member, kind: OperationKind, subject: str | None = None) -> int:

@@ -23,7 +23,7 @@ from skarbiec.channels.errors import (
 from skarbiec.channels.lifecycle import block_web_channel, web_codes_exhausted
 from skarbiec.channels.models import WebChannel
 from skarbiec.core import clock
-from skarbiec.core.attempts import Counter, PasswordGuess, check_secret
+from skarbiec.core.attempts import Counter, PasswordGuess, check_secret, cleared_counts
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.locks import for_update
@@ -219,9 +219,9 @@ def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext)
             blocked = True
         else:
             blocked = False
-            channel.failed_attempts = 0
             channel.last_login_at = clock.now()
-            channel.save(update_fields=["failed_attempts", "last_login_at"])
+            cleared = cleared_counts(channel, "failed_attempts")
+            channel.save(update_fields=["last_login_at", *cleared])
             record_event(
                 "web_login", ctx, credit_union_id=member.credit_union_id, member_id=member.pk
             )

@@ -1,0 +1,278 @@
+"""Attempts in flight (core/attempts.py): counted, committed, and not yet settled. The limit
+admits no more than its attempts at once; the consequence counts settled failures only, so a
+right secret still being compared is never a parallel wrong one's third failure (R-X6); an
+attempt lost with its process is a failure, and nothing left over from it outlives a reset."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from skarbiec.audit.models import AuditEvent
+from skarbiec.channels.models import MobileChannel, WebChannel
+from skarbiec.channels.web.login import begin_web_login, complete_web_login
+from skarbiec.client import DeviceClient
+from skarbiec.core import attempts, clock
+from skarbiec.otp.models import Confirmation
+from tests.api.steps import MOBILE_PASSWORD, PIN, last_code, member_with_channel, ready_device
+from tests.core.test_attempts import (
+    CTX,
+    PASSWORD,
+    _raises,
+    _wrong,
+    at_each_comparison,
+    counter_seen_at_comparison,
+    on_another_connection,
+)
+from tests.factories import make_member
+
+
+@contextmanager
+def attempts_nested(*attempts_in_order: Callable[[], object]) -> Iterator[list[str]]:
+    """Each attempt starts while the one before it is being compared (counted, not settled)
+    and runs to its end on another connection before that comparison: all are in flight at
+    once and they settle in reverse order. Yields the nested attempts' outcomes, innermost
+    first; the outermost one is run by the caller inside the block."""
+    outcomes: list[str] = []
+    waiting = list(attempts_in_order[1:])
+
+    def next_one() -> None:
+        if waiting:
+            attempt = waiting.pop(0)
+            outcomes.append(on_another_connection(lambda: _raises(attempt)))
+
+    with at_each_comparison(next_one):
+        yield outcomes
+
+
+class Killed(BaseException):
+    """The process dies at the comparison: nothing after it runs, not even the give-back."""
+
+
+def lose_one(monkeypatch, attempt: Callable[[], object]) -> None:
+    """Run `attempt` and lose it with its process: counted and committed, never settled."""
+
+    def killed() -> None:
+        raise Killed
+
+    monkeypatch.setattr(attempts, "give_back", lambda counter: None)
+    with at_each_comparison(killed), pytest.raises(Killed):
+        attempt()
+    monkeypatch.undo()
+
+
+def f4_pin():
+    device = DeviceClient.in_process(language="en")
+    member = ready_device(device)
+    state = lambda: MobileChannel.objects.get(member=member).state  # noqa: E731
+    return (lambda: device.login_pin(PIN)), (lambda: device.login_pin("86420")), state
+
+
+def f4_web_password():
+    member = make_member()
+    state = lambda: WebChannel.objects.get(member=member).state  # noqa: E731
+    right = lambda: begin_web_login(member.login, PASSWORD, CTX)  # noqa: E731
+    return right, (lambda: begin_web_login(member.login, "Wrong#pass1", CTX)), state
+
+
+def f4_sms_code():
+    member = make_member()
+    pending = begin_web_login(member.login, PASSWORD, CTX)
+    code = last_code(member)
+    state = lambda: Confirmation.objects.get(pk=pending.otp_id).state  # noqa: E731
+    return (
+        (lambda: complete_web_login(pending, code, CTX)),
+        (lambda: complete_web_login(pending, _wrong(code), CTX)),
+        state,
+    )
+
+
+F4_SCENARIOS = {"PIN": f4_pin, "web password": f4_web_password, "SMS code": f4_sms_code}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", list(F4_SCENARIOS))
+def test_r_x6_r_m5_a_right_secret_in_flight_is_not_counted_by_parallel_wrong_ones(name, _api):
+    """A right secret and two wrong ones in flight at once (limit 3): the wrong ones settle
+    first and must not count the right one, still being compared, as their third failure; the
+    right one then goes through (nothing that is not the member's mistake counts, R-X6;
+    R-M5, R-W2, R-X7)."""
+    right, wrong, state = F4_SCENARIOS[name]()
+    before = state()
+    with attempts_nested(right, wrong, wrong) as outcomes:
+        assert _raises(right) == "accepted", outcomes
+    assert (
+        outcomes
+        == [
+            {"PIN": "wrong_pin", "web password": "wrong_credentials", "SMS code": "otp_invalid"}[
+                name
+            ]
+        ]
+        * 2
+    )
+    assert state() in (before, Confirmation.State.CONFIRMED)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_m5_r_x6_three_wrong_pins_in_flight_block_when_the_last_settles(_api):
+    """Only in-flight attempts that turn out right are spared: three wrong ones in flight
+    block the app once all three have settled."""
+    right, wrong, state = f4_pin()
+    with attempts_nested(wrong, wrong, wrong) as outcomes:
+        last = _raises(wrong)
+    assert outcomes == ["wrong_pin", "wrong_pin"] and last == "channel_blocked"
+    assert state() == MobileChannel.State.BLOCKED
+    assert _raises(right) == "channel_blocked"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_m5_r_x6_an_attempt_lost_with_its_process_is_settled_as_a_failure(_api, monkeypatch):
+    """A process killed between the count and the comparison leaves its attempt counted (the
+    rule fails closed). While it may still be in comparison, the app answers blocked without
+    comparing anything; a minute on, the next attempt settles it as the third failure and the
+    app is blocked, with its audit event, instead of refusing for ever without a block."""
+    from skarbiec.audit.models import AuditEvent
+    from skarbiec.core import clock
+
+    right, wrong, state = f4_pin()
+    assert _raises(wrong) == "wrong_pin"
+    assert _raises(wrong) == "wrong_pin"
+
+    lose_one(monkeypatch, right)
+    assert state() == MobileChannel.State.ACTIVE
+    with counter_seen_at_comparison(lambda: 0) as seen:
+        assert _raises(right) == "channel_blocked"
+    assert seen == [] and state() == MobileChannel.State.ACTIVE
+    clock.advance(attempts.IN_FLIGHT_SECONDS + 1)
+    try:
+        with counter_seen_at_comparison(lambda: 0) as seen:
+            assert _raises(right) == "channel_blocked"
+    finally:
+        clock.reset()
+    assert seen == [] and state() == MobileChannel.State.BLOCKED
+    assert AuditEvent.objects.filter(event="mobile_channel_blocked").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_m5_r_x6_an_attempt_lost_long_ago_counts_as_a_failure_of_its_own(_api, monkeypatch):
+    """A lost attempt a minute old is a failure, not an attempt still in comparison: two more
+    wrong PINs are the third failure and block the app at once."""
+    from skarbiec.core import clock
+
+    right, wrong, state = f4_pin()
+    lose_one(monkeypatch, right)
+    clock.advance(attempts.IN_FLIGHT_SECONDS + 1)
+    try:
+        assert [_raises(wrong), _raises(wrong)] == ["wrong_pin", "channel_blocked"]
+    finally:
+        clock.reset()
+    assert state() == MobileChannel.State.BLOCKED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_m5_an_attempt_lost_before_a_success_is_no_failure_after_it(_api, monkeypatch):
+    """A success resets the consecutive failures (R-M5), the attempts in flight included: a PIN
+    lost with its process just before the member logs in is not a failure a minute later, so
+    two wrong PINs after the success leave the app open."""
+    right, wrong, state = f4_pin()
+    lose_one(monkeypatch, right)
+    assert _raises(right) == "accepted"
+    clock.advance(attempts.IN_FLIGHT_SECONDS + 1)
+    try:
+        assert [_raises(wrong), _raises(wrong)] == ["wrong_pin", "wrong_pin"]
+    finally:
+        clock.reset()
+    assert state() == MobileChannel.State.ACTIVE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_w2_a_completed_login_leaves_no_lost_attempt_to_hide_a_failure(_api, monkeypatch):
+    """A web login completed after a lost password attempt starts the count again from zero,
+    the attempts in flight included: three wrong passwords then block the channel at the
+    third, not one later (R-W2)."""
+    member = make_member()
+    lose_one(monkeypatch, lambda: begin_web_login(member.login, "Wrong#pass1", CTX))
+    complete_web_login(begin_web_login(member.login, PASSWORD, CTX), last_code(member), CTX)
+    wrong = lambda: begin_web_login(member.login, "Wrong#pass1", CTX)  # noqa: E731
+    assert [_raises(wrong) for _ in range(3)][-1] == "channel_blocked"
+    assert WebChannel.objects.get(member=member).state == WebChannel.State.BLOCKED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x6_r_o4_wrong_codes_do_not_count_a_right_password_in_flight(_api):
+    """Three wrong codes count one web failure (R-O4): settled while the member's right
+    password is being compared in another tab, that failure must not take the password's
+    count for a third one. One wrong password and one cancelled login are two failures."""
+    member = make_member()
+    assert _raises(lambda: begin_web_login(member.login, "Wrong#pass1", CTX)) == (
+        "wrong_credentials"
+    )
+    pending = begin_web_login(member.login, PASSWORD, CTX)
+    wrong = lambda: complete_web_login(pending, _wrong(last_code(member)), CTX)  # noqa: E731
+    assert [_raises(wrong), _raises(wrong)] == ["otp_invalid", "otp_invalid"]
+    with attempts_nested(lambda: None, wrong) as nested:
+        right = _raises(lambda: begin_web_login(member.login, PASSWORD, CTX))
+    assert nested == ["otp_attempts_exhausted"] and right == "accepted"
+    assert WebChannel.objects.get(member=member).state == WebChannel.State.ACTIVE
+
+
+def _restarted_while_in_flight(attempt: Callable[[], object], restart: Callable[[], object]):
+    """Run `attempt`; while its code is being compared, start the operation again elsewhere.
+    Returns (the restart's outcome, the attempt's outcome)."""
+    with attempts_nested(lambda: None, restart) as nested:
+        outcome = _raises(attempt)
+    return nested[0], outcome
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x7_r_o4_a_web_login_is_not_begun_again_while_its_last_code_is_checked(_api):
+    """Begun again while its third wrong code is being compared, a web login would void the
+    operation under it: the code would settle on a closed one without its consequence, and the
+    new login would start with no attempt left. The restart is refused (not the member's
+    mistake, 409); the third code cancels the login and counts its web failure (R-X7, R-O4)."""
+    member = make_member()
+    pending = begin_web_login(member.login, PASSWORD, CTX)
+    wrong = lambda: complete_web_login(pending, _wrong(last_code(member)), CTX)  # noqa: E731
+    assert [_raises(wrong), _raises(wrong)] == ["otp_invalid", "otp_invalid"]
+    restart = lambda: begin_web_login(member.login, PASSWORD, CTX)  # noqa: E731
+    assert _restarted_while_in_flight(wrong, restart) == (
+        "code_being_checked",
+        "otp_attempts_exhausted",
+    )
+    assert WebChannel.objects.get(member=member).failed_attempts == 1
+    assert AuditEvent.objects.filter(event="web_login_failed").count() == 1
+    # Once settled, the member starts again and the right code of the new login is taken.
+    again = begin_web_login(member.login, PASSWORD, CTX)
+    assert _raises(lambda: complete_web_login(again, last_code(member), CTX)) == "accepted"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x6_a_right_code_in_flight_is_not_taken_as_wrong_by_a_restart(_api):
+    """The member's right code is being compared (two wrong ones before it) when another tab
+    begins the login again: the restart waits for it, and the code logs the member in."""
+    member = make_member()
+    pending = begin_web_login(member.login, PASSWORD, CTX)
+    code = last_code(member)
+    wrong = lambda: complete_web_login(pending, _wrong(code), CTX)  # noqa: E731
+    assert [_raises(wrong), _raises(wrong)] == ["otp_invalid", "otp_invalid"]
+    restart = lambda: begin_web_login(member.login, PASSWORD, CTX)  # noqa: E731
+    right = lambda: complete_web_login(pending, code, CTX)  # noqa: E731
+    assert _restarted_while_in_flight(right, restart) == ("code_being_checked", "accepted")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_o4_an_activation_is_not_begun_again_while_its_last_code_is_checked(_api):
+    """Someone with the Login and the mobile-app password but not the SIM sends the third
+    wrong activation code and starts the activation again while it is compared: the restart
+    is refused and the third code blocks the app, as three wrong codes must (R-O4)."""
+    member = member_with_channel()
+    device = DeviceClient.in_process(language="en")
+    device.activate(member.login, MOBILE_PASSWORD)
+    code = last_code(member)
+    wrong = lambda: device.confirm_activation(_wrong(code))  # noqa: E731
+    assert [_raises(wrong), _raises(wrong)] == ["otp_invalid", "otp_invalid"]
+    other = DeviceClient.in_process(language="en")
+    restart = lambda: other.activate(member.login, MOBILE_PASSWORD)  # noqa: E731
+    assert _restarted_while_in_flight(wrong, restart) == ("code_being_checked", "channel_blocked")
+    assert MobileChannel.objects.get(member=member).state == MobileChannel.State.BLOCKED
+    assert Confirmation.objects.filter(member=member, kind="mobile_device_activation").count() == 1
