@@ -1,6 +1,8 @@
 """Staff members for the back-office tests, made through the real services, and test clients
 logged in through the real login (password, then the authenticator app)."""
 
+import re
+
 import pyotp
 from django.test import Client
 
@@ -68,3 +70,11 @@ def staff_client(profile: StaffProfile) -> Client:
     client = english_client()
     log_in(client, profile)
     return client
+
+
+def cash_form(client: Client, account_id: int, **fields: str) -> dict[str, str]:
+    """The cash form of an account as the page shows it (its key included), with `fields`."""
+    page = client.get(f"/backoffice/accounts/{account_id}/cash/").content.decode()
+    found = re.search(r'name="request_key" value="([^"]+)"', page)
+    assert found, "the cash form carries its key"
+    return {"request_key": found.group(1), **fields}

@@ -5,16 +5,18 @@ receipt."""
 
 import io
 
+import pytest
 from django.core.management import call_command
 from pypdf import PdfReader
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.ledger.accounts import internal_account, open_account
-from skarbiec.ledger.models import Account, LedgerEntry
+from skarbiec.ledger.accounts import deposit_cash, internal_account, open_account
+from skarbiec.ledger.models import Account, LedgerEntry, LedgerTransaction
 from skarbiec.members.models import Member
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body
-from tests.factories import CLI, make_pesel
+from tests.backoffice.staff import cash_form, make_staff
+from tests.factories import CLI, make_member, make_pesel
 from tests.web.login_steps import english_client, last_sms_code
 
 
@@ -83,17 +85,21 @@ def test_r_b2_cash_in_and_out_are_balanced_against_the_branch_cash_account(
     account = open_account(member, Account.Kind.CURRENT, CLI)
     cash = internal_account(member.credit_union, Account.Kind.FUNDING)
     url = f"/backoffice/accounts/{account.pk}/cash/"
-    assert clerk_client.post(url, {"direction": "deposit", "amount": "150,00"}).status_code == 302
-    assert clerk_client.post(url, {"direction": "withdrawal", "amount": "40,50"}).status_code == 302
+
+    def book(**fields: str):
+        return clerk_client.post(url, cash_form(clerk_client, account.pk, **fields))
+
+    assert book(direction="deposit", amount="150,00").status_code == 302
+    assert book(direction="withdrawal", amount="40,50").status_code == 302
     account.refresh_from_db()
     cash.refresh_from_db()
     assert account.booked_minor == 10_950 and cash.booked_minor == -10_950
     # More than the balance: refused beside the field, nothing booked.
     entries = LedgerEntry.objects.count()
-    refused = clerk_client.post(url, {"direction": "withdrawal", "amount": "1000,00"})
+    refused = book(direction="withdrawal", amount="1000,00")
     assert refused.status_code in (400, 409, 422)
     assert LedgerEntry.objects.count() == entries
-    refused = clerk_client.post(url, {"direction": "deposit", "amount": "abc"})
+    refused = book(direction="deposit", amount="abc")
     assert refused.status_code == 400 and b'data-field-error="amount"' in refused.content
     call_command("ledger", "check")
     events = AuditEvent.objects.filter(event__in=["cash_deposited", "cash_withdrawn"])
@@ -103,7 +109,7 @@ def test_r_b2_cash_in_and_out_are_balanced_against_the_branch_cash_account(
 def test_r_b2_printable_pdf_receipt(clerk_client, member):
     account = open_account(member, Account.Kind.CURRENT, CLI)
     url = f"/backoffice/accounts/{account.pk}/cash/"
-    clerk_client.post(url, {"direction": "deposit", "amount": "150,00"})
+    clerk_client.post(url, cash_form(clerk_client, account.pk, direction="deposit", amount="150"))
     page = clerk_client.get(url)
     assert b"data-booked" in page.content
     txn = AuditEvent.objects.get(event="cash_deposited").data["txn"]
@@ -140,3 +146,59 @@ def test_r_b2_not_even_installation_administrators_book_cash_on_the_cash_account
     root = staff_client(make_staff("admin", None, "root"))
     cash = internal_account(member.credit_union, Account.Kind.FUNDING)
     assert root.get(f"/backoffice/accounts/{cash.pk}/cash/").status_code == 404
+
+
+def test_r_b2_the_same_cash_form_sent_twice_books_once(clerk_client, member):
+    """A double click on "Book", or the browser sending the form again: the clerk hands the
+    cash over once, so it is booked once, and the second answer shows the first booking."""
+    account = open_account(member, Account.Kind.CURRENT, CLI)
+    deposit_cash(account, 50_000, CLI)
+    url = f"/backoffice/accounts/{account.pk}/cash/"
+    form = cash_form(clerk_client, account.pk, direction="withdrawal", amount="100,00")
+    assert [clerk_client.post(url, form).status_code for _ in range(2)] == [302, 302]
+    account.refresh_from_db()
+    assert account.booked_minor == 40_000
+    assert LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.WITHDRAWAL).count() == 1
+    # The same form sent again with another amount books nothing either.
+    refused = clerk_client.post(url, {**form, "amount": "200,00"})
+    assert refused.status_code == 409 and b"already booked" in refused.content
+    # Without the key it was shown with, a form books nothing.
+    del form["request_key"]
+    assert clerk_client.post(url, form).status_code == 409
+    account.refresh_from_db()
+    assert account.booked_minor == 40_000
+    call_command("ledger", "check")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_b2_r_x4_the_same_cash_form_sent_twice_at_once_books_once(cu):
+    """Two submits of one form racing each other: one books, the other finds that booking."""
+    import threading
+
+    from django.db import connection
+
+    from skarbiec.backoffice.cash import book_cash
+    from skarbiec.backoffice.login import staff_context
+
+    clerk = make_staff("clerk", cu, "piotr.clerk")
+    account = open_account(make_member(cu), Account.Kind.CURRENT, CLI)
+    deposit_cash(account, 50_000, CLI)
+    ctx = staff_context(clerk, CLI)
+    start, bookings = threading.Barrier(2), []
+
+    def submit() -> None:
+        try:
+            start.wait()
+            bookings.append(book_cash(clerk, account.pk, "withdrawal", "100", "k" * 24, ctx).pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    account.refresh_from_db()
+    assert len(bookings) == 2 and len(set(bookings)) == 1
+    assert account.booked_minor == 40_000
+    call_command("ledger", "check")

@@ -9,7 +9,7 @@ from django.test import Client
 from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.models import Account, LedgerTransaction
 from skarbiec.members.models import CreditUnion, Member, StaffProfile
-from tests.backoffice.staff import log_in, make_staff
+from tests.backoffice.staff import cash_form, log_in, make_staff
 from tests.factories import CLI, make_credit_union, make_member, make_pesel
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +39,12 @@ def test_r_x8_cash_amounts(settings, amount):
     account = open_account(member, Account.Kind.CURRENT, CLI)
     client = _client(settings, make_staff("clerk", member.credit_union))
     before = LedgerTransaction.objects.count()
+    url = f"/backoffice/accounts/{account.pk}/cash/"
     response = client.post(
-        f"/backoffice/accounts/{account.pk}/cash/", {"direction": "withdrawal", "amount": amount}
+        url, cash_form(client, account.pk, direction="withdrawal", amount=amount)
     )
     _page(response, amount)
-    response = client.post(
-        f"/backoffice/accounts/{account.pk}/cash/", {"direction": "deposit", "amount": amount}
-    )
+    response = client.post(url, cash_form(client, account.pk, direction="deposit", amount=amount))
     _page(response, amount)
     if response.status_code != 302:
         assert LedgerTransaction.objects.count() == before

@@ -2,18 +2,21 @@
 account and the branch's cash account (`ledger/accounts.deposit_cash`/`withdraw_cash`), with a
 printable PDF receipt. Accounts are reached only through `scope.account_of` (R-B6)."""
 
+import re
 from dataclasses import dataclass
 
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.backoffice.errors import InvalidField, NotInScope
+from skarbiec.backoffice.errors import CashFormUsed, InvalidField, NotInScope
 from skarbiec.backoffice.scope import account_of, audit_events_of
+from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.ledger.accounts import deposit_cash, withdraw_cash
 from skarbiec.ledger.amounts import parse_amount
-from skarbiec.ledger.models import Account, LedgerTransaction
+from skarbiec.ledger.models import Account, CashRequest, LedgerTransaction
 from skarbiec.ledger.pdf import cash_receipt_pdf
 from skarbiec.members.models import StaffProfile
 
@@ -27,13 +30,20 @@ def cash_account(staff: StaffProfile, account_id: object) -> Account:
     return account
 
 
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
 def book_cash(
     staff: StaffProfile,
     account_id: object,
     direction: str,
     amount_text: str,
+    request_key: str,
     ctx: RequestContext,
 ) -> LedgerTransaction:
+    """Pay cash in or out once per form: `request_key` is the key the form was shown with, and
+    the same form sent again returns its first booking (R-B2). Another booking under the key
+    (a form sent again with its amount changed) is refused, booking nothing."""
     account = cash_account(staff, account_id)
     if direction not in DIRECTIONS:
         raise InvalidField("direction", _("Choose cash in or cash out."))
@@ -41,9 +51,45 @@ def book_cash(
         amount = parse_amount(amount_text)
     except DomainError as error:
         raise InvalidField("amount", error.message)
-    if direction == "deposit":
-        return deposit_cash(account, amount, ctx, "Wpłata gotówkowa w oddziale")
-    return withdraw_cash(account, amount, ctx, "Wypłata gotówkowa w oddziale")
+    key = request_key if isinstance(request_key, str) and KEY_RE.match(request_key) else ""
+    if not key:
+        raise CashFormUsed()
+    booked = _booked_under(key, account, direction, amount)
+    if booked is not None:
+        return booked
+    try:
+        with transaction.atomic():
+            if direction == "deposit":
+                booking = deposit_cash(account, amount, ctx, "Wpłata gotówkowa w oddziale")
+            else:
+                booking = withdraw_cash(account, amount, ctx, "Wypłata gotówkowa w oddziale")
+            CashRequest.objects.create(
+                key=key,
+                booking=booking,
+                account=account,
+                direction=direction,
+                amount_minor=amount,
+                created_at=clock.now(),
+            )
+    except IntegrityError:
+        # A parallel submit of the same form booked first: nothing of this one stays.
+        booked = _booked_under(key, account, direction, amount)
+        if booked is None:
+            raise
+        return booked
+    return booking
+
+
+def _booked_under(
+    key: str, account: Account, direction: str, amount: int
+) -> LedgerTransaction | None:
+    """The booking made under a form's key, or None; the key used for other details refuses."""
+    first = CashRequest.objects.select_related("booking").filter(key=key).first()
+    if first is None:
+        return None
+    if (first.account_id, first.direction, first.amount_minor) != (account.pk, direction, amount):
+        raise CashFormUsed()
+    return first.booking
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,15 @@ class InvalidField(DomainError):
 
     def __init__(self, field: str, message: object = None) -> None:
         super().__init__(message, field=field)  # type: ignore[arg-type]
+
+
+class CashFormUsed(DomainError):
+    """A cash form is booked once (R-B2): sent again with other details, or without the key
+    it was shown with, it books nothing."""
+
+    code = "cash_form_used"
+    message = _(
+        "This cash form was already booked, or it has expired. Open the form again to book "
+        "another payment."
+    )
+    status = 409

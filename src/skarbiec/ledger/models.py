@@ -169,6 +169,21 @@ def write_balanced(txn: LedgerTransaction, entries: list[LedgerEntry]) -> None:
     LedgerEntry.objects.bulk_create(entries)
 
 
+class CashRequest(models.Model):
+    """One cash form at the branch, booked once (R-B2): the key the form was shown with. The
+    same form sent twice (a double click, the browser sending it again) finds its booking
+    here instead of paying the cash in or out a second time."""
+
+    key = models.CharField(max_length=64, unique=True)
+    booking = models.OneToOneField(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="cash_request"
+    )
+    account = models.ForeignKey("Account", on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(max_length=16)
+    amount_minor = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+
 class Order(models.Model):
     """R-L3. A transfer order (dyspozycja) from a member's account.
 

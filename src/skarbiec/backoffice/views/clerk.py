@@ -1,5 +1,6 @@
 """Branch clerk pages (R-B2): onboarding, opening accounts, cash in and out with a receipt."""
 
+import secrets
 from typing import Any
 
 from django import forms
@@ -151,6 +152,8 @@ class CashForm(forms.Form):
     amount = forms.CharField(
         label=gettext_lazy("Amount"), max_length=32, help_text=gettext_lazy('For example "150,00"')
     )
+    # The form's own key: the same form sent twice books once (R-B2).
+    request_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
 
 @require_http_methods(["GET", "POST"])
@@ -161,12 +164,20 @@ def cash_page(request: HttpRequest, account_id: int) -> HttpResponse:
 
     def action(data: dict[str, Any]) -> HttpResponse:
         txn = cash.book_cash(
-            staff, account_id, data["direction"], data["amount"], staff_ctx(request)
+            staff,
+            account_id,
+            data["direction"],
+            data["amount"],
+            data["request_key"],
+            staff_ctx(request),
         )
         flash(request, str(txn.pk))
         return HttpResponseRedirect(reverse("backoffice:cash", args=[account_id]))
 
-    form = CashForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        form = CashForm(request.POST)
+    else:
+        form = CashForm(initial={"request_key": secrets.token_urlsafe(18)})
     booked = pop_flash(request) if request.method == "GET" else None
     account.refresh_from_db()
     return form_page(
