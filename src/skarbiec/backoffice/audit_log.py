@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.backoffice.scope import audit_events_of, members_of
+from skarbiec.core.spreadsheets import inert_cell
 from skarbiec.members.models import StaffProfile
 
 PAGE_SIZE = 100
@@ -90,10 +91,5 @@ def events_csv(staff: StaffProfile, f: AuditFilter) -> bytes:
             e.device,
             json.dumps(e.data or {}, ensure_ascii=False, sort_keys=True),
         ]
-        writer.writerow([_csv_safe(str(cell)) for cell in row])
+        writer.writerow([inert_cell(str(cell)) for cell in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _csv_safe(text: str) -> str:
-    """A cell a spreadsheet would run as a formula starts with a quote instead."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

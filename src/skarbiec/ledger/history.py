@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from skarbiec.core.bounds import MAX_PAGE
+from skarbiec.core.spreadsheets import inert_cell
 from skarbiec.ledger.accounts import get_member_account
 from skarbiec.ledger.amounts import format_amount_plain, require_amount
 from skarbiec.ledger.errors import AccountNotFound, InvalidOrderDetails
@@ -201,8 +202,8 @@ def history_csv(
                 csv_amount(e.amount_minor, lang),
                 "PLN",
                 csv_amount(e.balance_after_minor, lang),
-                _csv_safe(e.transaction.title),
-                _csv_safe(e.counterparty_name),
+                inert_cell(e.transaction.title),
+                inert_cell(e.counterparty_name),
                 e.counterparty_account,
                 kinds.get(e.transaction.kind, e.transaction.kind),
             ]
@@ -220,9 +221,3 @@ KIND_LABELS = {
     "deposit": gettext_lazy("cash deposit"),
     "withdrawal": gettext_lazy("cash withdrawal"),
 }
-
-
-def _csv_safe(text: str) -> str:
-    # A title like "=HYPERLINK(...)" must not run as a formula when the file opens in a
-    # spreadsheet (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
