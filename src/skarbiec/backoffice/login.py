@@ -38,9 +38,9 @@ from skarbiec.core.attempts import (
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, Unauthenticated
 from skarbiec.core.locks import for_update
-from skarbiec.core.throttling import UnknownLoginCounter, consume_rate_limit
+from skarbiec.core.throttling import consume_rate_limit
 from skarbiec.members.models import StaffProfile
-from skarbiec.members.queries import credit_union_answering_for, policy_value
+from skarbiec.members.queries import policy_value, unknown_login_counter
 
 RECOVERY_CODES = 10
 ISSUER = "Skarbiec"
@@ -144,20 +144,6 @@ class PasswordAccepted:
     needs_enrolment: bool
 
 
-def _unknown_username_counter(username: str) -> UnknownLoginCounter:
-    """An unknown username is answered with the policy of the credit union chosen for it, as
-    for an unknown member Login (R-T3): it locks at the limit a real staff member of that credit
-    union locks at, so a credit union's own limit tells no username from one nobody has."""
-    answering = credit_union_answering_for(username)
-    return UnknownLoginCounter(
-        "staff-unknown",
-        username,
-        policy_value(answering, "max_web_password_failures"),
-        wrong=lambda left: WrongStaffCredentials(attempts_left=left),
-        blocked=StaffAccountLocked,
-    )
-
-
 def check_staff_password(username: str, password: str, ctx: RequestContext) -> PasswordAccepted:
     """First factor. An unknown username walks through the same answers and costs the same
     Argon2 work as a known one."""
@@ -169,7 +155,14 @@ def check_staff_password(username: str, password: str, ctx: RequestContext) -> P
         .first()
     )
     if profile is None:
-        check_secret(_unknown_username_counter(username.lower()), PasswordGuess(None, password))
+        unknown = unknown_login_counter(
+            "staff-unknown",
+            username.lower(),
+            "max_web_password_failures",
+            wrong=lambda left: WrongStaffCredentials(attempts_left=left),
+            blocked=lambda credit_union: StaffAccountLocked(),
+        )
+        check_secret(unknown, PasswordGuess(None, password))
         raise WrongStaffCredentials()  # never reached: nothing matches an unknown user
     counter = StaffPasswordCounter(profile.pk, _limit(profile, "max_web_password_failures"), ctx)
     check_secret(counter, PasswordGuess(_django_argon2, password))

@@ -1,10 +1,14 @@
 """Looking up members and their credit union's details."""
 
+from collections.abc import Callable
+
 from django.db import models
 from django.db.models import QuerySet
 
+from skarbiec.core.errors import DomainError
 from skarbiec.core.keys import keyed_hash
 from skarbiec.core.prepared import prepared_select
+from skarbiec.core.throttling import UnknownLoginCounter
 from skarbiec.members.models import CreditUnion, Member
 
 
@@ -47,6 +51,28 @@ def credit_union_answering_for(login: str) -> CreditUnion | None:
     return credit_unions[
         int(keyed_hash("unknown-login-credit-union", login)[:12], 16) % len(credit_unions)
     ]
+
+
+def unknown_login_counter(
+    scope: str,
+    login: str,
+    policy_field: str,
+    *,
+    wrong: Callable[[int], DomainError],
+    blocked: Callable[[CreditUnion | None], DomainError],
+    chosen: CreditUnion | None = None,
+) -> UnknownLoginCounter:
+    """The failures of a Login (or staff username) nobody has, walking the answers a real one
+    gets (R-T3): the limit `policy_field` and the refusals of the credit union `chosen` (the
+    one the app names), or of the one answering for that Login."""
+    answering = chosen or credit_union_answering_for(login)
+    return UnknownLoginCounter(
+        scope,
+        login,
+        policy_value(answering, policy_field),
+        wrong=wrong,
+        blocked=lambda: blocked(answering),
+    )
 
 
 def helpline_phones(credit_union: CreditUnion | None) -> list[str]:

@@ -42,15 +42,8 @@ from skarbiec.core.attempts import (
 )
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, InvalidInput
-from skarbiec.core.throttling import (
-    UnknownLoginCounter,
-)
 from skarbiec.members.models import CreditUnion, Member
-from skarbiec.members.queries import (
-    credit_union_answering_for,
-    member_by_login,
-    policy_value,
-)
+from skarbiec.members.queries import member_by_login, unknown_login_counter
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import (
     OperationKind,
@@ -131,19 +124,6 @@ def _activation_password(channel: MobileChannel) -> str | None:
     return channel.password_hash if offered and usable and channel.password_hash else None
 
 
-def _unknown_login_counter(login: str, chosen: CreditUnion | None) -> UnknownLoginCounter:
-    """Unknown Logins walk through the same answers as real ones (R-T3): the policy and
-    helpline of the credit union the app was set up for, or of the one chosen for the Login."""
-    answering = chosen or credit_union_answering_for(login)
-    return UnknownLoginCounter(
-        "unknown-mobile-login",
-        login,
-        policy_value(answering, "max_auth_failures"),
-        wrong=lambda left: ActivationRefused(attempts_left=left),
-        blocked=lambda: MobileChannelBlocked.of(answering),
-    )
-
-
 def _chosen_credit_union(sort_code: str) -> CreditUnion | None:
     """The credit union the app was set up for, when it says so (R-M1): an app of a credit
     union without the app is told before any secret is asked for."""
@@ -209,7 +189,15 @@ def activate_mobile_device(
         chosen = _chosen_credit_union(credit_union)
         member = member_by_login(login)
         if member is None or (chosen is not None and member.credit_union_id != chosen.pk):
-            check_secret(_unknown_login_counter(login, chosen), PasswordGuess(None, password))
+            unknown = unknown_login_counter(
+                "unknown-mobile-login",
+                login,
+                "max_auth_failures",
+                wrong=lambda left: ActivationRefused(attempts_left=left),
+                blocked=MobileChannelBlocked.of,
+                chosen=chosen,
+            )
+            check_secret(unknown, PasswordGuess(None, password))
             raise AssertionError("a password never matches an unknown Login")
         check_secret(
             MobilePasswordCounter(member, ctx), PasswordGuess(_activation_password, password)

@@ -30,16 +30,11 @@ from skarbiec.core.locks import for_update
 from skarbiec.core.password_hashing import hash_password, password_needs_rehash
 from skarbiec.core.prepared import prepared_select
 from skarbiec.core.throttling import (
-    UnknownLoginCounter,
     address_failures_limited,
     consume_rate_limit,
 )
 from skarbiec.members.models import Member
-from skarbiec.members.queries import (
-    credit_union_answering_for,
-    member_by_login,
-    policy_value,
-)
+from skarbiec.members.queries import member_by_login, unknown_login_counter
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import (
     OperationKind,
@@ -59,19 +54,6 @@ def login_limits(login: str, ctx: RequestContext) -> Iterator[None]:
     with address_failures_limited("login-addr", ctx.ip_address, per_addr, window_a):
         consume_rate_limit("login-login", login, per_login, window_l)
         yield
-
-
-def _unknown_login_counter(login: str) -> UnknownLoginCounter:
-    """An unknown Login is answered with the policy and helpline of the credit union chosen
-    for it, so nothing in the answer tells it from a member's (R-T3)."""
-    answering = credit_union_answering_for(login)
-    return UnknownLoginCounter(
-        "unknown-login",
-        login,
-        policy_value(answering, "max_web_password_failures"),
-        wrong=lambda left: WrongCredentials(attempts_left=left),
-        blocked=lambda: WebChannelBlocked.of(answering),
-    )
 
 
 @prepared_select
@@ -167,7 +149,14 @@ def begin_web_login(login: str, password: str, ctx: RequestContext) -> PendingWe
     with login_limits(login, ctx):
         member = member_by_login(login)
         if member is None:
-            check_secret(_unknown_login_counter(login), PasswordGuess(None, password))
+            unknown = unknown_login_counter(
+                "unknown-login",
+                login,
+                "max_web_password_failures",
+                wrong=lambda left: WrongCredentials(attempts_left=left),
+                blocked=WebChannelBlocked.of,
+            )
+            check_secret(unknown, PasswordGuess(None, password))
             raise AssertionError("a password never matches an unknown Login")
 
         def accepted(channel: WebChannel) -> None:
