@@ -28,11 +28,11 @@ A refused attempt (blocked, every attempt taken) compares nothing but spends the
 a comparison, so timing does not tell a blocked Login from a wrong password.
 
 Every counter's row has, next to its counted field, `<field>_in_flight` (attempts counted and
-not yet settled) and `<field>_counted_at` (the last count). An attempt whose process died
-between the count and the settlement stays counted (the rule fails closed): in-flight
-attempts older than `IN_FLIGHT_SECONDS` are taken as failures, and when they took the last
-attempt the next one settles them, consequence included, instead of finding the attempts
-taken for ever.
+not yet settled) and `<field>_counted_at` (the last count). An attempt that never settles (its
+process died, or the database went away before the give-back could commit) is not the
+member's mistake: it is never a failure, and it holds its place under the limit for
+`IN_FLIGHT_SECONDS` after the last count, so no more attempts than the limit are compared in
+that time; the next count after that gives it back.
 """
 
 import hmac
@@ -46,6 +46,7 @@ from typing import Any, Generic, TypeVar, overload
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
 from django.db import DatabaseError, models, transaction
+from django.db.models.functions import Greatest
 from webauthn import verify_authentication_response
 from webauthn.helpers.exceptions import WebAuthnException
 
@@ -60,8 +61,8 @@ Row = TypeVar("Row", bound=models.Model)
 T = TypeVar("T")
 
 #: How long a counted attempt may be still in comparison. Comparisons take milliseconds (an
-#: Argon2id verify tens of them); older in-flight attempts were lost with their process and
-#: count as failures.
+#: Argon2id verify tens of them); older in-flight attempts were lost (their process died, the
+#: database went away before the give-back) and are given back at the next count.
 IN_FLIGHT_SECONDS = 60
 
 
@@ -167,13 +168,13 @@ def cleared_values(*fields: str) -> dict[str, int]:
 
 
 def settled_failures(row: models.Model, field: str) -> int:
-    """The failures a row's count holds once its attempts in flight are left out."""
-    return max(int(getattr(row, field)) - in_flight_now(row, field), 0)
+    """The failures a row's count holds: attempts in flight (or lost) are none."""
+    return max(int(getattr(row, field)) - int(getattr(row, in_flight_field(field))), 0)
 
 
 def in_flight_now(row: models.Model, field: str) -> int:
-    """Attempts in flight, unless the last count is older than IN_FLIGHT_SECONDS (then they
-    were lost with their processes and are failures)."""
+    """Attempts still being compared, unless the last count is older than IN_FLIGHT_SECONDS
+    (then they were lost, and the next count gives them back)."""
     counted_at = getattr(row, counted_at_field(field))
     if counted_at is None or counted_at <= clock.now() - timedelta(seconds=IN_FLIGHT_SECONDS):
         return 0
@@ -182,7 +183,17 @@ def in_flight_now(row: models.Model, field: str) -> int:
 
 def _settle_own(counter: Counter[Any], row: models.Model) -> None:
     """This request's attempt is no longer in flight (written with the count)."""
-    setattr(row, in_flight_field(counter.field), max(counter.in_flight(row) - 1, 0))
+    column = in_flight_field(counter.field)
+    setattr(row, column, max(int(getattr(row, column)) - 1, 0))
+
+
+def _give_back_lost(counter: Counter[Any], row: models.Model) -> None:
+    """Attempts in flight since before IN_FLIGHT_SECONDS will never settle: given back."""
+    column = in_flight_field(counter.field)
+    lost = int(getattr(row, column)) - counter.in_flight(row)
+    if lost > 0:
+        setattr(row, counter.field, max(counter.counted(row) - lost, 0))
+        setattr(row, column, 0)
 
 
 _count_writes: dict[tuple[type, str, bool], PreparedUpdate] = {}
@@ -455,8 +466,9 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
     with transaction.atomic(durable=True):
         row = counter.lock()
         refusal = counter.refusal(row)
+        _give_back_lost(counter, row)
         if refusal is None and counter.counted(row) >= counter.limit:
-            refusal = _settle_lost(counter, row) or counter.exhausted(row)
+            refusal = counter.exhausted(row)
         if refusal is None:
             setattr(row, in_flight_field(counter.field), counter.in_flight(row) + 1)
             store_count(counter, row, counter.counted(row) + 1, counted_at=clock.now())
@@ -464,18 +476,6 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
         guess._decoy()
         raise refusal
     return row
-
-
-def _settle_lost(counter: Counter[Row], row: Row) -> DomainError | None:
-    """Every attempt is taken and some were never settled: their processes died (nothing is
-    in comparison any more). They are settled now as the failures they were counted as, with
-    the limit's consequence, instead of leaving the attempts taken for ever. None while
-    attempts are still in comparison."""
-    if not getattr(row, in_flight_field(counter.field)) or counter.in_flight(row):
-        return None
-    setattr(row, in_flight_field(counter.field), 0)
-    store_count(counter, row, counter.counted(row))
-    return counter.reject(row)
 
 
 def _count_in_one_statement(counter: Counter[Any]) -> bool:
@@ -517,14 +517,21 @@ def _count_statement(kind: "type[Counter[Any]]") -> PreparedUpdate | None:
             ) -> Update:
                 rows = kind.open_rows(subject_id)
                 assert rows is not None
-                # In-flight attempts older than IN_FLIGHT_SECONDS were lost: not carried on.
-                still_in_flight = models.Case(
-                    models.When(**{f"{counted_at}__gt": fresh_after}, then=models.F(in_flight) + 1),
-                    default=models.Value(1),
+                # In-flight attempts older than IN_FLIGHT_SECONDS were lost: given back here
+                # (`_give_back_lost` in one statement).
+                fresh = models.Q(**{f"{counted_at}__gt": fresh_after})
+                admitted = (fresh & models.Q(**{f"{field}__lt": limit})) | (
+                    ~fresh & models.Q(**{f"{field}__lt": models.F(in_flight) + limit})
                 )
-                return rows.filter(**{f"{field}__lt": limit}), {
-                    field: models.F(field) + 1,
-                    in_flight: still_in_flight,
+                return rows.filter(admitted), {
+                    field: models.Case(
+                        models.When(fresh, then=models.F(field) + 1),
+                        default=Greatest(models.F(field) - models.F(in_flight), 0) + 1,
+                    ),
+                    in_flight: models.Case(
+                        models.When(fresh, then=models.F(in_flight) + 1),
+                        default=models.Value(1),
+                    ),
                     counted_at: now,
                 }
 
@@ -536,7 +543,8 @@ def _count_statement(kind: "type[Counter[Any]]") -> PreparedUpdate | None:
 def give_back(counter: Counter[Any]) -> None:
     """Return one counted attempt, in a transaction of its own: the request failed for a reason
     that is not the member's mistake. If even that fails (the database is gone), the attempt
-    stays counted: the rule fails closed."""
+    stays in flight, never a failure, and the first count after IN_FLIGHT_SECONDS gives it
+    back."""
     try:
         with transaction.atomic(durable=True):
             row = counter.lock()
