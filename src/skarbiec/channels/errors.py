@@ -4,7 +4,13 @@ from typing import Self
 
 from django.utils.translation import gettext_lazy as _
 
-from skarbiec.core.errors import Conflict, DomainError, Refused, Unauthenticated
+from skarbiec.core.errors import (
+    Conflict,
+    DomainError,
+    NotMembersMistake,
+    Refused,
+    Unauthenticated,
+)
 from skarbiec.members.models import CreditUnion
 from skarbiec.members.queries import helpline_phones
 
@@ -134,6 +140,11 @@ class UnknownDevice(Unauthenticated):
         "This device is not activated for the mobile app (it may have been replaced or "
         "removed). Reset the application and activate it again."
     )
+
+
+class DeviceRemovedMeanwhile(NotMembersMistake, UnknownDevice):
+    """The device was removed (or replaced) while its PIN or fingerprint was being checked:
+    answered as any unknown device, but not a failure of the client's address (R-X10)."""
 
 
 class ChallengeInvalid(Unauthenticated):

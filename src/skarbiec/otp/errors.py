@@ -9,7 +9,10 @@ class OtpInvalid(DomainError):
     status = 400
 
 
-class OtpExpired(DomainError):
+class OtpExpired(NotMembersMistake, DomainError):
+    """Refused before any comparison (expired, used, or the operation closed meanwhile):
+    nothing was guessed, so it is no failure of the client's address either (R-X10)."""
+
     code = "otp_expired"
     message = _("The SMS code has expired or was already used. Ask for a new code.")
     status = 400

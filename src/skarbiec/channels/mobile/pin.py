@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from skarbiec.channels import protocol
 from skarbiec.channels.devicepolicy import DeviceInfo, check_device_policy
 from skarbiec.channels.errors import (
+    DeviceRemovedMeanwhile,
     FingerprintFailed,
     MobileChannelBlocked,
     MobileChannelDisabled,
@@ -158,6 +159,9 @@ class AuthCounter(Counter[MobileChannel]):
     def refusal(self, row: MobileChannel) -> DomainError | None:
         if row.state == MobileChannel.State.DISABLED:
             return MobileChannelDisabled()
+        if row.state == MobileChannel.State.PENDING:
+            # Its device was removed meanwhile (the channel waits for a new one): not blocked.
+            return DeviceRemovedMeanwhile()
         if row.state != MobileChannel.State.ACTIVE:
             return MobileChannelBlocked.of(self.member.credit_union)
         return None
@@ -205,7 +209,7 @@ def login_with(
     def logged_in(channel: MobileChannel) -> MobileSessionToken:
         # One statement checks the device is still bound and notes its use.
         if not _note_device_use.run(device_pk=device.pk, now=clock.now()):
-            raise UnknownDevice()
+            raise DeviceRemovedMeanwhile()
         if before_session is not None:
             before_session()
         record_member_event("mobile_login", member, ctx, method=method, device=device.device_id)
