@@ -40,6 +40,7 @@ from skarbiec.otp.operations import (
     confirm_code,
     declare_operation,
     open_operation_channels,
+    reopened_if_the_database_fails,
     start_confirmation,
 )
 
@@ -370,7 +371,10 @@ def confirm_limit_change(
         raise LimitChangeNotFound()
     require_channel_open(member, change.channel)
     confirm_code(RAISE_LIMITS, change.otp_id or 0, member, _limit_details(change), code, ctx)
-    with transaction.atomic():
+    with (
+        reopened_if_the_database_fails(RAISE_LIMITS, change.otp_id or 0, member),
+        transaction.atomic(),
+    ):
         change = for_update(LimitChange.objects).get(pk=change.pk)
         if change.state != LimitChange.State.PENDING:
             raise LimitChangeNotFound()

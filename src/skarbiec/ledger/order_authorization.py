@@ -6,10 +6,9 @@ counts toward the web lockout (through `skarbiec.channels.access`). Also the cod
 the member's cancellation of an order that still waits.
 """
 
-import logging
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import record_event
@@ -38,12 +37,10 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
-    reopen_confirmation,
+    reopened_if_the_database_fails,
     resend_code,
     void_confirmations,
 )
-
-log = logging.getLogger(__name__)
 
 
 def transfer_details(order: Order) -> dict[str, Any]:
@@ -143,17 +140,9 @@ def authorize_transfer(member: Member, order_id: int, code: str, ctx: RequestCon
         raise OrderStateConflict()
     require_channel_open(member, order.channel)
     confirm_code(TRANSFER, order.otp_id or 0, member, transfer_details(order), code, ctx)
-    try:
+    # A booking the database failed (503) is retried with the same code (R-X6, R-L3).
+    with reopened_if_the_database_fails(TRANSFER, order.otp_id or 0, member):
         return _book_authorized_order(member, order, ctx)
-    except DatabaseError:
-        # The code was right and is used; the booking did not happen (a deadlock victim, the
-        # connection lost). The member is told to try again (503): the code is open again,
-        # so the retry books the order instead of finding it closed for good (R-X6, R-L3).
-        try:
-            reopen_confirmation(TRANSFER, order.otp_id or 0, member)
-        except DatabaseError:
-            log.warning("could not reopen the code of order %s", order.pk, exc_info=True)
-        raise
 
 
 def _book_authorized_order(member: Member, order: Order, ctx: RequestContext) -> Order:

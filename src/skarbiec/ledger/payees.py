@@ -31,6 +31,7 @@ from skarbiec.otp.operations import (
     confirm_code,
     declare_operation,
     open_operation_channels,
+    reopened_if_the_database_fails,
     start_confirmation,
 )
 
@@ -128,7 +129,10 @@ def confirm_trusted_payee(
         channel = WEB
     require_channel_open(member, channel)
     confirm_code(TRUSTED_PAYEE, payee.otp_id or 0, member, _payee_details(payee), code, ctx)
-    with transaction.atomic():
+    with (
+        reopened_if_the_database_fails(TRUSTED_PAYEE, payee.otp_id or 0, member),
+        transaction.atomic(),
+    ):
         payee = for_update(TrustedPayee.objects).get(pk=payee.pk)
         if not awaits_code(payee):
             raise PayeeNotFound()

@@ -22,15 +22,17 @@ and never count as a failed attempt.
 """
 
 import json
+import logging
 import math
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils import translation
 
@@ -66,6 +68,8 @@ from skarbiec.otp.errors import (
 )
 from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.sms import queue_sms
+
+log = logging.getLogger(__name__)
 
 # The first code and at most three resends per operation (R-X7).
 MAX_CODES_PER_OPERATION = 4
@@ -374,6 +378,25 @@ def reopen_confirmation(kind: OperationKind, confirmation_id: int, member: Membe
             confirmation.state = Confirmation.State.OPEN
             confirmation.closed_at = None
             confirmation.save(update_fields=["state", "closed_at"])
+
+
+@contextmanager
+def reopened_if_the_database_fails(
+    kind: OperationKind, confirmation_id: int, member: Member
+) -> Iterator[None]:
+    """Around what a right code confirmed (book the transfer, trust the payee, bind the device,
+    log in): if the database fails in it (a deadlock victim, the connection lost; the member
+    is told 503), the code is open again, so the retry with the same code completes the
+    operation instead of finding it closed for good (R-X6). A refusal (the operation changed
+    meanwhile) leaves it closed."""
+    try:
+        yield
+    except DatabaseError:
+        try:
+            reopen_confirmation(kind, confirmation_id, member)
+        except DatabaseError:
+            log.warning("could not reopen operation %s", confirmation_id, exc_info=True)
+        raise
 
 
 def code_attempts_left(confirmation: Confirmation) -> int:

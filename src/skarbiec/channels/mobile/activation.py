@@ -49,6 +49,7 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
+    reopened_if_the_database_fails,
     start_confirmation,
 )
 
@@ -259,7 +260,10 @@ def confirm_mobile_device_activation(
             code,
             ctx,
         )
-    with transaction.atomic():
+    with (
+        reopened_if_the_database_fails(MOBILE_DEVICE_ACTIVATION, activation.otp_id, member),
+        transaction.atomic(),
+    ):
         used = MobileActivation.objects.filter(pk=activation.pk, used_at__isnull=True).update(
             used_at=clock.now()
         )

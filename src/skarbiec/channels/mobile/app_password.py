@@ -35,6 +35,7 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
+    reopened_if_the_database_fails,
     start_confirmation,
 )
 
@@ -122,7 +123,7 @@ def _confirm_new_password(
 ) -> None:
     with device_rate_limits("code", member.login, ctx):
         confirm_code(operation, otp_id, member, {"member": member.pk}, code, ctx)
-    with transaction.atomic():
+    with reopened_if_the_database_fails(operation, otp_id, member), transaction.atomic():
         channel = lock_mobile_channel(member)
         if channel.pending_password_otp_id != otp_id or not channel.pending_password_hash:
             raise ActivationInvalid()

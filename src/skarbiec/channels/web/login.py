@@ -41,6 +41,7 @@ from skarbiec.otp.operations import (
     code_attempts_left,
     confirm_code,
     declare_operation,
+    reopened_if_the_database_fails,
     resend_code,
     start_confirmation,
 )
@@ -202,7 +203,7 @@ def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext)
     with login_limits(member.login, ctx):
         require_web_open(member)
         confirm_code(WEB_LOGIN, pending.otp_id, member, {"login": member.login}, code, ctx)
-    with transaction.atomic():
+    with reopened_if_the_database_fails(WEB_LOGIN, pending.otp_id, member), transaction.atomic():
         channel = for_update(WebChannel.objects).get(member=member)
         if channel.state == WebChannel.State.BLOCKED:
             blocked = True

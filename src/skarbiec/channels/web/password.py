@@ -30,6 +30,7 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
+    reopened_if_the_database_fails,
     start_confirmation,
 )
 
@@ -137,7 +138,10 @@ def confirm_web_password_change(member: Member, otp_id: int, code: str, ctx: Req
     with login_limits(member.login, ctx):
         require_web_open(member)
         confirm_code(WEB_PASSWORD_CHANGE, otp_id, member, {"member": member.pk}, code, ctx)
-    with transaction.atomic():
+    with (
+        reopened_if_the_database_fails(WEB_PASSWORD_CHANGE, otp_id, member),
+        transaction.atomic(),
+    ):
         pending = (
             for_update(PendingWebPasswordChange.objects)
             .filter(member=member, otp_id=otp_id)
