@@ -213,19 +213,19 @@ def store_count(
     if write is None:
         if stamped:
 
-            def write_count(pk: int, value: int, in_flight_now: int, now: datetime) -> Update:
+            def write_count(pk: int, value: int, in_flight_count: int, now: datetime) -> Update:
                 return model._default_manager.filter(pk=pk), {
                     field: value,
-                    in_flight: in_flight_now,
+                    in_flight: in_flight_count,
                     counted_at_field(field): now,
                 }
 
         else:
 
-            def write_count(pk: int, value: int, in_flight_now: int) -> Update:  # type: ignore[misc]
+            def write_count(pk: int, value: int, in_flight_count: int) -> Update:  # type: ignore[misc]
                 return model._default_manager.filter(pk=pk), {
                     field: value,
-                    in_flight: in_flight_now,
+                    in_flight: in_flight_count,
                 }
 
         write_count.__name__ = f"write_{model.__name__}_{field}{'_stamped' if stamped else ''}"
@@ -233,7 +233,7 @@ def store_count(
     values: dict[str, Any] = {
         "pk": row.pk,
         "value": value,
-        "in_flight_now": getattr(row, in_flight),
+        "in_flight_count": getattr(row, in_flight),
     }
     if stamped:
         setattr(row, counted_at_field(field), counted_at)
