@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+from django.db import connection
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.channels.models import MobileChannel, WebChannel
@@ -309,5 +310,89 @@ def test_r_x6_a_database_gone_before_the_give_back_leaves_no_failure(_api, monke
     clock.advance(attempts.IN_FLIGHT_SECONDS + 1)
     try:
         assert _raises(right) == "accepted"
+    finally:
+        clock.reset()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x6_r_x7_a_lost_code_is_no_wrong_code_of_the_login_begun_again(_api, monkeypatch):
+    """The member's right code is lost with its process; a minute on the member begins the
+    login again. The new login keeps the wrong codes of the one before (R-X7), and the lost
+    one is none of them (R-X6): three attempts again."""
+    member = make_member()
+    pending = begin_web_login(member.login, PASSWORD, CTX)
+    code = last_code(member)
+    lose_one(monkeypatch, lambda: complete_web_login(pending, code, CTX))
+    clock.advance(attempts.IN_FLIGHT_SECONDS + 1)
+    try:
+        again = begin_web_login(member.login, PASSWORD, CTX)
+    finally:
+        clock.reset()
+    assert again.code_attempts == 3
+    assert Confirmation.objects.get(pk=again.otp_id).failed_codes == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: SQLite queues writers")
+def test_r_o4_r_x7_a_wrong_code_settles_even_as_a_deadlock_victim(_api):
+    """The third wrong code of a password change settles (locks the operation, then the web
+    channel) while the change is requested again (locks the channel, then the operation): the
+    database breaks the deadlock by failing the settlement. A code known to be wrong must not
+    be left in flight to be given back a minute later: the settlement runs again, the change
+    is cancelled, and the right code confirms nothing (R-O4, R-X7)."""
+    import threading
+    import time
+
+    from django.db import transaction
+
+    from skarbiec.channels.web.password import (
+        WEB_PASSWORD_CHANGE,
+        confirm_web_password_change,
+        request_web_password_change,
+    )
+    from skarbiec.core.locks import for_update
+    from skarbiec.otp.operations import start_confirmation
+
+    member = make_member()
+    otp_id = request_web_password_change(member, PASSWORD, "Nowe#Haslo42", "Nowe#Haslo42", CTX)
+    code = last_code(member)
+    wrong = lambda: confirm_web_password_change(member, otp_id, _wrong(code), CTX)  # noqa: E731
+    assert [_raises(wrong), _raises(wrong)] == ["otp_invalid", "otp_invalid"]
+    locked = threading.Event()
+    restarted: list[str] = []
+
+    def request_again_elsewhere() -> None:
+        # request_web_password_change's transaction, in its lock order.
+        try:
+            with transaction.atomic():
+                for_update(WebChannel.objects).get(member=member)
+                locked.set()
+                time.sleep(0.3)  # the third code's settlement now waits for this row
+                start_confirmation(
+                    WEB_PASSWORD_CHANGE, member, details={"member": member.pk},
+                    channel="web", ctx=CTX,
+                )  # fmt: skip
+            restarted.append("restarted")
+        except Exception as error:  # noqa: BLE001 - either side may be the victim
+            restarted.append(getattr(error, "code", type(error).__name__))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=request_again_elsewhere)
+
+    def at_the_third_comparison() -> None:
+        if not thread.is_alive() and not restarted:
+            thread.start()
+            locked.wait(5)
+
+    with at_each_comparison(at_the_third_comparison):
+        third = _raises(wrong)
+    thread.join()
+    assert third == "otp_attempts_exhausted", (third, restarted)
+    clock.advance(attempts.IN_FLIGHT_SECONDS + 1)
+    try:
+        assert _raises(lambda: confirm_web_password_change(member, otp_id, code, CTX)) != (
+            "accepted"
+        )
     finally:
         clock.reset()

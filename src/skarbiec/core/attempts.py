@@ -37,6 +37,7 @@ that time; the next count after that gives it back.
 
 import hmac
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -45,7 +46,7 @@ from typing import Any, Generic, TypeVar, overload
 
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, OperationalError, models, transaction
 from django.db.models.functions import Greatest
 from webauthn import verify_authentication_response
 from webauthn.helpers.exceptions import WebAuthnException
@@ -436,14 +437,7 @@ def check_secret(
         give_back(counter)
         raise
     if not matched:
-        with transaction.atomic(durable=True):
-            row = counter.lock()
-            _settle_own(counter, row)
-            store_count(counter, row, counter.counted(row))
-            # Settled after a parallel attempt closed the row (blocked it, ran the operation's
-            # consequence, confirmed it): the count stays, the consequence runs only once.
-            error = counter.refusal(row) or counter.reject(row)
-        raise error
+        raise _settled_as_wrong(counter)
     try:
         with transaction.atomic(durable=True):
             row = counter.lock()
@@ -456,6 +450,33 @@ def check_secret(
     except BaseException:
         give_back(counter)
         raise
+
+
+#: Tries of a wrong secret's settlement that the database chose as a deadlock victim.
+SETTLEMENT_TRIES = 3
+
+
+def _settled_as_wrong(counter: Counter[Any]) -> DomainError:
+    """The count stays; audit, and the consequence at the limit, in one transaction. A secret
+    known to be wrong must not end up in flight, to be given back later: when the database
+    picks this transaction as a deadlock victim (another flow locked the same rows in the
+    other order, e.g. the operation started again), it settles again."""
+    for attempt in range(1, SETTLEMENT_TRIES + 1):
+        try:
+            with transaction.atomic(durable=True):
+                row = counter.lock()
+                _settle_own(counter, row)
+                store_count(counter, row, counter.counted(row))
+                # Settled after a parallel attempt closed the row (blocked it, ran the
+                # operation's consequence, confirmed it): the count stays, the consequence runs
+                # only once.
+                return counter.refusal(row) or counter.reject(row)
+        except OperationalError:
+            if attempt == SETTLEMENT_TRIES:
+                raise
+            log.warning("settling a wrong attempt again (try %s)", attempt + 1, exc_info=True)
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _count(counter: Counter[Row], guess: Guess) -> Row | None:

@@ -181,7 +181,8 @@ def _wrong_codes_kept(member: Member, kind: OperationKind, now: datetime) -> int
         # A code of it is being compared: voided now, a wrong one would settle on a closed
         # operation without its consequence, and a right one would be counted here as wrong.
         raise CodeBeingChecked()
-    return newest.failed_codes
+    # Settled ones only: an attempt lost before settling is no wrong code (R-X6).
+    return settled_failures(newest, "failed_codes")
 
 
 @prepared_update
