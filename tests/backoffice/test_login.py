@@ -286,3 +286,18 @@ def test_r_b1_menus_follow_the_role(helpline_client, clerk_client):
     assert b'href="/backoffice/onboard/"' not in helpline_home
     assert b'href="/backoffice/onboard/"' in clerk_home
     assert b'href="/backoffice/audit/"' not in clerk_home
+
+
+def test_r_t3_an_unknown_staff_username_may_answer_as_an_installation_administrator(db, settings):
+    """Installation staff (no credit union) are locked at the §8 default. Where every credit
+    union allows five wrong passwords, an unknown username must sometimes walk the default's
+    answers as well, or those answers would show an installation administrator's username."""
+    settings.RATE_LIMIT_PER_ADDRESS = settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
+    make_credit_union(max_web_password_failures=5)
+    make_credit_union(max_web_password_failures=5)
+    make_staff("admin", None, "root.admin")
+    unknown = next(f"nobody.{n}" for n in range(200)
+                   if credit_union_answering_for(f"nobody.{n}", True) is None)  # fmt: skip
+    real = _wrong_password_walk("root.admin", 4)
+    assert real == _wrong_password_walk(unknown, 4)
+    assert real[0] == ("wrong_staff_credentials", 2)

@@ -161,6 +161,9 @@ def check_staff_password(username: str, password: str, ctx: RequestContext) -> P
             "max_web_password_failures",
             wrong=lambda left: WrongStaffCredentials(attempts_left=left),
             blocked=lambda credit_union: StaffAccountLocked(),
+            # Installation staff are locked at the §8 default: an unknown username may be
+            # answered as one of them too (R-T3).
+            installation_too=StaffProfile.objects.filter(credit_union__isnull=True).exists(),
         )
         check_secret(unknown, PasswordGuess(None, password))
         raise WrongStaffCredentials()  # never reached: nothing matches an unknown user

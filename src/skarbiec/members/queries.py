@@ -39,13 +39,17 @@ def policy_value(credit_union: CreditUnion | None, field: str) -> int:
     return int(getattr(credit_union, field)) if credit_union is not None else policy_default(field)
 
 
-def credit_union_answering_for(login: str) -> CreditUnion | None:
+def credit_union_answering_for(login: str, installation_too: bool = False) -> CreditUnion | None:
     """The credit union whose policy and helpline answer for a Login nobody has (R-T3): one of
     the installation's, chosen by a keyed hash of the Login, the same one each time. An
     unknown Login then blocks at a real credit union's limit and names a real helpline, as
     a member's Login of that credit union would, on an installation of several. The
-    back-office answers an unknown staff username the same way (R-B1)."""
-    credit_unions = list(CreditUnion.objects.order_by("pk"))
+    back-office answers an unknown staff username the same way (R-B1); `installation_too`
+    lets the installation itself (None: the §8 defaults) answer as well, as it does for its
+    own staff."""
+    credit_unions: list[CreditUnion | None] = list(CreditUnion.objects.order_by("pk"))
+    if installation_too:
+        credit_unions.append(None)
     if not credit_unions:
         return None
     return credit_unions[
@@ -61,11 +65,13 @@ def unknown_login_counter(
     wrong: Callable[[int], DomainError],
     blocked: Callable[[CreditUnion | None], DomainError],
     chosen: CreditUnion | None = None,
+    installation_too: bool = False,
 ) -> UnknownLoginCounter:
     """The failures of a Login (or staff username) nobody has, walking the answers a real one
     gets (R-T3): the limit `policy_field` and the refusals of the credit union `chosen` (the
-    one the app names), or of the one answering for that Login."""
-    answering = chosen or credit_union_answering_for(login)
+    one the app names), or of the one answering for that Login (`installation_too`: or of the
+    installation, where it has staff of its own)."""
+    answering = chosen or credit_union_answering_for(login, installation_too)
     return UnknownLoginCounter(
         scope,
         login,
