@@ -27,14 +27,8 @@ from skarbiec.backoffice.errors import (
 )
 from skarbiec.backoffice.session import credentials_stamp
 from skarbiec.core import clock
-from skarbiec.core.attempts import (
-    AnyDigestGuess,
-    Counter,
-    PasswordGuess,
-    TotpGuess,
-    check_secret,
-    reset_count,
-)
+from skarbiec.core.attempt_counts import reset_count
+from skarbiec.core.attempts import AnyDigestGuess, Counter, PasswordGuess, TotpGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, Unauthenticated
 from skarbiec.core.locks import for_update

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from skarbiec.audit.services import record_event
 from skarbiec.backoffice.errors import InvalidField
 from skarbiec.backoffice.scope import colleague_of, credit_union_of, is_installation_staff
-from skarbiec.core.attempts import cleared_values
+from skarbiec.core.attempt_counts import cleared_values
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import Refused
 from skarbiec.members.models import StaffProfile

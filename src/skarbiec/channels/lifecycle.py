@@ -33,7 +33,7 @@ from skarbiec.channels.models import (
     WebChannel,
 )
 from skarbiec.core import clock
-from skarbiec.core.attempts import cleared_counts, settled_failures
+from skarbiec.core.attempt_counts import cleared_counts, settled_failures
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.locks import for_update

@@ -38,13 +38,8 @@ from django.utils import translation
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
-from skarbiec.core.attempts import (
-    Counter,
-    DigestGuess,
-    check_secret,
-    in_flight_now,
-    settled_failures,
-)
+from skarbiec.core.attempt_counts import in_flight_now, settled_failures
+from skarbiec.core.attempts import Counter, DigestGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.keys import keyed_hash

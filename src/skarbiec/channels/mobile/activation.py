@@ -34,12 +34,8 @@ from skarbiec.channels.models import (
     MobileChannel,
 )
 from skarbiec.core import clock
-from skarbiec.core.attempts import (
-    Counter,
-    PasswordGuess,
-    check_secret,
-    reset_count,
-)
+from skarbiec.core.attempt_counts import reset_count
+from skarbiec.core.attempts import Counter, PasswordGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.members.models import CreditUnion, Member

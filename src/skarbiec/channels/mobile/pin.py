@@ -36,14 +36,8 @@ from skarbiec.channels.models import (
     MobileDevice,
 )
 from skarbiec.core import clock
-from skarbiec.core.attempts import (
-    Counter,
-    DigestGuess,
-    Guess,
-    ReportedFailure,
-    check_secret,
-    reset_count,
-)
+from skarbiec.core.attempt_counts import reset_count
+from skarbiec.core.attempts import Counter, DigestGuess, Guess, ReportedFailure, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.keys import keyed_hash

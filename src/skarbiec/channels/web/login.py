@@ -23,7 +23,8 @@ from skarbiec.channels.errors import (
 from skarbiec.channels.lifecycle import block_web_channel, web_codes_exhausted
 from skarbiec.channels.models import WebChannel
 from skarbiec.core import clock
-from skarbiec.core.attempts import Counter, PasswordGuess, check_secret, cleared_counts
+from skarbiec.core.attempt_counts import cleared_counts
+from skarbiec.core.attempts import Counter, PasswordGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.locks import for_update
