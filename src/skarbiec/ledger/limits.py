@@ -35,11 +35,11 @@ from skarbiec.ledger.models import (
 from skarbiec.ledger.order_input import MOBILE, WEB, require_channel
 from skarbiec.members.models import CreditUnion, Member
 from skarbiec.otp.models import Confirmation
+from skarbiec.otp.operation_channels import open_operation_channels
 from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
-    open_operation_channels,
     reopened_if_the_database_fails,
     start_confirmation,
 )
@@ -335,7 +335,7 @@ class RaiseAwaitingCode:
     change: LimitChange
     #: The channel the raise was started in (not always the channel of the limits: the web
     #: raises the app's too): its code is entered there only (R-O4,
-    #: `skarbiec.otp.operations.takes_codes_in`).
+    #: `skarbiec.otp.operation_channels.takes_codes_in`).
     code_channel: str
 
 

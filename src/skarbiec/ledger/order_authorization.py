@@ -190,7 +190,7 @@ def resend_transfer_code(member: Member, order_id: int, ctx: RequestContext) -> 
 def order_code_channel(order: Order) -> str | None:
     """The channel whose SMS code an order waits for: the one it was ordered in, where its
     operation was started (`create_transfer_order`), so the only one that takes its code
-    (R-O4, `skarbiec.otp.operations.takes_codes_in`); None when it waits for no code."""
+    (R-O4, `skarbiec.otp.operation_channels.takes_codes_in`); None when it waits for no code."""
     if order.state != Order.State.AWAITING_AUTHORIZATION:
         return None
     return order.channel

@@ -26,11 +26,11 @@ from skarbiec.ledger.nrb import masked_nrb, parse_nrb
 from skarbiec.ledger.order_input import ORDER_CHANNELS, WEB, clean_text, require_channel
 from skarbiec.members.models import Member
 from skarbiec.otp.models import Confirmation
+from skarbiec.otp.operation_channels import open_operation_channels
 from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
-    open_operation_channels,
     reopened_if_the_database_fails,
     start_confirmation,
 )
@@ -170,7 +170,7 @@ class PayeeAwaitingCode:
 
     payee: TrustedPayee
     #: The channel its trusting was started in: its code is entered there only (R-O4,
-    #: `skarbiec.otp.operations.takes_codes_in`).
+    #: `skarbiec.otp.operation_channels.takes_codes_in`).
     code_channel: str
 
 

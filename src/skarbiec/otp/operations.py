@@ -23,15 +23,13 @@ and never count as a failed attempt.
 
 import json
 import logging
-import math
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils import translation
@@ -45,7 +43,6 @@ from skarbiec.core.errors import DomainError
 from skarbiec.core.keys import keyed_hash
 from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import (
-    PreparedSelect,
     Update,
     insert_new,
     prepared_select,
@@ -59,9 +56,10 @@ from skarbiec.otp.errors import (
     OtpExpired,
     OtpInvalid,
     OtpResendLimited,
-    OtpSendingLimited,
 )
-from skarbiec.otp.models import Confirmation, SmsMessage
+from skarbiec.otp.models import Confirmation
+from skarbiec.otp.operation_channels import takes_codes_in
+from skarbiec.otp.send_budget import spend_send_budget
 from skarbiec.otp.sms import queue_sms
 
 log = logging.getLogger(__name__)
@@ -119,34 +117,6 @@ def _new_code(member: Member) -> str:
 
 
 @prepared_select
-def _member_locked(member_id: int) -> QuerySet[Member]:
-    # Prepared (core/prepared.py), as every shape below: each code sent runs them.
-    return for_update(Member.objects).filter(pk=member_id).only("pk")
-
-
-_newest_codes: dict[int, PreparedSelect[SmsMessage]] = {}
-
-
-def _limit_th_newest_code(limit: int) -> PreparedSelect[SmsMessage]:
-    """The shape reading the limit-th newest code SMS of a window (one per limit: the offset
-    is part of the SQL)."""
-    shape = _newest_codes.get(limit)
-    if shape is None:
-
-        def limit_th_newest_code(member_id: int, since: datetime) -> QuerySet[SmsMessage]:
-            return (
-                SmsMessage.objects.filter(
-                    member_id=member_id, give_up_at__isnull=False, created_at__gt=since
-                )
-                .order_by("-created_at")
-                .only("created_at")[limit - 1 : limit]
-            )
-
-        shape = _newest_codes.setdefault(limit, prepared_select(limit_th_newest_code))
-    return shape
-
-
-@prepared_select
 def _newest_operation_locked(member_id: int, kind: str, since: datetime) -> QuerySet[Confirmation]:
     # Locked: a wrong code being counted on it commits before its count is read here, or
     # finds it voided and counts nothing.
@@ -193,24 +163,6 @@ def _store_code_hash(confirmation_id: int, code_hash: str) -> Update:
     return Confirmation.objects.filter(pk=confirmation_id), {"code_hash": code_hash}
 
 
-def _spend_send_budget(member: Member) -> None:
-    """Refuse a code beyond OTP_SEND_LIMIT codes in any window of its length (sliding, so the
-    wait it names is exact). In the caller's transaction, under the member's row lock, so
-    parallel requests cannot both take the last one."""
-    limit, window = settings.OTP_SEND_LIMIT
-    now = clock.now()
-    _member_locked.all(member_id=member.pk)
-    # Every code SMS carries the moment its code expires (give_up_at); temporary passwords do
-    # not and do not count. Only the limit-th newest code in the window is read: it exists
-    # exactly when the budget is spent, and it frees the next slot when it leaves the window.
-    oldest_in_budget = _limit_th_newest_code(limit).first(
-        member_id=member.pk, since=now - timedelta(seconds=window)
-    )
-    if oldest_in_budget is not None:
-        frees_at = oldest_in_budget.created_at + timedelta(seconds=window)
-        raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
-
-
 def _send(kind: OperationKind, confirmation: Confirmation, member: Member, code: str) -> None:
     with translation.override(member.language):
         text = kind.sms_text(member, confirmation.details, code)
@@ -234,7 +186,7 @@ def start_confirmation(
     code = _new_code(member)
     now = clock.now()
     with transaction.atomic():
-        _spend_send_budget(member)
+        spend_send_budget(member)
         wrong_codes = _wrong_codes_kept(member, kind, now)
         _void_open_operations.run(member_id=member.pk, kind=kind.name, subject=subject, now=now)
         confirmation = insert_new(
@@ -265,39 +217,6 @@ def start_confirmation(
     return confirmation
 
 
-def takes_codes_in(operation_channel: str | None, channel: str) -> bool:
-    """R-O4: whether `channel` takes the codes of an operation started in `operation_channel`
-    (None: no open operation, so no channel takes a code). Only the channel it was started in
-    does, where three wrong codes have that channel's consequence. The one home of the rule:
-    `_started_elsewhere` refuses the other channel's codes by it, and the pages and the API
-    ask it before offering a code form (`open_operation_channels` says where one was started).
-    """
-    if operation_channel is None:
-        return False
-    return not (channel and operation_channel and channel != operation_channel)
-
-
-def open_operation_channels(
-    member: Member,
-    confirmation_ids: Iterable[int | None] | None = None,
-    *,
-    kind: OperationKind | None = None,
-) -> dict[int, str]:
-    """The channel each of the member's open operations (among `confirmation_ids`, and of
-    `kind`) was started in (`Confirmation.channel`), and so takes its codes in (R-O4), by id.
-    A closed one (confirmed, voided, exhausted) or one gone (purged) is left out: no channel
-    takes its code."""
-    open_ones = Confirmation.objects.filter(member=member, state=Confirmation.State.OPEN)
-    if confirmation_ids is not None:
-        ids = {pk for pk in confirmation_ids if pk is not None}
-        if not ids:
-            return {}
-        open_ones = open_ones.filter(pk__in=ids)
-    if kind is not None:
-        open_ones = open_ones.filter(kind=kind.name)
-    return dict(open_ones.values_list("pk", "channel"))
-
-
 def _started_elsewhere(
     confirmation: Confirmation, ctx: RequestContext
 ) -> OperationOfOtherChannel | None:
@@ -321,7 +240,7 @@ def resend_code(
             raise other_channel
         if confirmation.codes_sent >= MAX_CODES_PER_OPERATION:
             raise OtpResendLimited()
-        _spend_send_budget(member)
+        spend_send_budget(member)
         code = _new_code(member)
         confirmation.code_hash = _code_hash(confirmation.pk, code, confirmation.details_digest)
         confirmation.code_expires_at = clock.now() + timedelta(

@@ -3,7 +3,7 @@
 An operation takes its codes only in the channel it was started in. Which channel that is the
 ledger says (`order_code_channel`, `PayeeAwaitingCode.code_channel`,
 `RaiseAwaitingCode.code_channel`); whether the internet service takes the code the rule says
-(`skarbiec.otp.operations.takes_codes_in`). These filters only make both available to
+(`skarbiec.otp.operation_channels.takes_codes_in`). These filters only make both available to
 templates, which show a code form or link when `code_here` and say where the code goes when
 `code_elsewhere`.
 """
@@ -13,7 +13,7 @@ from django import template
 from skarbiec.ledger.models import Order
 from skarbiec.ledger.order_authorization import order_code_channel as _order_code_channel
 from skarbiec.ledger.order_input import WEB
-from skarbiec.otp.operations import takes_codes_in
+from skarbiec.otp.operation_channels import takes_codes_in
 
 register = template.Library()
 

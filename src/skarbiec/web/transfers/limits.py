@@ -21,7 +21,7 @@ from skarbiec.ledger.limits import (
 from skarbiec.ledger.models import LimitChange
 from skarbiec.ledger.order_input import ORDER_CHANNELS, WEB
 from skarbiec.otp.errors import OperationOfOtherChannel, OtpAttemptsExhausted, OtpExpired
-from skarbiec.otp.operations import takes_codes_in
+from skarbiec.otp.operation_channels import takes_codes_in
 from skarbiec.web.decorators import member_required
 from skarbiec.web.errors import error_context, reshow_on_error
 from skarbiec.web.forms import CodeForm

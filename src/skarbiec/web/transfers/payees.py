@@ -20,7 +20,7 @@ from skarbiec.ledger.payees import (
     trust_saved_payee,
 )
 from skarbiec.otp.errors import OperationOfOtherChannel, OtpAttemptsExhausted, OtpExpired
-from skarbiec.otp.operations import takes_codes_in
+from skarbiec.otp.operation_channels import takes_codes_in
 from skarbiec.web.decorators import member_required
 from skarbiec.web.errors import error_context, reshow_on_error
 from skarbiec.web.forms import CodeForm

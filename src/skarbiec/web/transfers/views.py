@@ -33,7 +33,7 @@ from skarbiec.ledger.order_input import WEB
 from skarbiec.ledger.orders import get_order
 from skarbiec.ledger.payee_book import book_payee, create_transfer_saving_payee, payee_book
 from skarbiec.otp.errors import OperationOfOtherChannel, OtpAttemptsExhausted, OtpExpired
-from skarbiec.otp.operations import takes_codes_in
+from skarbiec.otp.operation_channels import takes_codes_in
 from skarbiec.web.decorators import member_required
 from skarbiec.web.errors import error_context, reshow_on_error
 from skarbiec.web.forms import CodeForm

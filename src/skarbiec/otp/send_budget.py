@@ -1,0 +1,61 @@
+"""The member's budget of SMS codes (R-X7): at most OTP_SEND_LIMIT codes in any window of its
+length, whatever the operation; a refusal names the wait and is not the member's mistake."""
+
+import math
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from skarbiec.core import clock
+from skarbiec.core.locks import for_update
+from skarbiec.core.prepared import PreparedSelect, prepared_select
+from skarbiec.members.models import Member
+from skarbiec.otp.errors import OtpSendingLimited
+from skarbiec.otp.models import SmsMessage
+
+
+@prepared_select
+def _member_locked(member_id: int) -> QuerySet[Member]:
+    # Prepared (core/prepared.py), as every shape below: each code sent runs them.
+    return for_update(Member.objects).filter(pk=member_id).only("pk")
+
+
+_newest_codes: dict[int, PreparedSelect[SmsMessage]] = {}
+
+
+def _limit_th_newest_code(limit: int) -> PreparedSelect[SmsMessage]:
+    """The shape reading the limit-th newest code SMS of a window (one per limit: the offset
+    is part of the SQL)."""
+    shape = _newest_codes.get(limit)
+    if shape is None:
+
+        def limit_th_newest_code(member_id: int, since: datetime) -> QuerySet[SmsMessage]:
+            return (
+                SmsMessage.objects.filter(
+                    member_id=member_id, give_up_at__isnull=False, created_at__gt=since
+                )
+                .order_by("-created_at")
+                .only("created_at")[limit - 1 : limit]
+            )
+
+        shape = _newest_codes.setdefault(limit, prepared_select(limit_th_newest_code))
+    return shape
+
+
+def spend_send_budget(member: Member) -> None:
+    """Refuse a code beyond OTP_SEND_LIMIT codes in any window of its length (sliding, so the
+    wait it names is exact). In the caller's transaction, under the member's row lock, so
+    parallel requests cannot both take the last one."""
+    limit, window = settings.OTP_SEND_LIMIT
+    now = clock.now()
+    _member_locked.all(member_id=member.pk)
+    # Every code SMS carries the moment its code expires (give_up_at); temporary passwords do
+    # not and do not count. Only the limit-th newest code in the window is read: it exists
+    # exactly when the budget is spent, and it frees the next slot when it leaves the window.
+    oldest_in_budget = _limit_th_newest_code(limit).first(
+        member_id=member.pk, since=now - timedelta(seconds=window)
+    )
+    if oldest_in_budget is not None:
+        frees_at = oldest_in_budget.created_at + timedelta(seconds=window)
+        raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
