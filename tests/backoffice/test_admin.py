@@ -78,6 +78,48 @@ def test_r_b4_policy_bounds_are_enforced(admin_client, cu, field, value):
     assert cu.name != "SKOK Nowa Nazwa"  # nothing saved
 
 
+def test_r_b4_r_l3_the_sort_code_stays_once_a_member_has_an_account(admin_client, cu):
+    """Members' account numbers carry the sort code: a new one would make transfers between
+    members external (money to the settlement account, never to the payee) and leave their
+    numbers to a credit union that takes the freed code. Before that, the credit union's own
+    accounts follow the new code, and the freed code is free for another."""
+    from skarbiec.backoffice.credit_unions import configure_credit_union, create_credit_union
+    from skarbiec.core.errors import DomainError
+    from skarbiec.ledger.accounts import open_account
+    from skarbiec.ledger.models import Account
+    from tests.factories import CLI, make_member
+
+    def new_credit_union(name: str, sort_code: str) -> CreditUnion:
+        return create_credit_union(
+            None, name=name, sort_code=sort_code, helpline_phones="801 000 111",
+            offers_mobile_app=True, ctx=CLI,
+        )  # fmt: skip
+
+    fresh = new_credit_union("SKOK Nowy", "95999001")
+    configure_credit_union(None, fresh, {"sort_code": "95999002"}, CLI)
+    own = Account.objects.filter(credit_union=fresh).values_list("number", flat=True)
+    assert own.count() == 3 and all(n[2:10] == "95999002" for n in own)
+    taker = new_credit_union("SKOK Trzeci", "95999001")
+    open_account(make_member(taker), "current", CLI)  # its own accounts' numbers were free
+
+    open_account(make_member(cu), "current", CLI)
+    old = cu.sort_code
+    response = admin_client.post(
+        f"/backoffice/credit-unions/{cu.pk}/", {**VALID, "sort_code": "95999003"}
+    )
+    assert response.status_code == 400
+    assert b'data-field-error="sort_code"' in response.content
+    assert b"it cannot change once a member has an account" in response.content
+    with pytest.raises(DomainError) as refused:
+        configure_credit_union(None, cu, {"sort_code": "95999003", "name": "Inna"}, CLI)
+    assert refused.value.details["field"] == "sort_code"
+    cu.refresh_from_db()
+    assert (cu.sort_code, cu.name) == (old, "SKOK Własny")  # nothing saved
+    with pytest.raises(CommandError):
+        call_command("creditunion", "configure", old, "--new-sort-code", "95999003")
+    assert CreditUnion.objects.get(pk=cu.pk).sort_code == old
+
+
 def test_r_b4_the_service_enforces_the_bounds_whatever_the_form(cu):
     from skarbiec.backoffice.credit_unions import configure_credit_union
     from skarbiec.core.errors import DomainError

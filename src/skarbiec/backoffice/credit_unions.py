@@ -19,7 +19,11 @@ from skarbiec.backoffice.scope import credit_union_of, is_installation_staff
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import Refused
 from skarbiec.core.locks import for_update
-from skarbiec.ledger.accounts import ensure_internal_accounts
+from skarbiec.ledger.accounts import (
+    ensure_internal_accounts,
+    members_have_accounts,
+    renumber_own_accounts,
+)
 from skarbiec.members.models import CreditUnion, StaffProfile
 
 SORT_CODE_RE = re.compile(r"^[0-9]{8}$")
@@ -142,8 +146,20 @@ def configure_credit_union(
                     {"bytes": len(value)} if key == "logo" else {"old": old, "new": value}
                 )
                 setattr(cu, key, value)
+        if "sort_code" in changed and members_have_accounts(cu):
+            # Members' account numbers carry the sort code: a new one would turn transfers
+            # between members into external ones (R-L3) and free their numbers for another.
+            raise InvalidField(
+                "sort_code",
+                _(
+                    "The sort code is part of the members' account numbers: it cannot change "
+                    "once a member has an account."
+                ),
+            )
         if changed:
             cu.save(update_fields=list(changed))
+            if "sort_code" in changed:
+                renumber_own_accounts(cu)
             record_event(
                 "credit_union_configured", ctx, credit_union_id=cu.pk, data={"changed": changed}
             )

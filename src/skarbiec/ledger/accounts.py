@@ -65,6 +65,21 @@ def ensure_internal_accounts(credit_union: CreditUnion) -> dict[str, Account]:
     return result
 
 
+def members_have_accounts(credit_union: CreditUnion) -> bool:
+    """A member's account number carries the credit union's sort code and check digits over
+    it: once one is open, the sort code is part of what members were given."""
+    return Account.objects.filter(credit_union=credit_union, member__isnull=False).exists()
+
+
+def renumber_own_accounts(credit_union: CreditUnion) -> None:
+    """The credit union's own accounts follow its new sort code, so the old numbers are free
+    for whoever takes the old code (called only while no member has an account)."""
+    for kind, suffix in _INTERNAL_SUFFIX.items():
+        Account.objects.filter(credit_union=credit_union, kind=kind, member__isnull=True).update(
+            number=make_nrb(credit_union.sort_code, suffix)
+        )
+
+
 def internal_account(credit_union: CreditUnion, kind: str) -> Account:
     return ensure_internal_accounts(credit_union)[kind]
 

@@ -22,7 +22,7 @@ from skarbiec.core.context import SYSTEM, RequestContext
 from skarbiec.core.locks import for_update
 from skarbiec.ledger.accounts import internal_account
 from skarbiec.ledger.booking import Leg, post_transaction
-from skarbiec.ledger.errors import OrderNotFound, OrderStateConflict
+from skarbiec.ledger.errors import OrderNotFound, OrderStateConflict, RejectionOfUnsentOrder
 from skarbiec.ledger.models import Account, LedgerTransaction, Order, OutgoingBatch
 from skarbiec.ledger.nrb import sort_code_of
 from skarbiec.members.models import CreditUnion
@@ -212,18 +212,29 @@ def reject_sent_order(order_id: int, reason: str, ctx: RequestContext = SYSTEM) 
 def settle_sent_orders(
     rejections: dict[int, str] | None = None, ctx: RequestContext = SYSTEM
 ) -> tuple[int, int]:
-    """Apply clearing's answer to every SENT order: listed ones rejected, the rest booked."""
+    """Apply clearing's answer to every SENT order: listed ones rejected, the rest booked.
+
+    One answer at a time, all of it or nothing: the SENT orders stay locked until the whole
+    answer is booked, so a second run waits and finds them settled. An answer that rejects an
+    order not awaiting settlement (a mistyped id, one a parallel run booked) books nothing: a
+    transfer the other bank refused must not be booked as sent because its rejection missed
+    (R-L3)."""
     rejections = rejections or {}
     booked = rejected = 0
-    for order_id in (
-        Order.objects.filter(kind=Order.Kind.EXTERNAL, state=Order.State.SENT)
-        .values_list("pk", flat=True)
-        .order_by("pk")
-    ):
-        if order_id in rejections:
-            reject_sent_order(order_id, rejections[order_id], ctx)
-            rejected += 1
-        else:
-            book_sent_order(order_id, ctx)
-            booked += 1
+    with transaction.atomic():
+        sent = list(
+            for_update(Order.objects)
+            .filter(kind=Order.Kind.EXTERNAL, state=Order.State.SENT)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if unknown := sorted(set(rejections) - set(sent)):
+            raise RejectionOfUnsentOrder(orders=unknown)
+        for order_id in sent:
+            if order_id in rejections:
+                reject_sent_order(order_id, rejections[order_id], ctx)
+                rejected += 1
+            else:
+                book_sent_order(order_id, ctx)
+                booked += 1
     return booked, rejected

@@ -98,6 +98,14 @@ class OrderStateConflict(Conflict):
     message = _("The transfer can no longer be changed in its current state.")
 
 
+class RejectionOfUnsentOrder(Conflict):
+    code = "rejection_of_unsent_order"
+    message = _(
+        "Clearing's answer rejects transfers that are not awaiting settlement; nothing was "
+        "booked. Check the order numbers."
+    )
+
+
 class PayeeNotFound(NotFound):
     code = "payee_not_found"
     message = _("The trusted payee does not exist.")

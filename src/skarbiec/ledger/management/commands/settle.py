@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from skarbiec.core.errors import DomainError
 from skarbiec.ledger.clearing import outgoing_dir, send_outgoing_batches, settle_sent_orders
 
 
@@ -39,5 +40,9 @@ class Command(BaseCommand):
             )
         if opts["send_only"]:
             return
-        booked, rejected = settle_sent_orders(rejections)
+        try:
+            booked, rejected = settle_sent_orders(rejections)
+        except DomainError as e:
+            orders = ", ".join(str(pk) for pk in e.details.get("orders", []))
+            raise CommandError(f"{e.message} {orders}".strip())
         self.stdout.write(f"booked {booked}, rejected {rejected}")
