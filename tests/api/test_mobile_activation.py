@@ -413,7 +413,12 @@ def test_activation_with_a_bad_key_or_signature_is_a_clear_4xx(device):
     assert r.status_code == 400 and r.json()["code"] == "invalid_input"
     r = device.request("POST", "/activation", {"login": member.login})
     assert r.status_code == 422 and r.json()["code"] == "invalid_input"
-    r = device.request(
-        "POST", "/activation", content=b"{not json", headers={"Content-Type": "application/json"}
-    )
-    assert 400 <= r.status_code < 500 and r.json()["code"] == "invalid_input"
+    for language, message in (("pl", "Nie udało się odczytać"), ("en", "could not be read")):
+        r = device.request(
+            "POST",
+            "/activation",
+            content=b"{not json",
+            headers={"Content-Type": "application/json", "Accept-Language": language},
+        )
+        assert 400 <= r.status_code < 500 and r.json()["code"] == "invalid_input"
+        assert message in r.json()["message"]  # R-X5: not the framework's English text

@@ -19,7 +19,7 @@ from skarbiec.api.ledger import router as ledger_router
 from skarbiec.api.mobile import router as mobile_router
 from skarbiec.api.overview import router as overview_router
 from skarbiec.api.problems import problem_text
-from skarbiec.core.errors import DomainError, NotFound
+from skarbiec.core.errors import DomainError, NotFound, UnreadableRequest
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,10 @@ def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRes
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code = "invalid_input" if exc.status_code < 500 else "error"
-    return _error(request, exc.status_code, {"code": code, "message": str(exc)})
+    # django-ninja's own refusals (a body that is not JSON) carry fixed English texts; the
+    # member is answered in the request's language (R-X5, R-X8).
+    error = UnreadableRequest() if exc.status_code < 500 else DomainError()
+    return _error(request, exc.status_code, {"code": error.code, "message": str(error.message)})
 
 
 @api.exception_handler(Http404)
