@@ -169,6 +169,16 @@ def app_fill_transfer(app: Page, target: Account, amount: str, title: str) -> No
     app.get_by_label("Amount (PLN)").fill(amount)
 
 
+def back_to_accounts(app: Page) -> None:
+    """Back to the start screen, once the app has drawn its accounts again: the list is
+    replaced when their balances arrive, and a tap on a card being replaced is lost."""
+    drawn = app.locator("#account-list .account-card").first.element_handle()
+    app.get_by_role("button", name="Back to accounts").click()
+    app.wait_for_function("card => !card.isConnected", arg=drawn)
+    expect(app.locator("#accounts")).to_have_attribute("aria-busy", "false")
+    expect(app.locator("#home-overview")).to_have_attribute("aria-busy", "false")
+
+
 def test_r_l3_r_l4_r_o2_r_o4_pwa_transfer_with_sms_code_then_three_wrong_codes_block(
     app: Page, screenshots_dir, capsys
 ):
@@ -188,7 +198,7 @@ def test_r_l3_r_l4_r_o2_r_o4_pwa_transfer_with_sms_code_then_three_wrong_codes_b
     expect(app.locator("#history-list li")).to_have_count(3)
     expect(app.locator("#history-list")).to_contain_text("Wynagrodzenie")
     app.screenshot(path=str(screenshots_dir / "mobile-history.png"), full_page=True)
-    app.get_by_role("button", name="Back to accounts").click()
+    back_to_accounts(app)
 
     # A transfer with the SMS code (R-L4, R-O2): the code screen names amount and account.
     app_fill_transfer(app, target, "100.50", "Za kino")
@@ -206,7 +216,7 @@ def test_r_l3_r_l4_r_o2_r_o4_pwa_transfer_with_sms_code_then_three_wrong_codes_b
     assert order.channel == "mobile" and order.state == Order.State.BOOKED
 
     # R-O4: three wrong codes for the next transfer block the app and reject the transfer.
-    app.get_by_role("button", name="Back to accounts").click()
+    back_to_accounts(app)
     expect(card).to_contain_text("Available: PLN\u00a02,565.00")
     app_fill_transfer(app, target, "50", "Drugi")
     app.get_by_role("button", name="Next").click()
