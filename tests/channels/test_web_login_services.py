@@ -60,10 +60,17 @@ def test_r_t3_unknown_login_walks_the_same_answers():
 @pytest.mark.django_db
 def test_r_t3_r_b3_a_channel_blocked_at_the_helpline_walks_the_unknown_logins_answers():
     """Wrong passwords on a channel the member had blocked at the helpline get the unknown
-    Login's answers, and the third does not block it a second time: the reason stays the
-    member's, and staff see one block."""
+    Login's answers. The third is the policy's limit: the block becomes one for wrong
+    passwords, which the helpline's lift of the member's own block cannot end (it keeps the
+    password and would give whoever guessed at it a fresh count, R-W2); staff unblock it with
+    a new temporary password."""
     from skarbiec.audit.models import AuditEvent
-    from skarbiec.channels.lifecycle import block_web_channel_on_request
+    from skarbiec.channels.errors import NotBlockedOnRequest
+    from skarbiec.channels.lifecycle import (
+        block_web_channel_on_request,
+        lift_web_block_on_request,
+        unblock_web_channel,
+    )
 
     member = make_member()
     block_web_channel_on_request(member, CTX)
@@ -79,9 +86,19 @@ def test_r_t3_r_b3_a_channel_blocked_at_the_helpline_walks_the_unknown_logins_an
         "wrong_credentials", "wrong_credentials", "channel_blocked",
     ]  # fmt: skip
     channel = WebChannel.objects.get(member=member)
-    assert (channel.failed_attempts, channel.block_reason) == (3, "member_request")
+    assert (channel.failed_attempts, channel.block_reason) == (3, "wrong_passwords")
     blocks = AuditEvent.objects.filter(member_id=member.pk, event="web_channel_blocked")
-    assert blocks.count() == 1
+    assert [e.data["reason"] for e in blocks.order_by("pk")] == [
+        "member_request",
+        "wrong_passwords",
+    ]
+    with pytest.raises(NotBlockedOnRequest):
+        lift_web_block_on_request(member, CTX)
+    with pytest.raises(WebChannelBlocked):  # the right password is still refused
+        begin_web_login(member.login, "Start#2024pl", CTX)
+    assert WebChannel.objects.get(member=member).state == WebChannel.State.BLOCKED
+    unblock_web_channel(member, CTX)
+    assert WebChannel.objects.get(member=member).state == WebChannel.State.ACTIVE
 
 
 @pytest.mark.django_db

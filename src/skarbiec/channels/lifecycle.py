@@ -223,6 +223,14 @@ def block_web_channel(channel: WebChannel, reason: str, ctx: RequestContext) -> 
     )
 
 
+def block_web_channel_at_limit(channel: WebChannel, reason: str, ctx: RequestContext) -> None:
+    """The policy's limit of failures reached: blocked until staff unblock it with a new
+    temporary password (R-W2). A block the member asked for becomes this block: its lift keeps
+    the password, and must not give whoever guessed at it during the block a fresh count."""
+    if channel.state != WebChannel.State.BLOCKED or channel.block_reason == "member_request":
+        block_web_channel(channel, reason, ctx)
+
+
 def block_web_channel_on_request(member: Member, ctx: RequestContext) -> bool:
     """ACTIVE → BLOCKED at the member's request to the helpline (lost password, R-B3); open
     web sessions end with it. Returns False when the channel was blocked already."""
@@ -248,7 +256,7 @@ def count_web_failure(member: Member, reason: str, ctx: RequestContext) -> WebCh
         settled_failures(channel, "failed_attempts")
         >= member.credit_union.max_web_password_failures
     ):
-        block_web_channel(channel, reason, ctx)
+        block_web_channel_at_limit(channel, reason, ctx)
     return channel
 
 
@@ -280,7 +288,7 @@ def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
     password = generate_temporary_password()
     with transaction.atomic():
         channel = for_update(WebChannel.objects).get(member=member)
-        if channel.state != WebChannel.State.BLOCKED:
+        if channel.state != WebChannel.State.BLOCKED or channel.block_reason == "member_request":
             raise WebChannelNotBlocked()
         channel.state = WebChannel.State.ACTIVE
         cleared_counts(channel, "failed_attempts")
@@ -309,7 +317,7 @@ def lift_web_block_on_request(member: Member, ctx: RequestContext) -> None:
     with a new temporary password."""
     with transaction.atomic():
         channel = for_update(WebChannel.objects).get(member=member)
-        if channel.state != WebChannel.State.BLOCKED:
+        if channel.state != WebChannel.State.BLOCKED or channel.block_reason == "member_request":
             raise WebChannelNotBlocked()
         if channel.block_reason != "member_request":
             raise NotBlockedOnRequest()

@@ -20,7 +20,7 @@ from skarbiec.channels.errors import (
     WebChannelBlocked,
     WrongCredentials,
 )
-from skarbiec.channels.lifecycle import block_web_channel, web_codes_exhausted
+from skarbiec.channels.lifecycle import block_web_channel_at_limit, web_codes_exhausted
 from skarbiec.channels.models import WebChannel
 from skarbiec.core import clock
 from skarbiec.core.attempt_counts import cleared_counts
@@ -112,8 +112,7 @@ class WebPasswordCounter(Counter[WebChannel]):
             data={"reason": "wrong_password", "failed_attempts": self.failures(row)},
         )
         if self.failures(row) >= self.limit:
-            if row.state != WebChannel.State.BLOCKED:
-                block_web_channel(row, "wrong_passwords", self.ctx)
+            block_web_channel_at_limit(row, "wrong_passwords", self.ctx)
             return WebChannelBlocked.of(self.member.credit_union)
         return self.wrong(attempts_left=self.attempts_left(row))
 
