@@ -91,6 +91,19 @@ def give_back_lost(counter: "Counter[Any]", row: models.Model) -> None:
 _count_writes: dict[tuple[type, str, bool], PreparedUpdate] = {}
 
 
+def held_to_a_lowered_limit(counter: "Counter[Any]", row: models.Model) -> None:
+    """Failures counted under a higher limit than the policy's now (an administrator lowered
+    it) count as one fewer than the new limit while the row is open: the next wrong attempt
+    has the consequence and a right one succeeds. Otherwise the row would refuse every
+    attempt as if blocked while nothing is blocked, which no staff action ends (R-W2, R-M5,
+    R-B4); never more attempts than the limit they were counted under."""
+    if counter.refusal_once_proven(row) is not None:
+        return  # closed: its consequence ran (a blocked web channel is counted on, R-T3)
+    excess = counter.failures(row) - (counter.limit - 1)
+    if excess > 0:
+        store_count(counter, row, counter.counted(row) - excess)
+
+
 def store_count(
     counter: "Counter[Any]", row: models.Model, value: int, counted_at: datetime | None = None
 ) -> None:

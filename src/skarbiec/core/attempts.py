@@ -56,6 +56,7 @@ from skarbiec.core.attempt_counts import (
     count_statement,
     give_back_lost,
     give_back_one,
+    held_to_a_lowered_limit,
     in_flight_field,
     in_flight_now,
     settle_own,
@@ -379,6 +380,8 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
         row = counter.lock()
         refusal = counter.refusal(row)
         give_back_lost(counter, row)
+        if refusal is None:
+            held_to_a_lowered_limit(counter, row)
         if refusal is None and counter.counted(row) >= counter.limit:
             refusal = counter.exhausted(row)
         if refusal is None:
