@@ -6,5 +6,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def inert_cell(text: str) -> str:
     """A cell that would run as a formula when the file opens in a spreadsheet (a title like
-    "=HYPERLINK(...)", a User-Agent) starts with a quote instead (CSV injection)."""
-    return "'" + text if text[:1] in FORMULA_STARTS else text
+    "=HYPERLINK(...)", a User-Agent) starts with a quote instead (CSV injection). Spaces
+    before the formula (a no-break space too) do not hide it: some spreadsheets skip them."""
+    formula = text[:1] in FORMULA_STARTS or text.lstrip()[:1] in FORMULA_STARTS
+    return "'" + text if formula else text
