@@ -288,7 +288,7 @@ def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
     password = generate_temporary_password()
     with transaction.atomic():
         channel = for_update(WebChannel.objects).get(member=member)
-        if channel.state != WebChannel.State.BLOCKED or channel.block_reason == "member_request":
+        if channel.state != WebChannel.State.BLOCKED:
             raise WebChannelNotBlocked()
         channel.state = WebChannel.State.ACTIVE
         cleared_counts(channel, "failed_attempts")
@@ -317,7 +317,7 @@ def lift_web_block_on_request(member: Member, ctx: RequestContext) -> None:
     with a new temporary password."""
     with transaction.atomic():
         channel = for_update(WebChannel.objects).get(member=member)
-        if channel.state != WebChannel.State.BLOCKED or channel.block_reason == "member_request":
+        if channel.state != WebChannel.State.BLOCKED:
             raise WebChannelNotBlocked()
         if channel.block_reason != "member_request":
             raise NotBlockedOnRequest()
