@@ -149,7 +149,13 @@ def test_anonymous_visitor_is_sent_to_login_page(client):
 def test_logout_ends_the_session(client):
     member = make_member()
     log_in(client, member)
-    assert client.get("/logout/").status_code == 405  # POST only: a link cannot log you out
+    refused = client.get("/logout/")  # POST only: a link cannot log you out
+    assert refused.status_code == 405 and refused["Allow"] == "POST"
+    # R-X8, R-X5: a page in the member's language with the language switch, not an empty body.
+    assert (
+        "does not accept this kind" in refused.content.decode()
+        and 'name="language"' in refused.content.decode()
+    )
     response = client.post("/logout/")
     assert response["Location"] == "/"
     assert "You have logged out safely." in client.get("/").content.decode()

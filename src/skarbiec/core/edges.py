@@ -26,7 +26,7 @@ from skarbiec.core.errors import (
 from skarbiec.core.refusals import RETRY_AFTER_SECONDS, is_api_request, refusal_response
 
 NUL = "\x00"
-JSON_ERRORS_BY_STATUS: dict[int, type[DomainError]] = {404: NotFound, 405: MethodNotAllowed}
+ERRORS_BY_STATUS: dict[int, type[DomainError]] = {404: NotFound, 405: MethodNotAllowed}
 
 
 def _has_nul(params: QueryDict) -> bool:
@@ -69,15 +69,18 @@ class EdgeMiddleware:
         response = self.get_response(request)
         if response.status_code == 503 and not response.has_header("Retry-After"):
             response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        if (
-            is_api_request(request)
-            and response.status_code >= 400
-            and not response.get("Content-Type", "").startswith("application/json")
-        ):
-            # Answers made outside the API's own handlers (405 of an unknown method).
-            error = JSON_ERRORS_BY_STATUS.get(response.status_code, DomainError)()
-            json_response = refusal_response(request, error, response.status_code)
+        if response.status_code >= 400 and _bare(request, response):
+            # Answers made outside the views' own refusals (405 of a method a view does not
+            # take): JSON in the API, a page in the request's language elsewhere (R-X8, R-X5).
+            error = ERRORS_BY_STATUS.get(response.status_code, DomainError)()
+            refused = refusal_response(request, error, response.status_code)
             if response.has_header("Allow"):
-                json_response["Allow"] = response["Allow"]
-            return json_response
+                refused["Allow"] = response["Allow"]
+            return refused
         return response
+
+
+def _bare(request: HttpRequest, response: HttpResponse) -> bool:
+    if is_api_request(request):
+        return not response.get("Content-Type", "").startswith("application/json")
+    return not response.streaming and not response.content
