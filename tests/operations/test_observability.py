@@ -48,6 +48,8 @@ def test_r_d4_one_json_line_per_request_with_its_id_route_status_and_hashed_memb
         code = last_sms_code(member)
         step2 = client.post("/login/code/", {"code": code})
         history = client.get(f"/accounts/999999/?text={member.pesel}")
+        # An id out of range is refused while resolving: still logged, still with its id.
+        huge = client.get("/transfers/99999999999999999999999/")
     finally:
         logging.getLogger().removeHandler(handler)
     lines = stream.getvalue().splitlines()
@@ -56,14 +58,16 @@ def test_r_d4_one_json_line_per_request_with_its_id_route_status_and_hashed_memb
         ("POST", "/login/", 302),
         ("POST", "/login/code/", 302),
         ("GET", "/accounts/<id:account_id>/", 404),
+        ("GET", "unmatched", 400),
     ]
-    for entry, response in zip(entries, (step1, step2, history), strict=True):
+    assert huge["X-Frame-Options"] == "DENY"
+    for entry, response in zip(entries, (step1, step2, history, huge), strict=True):
         assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
         assert entry["request_id"] == response["X-Request-ID"]
         assert isinstance(entry["duration_ms"], float)
     member_hash = keyed_hash("log-member", str(member.pk))[:16]
     # The code step starts the session: its own line does not know the member yet.
-    assert [e["member"] for e in entries] == [None, None, member_hash]
+    assert [e["member"] for e in entries] == [None, None, member_hash, member_hash]
     # Nothing the member typed or is identified by: Login, password, code, PESEL, phone.
     text = "\n".join(lines)
     for secret in (member.login, PASSWORD, code, member.pesel, member.phone):

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.urls import Resolver404, resolve
 
@@ -89,7 +90,7 @@ def route_of(request: HttpRequest) -> str:
             return settings.STATIC_URL + "*"
         try:
             match = resolve(request.path_info)
-        except Resolver404:
+        except (Resolver404, BadRequest):  # BadRequest: an id out of range (R-X8)
             return "unmatched"
     return "/" + match.route
 
