@@ -1,5 +1,7 @@
 """R-L3: clearing's answer is applied once, whole, and never books a transfer it rejects."""
 
+import os
+import stat
 from collections import Counter
 
 import pytest
@@ -82,3 +84,21 @@ def test_r_l3_r_x4_parallel_settlements_apply_one_answer_each_order_once():
     assert balance(settlement) == (5 + (not refunded)) * 10_00
     assert balance(source) == 1000_00 - 60_00 + refunded * 10_00
     assert ledger_problems() == []
+
+
+@pytest.mark.django_db
+def test_r_x9_a_batch_file_is_the_owners_only_whatever_the_umask(
+    django_capture_on_commit_callbacks,
+):
+    old = os.umask(0)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            _cu, _source, orders = _sent_transfers(1)
+    finally:
+        os.umask(old)
+    batch = Order.objects.get(pk=orders[0].pk).batch
+    from skarbiec.ledger.clearing import outgoing_dir
+
+    path = outgoing_dir() / batch.file_name
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

@@ -43,8 +43,11 @@ BATCH_HEADER = [
 
 
 def outgoing_dir() -> Path:
+    # Batch files name members, accounts and amounts: the owner's only, whatever the umask
+    # (R-X9).
     path = Path(settings.DATA_DIR) / "outgoing"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
     return path
 
 
@@ -108,7 +111,10 @@ def send_outgoing_batch(
         )
         final = outgoing_dir() / batch.file_name
         tmp = final.with_suffix(".csv.tmp")
-        tmp.write_text(_batch_csv(orders), encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a file left behind keeps its mode otherwise
+        with os.fdopen(fd, "w", encoding="utf-8") as batch_file:
+            batch_file.write(_batch_csv(orders))
         transaction.on_commit(lambda: os.replace(tmp, final))
         record_event(
             "outgoing_batch_sent",
