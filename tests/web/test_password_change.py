@@ -2,7 +2,7 @@
 
 import pytest
 from tests.factories import make_member, password_matches
-from tests.web.login_steps import log_in
+from tests.web.login_steps import english_client, log_in
 
 from skarbiec.audit.models import AuditEvent
 
@@ -91,3 +91,30 @@ def test_empty_password_form_is_a_400(new_member_client):
     response = client.post("/password/", {"new_password": "", "repeated": ""})
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_r_w1_setting_own_password_ends_other_sessions_and_cycles_the_key(new_member_client):
+    """Someone who logged in elsewhere with the same temporary password must not carry on with
+    the member's own password set; the session that set it goes on under a new key."""
+    client, member = new_member_client
+    other = english_client()
+    log_in(other, member)
+    assert other.get("/password/").status_code == 200
+    key_before = client.session.session_key
+    response = client.post("/password/", GOOD_NEW_PASSWORD)
+    assert response["Location"] == "/start/"
+    assert client.session.session_key != key_before
+    assert client.get("/start/").status_code == 200
+    response = other.get("/start/")
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert "password was changed" in other.get("/").content.decode()
+    # The other session cannot replace the password the member has just set.
+    assert (
+        other.post("/password/", {"new_password": "Inne#Haslo77", "repeated": "Inne#Haslo77"})[
+            "Location"
+        ]
+        == "/"
+    )
+    member.refresh_from_db()
+    assert password_matches(member.web_password_hash, "Nowe#Haslo42")

@@ -65,23 +65,39 @@ def _new_password_problems(new_password: str, repeated: str, login: str) -> list
 
 def set_own_web_password(
     member: Member, new_password: str, repeated: str, ctx: RequestContext
-) -> None:
+) -> int:
     """Replace a temporary password with the member's own (R-W1, R-P1). The new password is
     not compared with the temporary one: no secret is compared outside the attempts mechanism
-    (R-X6), and the temporary one is random, so typing it again is no weaker a choice."""
+    (R-X6), and the temporary one is random, so typing it again is no weaker a choice.
+
+    Every other web session of the member ends, as with a voluntary change: one opened with the
+    same temporary password elsewhere would otherwise go on with the member's own password set.
+    Returns the session generation the current session carries on with."""
     problems = _new_password_problems(new_password, repeated, member.login)
     if problems:
         raise PasswordRejected(problems)
+    # Argon2 is slow: hash before the row locks are taken.
+    password_hash = hash_password(new_password)
     with transaction.atomic():
         locked = for_update(Member.objects).get(pk=member.pk)
-        locked.web_password_hash = hash_password(new_password)
+        channel = for_update(WebChannel.objects).get(member=member)
+        if not locked.must_change_password:
+            raise PasswordChangeInvalid()
+        locked.web_password_hash = password_hash
         locked.must_change_password = False
         locked.save(update_fields=["web_password_hash", "must_change_password"])
+        channel.session_generation += 1
+        channel.save(update_fields=["session_generation"])
         record_event(
-            "web_password_changed", ctx, credit_union_id=member.credit_union_id, member_id=member.pk
+            "web_password_changed",
+            ctx,
+            credit_union_id=member.credit_union_id,
+            member_id=member.pk,
+            data={"voluntary": False, "other_sessions_ended": True},
         )
     member.web_password_hash = locked.web_password_hash
     member.must_change_password = False
+    return channel.session_generation
 
 
 def request_web_password_change(

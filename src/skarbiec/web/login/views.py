@@ -169,12 +169,13 @@ def change_temporary_password(request: HttpRequest) -> HttpResponse:
     form = NewPasswordForm(request.POST)
     if not form.is_valid():
         return render(request, "web/password.html", {"form": form}, status=400)
-    set_own_web_password(
+    generation = set_own_web_password(
         member,
         form.cleaned_data["new_password"],
         form.cleaned_data["repeated"],
         context_of(request),
     )
+    member_session.keep_session_after_password_change(request, generation)
     member_session.set_notice(request, {"kind": "password_changed"})
     return HttpResponseRedirect(reverse("web:start"))
 
