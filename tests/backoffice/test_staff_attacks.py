@@ -100,6 +100,40 @@ def test_r_b1_deactivating_a_colleague_ends_their_sessions(cu, admin_client, act
     assert response.status_code == 302 and response["Location"] == "/backoffice/login/"
 
 
+def test_r_b1_a_session_left_idle_over_a_deactivation_does_not_resume_on_reactivation(
+    cu, admin_client
+):
+    """An account deactivated (someone else may be using it) and activated again: a session
+    opened before, not used in between, must not come back with the account."""
+    colleague = make_staff("helpline", cu, "ola.helpline")
+    dormant = english_client()
+    log_in(dormant, colleague)
+    assert admin_client.post(f"/backoffice/staff/{colleague.pk}/deactivate/").status_code == 302
+    assert admin_client.post(f"/backoffice/staff/{colleague.pk}/activate/").status_code == 302
+    response = dormant.get("/backoffice/members/")
+    assert response.status_code == 302 and response["Location"] == "/backoffice/login/"
+    log_in(english_client(), colleague)  # the account itself works again
+
+
+def test_r_b1_a_session_left_idle_over_a_lock_does_not_resume_on_unlock(cu, admin_client):
+    """Wrong passwords lock the account; the administrator unlocks it. A session opened before
+    the lock and not used during it must not go on: the lock may have come from someone
+    trying the account while its owner's session lay open."""
+    colleague = make_staff("helpline", cu, "ola.helpline")
+    dormant = english_client()
+    log_in(dormant, colleague)
+    for _ in range(5):
+        english_client().post(
+            "/backoffice/login/", {"username": "ola.helpline", "password": "Zle#haslo99"}
+        )
+    colleague.refresh_from_db()
+    assert colleague.locked_at is not None
+    assert admin_client.post(f"/backoffice/staff/{colleague.pk}/unlock/").status_code == 302
+    response = dormant.get("/backoffice/members/")
+    assert response.status_code == 302 and response["Location"] == "/backoffice/login/"
+    log_in(english_client(), colleague)
+
+
 @pytest.mark.parametrize("page", ["/backoffice/audit/", "/backoffice/audit/export.csv"])
 @pytest.mark.parametrize("params", [{"until": "9999-12-31"}, {"since": "0001-01-01"}])
 def test_r_x8_audit_filter_at_the_ends_of_the_calendar_is_not_a_server_error(

@@ -95,7 +95,8 @@ class _StaffCounter(Counter[StaffProfile]):
         if self.failures(row) >= self.limit:
             if row.locked_at is None:
                 row.locked_at = clock.now()
-                row.save(update_fields=["locked_at"])
+                row.session_generation += 1
+                row.save(update_fields=["locked_at", "session_generation"])
                 record_event(
                     "staff_account_locked",
                     ctx,

@@ -65,9 +65,13 @@ def pending(request: HttpRequest) -> dict[str, Any] | None:
 
 
 def credentials_stamp(profile: StaffProfile) -> str:
-    """A keyed digest of the staff member's password hash and authenticator: an
-    administrator resetting either ends the sessions opened with the old ones (R-B1)."""
-    credentials = f"{profile.user.password}|{profile.totp_secret}|{profile.totp_confirmed_at}"
+    """A keyed digest of the staff member's password hash, authenticator and session
+    generation: an administrator resetting either, or locking, unlocking, deactivating or
+    reactivating the account, ends the sessions opened before (R-B1)."""
+    credentials = (
+        f"{profile.user.password}|{profile.totp_secret}|{profile.totp_confirmed_at}"
+        f"|{profile.session_generation}"
+    )
     return salted_hmac("skarbiec.backoffice.session", credentials).hexdigest()
 
 

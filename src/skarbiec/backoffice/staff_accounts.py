@@ -6,6 +6,7 @@ creates installation administrators; every change is audited with the acting adm
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from skarbiec.audit.services import record_event
@@ -80,7 +81,9 @@ def unlock(admin: StaffProfile, staff_id: object, ctx: RequestContext) -> None:
     profile = _other(admin, staff_id)
     with transaction.atomic():
         StaffProfile.objects.filter(pk=profile.pk).update(
-            locked_at=None, **cleared_values("failed_password_attempts", "failed_totp_attempts")
+            locked_at=None,
+            session_generation=F("session_generation") + 1,
+            **cleared_values("failed_password_attempts", "failed_totp_attempts"),
         )
         _audit("staff_account_unlocked", ctx, profile)
 
@@ -108,4 +111,7 @@ def set_active(admin: StaffProfile, staff_id: object, active: bool, ctx: Request
     profile = _other(admin, staff_id)
     with transaction.atomic():
         User.objects.filter(pk=profile.user_id).update(is_active=active)
+        StaffProfile.objects.filter(pk=profile.pk).update(
+            session_generation=F("session_generation") + 1
+        )
         _audit("staff_activated" if active else "staff_deactivated", ctx, profile)

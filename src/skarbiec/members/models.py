@@ -112,6 +112,9 @@ class StaffProfile(models.Model):
     failed_totp_attempts_in_flight = models.PositiveSmallIntegerField(default=0, db_default=0)
     failed_totp_attempts_counted_at = models.DateTimeField(null=True, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
+    # Raised by every lock, unlock, deactivation and reactivation: part of the credentials
+    # stamp, so a session opened before any of them never resumes (R-B1).
+    session_generation = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         # Views check these permissions; the groups of the roles hold them (data migration).
