@@ -281,6 +281,23 @@ def test_r_x8_requests_gunicorn_refuses_itself_get_the_apis_json_not_html(
     assert headers["strict-transport-security"].startswith("max-age=31536000")
 
 
+def test_r_x1_a_local_process_cannot_forge_the_scheme_or_script_path(server: Server) -> None:
+    """Over TLS from 127.0.0.1, headers that gunicorn trusts from loopback by default would
+    make the request plain HTTP (a redirect loop) or move every link under a forged prefix."""
+    status, headers, body = _raw_https(
+        server,
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        b"X-Forwarded-Proto: http\r\nSCRIPT_NAME: /elsewhere\r\n\r\n",
+    )
+    assert status == 200, (status, headers, body[:300])
+    status, headers, _ = _raw_https(
+        server,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        b"X-Forwarded-Ssl: off\r\nSCRIPT_NAME: /elsewhere\r\n\r\n",
+    )
+    assert status < 400 and "/elsewhere" not in headers.get("location", ""), headers
+
+
 def test_r_x1_stopping_run_stops_every_process_it_started(server: Server) -> None:
     children = process_tree(server.process.pid)[1:]
     # gunicorn worker, plain HTTP redirect and the SMS worker at least.

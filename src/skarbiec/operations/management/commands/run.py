@@ -78,6 +78,30 @@ def split_bind(bind: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def gunicorn_settings(bind: str, workers: int) -> dict[str, Any]:
+    """The gunicorn settings of every `skarbiec run`, TLS or behind a proxy."""
+    return {
+        "bind": bind,
+        "workers": workers,
+        # Threads keep a browser's idle keep-alive connections from pinning a whole worker;
+        # gunicorn's own refusals (414, 431, 400) answered as JSON (operations/http_worker).
+        "worker_class": "skarbiec.operations.http_worker.SkarbiecThreadWorker",
+        "threads": 4,
+        # No gunicorn access log: RequestLogMiddleware writes one JSON line per request.
+        "errorlog": "-",
+        "graceful_timeout": 10,
+        "proc_name": "skarbiec",
+        # Gunicorn's control socket sits at one path per user: several installations (or
+        # test servers) on one machine would fight over it, and we do not use it.
+        "control_socket_disable": True,
+        # Which hop is a trusted proxy is Django's setting alone (SECURE_PROXY_SSL_HEADER,
+        # core/http.client_ip): gunicorn would otherwise take the scheme, SCRIPT_NAME and
+        # PATH_INFO from any local process's headers (R-X1).
+        "forwarded_allow_ips": "",
+        "secure_scheme_headers": {},
+    }
+
+
 class Command(BaseCommand):
     help = "Serve Skarbiec over HTTPS (TLS 1.2+); plain HTTP only redirects (R-X1)."
     requires_system_checks: list[str] = []
@@ -110,21 +134,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
 
         shown_host = "localhost" if host in LOCAL_BIND_HOSTS else host
-        gunicorn_options: dict[str, Any] = {
-            "bind": options["bind"],
-            "workers": options["workers"],
-            # Threads keep a browser's idle keep-alive connections from pinning a whole worker;
-            # gunicorn's own refusals (414, 431, 400) answered as JSON (operations/http_worker).
-            "worker_class": "skarbiec.operations.http_worker.SkarbiecThreadWorker",
-            "threads": 4,
-            # No gunicorn access log: RequestLogMiddleware writes one JSON line per request.
-            "errorlog": "-",
-            "graceful_timeout": 10,
-            "proc_name": "skarbiec",
-            # Gunicorn's control socket sits at one path per user: several installations (or
-            # test servers) on one machine would fight over it, and we do not use it.
-            "control_socket_disable": True,
-        }
+        gunicorn_options = gunicorn_settings(options["bind"], options["workers"])
         if options["no_tls"]:
             if not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
                 raise CommandError(
