@@ -4,8 +4,15 @@ import os
 import sys
 
 
+def _nothing_writable_by_others() -> None:
+    """Whatever the caller's umask (000 in some containers and shells), no file or directory a
+    Skarbiec process creates is writable by group or others (R-X9); stricter umasks stay."""
+    os.umask(os.umask(0o022) | 0o022)
+
+
 def main() -> None:
-    if sys.argv[1:] == ["--version"]:
+    _nothing_writable_by_others()
+    if sys.argv[1:] in (["--version"], ["version"]):
         # Before Django: its own --version would print Django's version (R-D5).
         from skarbiec.operations.version import version
 

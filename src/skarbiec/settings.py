@@ -10,7 +10,14 @@ from skarbiec.operations.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("SKARBIEC_DATA_DIR", "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# nginx's own user passes through to the public static files and error pages; it lists
+# nothing, and each private file or directory inside has its own owner-only mode (R-X9).
+# An existing directory keeps the mode its administrator chose, less write access by others.
+if not DATA_DIR.exists():
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATA_DIR.chmod(0o711)
+elif (_data_dir_stat := DATA_DIR.stat()).st_uid == os.getuid() and _data_dir_stat.st_mode & 0o022:
+    DATA_DIR.chmod(_data_dir_stat.st_mode & 0o755)
 
 
 def _secret_key() -> str:
@@ -167,6 +174,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Static files are public and served by nginx's own user, whatever the umask of the command
+# that collected them (systemd's UMask=0077, an administrator's shell).
+FILE_UPLOAD_PERMISSIONS = 0o644
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
 
 # Sessions live in the database (R-X3): any number of processes serve the same members.
 SESSION_ENGINE = "skarbiec.web.session_store"

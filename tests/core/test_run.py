@@ -79,8 +79,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("run-data")
     env = production_env(data_dir)
     skarbiec = [sys.executable, "-m", "skarbiec"]
-    # A permissive umask, as on a default system: private files must not depend on it (R-X9).
-    subprocess.run([*skarbiec, "migrate", "-v0"], env=env, check=True, timeout=120, umask=0o022)
+    # The most careless umask (some containers and shells): private files must not depend on it
+    # (R-X9).
+    subprocess.run([*skarbiec, "migrate", "-v0"], env=env, check=True, timeout=120, umask=0)
+    # Left by an earlier version started with that umask: the server must close it.
+    (data_dir / "tls").mkdir()
+    (data_dir / "tls").chmod(0o777)
     https_port, http_port = free_port(), free_port()
     log = data_dir / "run.log"
     with log.open("wb") as out:
@@ -99,7 +103,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            umask=0o022,
+            umask=0,
         )
     handle = Server(process, https_port, http_port, data_dir, log)
     try:
@@ -221,6 +225,27 @@ def test_r_x9_database_and_keys_are_readable_by_their_owner_only(server: Server)
     assert modes == dict.fromkeys(modes, 0o600)
 
 
+def test_r_x9_nothing_the_server_wrote_is_writable_by_others(server: Server) -> None:
+    """Started with umask 000: the TLS keys, metrics scratch files, static files and the
+    database must still be writable by their owner only."""
+    httpx.get(
+        f"https://localhost:{server.https_port}/",
+        verify=ssl.create_default_context(cafile=str(server.ca)),
+        timeout=10,
+    )
+    written = [p for p in server.data_dir.rglob("*") if p.name != "run.log"]
+    assert any(p.parent.name == "tls" for p in written)
+    assert any("metrics" in p.parts for p in written)
+    assert any("static" in p.parts for p in written)
+    shared = {
+        str(p.relative_to(server.data_dir)): oct(stat.S_IMODE(p.lstat().st_mode))
+        for p in written
+        if stat.S_IMODE(p.lstat().st_mode) & 0o022
+    }
+    assert shared == {}
+    assert stat.S_IMODE((server.data_dir / "tls").stat().st_mode) == 0o700
+
+
 def test_r_x1_plain_http_only_redirects_to_https(server: Server) -> None:
     base = f"http://127.0.0.1:{server.http_port}"
     response = httpx.get(f"{base}/login/?next=/accounts/", timeout=10)
@@ -328,3 +353,23 @@ def test_r_x1_redirect_target_keeps_to_our_hosts(
 
     allowed = ["localhost", "127.0.0.1", "[::1]"]
     assert redirect_target(host, path, https_port, allowed, "https://bank.example") == expected
+
+
+def test_r_d1_static_files_and_error_pages_are_readable_by_nginx_whatever_the_umask(
+    tmp_path: Path,
+) -> None:
+    """Collected under systemd's UMask=0077 into a new data directory: nginx's own user must
+    pass through the data directory (without listing it) and read every public file."""
+    data_dir = tmp_path / "fresh"
+    env = production_env(data_dir)
+    skarbiec = [sys.executable, "-m", "skarbiec"]
+    for command in (["collectstatic", "--noinput", "-v0"], ["errorpages"]):
+        subprocess.run([*skarbiec, *command], env=env, check=True, timeout=120, umask=0o077)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o711
+    public = [*(data_dir / "static").rglob("*"), *(data_dir / "errorpages").rglob("*")]
+    assert any(p.suffix == ".js" for p in public) and any(p.suffix == ".html" for p in public)
+    modes = {str(p): stat.S_IMODE(p.stat().st_mode) for p in public}
+    wanted = {str(p): 0o755 if p.is_dir() else 0o644 for p in public}
+    assert modes == wanted
+    for top in ("static", "errorpages"):
+        assert stat.S_IMODE((data_dir / top).stat().st_mode) == 0o755

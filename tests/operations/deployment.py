@@ -11,11 +11,13 @@ substitution must hit, so a change to deploy/ that the test would silently miss 
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +36,8 @@ SKARBIEC = [sys.executable, "-m", "skarbiec"]
 INSTALLED_SKARBIEC = "/opt/skarbiec/venv/bin/skarbiec"
 METRICS_TOKEN = "metrics-token-for-the-deploy-test"
 STARTUP_SECONDS = 30
+# The units' UMask=0077 (deploy/systemd), also used for skarbiec-admin's commands.
+SERVICE_UMASK = 0o077
 
 
 def substitute(text: str, replacements: dict[str, str]) -> str:
@@ -123,23 +127,26 @@ class Deployment:
     instances: list[Process] = field(default_factory=list)
     worker: Process | None = None
     nginx: Process | None = None
+    data_dir: Path | None = None
 
     @property
     def base_url(self) -> str:
         return f"https://localhost:{self.https_port}"
 
     def run(self, *args: str) -> str:
+        # skarbiec-admin from a hardened root shell: the strictest umask an installation has.
         return subprocess.run(
             [*SKARBIEC, *args], env=self.env, check=True, capture_output=True, text=True,
-            timeout=180,
+            timeout=180, umask=SERVICE_UMASK,
         ).stdout  # fmt: skip
 
     def start(self, name: str, argv: list[str], port: int | None = None) -> Process:
         log = self.root / f"{name}.log"
         with log.open("wb") as out:
             popen = subprocess.Popen(
-                argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
+                argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                umask=SERVICE_UMASK,
+            )  # fmt: skip
         process = Process(name, popen, log)
         if port:
             wait_for_port(port, popen, log)
@@ -194,6 +201,8 @@ class Deployment:
         for process in [self.nginx, self.worker, *self.instances]:
             if process is not None:
                 process.stop()
+        if self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def admin_connection(database_url: str) -> psycopg.Connection:
@@ -209,7 +218,6 @@ def nginx_main_config(root: Path, site: Path) -> Path:
     text = substitute(
         debian,
         {
-            "user www-data;": "user root;",
             "/run/nginx.pid": str(root / "nginx.pid"),
             "/var/log/nginx/error.log": str(root / "nginx-error.log"),
             "/var/log/nginx/access.log": str(root / "nginx-default-access.log"),
@@ -258,7 +266,10 @@ def deploy(root: Path, postgres_url: str) -> Deployment:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
 
-    data_dir = root / "data"
+    # As docs/deploy.md creates it (install -d -m 711), where nginx's own user (Debian's
+    # www-data, as in production) can reach it: pytest's directories are root's only.
+    data_dir = Path(tempfile.mkdtemp(prefix="skarbiec-deploy-"))
+    data_dir.chmod(0o711)
     https_port, http_port = free_port(), free_port()
     env = {
         k: v
@@ -282,7 +293,7 @@ def deploy(root: Path, postgres_url: str) -> Deployment:
     )
     deployment = Deployment(
         root, name, database_url, env, https_port, http_port, [free_port(), free_port()],
-        ca=root / "tls" / "ca.pem",
+        ca=root / "tls" / "ca.pem", data_dir=data_dir,
     )  # fmt: skip
     # The certificate: a real installation has one from its CA; here one for localhost.
     tls = ensure_local_certificate(root)

@@ -61,9 +61,13 @@ def default_errorpages_dir() -> Path:
 
 def write_error_pages(directory: Path) -> list[Path]:
     written = []
+    # Read by nginx's own user, whatever the umask of the command that wrote them.
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)
     for language, _name in settings.LANGUAGES:
         target = directory / language
-        target.mkdir(parents=True, exist_ok=True)
+        target.mkdir(exist_ok=True)
+        target.chmod(0o755)
         with translation.override(language):
             for error in EDGE_ERRORS:
                 html = render_to_string(
@@ -76,6 +80,6 @@ def write_error_pages(directory: Path) -> list[Path]:
                     (target / f"{error.name}.json", json.dumps(body, ensure_ascii=False)),
                 ):
                     path.write_text(text, encoding="utf-8")
-                    path.chmod(0o644)  # read by nginx's own user
+                    path.chmod(0o644)
                     written.append(path)
     return written

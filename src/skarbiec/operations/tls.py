@@ -183,7 +183,9 @@ def ensure_local_certificate(data_dir: Path) -> LocalCertificate:
     """Generate the CA and the localhost certificate when missing or expiring; else reuse them."""
     now = clock.now()
     tls_dir = data_dir / "tls"
-    tls_dir.mkdir(parents=True, exist_ok=True)
+    # Keys, and certificates the server trusts: no one else may read or replace them (R-X9).
+    tls_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tls_dir.chmod(0o700)
     ca_path, ca_key_path = tls_dir / "ca.pem", tls_dir / "ca-key.pem"
     cert_path, key_path = tls_dir / "localhost.pem", tls_dir / "localhost-key.pem"
 
