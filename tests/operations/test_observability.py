@@ -185,9 +185,10 @@ def test_r_d4_request_latency_histogram_by_route(scraper):
     assert values[key] >= 1
 
 
-def test_r_d5_skarbiec_version_prints_the_installed_version():
+@pytest.mark.parametrize("asked", ["--version", "version"])
+def test_r_d5_skarbiec_version_prints_the_installed_version(asked):
     out = subprocess.run(
-        [sys.executable, "-m", "skarbiec", "--version"], capture_output=True, text=True,
+        [sys.executable, "-m", "skarbiec", asked], capture_output=True, text=True,
         check=True, timeout=60,
     ).stdout  # fmt: skip
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
