@@ -22,7 +22,7 @@ from skarbiec.audit.services import seal_audit_chains
 from skarbiec.ledger.accounts import open_account
 from skarbiec.ledger.models import Account, Order
 from skarbiec.ledger.orders import create_transfer_order
-from skarbiec.operations.backup_engines import PostgresDatabase, current_database
+from skarbiec.operations.backup_engines import BackupFailed, PostgresDatabase, current_database
 from tests.factories import make_credit_union
 from tests.ledger.helpers import WEB, member_with_account
 
@@ -207,3 +207,79 @@ def test_r_d3_retention_keeps_the_newest_verified_backups_and_restore_wants_an_e
     garbage.write_bytes(b"not a backup")
     with pytest.raises(CommandError, match="neither a PostgreSQL custom dump nor an SQLite"):
         call_command("restore", str(garbage), stdout=io.StringIO())
+
+
+def _restore_in_child(file: Path, database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "skarbiec", "restore", str(file)],
+        env={**os.environ, "DATABASE_URL": database_url}, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+def test_r_d3_backups_in_a_directory_named_with_url_characters_verify_and_restore(
+    tmp_path: Path, empty_database
+):
+    """An administrator's directory name is no URL: # ? and % must not cut it short."""
+    _funded_member()
+    out = backup(tmp_path / "nightly #1?x=%41")
+    file = Path(out.strip().split("backup verified: ", 1)[1])
+    assert file.parent.name == "nightly #1?x=%41" and file.is_file()
+    url, restored_order_ids = empty_database
+    restored = _restore_in_child(file, url)
+    assert restored.returncode == 0, restored.stderr
+    assert restored_order_ids() == set(Order.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("damaged_part", ["page header", "cells"])
+def test_r_d3_a_damaged_sqlite_backup_is_refused_and_the_database_stays_empty(
+    tmp_path: Path, empty_database, damaged_part: str
+):
+    if isinstance(current_database(), PostgresDatabase):
+        pytest.skip("SQLite files only: a damaged custom dump is pg_restore's to refuse")
+    _funded_member()
+    out = backup(tmp_path)
+    file = Path(out.strip().rsplit(" ", 1)[1])
+    damaged = tmp_path / "damaged.sqlite3"
+    data = bytearray(file.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    # The copy goes through either way; only the integrity check finds the damage, as a
+    # report (cells) or as an error of its own (a page header).
+    with sqlite3.connect(file) as db:
+        [(root_page,)] = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'ledger_ledgerentry'"
+        ).fetchall()
+    start = (root_page - 1) * page_size
+    if damaged_part == "page header":
+        data[start : start + 12] = b"\xff" * 12
+    else:
+        data[start + 8 : start + 64] = b"\xff" * 56
+    damaged.write_bytes(bytes(data))
+    url, _ = empty_database
+    target = Path(url.removeprefix("sqlite:///"))
+    restored = _restore_in_child(damaged, url)
+    assert restored.returncode == 1, restored.stdout
+    assert "Traceback" not in restored.stderr
+    assert "SQLite integrity check failed" in restored.stderr
+    tables = []
+    if target.exists():
+        with sqlite3.connect(target) as db:
+            tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert tables == []
+    assert sorted(p.name for p in target.parent.iterdir() if "restored" in p.name) in (
+        [],
+        ["restored.sqlite3"],
+    )
+
+
+def test_r_d3_a_restore_killed_by_a_signal_says_so(tmp_path: Path, monkeypatch):
+    """pg_restore killed (the OOM killer) writes nothing: the reason must not be empty."""
+    fake = tmp_path / "bin" / "pg_restore"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nkill -KILL $$\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    dump = tmp_path / "x.pgdump"
+    dump.write_bytes(b"PGDMP")
+    with pytest.raises(BackupFailed, match=r"^pg_restore failed: killed by SIGKILL$"):
+        PostgresDatabase({"NAME": "skarbiec"}).restore(dump, "scratch")

@@ -8,6 +8,7 @@ writing (WAL mode lets readers and one writer go on together).
 
 import os
 import secrets
+import signal
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -120,21 +121,38 @@ class SqliteDatabase:
         return str(self.params["NAME"])
 
     def url(self, path: str) -> str:
-        return f"sqlite:///{Path(path).resolve()}"
+        # Quoted: a directory named with # ? or % must not cut the URL short.
+        return f"sqlite:///{quote(str(Path(path).resolve()), safe='/')}"
 
     def dump(self, target: Path) -> None:
         copy_sqlite(Path(self.name), target)
 
     def restore(self, source: Path, database: str) -> None:
-        copy_sqlite(source, Path(database))
+        """Copied beside the target and checked there; only a sound copy takes the target's
+        place, so a damaged backup leaves the (empty) database as it was."""
+        target = Path(database)
+        restoring = target.with_name(target.name + ".restoring")
+        try:
+            copy_sqlite(source, restoring)
+            sqlite_integrity(restoring)
+            for suffix in ("-wal", "-shm", "-journal"):
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+            os.replace(restoring, target)
+        finally:
+            restoring.unlink(missing_ok=True)
+
+
+def _read_only_uri(path: Path) -> str:
+    # Percent-encoded: a path with # ? or % is no URI syntax to SQLite.
+    return f"{path.resolve().as_uri()}?mode=ro"
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
     """A consistent copy through the online backup API, private to its owner (R-X9)."""
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
     os.chmod(target, 0o600)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    src = sqlite3.connect(_read_only_uri(source), uri=True, timeout=30)
     try:
         dst = sqlite3.connect(target)
         try:
@@ -150,9 +168,11 @@ def copy_sqlite(source: Path, target: Path) -> None:
 
 
 def sqlite_integrity(path: Path) -> None:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(_read_only_uri(path), uri=True)
     try:
         result = db.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.Error as e:
+        raise BackupFailed(f"SQLite integrity check failed: {e}")
     finally:
         db.close()
     if result != "ok":
@@ -178,4 +198,12 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
     except FileNotFoundError:
         raise BackupFailed(f"{what} not found: install the PostgreSQL client (postgresql-client)")
     if result.returncode != 0:
-        raise BackupFailed(f"{what} failed: {result.stderr.strip()[-2000:]}")
+        raise BackupFailed(f"{what} failed: {_why(result)}")
+
+
+def _why(result: subprocess.CompletedProcess[str]) -> str:
+    if result.returncode < 0:
+        # Killed (the OOM killer, an operator): it said nothing itself.
+        killed = f"killed by {signal.Signals(-result.returncode).name}"
+        return f"{killed}: {result.stderr.strip()[-2000:]}" if result.stderr.strip() else killed
+    return result.stderr.strip()[-2000:] or f"exit status {result.returncode}"
