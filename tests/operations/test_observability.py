@@ -75,6 +75,26 @@ def test_r_d4_one_json_line_per_request_with_its_id_route_status_and_hashed_memb
 
 
 @pytest.mark.django_db
+def test_r_d4_requests_anyone_can_send_are_logged_as_warnings_without_djangos_stack():
+    """Over a thousand form fields: refused with the page (400) and logged by the configured
+    handler as a warning, not as an error with a traceback that would page the operator."""
+    [console] = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    stream = io.StringIO()
+    previous = console.setStream(stream)
+    try:
+        response = Client().post("/login/", {f"f{i}": "x" for i in range(1200)})
+        logging.getLogger("skarbiec").error("a real error")
+    finally:
+        console.setStream(previous)
+    assert response.status_code == 400
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [suspicious] = [e for e in entries if e["logger"].startswith("django.security.")]
+    assert suspicious["logger"] == "django.security.TooManyFieldsSent"
+    assert suspicious["level"] == "WARNING" and "exception" not in suspicious
+    assert [e["level"] for e in entries if e["message"] == "a real error"] == ["ERROR"]
+
+
+@pytest.mark.django_db
 def test_r_d4_request_id_from_outside_is_used_only_behind_the_proxy(settings):
     client = Client()
     forged = "forged-id-0123456789"

@@ -39,6 +39,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class ClientCausedSecurityEvents(logging.Filter):
+    """Django logs a request it refuses as suspicious (too many fields or files, a host not
+    ours) at ERROR with its own traceback. Anyone can send those at will: as errors they would
+    drown the server's real errors and page whoever watches them. They stay in the log, as
+    warnings, without Django's stack."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("django.security.") and record.levelno == logging.ERROR:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def logging_config(level: str | None = None, fmt: str | None = None) -> dict[str, Any]:
     """Django's LOGGING: JSON to stderr unless SKARBIEC_LOG_FORMAT=text (for a developer's eyes)."""
     level = level or os.environ.get("SKARBIEC_LOG_LEVEL", "INFO")
@@ -52,7 +65,14 @@ def logging_config(level: str | None = None, fmt: str | None = None) -> dict[str
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"main": formatter},
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "main"}},
+        "filters": {"client_caused": {"()": ClientCausedSecurityEvents}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "main",
+                "filters": ["client_caused"],
+            }
+        },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {"django.request": {"level": "ERROR"}},
     }
