@@ -69,7 +69,9 @@ def create_staff_user(
     Helpline operators and clerks always work for one credit union; an administrator without
     one administers the whole installation.
     """
-    username = (username or "").strip()
+    # Checked as it will be stored: Django's create_user applies Unicode NFKC, which can
+    # lengthen a name, bring in spaces or make a case twin of another staff member's (R-B5).
+    username = User.normalize_username((username or "").strip())
     try:
         UnicodeUsernameValidator()(username)
     except ValidationError:
