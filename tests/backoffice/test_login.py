@@ -139,13 +139,13 @@ def test_r_b1_staff_are_locked_at_the_limits_of_their_credit_unions_policy(db, s
 
     by_code = make_staff("helpline", lenient, "kamil.code")
     log_in(english_client(), by_code)
-    staff_login.check_staff_password("kamil.code", PASSWORD, CTX)
+    stamp = staff_login.check_staff_password("kamil.code", PASSWORD, CTX).stamp
     accepted = {totp_code(by_code, step) for step in (-1, 0, 1)}
     wrong = next(code for code in ("000000", "111111", "222222") if code not in accepted)
     answers = []
     for _ in range(5):
         with pytest.raises((WrongStaffCode, StaffAccountLocked)) as e:
-            staff_login.check_staff_code(by_code.pk, wrong, CTX)
+            staff_login.check_staff_code(by_code.pk, wrong, stamp, CTX)
         answers.append((e.value.code, e.value.details.get("attempts_left")))
     assert answers == [
         ("wrong_staff_code", 3),
@@ -178,7 +178,7 @@ def test_r_t3_an_unknown_staff_username_locks_at_the_limit_of_the_credit_union_c
 def test_r_b1_a_code_is_counted_before_it_is_compared(helpline, transactional_db):
     """At the moment of the comparison another connection already sees the attempt counted."""
     log_in(english_client(), helpline)
-    staff_login.check_staff_password("ola.helpline", PASSWORD, CTX)
+    stamp = staff_login.check_staff_password("ola.helpline", PASSWORD, CTX).stamp
     seen: list[int] = []
     original = staff_login.TotpGuess._matches
 
@@ -199,7 +199,7 @@ def test_r_b1_a_code_is_counted_before_it_is_compared(helpline, transactional_db
     staff_login.TotpGuess._matches = spy
     try:
         with pytest.raises(Exception):
-            staff_login.check_staff_code(helpline.pk, "000000", CTX)
+            staff_login.check_staff_code(helpline.pk, "000000", stamp, CTX)
     finally:
         staff_login.TotpGuess._matches = original
     assert seen == [1]

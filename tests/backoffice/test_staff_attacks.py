@@ -5,11 +5,14 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connections
 
+from skarbiec.audit.models import AuditEvent
 from skarbiec.backoffice import login as staff_login
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.members.models import StaffProfile
 from tests.backoffice.staff import PASSWORD, log_in, make_staff, next_code
 from tests.web.login_steps import english_client
 
@@ -56,10 +59,10 @@ def test_r_b1_a_totp_code_is_not_accepted_twice_even_by_two_logins_at_once(cu, t
     the same moment, not only one after the other."""
     helpline = make_staff("helpline", cu, "ola.helpline")
     log_in(english_client(), helpline)
-    staff_login.check_staff_password("ola.helpline", PASSWORD, CTX)
+    stamp = staff_login.check_staff_password("ola.helpline", PASSWORD, CTX).stamp
     code = next_code(helpline)
     outcomes = _twice_at_once(
-        staff_login.TotpGuess, lambda: staff_login.check_staff_code(helpline.pk, code, CTX)
+        staff_login.TotpGuess, lambda: staff_login.check_staff_code(helpline.pk, code, stamp, CTX)
     )
     assert outcomes.count("accepted") == 1, outcomes
 
@@ -67,9 +70,10 @@ def test_r_b1_a_totp_code_is_not_accepted_twice_even_by_two_logins_at_once(cu, t
 def test_r_b1_a_recovery_code_works_once_even_for_two_logins_at_once(cu, transactional_db):
     helpline = make_staff("helpline", cu, "ola.helpline")
     codes = log_in(english_client(), helpline)
+    stamp = staff_login.check_staff_password("ola.helpline", PASSWORD, CTX).stamp
     outcomes = _twice_at_once(
         staff_login.AnyDigestGuess,
-        lambda: staff_login.check_staff_recovery_code(helpline.pk, codes[0], CTX),
+        lambda: staff_login.check_staff_recovery_code(helpline.pk, codes[0], stamp, CTX),
     )
     assert outcomes.count("accepted") == 1, outcomes
 
@@ -145,3 +149,94 @@ def test_r_x8_audit_filter_at_the_ends_of_the_calendar_is_not_a_server_error(
     log_in(client, helpline)
     response = client.get(page, params)
     assert response.status_code < 500, response.status_code
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "\ufdfa" * 6,  # one letter each, stored by Django (NFKC) as 18 characters with spaces
+        "\ufdfa" * 9,  # 162 characters stored: beyond the username and audit actor columns
+    ],
+)
+def test_r_b5_r_x8_a_username_is_checked_as_it_will_be_stored(cu, admin_client, username):
+    """The audit names a staff member as "staff:<username>" (R-B5): the name checked for its
+    characters and length must be the name stored, not one Django normalises afterwards."""
+    response = admin_client.post(
+        "/backoffice/staff/new/", {"username": username, "role": "helpline"}
+    )
+    assert response.status_code == 400
+    assert "may contain only letters" in response.content.decode()
+    names = list(StaffProfile.objects.values_list("user__username", flat=True))
+    assert names == ["ewa.admin"]
+
+
+def test_r_b5_a_fullwidth_spelling_is_no_second_staff_member_of_the_same_name(
+    other_cu, admin_client
+):
+    """Ｏla.helpline is stored as Ola.helpline: a case twin of another credit union's
+    ola.helpline, whom the login and the audit filter (case-insensitive) could not tell apart."""
+    make_staff("helpline", other_cu, "ola.helpline")
+    response = admin_client.post(
+        "/backoffice/staff/new/", {"username": "\uff2fla.helpline", "role": "helpline"}
+    )
+    assert response.status_code == 409
+    names = [n.lower() for n in StaffProfile.objects.values_list("user__username", flat=True)]
+    assert sorted(names) == ["ewa.admin", "ola.helpline"]
+
+
+def _past_the_password(username: str):  # noqa: ANN202
+    client = english_client()
+    response = client.post("/backoffice/login/", {"username": username, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"].endswith("/code/")
+    return client
+
+
+@pytest.mark.parametrize("second_factor", ["code", "recovery"])
+def test_r_b1_a_login_past_the_old_password_does_not_finish_after_a_new_one_is_issued(
+    cu, admin_client, second_factor
+):
+    """Someone typed the old password; the administrator issues a new one because of it. The
+    half-finished login must not be completed with the authenticator or a recovery code."""
+    victim = make_staff("helpline", cu, "ola.helpline")
+    recovery_codes = log_in(english_client(), victim)
+    intruder = _past_the_password("ola.helpline")
+    assert admin_client.post(f"/backoffice/staff/{victim.pk}/password/").status_code == 200
+    secret = next_code(victim) if second_factor == "code" else recovery_codes[0]
+    response = intruder.post(f"/backoffice/login/{second_factor}/", {"code": secret})
+    assert response.status_code == 401, response.status_code
+    assert "The login has expired" in response.content.decode()
+    assert intruder.get("/backoffice/members/")["Location"] == "/backoffice/login/"
+    assert not AuditEvent.objects.filter(event="staff_login", actor="staff:ola.helpline")[1:]
+
+
+@pytest.mark.parametrize("deactivated", ["in the back-office", "by Django's own tools"])
+def test_r_b1_r_b5_a_deactivated_login_past_the_password_is_not_completed_nor_recorded(
+    cu, admin_client, deactivated
+):
+    victim = make_staff("helpline", cu, "ola.helpline")
+    log_in(english_client(), victim)
+    intruder = _past_the_password("ola.helpline")
+    if deactivated == "in the back-office":
+        assert admin_client.post(f"/backoffice/staff/{victim.pk}/deactivate/").status_code == 302
+    else:  # Django's admin or a shell: no session generation raised
+        User.objects.filter(pk=victim.user_id).update(is_active=False)
+    logins = AuditEvent.objects.filter(event="staff_login").count()
+    intruder.post("/backoffice/login/code/", {"code": next_code(victim)})
+    assert intruder.get("/backoffice/members/")["Location"] == "/backoffice/login/"
+    assert AuditEvent.objects.filter(event="staff_login").count() == logins
+
+
+def test_r_b1_the_authenticator_is_not_shown_to_a_login_past_a_replaced_password(cu, admin_client):
+    """While enrolment is pending the QR code holds the authenticator's secret: a login that
+    passed a password since replaced must not see it."""
+    newcomer = make_staff("helpline", cu, "nowy.helpline")
+    intruder = english_client()
+    response = intruder.post(
+        "/backoffice/login/", {"username": "nowy.helpline", "password": PASSWORD}
+    )
+    assert response["Location"].endswith("/enrol/")
+    admin_client.post(f"/backoffice/staff/{newcomer.pk}/password/")
+    page = intruder.get("/backoffice/login/enrol/")
+    newcomer.refresh_from_db()
+    assert not newcomer.totp_secret or newcomer.totp_secret not in page.content.decode()
+    assert page.status_code in (302, 401)

@@ -16,6 +16,7 @@ import pyotp
 import segno
 from django.conf import settings
 from django.db import transaction
+from django.utils.crypto import constant_time_compare
 
 from skarbiec.audit.services import record_event
 from skarbiec.backoffice.errors import (
@@ -25,7 +26,7 @@ from skarbiec.backoffice.errors import (
     WrongStaffCode,
     WrongStaffCredentials,
 )
-from skarbiec.backoffice.session import credentials_stamp
+from skarbiec.backoffice.session import credentials_stamp, password_stamp
 from skarbiec.core import clock
 from skarbiec.core.attempt_counts import reset_count
 from skarbiec.core.attempts import AnyDigestGuess, Counter, PasswordGuess, TotpGuess, check_secret
@@ -66,10 +67,14 @@ class _StaffCounter(Counter[StaffProfile]):
     failed_event: str
     wrong: type[Unauthenticated]
 
-    def __init__(self, staff_id: int, limit: int, ctx: RequestContext) -> None:
+    def __init__(
+        self, staff_id: int, limit: int, ctx: RequestContext, stamp: str | None = None
+    ) -> None:
         self.staff_id = staff_id
         self.limit = limit
         self.ctx = ctx
+        # The second factor's counters: the `password_stamp` the password was accepted with.
+        self.stamp = stamp
 
     def lock(self) -> StaffProfile:
         return (
@@ -79,7 +84,15 @@ class _StaffCounter(Counter[StaffProfile]):
         )
 
     def refusal(self, row: StaffProfile) -> DomainError | None:
-        return StaffAccountLocked() if row.locked_at is not None else None
+        if row.locked_at is not None:
+            return StaffAccountLocked()
+        if self.stamp is not None and not (
+            row.user.is_active and constant_time_compare(self.stamp, password_stamp(row))
+        ):
+            # Deactivated, or its password replaced (or the account locked and unlocked)
+            # since this login passed the password: the login starts again.
+            return StaffLoginExpired()
+        return None
 
     def exhausted(self, row: StaffProfile) -> DomainError:
         return StaffAccountLocked()
@@ -137,6 +150,8 @@ class StaffRecoveryCounter(_StaffCounter):
 class PasswordAccepted:
     staff_id: int
     needs_enrolment: bool
+    # `password_stamp` of the account as the password was accepted, read under its lock.
+    stamp: str
 
 
 def check_staff_password(username: str, password: str, ctx: RequestContext) -> PasswordAccepted:
@@ -163,8 +178,11 @@ def check_staff_password(username: str, password: str, ctx: RequestContext) -> P
         check_secret(unknown, PasswordGuess(None, password))
         raise WrongStaffCredentials()  # never reached: nothing matches an unknown user
     counter = StaffPasswordCounter(profile.pk, _limit(profile, "max_web_password_failures"), ctx)
-    check_secret(counter, PasswordGuess(_django_argon2, password))
-    return PasswordAccepted(profile.pk, needs_enrolment=profile.totp_confirmed_at is None)
+    return check_secret(
+        counter,
+        PasswordGuess(_django_argon2, password),
+        lambda row: PasswordAccepted(row.pk, row.totp_confirmed_at is None, password_stamp(row)),
+    )
 
 
 def _recovery_digest(code: str) -> str:
@@ -184,12 +202,17 @@ class Enrolment:
     qr_svg: str
 
 
-def enrolment_for(staff_id: int) -> Enrolment:
+def enrolment_for(staff_id: int, stamp: str) -> Enrolment:
     """The authenticator's secret, shown as a QR code only while it is not confirmed yet (the
-    first login, or after an administrator reset it); never shown again afterwards."""
+    first login, or after an administrator reset it); never shown again afterwards, nor to a
+    login whose password was replaced meanwhile."""
     with transaction.atomic():
         profile = for_update(StaffProfile.objects).select_related("user").get(pk=staff_id)
-        if profile.totp_confirmed_at is not None:
+        if (
+            profile.totp_confirmed_at is not None
+            or not profile.user.is_active
+            or not constant_time_compare(stamp, password_stamp(profile))
+        ):
             raise StaffLoginExpired()
         if not profile.totp_secret:
             profile.totp_secret = pyotp.random_base32()
@@ -210,9 +233,10 @@ class StaffLoggedIn:
     credentials: str
 
 
-def check_staff_code(staff_id: int, code: str, ctx: RequestContext) -> StaffLoggedIn:
-    """Second factor: a code from the authenticator app. At enrolment the first right code
-    confirms the authenticator and issues the recovery codes."""
+def check_staff_code(staff_id: int, code: str, stamp: str, ctx: RequestContext) -> StaffLoggedIn:
+    """Second factor: a code from the authenticator app, for a login whose password passed
+    with `stamp` (`PasswordAccepted.stamp`). At enrolment the first right code confirms the
+    authenticator and issues the recovery codes."""
     profile = StaffProfile.objects.select_related("user", "credit_union").get(pk=staff_id)
     guess = TotpGuess(
         lambda row: row.totp_secret,
@@ -239,12 +263,15 @@ def check_staff_code(staff_id: int, code: str, ctx: RequestContext) -> StaffLogg
         row.save(update_fields=["totp_last_step", "totp_confirmed_at", "recovery_codes"])
         return _logged_in(row, ctx, codes, "authenticator")
 
-    counter = StaffCodeCounter(profile.pk, _limit(profile, "max_otp_failures"), ctx)
+    counter = StaffCodeCounter(profile.pk, _limit(profile, "max_otp_failures"), ctx, stamp)
     return check_secret(counter, guess, accepted)
 
 
-def check_staff_recovery_code(staff_id: int, code: str, ctx: RequestContext) -> StaffLoggedIn:
-    """Second factor without the phone: one of the recovery codes, each usable once."""
+def check_staff_recovery_code(
+    staff_id: int, code: str, stamp: str, ctx: RequestContext
+) -> StaffLoggedIn:
+    """Second factor without the phone: one of the recovery codes, each usable once, for a
+    login whose password passed with `stamp`."""
     profile = StaffProfile.objects.select_related("user", "credit_union").get(pk=staff_id)
     if profile.totp_confirmed_at is None:
         raise StaffLoginExpired()
@@ -258,7 +285,7 @@ def check_staff_recovery_code(staff_id: int, code: str, ctx: RequestContext) -> 
         row.save(update_fields=["recovery_codes"])
         return _logged_in(row, ctx, [], "recovery_code")
 
-    counter = StaffRecoveryCounter(profile.pk, _limit(profile, "max_otp_failures"), ctx)
+    counter = StaffRecoveryCounter(profile.pk, _limit(profile, "max_otp_failures"), ctx, stamp)
     return check_secret(counter, guess, accepted)
 
 

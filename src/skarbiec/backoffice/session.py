@@ -41,13 +41,15 @@ def idle_seconds(profile: StaffProfile) -> int:
     return min(_policy(profile, "idle_timeout_seconds"), 300)
 
 
-def start_pending(request: HttpRequest, staff_id: int, needs_enrolment: bool) -> None:
-    """Password passed: a new session key (no fixation), nothing else of any earlier session."""
+def start_pending(request: HttpRequest, staff_id: int, needs_enrolment: bool, stamp: str) -> None:
+    """Password passed: a new session key (no fixation), nothing else of any earlier session.
+    `stamp` is the account's `password_stamp` as the password was accepted."""
     request.session.flush()
     request.session[STAFF_PENDING] = {
         "staff_id": staff_id,
         "at": now_ts(),
         "enrol": needs_enrolment,
+        "stamp": stamp,
     }
 
 
@@ -59,9 +61,19 @@ def pending(request: HttpRequest) -> dict[str, Any] | None:
         if now_ts() - float(data["at"]) > PENDING_SECONDS:
             return None
         int(data["staff_id"])
+        if not isinstance(data["stamp"], str):
+            return None
     except (KeyError, TypeError, ValueError):
         return None
     return data
+
+
+def password_stamp(profile: StaffProfile) -> str:
+    """A keyed digest of the password hash and the session generation: a login that passed
+    the password goes on to its second factor only while neither changed (an administrator's
+    new password, a lock, a deactivation end it, R-B1)."""
+    credentials = f"{profile.user.password}|{profile.session_generation}"
+    return salted_hmac("skarbiec.backoffice.pending", credentials).hexdigest()
 
 
 def credentials_stamp(profile: StaffProfile) -> str:

@@ -65,7 +65,9 @@ def login(request: HttpRequest) -> HttpResponse:
     def action(data: dict[str, Any]) -> HttpResponse:
         ctx = request_context(request, "backoffice")
         accepted = check_staff_password(data["username"], data["password"], ctx)
-        staff_session.start_pending(request, accepted.staff_id, accepted.needs_enrolment)
+        staff_session.start_pending(
+            request, accepted.staff_id, accepted.needs_enrolment, accepted.stamp
+        )
         step = "backoffice:enrol" if accepted.needs_enrolment else "backoffice:code"
         return HttpResponseRedirect(reverse(step))
 
@@ -94,10 +96,11 @@ def enrol(request: HttpRequest) -> HttpResponse:
     if data is None or not data.get("enrol"):
         return HttpResponseRedirect(reverse("backoffice:login"))
     staff_id = int(data["staff_id"])
-    enrolment = enrolment_for(staff_id)
+    enrolment = enrolment_for(staff_id, data["stamp"])
 
     def action(cleaned: dict[str, Any]) -> HttpResponse:
-        done = check_staff_code(staff_id, cleaned["code"], request_context(request, "backoffice"))
+        ctx = request_context(request, "backoffice")
+        done = check_staff_code(staff_id, cleaned["code"], data["stamp"], ctx)
         return _logged_in(request, done, done.recovery_codes)
 
     form = CodeForm(request.POST if request.method == "POST" else None)
@@ -114,7 +117,8 @@ def code(request: HttpRequest) -> HttpResponse:
     staff_id = int(data["staff_id"])
 
     def action(cleaned: dict[str, Any]) -> HttpResponse:
-        done = check_staff_code(staff_id, cleaned["code"], request_context(request, "backoffice"))
+        ctx = request_context(request, "backoffice")
+        done = check_staff_code(staff_id, cleaned["code"], data["stamp"], ctx)
         return _logged_in(request, done, [])
 
     form = CodeForm(request.POST if request.method == "POST" else None)
@@ -130,7 +134,7 @@ def recovery(request: HttpRequest) -> HttpResponse:
 
     def action(cleaned: dict[str, Any]) -> HttpResponse:
         ctx = request_context(request, "backoffice")
-        done = check_staff_recovery_code(staff_id, cleaned["code"], ctx)
+        done = check_staff_recovery_code(staff_id, cleaned["code"], data["stamp"], ctx)
         return _logged_in(request, done, [])
 
     form = RecoveryForm(request.POST if request.method == "POST" else None)
