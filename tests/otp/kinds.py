@@ -24,6 +24,10 @@ def _exhausted(confirmation: Confirmation, ctx: RequestContext) -> DomainError:
 
 TEST_OPERATION = declare_operation(OperationKind("test_operation", _text, _exhausted))
 OTHER_OPERATION = declare_operation(OperationKind("test_other_operation", _text, _exhausted))
+# Operations that wait for their codes side by side, as transfers do.
+SIDE_BY_SIDE_OPERATION = declare_operation(
+    OperationKind("test_side_by_side_operation", _text, _exhausted, side_by_side=True)
+)
 
 
 def last_code() -> str:

@@ -33,7 +33,13 @@ from skarbiec.otp.operations import (
 )
 from skarbiec.otp.sms import decrypt_body
 from tests.factories import make_member
-from tests.otp.kinds import OTHER_OPERATION, SEEN_CODES, TEST_OPERATION, last_code
+from tests.otp.kinds import (
+    OTHER_OPERATION,
+    SEEN_CODES,
+    SIDE_BY_SIDE_OPERATION,
+    TEST_OPERATION,
+    last_code,
+)
 
 CTX = RequestContext(ip_address="10.2.2.2", channel="web")
 DETAILS = {"amount_minor": 125_000, "to_account": "...4321", "payee": "Anna Nowak"}
@@ -96,6 +102,7 @@ def test_r_o3_codes_are_random_not_sequential(settings):
     before = len(SEEN_CODES)
     for _ in range(20):
         start(member)
+        clock.advance(601)  # a new operation each time, not one started again (R-X7)
     codes = SEEN_CODES[before:]
     assert all(len(c) == 6 and c.isdigit() for c in codes)
     assert len(set(codes)) >= 18  # 20 draws from a million collide rarely
@@ -292,17 +299,23 @@ def test_r_o3_the_wait_named_is_until_the_oldest_code_of_the_budget_leaves_the_w
     one waits until the first leaves the window (600 s), then exactly one more may go."""
     settings.OTP_SEND_LIMIT = (4, 600)
     member = make_member()
+    subjects = iter(range(1, 100))
+
+    def start_another() -> Confirmation:
+        # Operations of their own (transfers waiting side by side), not one started again.
+        return start(member, kind=SIDE_BY_SIDE_OPERATION, subject=str(next(subjects)))
+
     for _ in range(4):
-        start(member)
+        start_another()
         clock.advance(60)
     clock.advance(200 - 240)
     with pytest.raises(OtpSendingLimited) as e:
-        start(member)
+        start_another()
     assert e.value.details["retry_after"] == 400
     clock.advance(401)
-    start(member)
+    start_another()
     with pytest.raises(OtpSendingLimited) as e:
-        start(member)
+        start_another()
     assert e.value.details["retry_after"] == 59  # the code of 60 s leaves at 660 s
 
 
@@ -478,3 +491,33 @@ def test_r_x6_confirming_inside_a_callers_transaction_is_refused_before_any_comp
     with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
         confirm(member, confirmation, last_code())
     assert compared == []
+
+
+@pytest.mark.django_db
+def test_r_x7_an_operation_started_again_keeps_its_codes_sent_and_then_waits(settings):
+    """Starting again is resending by other means: the fifth code of one operation is refused
+    with the wait until the last one started is ten minutes old; its code still works."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    for sent in range(1, MAX_CODES_PER_OPERATION + 1):
+        last = start(member)
+        assert last.codes_sent == sent
+        clock.advance(30)
+    with pytest.raises(OtpSendingLimited) as e:
+        start(member)
+    assert e.value.details["retry_after"] == 600 - 30
+    assert confirm(member, last, last_code()).state == Confirmation.State.CONFIRMED
+    # A right code ends the count: the next one is an operation of its own.
+    assert start(member).codes_sent == 1
+
+
+@pytest.mark.django_db
+def test_r_x7_operations_waiting_side_by_side_have_codes_of_their_own(settings):
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    last = MAX_CODES_PER_OPERATION + 2
+    for subject in range(1, last + 1):
+        started = start(member, kind=SIDE_BY_SIDE_OPERATION, subject=str(subject))
+        assert started.codes_sent == 1
+    # The last one started again is the same operation.
+    assert start(member, kind=SIDE_BY_SIDE_OPERATION, subject=str(last)).codes_sent == 2

@@ -87,7 +87,13 @@ def _transfer_codes_exhausted(confirmation: Confirmation, ctx: RequestContext) -
 
 
 TRANSFER = declare_operation(
-    OperationKind("transfer", _transfer_sms, _transfer_codes_exhausted, OrderStateConflict)
+    OperationKind(
+        "transfer",
+        _transfer_sms,
+        _transfer_codes_exhausted,
+        OrderStateConflict,
+        side_by_side=True,
+    )
 )
 
 

@@ -23,6 +23,7 @@ and never count as a failed attempt.
 
 import json
 import logging
+import math
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,6 +57,7 @@ from skarbiec.otp.errors import (
     OtpExpired,
     OtpInvalid,
     OtpResendLimited,
+    OtpSendingLimited,
 )
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operation_channels import takes_codes_in
@@ -86,6 +88,9 @@ class OperationKind:
     on_codes_exhausted: Callable[[Confirmation, RequestContext], DomainError]
     #: The answer to any code once the operation is closed (confirmed, cancelled, voided).
     closed: Callable[[], DomainError] = field(default=OtpExpired)
+    #: Operations of this kind wait for their codes side by side, each its own (transfers
+    #: awaiting authorization); otherwise a new one replaces the last (`_carried_over`).
+    side_by_side: bool = False
 
 
 _KINDS: dict[str, OperationKind] = {}
@@ -124,16 +129,36 @@ def _newest_operation_locked(member_id: int, kind: str, since: datetime) -> Quer
         for_update(Confirmation.objects)
         .filter(member_id=member_id, kind=kind, created_at__gt=since)
         .order_by("-pk")
-        .only("state", "failed_codes", "failed_codes_in_flight", "failed_codes_counted_at")[:1]
+        .only(
+            "state",
+            "failed_codes",
+            "failed_codes_in_flight",
+            "failed_codes_counted_at",
+            "codes_sent",
+            "created_at",
+            "subject",
+        )[:1]
     )
 
 
-def _wrong_codes_kept(member: Member, kind: OperationKind, now: datetime) -> int:
-    """The wrong codes an operation starts with (R-X7): those of the member's newest one of its
-    kind begun within WRONG_CODES_KEPT_FOR, unless it was confirmed (a right code ends the
-    count) or exhausted (its consequence already ran). Of its kind, whatever its subject: a
-    transfer, a payee or a raise of limits sent again is a new row each time, and starting
-    over must never buy a fresh three."""
+@dataclass(frozen=True)
+class CarriedOver:
+    """What an operation started again takes over from the one it replaces (R-X7)."""
+
+    wrong_codes: int = 0
+    codes_sent: int = 0
+
+
+def _carried_over(member: Member, kind: OperationKind, subject: str, now: datetime) -> CarriedOver:
+    """What an operation starts with (R-X7), from the member's newest one of its kind begun
+    within WRONG_CODES_KEPT_FOR, unless that was confirmed (a right code ends the count) or
+    exhausted (its consequence already ran):
+    - its wrong codes, whatever its subject: a transfer, a payee or a raise of limits sent
+      again is a new row each time, and starting over must never buy a fresh three;
+    - its codes sent, unless the kind's operations wait side by side (transfers) and this one
+      is of another subject: a login begun again, a payee added or trusted again, a raise
+      asked again is the same operation to the limit of resends, and once its codes are all
+      sent starting again is refused until the replaced one is WRONG_CODES_KEPT_FOR old."""
     newest = _newest_operation_locked.first(
         member_id=member.pk, kind=kind.name, since=now - WRONG_CODES_KEPT_FOR
     )
@@ -141,13 +166,18 @@ def _wrong_codes_kept(member: Member, kind: OperationKind, now: datetime) -> int
         Confirmation.State.OPEN,
         Confirmation.State.VOIDED,
     ):
-        return 0
+        return CarriedOver()
     if in_flight_now(newest, "failed_codes"):
         # A code of it is being compared: voided now, a wrong one would settle on a closed
         # operation without its consequence, and a right one would be counted here as wrong.
         raise CodeBeingChecked()
+    started_again = newest.subject == subject or not kind.side_by_side
+    codes_sent = newest.codes_sent if started_again else 0
+    if codes_sent >= MAX_CODES_PER_OPERATION:
+        frees_at = newest.created_at + WRONG_CODES_KEPT_FOR
+        raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
     # Settled ones only: an attempt lost before settling is no wrong code (R-X6).
-    return settled_failures(newest, "failed_codes")
+    return CarriedOver(settled_failures(newest, "failed_codes"), codes_sent)
 
 
 @prepared_update
@@ -179,15 +209,15 @@ def start_confirmation(
     subject: str = "",
 ) -> Confirmation:
     """A new operation of `kind` with its first code; an open operation of the same kind and
-    subject is voided, its wrong codes kept (`_wrong_codes_kept`). Joins the caller's
+    subject is voided, its wrong codes and codes sent kept (`_carried_over`). Joins the caller's
     transaction: the operation, its code and its SMS commit together or not at all (R-O5)."""
     details = json.loads(json.dumps(details, default=str))
     digest = operation_digest(kind.name, details)
     code = _new_code(member)
     now = clock.now()
     with transaction.atomic():
-        spend_send_budget(member)
-        wrong_codes = _wrong_codes_kept(member, kind, now)
+        spend_send_budget(member)  # locks the member: starts of one member one at a time
+        carried = _carried_over(member, kind, subject, now)
         _void_open_operations.run(member_id=member.pk, kind=kind.name, subject=subject, now=now)
         confirmation = insert_new(
             Confirmation(
@@ -199,7 +229,8 @@ def start_confirmation(
                 details=details,
                 code_hash="",
                 code_expires_at=now + timedelta(seconds=member.credit_union.otp_ttl_seconds),
-                failed_codes=wrong_codes,
+                failed_codes=carried.wrong_codes,
+                codes_sent=carried.codes_sent + 1,
                 created_at=now,
             )
         )
