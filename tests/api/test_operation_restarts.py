@@ -8,7 +8,7 @@ from skarbiec.client import ApiError
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account
 from skarbiec.otp.models import SmsMessage
-from skarbiec.otp.operations import MAX_CODES_PER_OPERATION
+from skarbiec.otp.operations import codes_per_operation
 from tests.api.steps import WEB, member_with_channel, ready_device
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def member_and_payee_account(device):
 
 def _codes_until_refused(start) -> tuple[int, ApiError]:  # noqa: ANN001
     sent = 0
-    for _ in range(MAX_CODES_PER_OPERATION + 4):
+    for _ in range(codes_per_operation() + 4):
         try:
             start()
         except ApiError as refusal:
@@ -53,7 +53,7 @@ def test_r_x7_a_payee_started_again_gets_no_more_codes_than_resends(
         start = lambda: device.add_payee("Ewa", payee_account.number)  # noqa: E731
     before = SmsMessage.objects.filter(member=member).count()
     sent, refusal = _codes_until_refused(start)
-    assert sent == MAX_CODES_PER_OPERATION
+    assert sent == codes_per_operation()
     assert refusal.status == 429 and refusal.code == "otp_rate_limited"
     assert refusal.body["retry_after"] > 0
     assert SmsMessage.objects.filter(member=member).count() - before == sent
@@ -71,13 +71,13 @@ def test_r_x7_the_same_raise_of_limits_asked_again_gets_no_more_codes(
         assert answer["sms_code_required"]
 
     sent, refusal = _codes_until_refused(ask)
-    assert sent == MAX_CODES_PER_OPERATION and refusal.code == "otp_rate_limited"
+    assert sent == codes_per_operation() and refusal.code == "otp_rate_limited"
 
 
 def test_r_x7_transfers_waiting_side_by_side_each_get_their_code(device, member_and_payee_account):
     member, current, payee_account = member_and_payee_account
     waiting = [
         device.create_transfer(current.pk, payee_account.number, f"t{i}", 1_00 + i, "Ewa")
-        for i in range(MAX_CODES_PER_OPERATION + 2)
+        for i in range(codes_per_operation() + 2)
     ]
     assert all(order["sms_code_required"] for order in waiting)

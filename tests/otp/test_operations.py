@@ -23,8 +23,8 @@ from skarbiec.otp.errors import (
 )
 from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.operations import (
-    MAX_CODES_PER_OPERATION,
     WRONG_CODES_KEPT_FOR,
+    codes_per_operation,
     confirm_code,
     declared_operations,
     resend_code,
@@ -427,7 +427,7 @@ def test_r_x7_resends_are_limited_per_operation_and_the_last_code_still_works(se
     settings.OTP_SEND_LIMIT = (100, 600)
     member = make_member()
     confirmation = start(member)
-    for _ in range(MAX_CODES_PER_OPERATION - 1):
+    for _ in range(codes_per_operation() - 1):
         resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
     sms_before = SmsMessage.objects.filter(member=member).count()
     with pytest.raises(OtpResendLimited) as e:
@@ -499,7 +499,7 @@ def test_r_x7_an_operation_started_again_keeps_its_codes_sent_and_then_waits(set
     with the wait until the last one started is ten minutes old; its code still works."""
     settings.OTP_SEND_LIMIT = (100, 600)
     member = make_member()
-    for sent in range(1, MAX_CODES_PER_OPERATION + 1):
+    for sent in range(1, codes_per_operation() + 1):
         last = start(member)
         assert last.codes_sent == sent
         clock.advance(30)
@@ -515,7 +515,7 @@ def test_r_x7_an_operation_started_again_keeps_its_codes_sent_and_then_waits(set
 def test_r_x7_operations_waiting_side_by_side_have_codes_of_their_own(settings):
     settings.OTP_SEND_LIMIT = (100, 600)
     member = make_member()
-    last = MAX_CODES_PER_OPERATION + 2
+    last = codes_per_operation() + 2
     for subject in range(1, last + 1):
         started = start(member, kind=SIDE_BY_SIDE_OPERATION, subject=str(subject))
         assert started.codes_sent == 1

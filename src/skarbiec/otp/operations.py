@@ -17,7 +17,7 @@ One operation is one `Confirmation` row. `start_confirmation` sends the first co
 three in total per operation, R-X7) and `confirm_code` checks a code through the attempts
 mechanism (count, commit, compare, settle; `skarbiec.core.attempts`). Codes are sent within the
 member's budget (OTP_SEND_LIMIT, sized for the longest documented story) and each operation's
-code is resent at most MAX_CODES_PER_OPERATION - 1 times; both refusals say how long to wait
+code is resent at most codes_per_operation() - 1 times; both refusals say how long to wait
 and never count as a failed attempt.
 """
 
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils import translation
@@ -66,8 +67,11 @@ from skarbiec.otp.sms import queue_sms
 
 log = logging.getLogger(__name__)
 
-# The first code and at most three resends per operation (R-X7).
-MAX_CODES_PER_OPERATION = 4
+
+def codes_per_operation() -> int:
+    """The first code and at most three resends per operation (R-X7)."""
+    return int(settings.OTP_CODES_PER_OPERATION)
+
 
 # An operation started again within this time of the last one of its kind and subject (a web
 # login begun anew after two wrong codes) is the same operation to the budget: it keeps the
@@ -173,7 +177,7 @@ def _carried_over(member: Member, kind: OperationKind, subject: str, now: dateti
         raise CodeBeingChecked()
     started_again = newest.subject == subject or not kind.side_by_side
     codes_sent = newest.codes_sent if started_again else 0
-    if codes_sent >= MAX_CODES_PER_OPERATION:
+    if codes_sent >= codes_per_operation():
         frees_at = newest.created_at + WRONG_CODES_KEPT_FOR
         raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
     # Settled ones only: an attempt lost before settling is no wrong code (R-X6).
@@ -269,7 +273,7 @@ def resend_code(
             raise kind.closed()
         if other_channel := _started_elsewhere(confirmation, ctx):
             raise other_channel
-        if confirmation.codes_sent >= MAX_CODES_PER_OPERATION:
+        if confirmation.codes_sent >= codes_per_operation():
             raise OtpResendLimited()
         spend_send_budget(member)
         code = _new_code(member)
