@@ -521,3 +521,15 @@ def test_r_x7_operations_waiting_side_by_side_have_codes_of_their_own(settings):
         assert started.codes_sent == 1
     # The last one started again is the same operation.
     assert start(member, kind=SIDE_BY_SIDE_OPERATION, subject=str(last)).codes_sent == 2
+
+
+@pytest.mark.django_db
+def test_r_x7_after_staff_close_an_operation_a_fresh_start_has_its_own_codes(settings):
+    """The member's SMS never came; three resends; the helpline sorts the phone out and
+    closes what was open. The next start must not wait ten minutes for codes never received."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    for _ in range(codes_per_operation()):
+        start(member)
+    assert void_confirmations(member, TEST_OPERATION) == 1
+    assert start(member).codes_sent == 1

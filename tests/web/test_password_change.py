@@ -2,7 +2,7 @@
 
 import pytest
 from tests.factories import make_member, password_matches
-from tests.web.login_steps import english_client, log_in
+from tests.web.login_steps import PASSWORD, english_client, last_sms_code, log_in
 
 from skarbiec.audit.models import AuditEvent
 
@@ -118,3 +118,18 @@ def test_r_w1_setting_own_password_ends_other_sessions_and_cycles_the_key(new_me
     )
     member.refresh_from_db()
     assert password_matches(member.web_password_hash, "Nowe#Haslo42")
+
+
+@pytest.mark.django_db
+def test_r_w1_a_login_waiting_for_its_code_does_not_finish_after_the_password_is_set(
+    new_member_client,
+):
+    """Elsewhere someone passed the same temporary password and waits for the SMS code; the
+    member sets their own password meanwhile: that code must not open a session."""
+    client, member = new_member_client
+    other = english_client()
+    assert other.post("/login/", {"login": member.login, "password": PASSWORD}).status_code == 302
+    code = last_sms_code(member)
+    assert client.post("/password/", GOOD_NEW_PASSWORD)["Location"] == "/start/"
+    other.post("/login/code/", {"code": code})
+    assert other.get("/start/").status_code == 302

@@ -159,10 +159,11 @@ def _carried_over(member: Member, kind: OperationKind, subject: str, now: dateti
     exhausted (its consequence already ran):
     - its wrong codes, whatever its subject: a transfer, a payee or a raise of limits sent
       again is a new row each time, and starting over must never buy a fresh three;
-    - its codes sent, unless the kind's operations wait side by side (transfers) and this one
-      is of another subject: a login begun again, a payee added or trusted again, a raise
-      asked again is the same operation to the limit of resends, and once its codes are all
-      sent starting again is refused until the replaced one is WRONG_CODES_KEPT_FOR old."""
+    - its codes sent, if it is still open, unless the kind's operations wait side by side
+      (transfers) and this one is of another subject: a login begun again, a payee added or
+      trusted again, a raise asked again is the same operation to the limit of resends, and
+      once its codes are all sent starting again is refused until the replaced one is
+      WRONG_CODES_KEPT_FOR old."""
     newest = _newest_operation_locked.first(
         member_id=member.pk, kind=kind.name, since=now - WRONG_CODES_KEPT_FOR
     )
@@ -175,7 +176,11 @@ def _carried_over(member: Member, kind: OperationKind, subject: str, now: dateti
         # A code of it is being compared: voided now, a wrong one would settle on a closed
         # operation without its consequence, and a right one would be counted here as wrong.
         raise CodeBeingChecked()
-    started_again = newest.subject == subject or not kind.side_by_side
+    # Codes sent carry over from an open one only: one closed by the member or by staff (a
+    # cancel, the helpline's unblock) leaves a fresh start its own codes.
+    started_again = newest.state == Confirmation.State.OPEN and (
+        newest.subject == subject or not kind.side_by_side
+    )
     codes_sent = newest.codes_sent if started_again else 0
     if codes_sent >= codes_per_operation():
         frees_at = newest.created_at + WRONG_CODES_KEPT_FOR

@@ -15,7 +15,12 @@ from skarbiec.channels.errors import (
 )
 from skarbiec.channels.lifecycle import web_codes_exhausted
 from skarbiec.channels.models import PendingWebPasswordChange, WebChannel
-from skarbiec.channels.web.login import WebPasswordCounter, login_limits, require_web_open
+from skarbiec.channels.web.login import (
+    WEB_LOGIN,
+    WebPasswordCounter,
+    login_limits,
+    require_web_open,
+)
 from skarbiec.core import clock
 from skarbiec.core.attempts import PasswordGuess, check_secret
 from skarbiec.core.context import RequestContext
@@ -32,6 +37,7 @@ from skarbiec.otp.operations import (
     declare_operation,
     reopened_if_the_database_fails,
     start_confirmation,
+    void_confirmations,
 )
 
 
@@ -79,8 +85,9 @@ def set_own_web_password(
     # Argon2 is slow: hash before the row locks are taken.
     password_hash = hash_password(new_password)
     with transaction.atomic():
-        locked = for_update(Member.objects).get(pk=member.pk)
+        # The channel first, then the member: the order of the voluntary change.
         channel = for_update(WebChannel.objects).get(member=member)
+        locked = for_update(Member.objects).get(pk=member.pk)
         if not locked.must_change_password:
             raise PasswordChangeInvalid()
         locked.web_password_hash = password_hash
@@ -88,6 +95,9 @@ def set_own_web_password(
         locked.save(update_fields=["web_password_hash", "must_change_password"])
         channel.session_generation += 1
         channel.save(update_fields=["session_generation"])
+        # A login elsewhere past the temporary password, waiting for its SMS code, would
+        # start a session of the new generation: its code no longer opens one.
+        void_confirmations(locked, WEB_LOGIN)
         record_event(
             "web_password_changed",
             ctx,
