@@ -17,7 +17,7 @@ if not DATA_DIR.exists():
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATA_DIR.chmod(0o711)
 elif (_data_dir_stat := DATA_DIR.stat()).st_uid == os.getuid() and _data_dir_stat.st_mode & 0o022:
-    DATA_DIR.chmod(_data_dir_stat.st_mode & 0o755)
+    DATA_DIR.chmod(_data_dir_stat.st_mode & 0o7755)  # only others' and group's write go
 
 
 def _secret_key() -> str:

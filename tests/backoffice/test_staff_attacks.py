@@ -5,11 +5,13 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import connections
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.backoffice import login as staff_login
+from skarbiec.backoffice.errors import StaffLoginExpired
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.members.models import StaffProfile
@@ -240,3 +242,36 @@ def test_r_b1_the_authenticator_is_not_shown_to_a_login_past_a_replaced_password
     newcomer.refresh_from_db()
     assert not newcomer.totp_secret or newcomer.totp_secret not in page.content.decode()
     assert page.status_code in (302, 401)
+
+
+def test_r_b1_a_wrong_code_of_an_expired_login_is_still_counted_and_audited(cu, admin_client):
+    """The stamp ends a login only for a right code: a wrong one is a failure like any other,
+    audited and toward the lock."""
+    victim = make_staff("helpline", cu, "ola.helpline")
+    log_in(english_client(), victim)
+    intruder = _past_the_password("ola.helpline")
+    admin_client.post(f"/backoffice/staff/{victim.pk}/password/")
+    right = next_code(victim)
+    wrong = next(c for c in ("000000", "111111", "222222") if c != right)
+    response = intruder.post("/backoffice/login/code/", {"code": wrong})
+    assert response.status_code == 401
+    assert "The login has expired" not in response.content.decode()
+    victim.refresh_from_db()
+    assert victim.failed_totp_attempts == 1
+    assert AuditEvent.objects.filter(event="staff_code_failed").count() == 1
+
+
+def test_r_b1_a_password_replaced_while_it_was_compared_does_not_pass(cu, monkeypatch):
+    """The login proved the hash it was compared with; one replaced by an administrator during
+    the comparison must not give the login a stamp of the new one."""
+    victim = make_staff("helpline", cu, "ola.helpline")
+    original = staff_login.PasswordGuess._matches
+
+    def replaced_meanwhile(self, row):
+        matched = original(self, row)
+        User.objects.filter(pk=victim.user_id).update(password=make_password("Nowe#Haslo42"))
+        return matched
+
+    monkeypatch.setattr(staff_login.PasswordGuess, "_matches", replaced_meanwhile)
+    with pytest.raises(StaffLoginExpired):
+        staff_login.check_staff_password("ola.helpline", PASSWORD, CTX)

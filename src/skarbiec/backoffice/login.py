@@ -84,13 +84,15 @@ class _StaffCounter(Counter[StaffProfile]):
         )
 
     def refusal(self, row: StaffProfile) -> DomainError | None:
-        if row.locked_at is not None:
-            return StaffAccountLocked()
+        return StaffAccountLocked() if row.locked_at is not None else None
+
+    def refusal_once_proven(self, row: StaffProfile) -> DomainError | None:
+        # Deactivated, or its password replaced (or the account locked and unlocked) since this
+        # login passed the password: a right second factor does not finish it, the login
+        # starts again. A wrong one is counted, audited and locks at the limit as ever.
         if self.stamp is not None and not (
             row.user.is_active and constant_time_compare(self.stamp, password_stamp(row))
         ):
-            # Deactivated, or its password replaced (or the account locked and unlocked)
-            # since this login passed the password: the login starts again.
             return StaffLoginExpired()
         return None
 
@@ -178,11 +180,20 @@ def check_staff_password(username: str, password: str, ctx: RequestContext) -> P
         check_secret(unknown, PasswordGuess(None, password))
         raise WrongStaffCredentials()  # never reached: nothing matches an unknown user
     counter = StaffPasswordCounter(profile.pk, _limit(profile, "max_web_password_failures"), ctx)
-    return check_secret(
-        counter,
-        PasswordGuess(_django_argon2, password),
-        lambda row: PasswordAccepted(row.pk, row.totp_confirmed_at is None, password_stamp(row)),
-    )
+    compared: list[str | None] = []
+
+    def stored_hash(row: StaffProfile) -> str | None:
+        compared.append(_django_argon2(row))
+        return compared[-1]
+
+    def accepted(row: StaffProfile) -> PasswordAccepted:
+        # The stamp must be of the hash the password was compared with: one replaced during
+        # the comparison is not what this login proved.
+        if not compared or _django_argon2(row) != compared[-1]:
+            raise StaffLoginExpired()
+        return PasswordAccepted(row.pk, row.totp_confirmed_at is None, password_stamp(row))
+
+    return check_secret(counter, PasswordGuess(stored_hash, password), accepted)
 
 
 def _recovery_digest(code: str) -> str:

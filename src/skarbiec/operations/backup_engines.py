@@ -139,7 +139,9 @@ class SqliteDatabase:
                 target.with_name(target.name + suffix).unlink(missing_ok=True)
             os.replace(restoring, target)
         finally:
-            restoring.unlink(missing_ok=True)
+            # The integrity check's read may leave the copy's -wal and -shm beside it.
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                restoring.with_name(restoring.name + suffix).unlink(missing_ok=True)
 
 
 def _read_only_uri(path: Path) -> str:
