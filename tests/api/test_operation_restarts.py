@@ -8,7 +8,7 @@ from skarbiec.client import ApiError
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account
 from skarbiec.otp.models import SmsMessage
-from skarbiec.otp.operations import codes_per_operation
+from skarbiec.otp.restarts import codes_per_operation
 from tests.api.steps import WEB, member_with_channel, ready_device
 
 pytestmark = pytest.mark.django_db

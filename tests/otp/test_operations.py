@@ -23,14 +23,13 @@ from skarbiec.otp.errors import (
 )
 from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.operations import (
-    WRONG_CODES_KEPT_FOR,
-    codes_per_operation,
     confirm_code,
     declared_operations,
     resend_code,
     start_confirmation,
     void_confirmations,
 )
+from skarbiec.otp.restarts import WRONG_CODES_KEPT_FOR, codes_per_operation
 from skarbiec.otp.sms import decrypt_body
 from tests.factories import make_member
 from tests.otp.kinds import (

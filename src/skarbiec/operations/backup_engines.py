@@ -20,6 +20,8 @@ from urllib.parse import quote, urlencode
 
 from django.db import connections
 
+from skarbiec.core.private_files import SQLITE_COMPANIONS
+
 PG_MAGIC = b"PGDMP"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -135,12 +137,12 @@ class SqliteDatabase:
         try:
             copy_sqlite(source, restoring)
             sqlite_integrity(restoring)
-            for suffix in ("-wal", "-shm", "-journal"):
+            for suffix in SQLITE_COMPANIONS[1:]:
                 target.with_name(target.name + suffix).unlink(missing_ok=True)
             os.replace(restoring, target)
         finally:
             # The integrity check's read may leave the copy's -wal and -shm beside it.
-            for suffix in ("", "-wal", "-shm", "-journal"):
+            for suffix in SQLITE_COMPANIONS:
                 restoring.with_name(restoring.name + suffix).unlink(missing_ok=True)
 
 

@@ -23,7 +23,6 @@ and never count as a failed attempt.
 
 import json
 import logging
-import math
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,14 +30,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import QuerySet
 from django.utils import translation
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
-from skarbiec.core.attempt_counts import in_flight_now, settled_failures
+from skarbiec.core.attempt_counts import settled_failures
 from skarbiec.core.attempts import Counter, DigestGuess, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
@@ -47,36 +44,23 @@ from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import (
     Update,
     insert_new,
-    prepared_select,
     prepared_update,
 )
 from skarbiec.members.models import Member
 from skarbiec.otp.errors import (
-    CodeBeingChecked,
     OperationOfOtherChannel,
     OtpAttemptsExhausted,
     OtpExpired,
     OtpInvalid,
     OtpResendLimited,
-    OtpSendingLimited,
 )
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operation_channels import takes_codes_in
+from skarbiec.otp.restarts import carried_over, codes_per_operation
 from skarbiec.otp.send_budget import spend_send_budget
 from skarbiec.otp.sms import queue_sms
 
 log = logging.getLogger(__name__)
-
-
-def codes_per_operation() -> int:
-    """The first code and at most three resends per operation (R-X7)."""
-    return int(settings.OTP_CODES_PER_OPERATION)
-
-
-# An operation started again within this time of the last one of its kind and subject (a web
-# login begun anew after two wrong codes) is the same operation to the budget: it keeps the
-# wrong codes, so starting over never buys a fresh three (R-X7; PSD2 RTS art. 4(3)(b)).
-WRONG_CODES_KEPT_FOR = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -93,7 +77,7 @@ class OperationKind:
     #: The answer to any code once the operation is closed (confirmed, cancelled, voided).
     closed: Callable[[], DomainError] = field(default=OtpExpired)
     #: Operations of this kind wait for their codes side by side, each its own (transfers
-    #: awaiting authorization); otherwise a new one replaces the last (`_carried_over`).
+    #: awaiting authorization); otherwise a new one replaces the last (`otp/restarts.py`).
     side_by_side: bool = False
 
 
@@ -125,70 +109,6 @@ def _new_code(member: Member) -> str:
     return f"{secrets.randbelow(10**digits):0{digits}d}"
 
 
-@prepared_select
-def _newest_operation_locked(member_id: int, kind: str, since: datetime) -> QuerySet[Confirmation]:
-    # Locked: a wrong code being counted on it commits before its count is read here, or
-    # finds it voided and counts nothing.
-    return (
-        for_update(Confirmation.objects)
-        .filter(member_id=member_id, kind=kind, created_at__gt=since)
-        .order_by("-pk")
-        .only(
-            "state",
-            "failed_codes",
-            "failed_codes_in_flight",
-            "failed_codes_counted_at",
-            "codes_sent",
-            "created_at",
-            "subject",
-        )[:1]
-    )
-
-
-@dataclass(frozen=True)
-class CarriedOver:
-    """What an operation started again takes over from the one it replaces (R-X7)."""
-
-    wrong_codes: int = 0
-    codes_sent: int = 0
-
-
-def _carried_over(member: Member, kind: OperationKind, subject: str, now: datetime) -> CarriedOver:
-    """What an operation starts with (R-X7), from the member's newest one of its kind begun
-    within WRONG_CODES_KEPT_FOR, unless that was confirmed (a right code ends the count) or
-    exhausted (its consequence already ran):
-    - its wrong codes, whatever its subject: a transfer, a payee or a raise of limits sent
-      again is a new row each time, and starting over must never buy a fresh three;
-    - its codes sent, if it is still open, unless the kind's operations wait side by side
-      (transfers) and this one is of another subject: a login begun again, a payee added or
-      trusted again, a raise asked again is the same operation to the limit of resends, and
-      once its codes are all sent starting again is refused until the replaced one is
-      WRONG_CODES_KEPT_FOR old."""
-    newest = _newest_operation_locked.first(
-        member_id=member.pk, kind=kind.name, since=now - WRONG_CODES_KEPT_FOR
-    )
-    if newest is None or newest.state not in (
-        Confirmation.State.OPEN,
-        Confirmation.State.VOIDED,
-    ):
-        return CarriedOver()
-    if in_flight_now(newest, "failed_codes"):
-        # A code of it is being compared: voided now, a wrong one would settle on a closed
-        # operation without its consequence, and a right one would be counted here as wrong.
-        raise CodeBeingChecked()
-    # Codes sent carry over from an open one only: one closed by the member or by staff (a
-    # cancel, the helpline's unblock) leaves a fresh start its own codes.
-    started_again = newest.state == Confirmation.State.OPEN and (
-        newest.subject == subject or not kind.side_by_side
-    )
-    codes_sent = newest.codes_sent if started_again else 0
-    if codes_sent >= codes_per_operation():
-        frees_at = newest.created_at + WRONG_CODES_KEPT_FOR
-        raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
-    # Settled ones only: an attempt lost before settling is no wrong code (R-X6).
-    return CarriedOver(settled_failures(newest, "failed_codes"), codes_sent)
-
-
 @prepared_update
 def _void_open_operations(member_id: int, kind: str, subject: str, now: datetime) -> Update:
     open_ones = Confirmation.objects.filter(
@@ -218,7 +138,7 @@ def start_confirmation(
     subject: str = "",
 ) -> Confirmation:
     """A new operation of `kind` with its first code; an open operation of the same kind and
-    subject is voided, its wrong codes and codes sent kept (`_carried_over`). Joins the caller's
+    subject is voided, its wrong codes and codes sent kept (`otp/restarts.py`). Joins the caller's
     transaction: the operation, its code and its SMS commit together or not at all (R-O5)."""
     details = json.loads(json.dumps(details, default=str))
     digest = operation_digest(kind.name, details)
@@ -226,7 +146,7 @@ def start_confirmation(
     now = clock.now()
     with transaction.atomic():
         spend_send_budget(member)  # locks the member: starts of one member one at a time
-        carried = _carried_over(member, kind, subject, now)
+        carried = carried_over(member, kind.name, subject, kind.side_by_side, now)
         _void_open_operations.run(member_id=member.pk, kind=kind.name, subject=subject, now=now)
         confirmation = insert_new(
             Confirmation(

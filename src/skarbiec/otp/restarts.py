@@ -1,0 +1,93 @@
+"""An operation confirmed by an SMS code started again (R-X7): what it takes over from the
+one it replaces, so starting over buys neither a fresh three wrong codes nor fresh resends."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from skarbiec.core.attempt_counts import in_flight_now, settled_failures
+from skarbiec.core.locks import for_update
+from skarbiec.core.prepared import prepared_select
+from skarbiec.members.models import Member
+from skarbiec.otp.errors import CodeBeingChecked, OtpSendingLimited
+from skarbiec.otp.models import Confirmation
+
+
+def codes_per_operation() -> int:
+    """The first code and at most three resends per operation (R-X7)."""
+    return int(settings.OTP_CODES_PER_OPERATION)
+
+
+# An operation started again within this time of the last one of its kind and subject (a web
+# login begun anew after two wrong codes) is the same operation to the budget: it keeps the
+# wrong codes, so starting over never buys a fresh three (R-X7; PSD2 RTS art. 4(3)(b)).
+WRONG_CODES_KEPT_FOR = timedelta(minutes=10)
+
+
+@prepared_select
+def _newest_operation_locked(member_id: int, kind: str, since: datetime) -> QuerySet[Confirmation]:
+    # Locked: a wrong code being counted on it commits before its count is read here, or
+    # finds it voided and counts nothing.
+    return (
+        for_update(Confirmation.objects)
+        .filter(member_id=member_id, kind=kind, created_at__gt=since)
+        .order_by("-pk")
+        .only(
+            "state",
+            "failed_codes",
+            "failed_codes_in_flight",
+            "failed_codes_counted_at",
+            "codes_sent",
+            "created_at",
+            "subject",
+        )[:1]
+    )
+
+
+@dataclass(frozen=True)
+class CarriedOver:
+    """What an operation started again takes over from the one it replaces (R-X7)."""
+
+    wrong_codes: int = 0
+    codes_sent: int = 0
+
+
+def carried_over(
+    member: Member, kind: str, subject: str, side_by_side: bool, now: datetime
+) -> CarriedOver:
+    """What an operation starts with (R-X7), from the member's newest one of its kind begun
+    within WRONG_CODES_KEPT_FOR, unless that was confirmed (a right code ends the count) or
+    exhausted (its consequence already ran):
+    - its wrong codes, whatever its subject: a transfer, a payee or a raise of limits sent
+      again is a new row each time, and starting over must never buy a fresh three;
+    - its codes sent, if it is still open, unless the kind's operations wait `side_by_side`
+      (transfers) and this one is of another subject: a login begun again, a payee added or
+      trusted again, a raise asked again is the same operation to the limit of resends, and
+      once its codes are all sent starting again is refused until the replaced one is
+      WRONG_CODES_KEPT_FOR old."""
+    newest = _newest_operation_locked.first(
+        member_id=member.pk, kind=kind, since=now - WRONG_CODES_KEPT_FOR
+    )
+    if newest is None or newest.state not in (
+        Confirmation.State.OPEN,
+        Confirmation.State.VOIDED,
+    ):
+        return CarriedOver()
+    if in_flight_now(newest, "failed_codes"):
+        # A code of it is being compared: voided now, a wrong one would settle on a closed
+        # operation without its consequence, and a right one would be counted here as wrong.
+        raise CodeBeingChecked()
+    # Codes sent carry over from an open one only: one closed by the member or by staff (a
+    # cancel, the helpline's unblock) leaves a fresh start its own codes.
+    started_again = newest.state == Confirmation.State.OPEN and (
+        newest.subject == subject or not side_by_side
+    )
+    codes_sent = newest.codes_sent if started_again else 0
+    if codes_sent >= codes_per_operation():
+        frees_at = newest.created_at + WRONG_CODES_KEPT_FOR
+        raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
+    # Settled ones only: an attempt lost before settling is no wrong code (R-X6).
+    return CarriedOver(settled_failures(newest, "failed_codes"), codes_sent)
