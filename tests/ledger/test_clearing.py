@@ -7,10 +7,12 @@ from collections import Counter
 import pytest
 from django.core.management import CommandError, call_command
 
-from skarbiec.ledger.clearing import send_outgoing_batches, settle_sent_orders
+from skarbiec.core import clock
+from skarbiec.ledger import clearing
+from skarbiec.ledger.clearing import outgoing_dir, send_outgoing_batches, settle_sent_orders
 from skarbiec.ledger.errors import RejectionOfUnsentOrder
 from skarbiec.ledger.integrity import ledger_problems
-from skarbiec.ledger.models import Account, Order
+from skarbiec.ledger.models import Account, Order, OutgoingBatch
 from skarbiec.ledger.order_authorization import authorize_transfer
 from skarbiec.ledger.orders import create_transfer_order
 from tests.factories import make_credit_union
@@ -97,8 +99,97 @@ def test_r_x9_a_batch_file_is_the_owners_only_whatever_the_umask(
     finally:
         os.umask(old)
     batch = Order.objects.get(pk=orders[0].pk).batch
-    from skarbiec.ledger.clearing import outgoing_dir
-
     path = outgoing_dir() / batch.file_name
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def _killed_before_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies after the batch committed and before its file is on disk."""
+
+    def die(*args: object) -> None:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(clearing, "_place_durably", die)
+
+
+@pytest.mark.django_db
+def test_r_l3_a_batch_a_crash_kept_off_disk_is_answered_only_once_written(monkeypatch):
+    cu = make_credit_union()
+    member, source = member_with_account(cu, balance_minor=1000_00)
+    orders = []
+    for i in range(2):
+        order = create_transfer_order(
+            member, "web", source.pk, EXTERNAL, "Energa SA", 10_00, f"Bill {i}", key(), WEB
+        )
+        orders.append(authorize_transfer(member, order.pk, last_code(member), WEB))
+    with monkeypatch.context() as m:
+        _killed_before_the_file(m)
+        with pytest.raises(SystemExit):
+            send_outgoing_batches()
+    batch = OutgoingBatch.objects.get(credit_union=cu)
+    assert batch.written_at is None and _states(orders) == ["sent", "sent"]
+    assert not (outgoing_dir() / batch.file_name).exists()
+    # Clearing never got the file: it has no answer to give, and none is applied.
+    assert settle_sent_orders() == (0, 0)
+    with pytest.raises(RejectionOfUnsentOrder):
+        settle_sent_orders({orders[0].pk: "account_closed"})
+    assert _states(orders) == ["sent", "sent"]
+
+    assert send_outgoing_batches() == []  # the next run writes the batch, makes no new one
+    batch.refresh_from_db()
+    text = (outgoing_dir() / batch.file_name).read_text(encoding="utf-8")
+    assert batch.written_at is not None
+    assert all(f"SKARBIEC-{o.pk}" in text for o in orders)
+    assert settle_sent_orders() == (2, 0) and _states(orders) == ["booked", "booked"]
+    assert ledger_problems() == []
+
+
+@pytest.mark.django_db
+def test_r_l3_a_file_written_again_is_the_one_the_batch_would_have_had():
+    _cu, _source, orders = _sent_transfers(2)
+    batch = Order.objects.get(pk=orders[0].pk).batch
+    path = outgoing_dir() / batch.file_name
+    first = path.read_bytes()
+    path.unlink()
+    OutgoingBatch.objects.filter(pk=batch.pk).update(written_at=None)
+    clock.advance(3 * 86400)  # the next run may come days later
+    assert clearing.write_unwritten_batch_files() == 1
+    assert path.read_bytes() == first
+
+
+@pytest.mark.django_db
+def test_r_l3_a_file_already_in_place_is_never_written_twice():
+    """Killed after the rename, before the batch was marked: clearing may have the file, so
+    it is marked written, not written again."""
+    _cu, _source, orders = _sent_transfers(1)
+    batch = Order.objects.get(pk=orders[0].pk).batch
+    path = outgoing_dir() / batch.file_name
+    path.write_bytes(b"as clearing took it\r\n")
+    OutgoingBatch.objects.filter(pk=batch.pk).update(written_at=None)
+    assert clearing.write_unwritten_batch_files() == 1
+    assert path.read_bytes() == b"as clearing took it\r\n"
+    assert OutgoingBatch.objects.get(pk=batch.pk).written_at is not None
+    assert settle_sent_orders() == (1, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_l3_batches_of_the_earlier_version_are_marked_written_at_the_upgrade():
+    """Their files went out as each committed: none may be written a second time."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    cu = make_credit_union()
+    before, after = [("ledger", "0006_cash_requests")], [("ledger", "0007_outgoing_batch_written")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_batch = executor.loader.project_state(before).apps.get_model("ledger", "OutgoingBatch")
+    made = clock.now()
+    old_batch.objects.create(
+        credit_union_id=cu.pk, file_name="elixir-old.csv", order_count=0, total_minor=0,
+        created_at=made,
+    )  # fmt: skip
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    assert OutgoingBatch.objects.get(file_name="elixir-old.csv").written_at == made
+    assert clearing.write_unwritten_batch_files() == 0

@@ -58,6 +58,7 @@ def test_r_d1_error_pages_for_nginx_in_both_languages_html_and_json(tmp_path: Pa
 # Data migrations read and found safe by a person: what they write the older version never reads.
 REVIEWED_DATA_MIGRATIONS = {
     ("members", "0004_staff_roles"): "creates the staff groups and permissions (R-B1)",
+    ("ledger", "0007_outgoing_batch_written"): "marks the batches already on disk written (R-L3)",
 }
 
 

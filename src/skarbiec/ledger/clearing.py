@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from skarbiec.audit.services import record_event
@@ -51,15 +52,18 @@ def outgoing_dir() -> Path:
     return path
 
 
-def _batch_csv(orders: list[Order]) -> str:
+def _batch_csv(batch: OutgoingBatch, orders: list[Order]) -> str:
+    """The file's content follows from the database alone (the batch and its orders), so a
+    file lost to a crash is written again exactly as it would have been."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(BATCH_HEADER)
+    day = timezone.localtime(batch.created_at).strftime("%Y%m%d")
     for o in orders:
         writer.writerow(
             [
                 "110",  # Elixir: a credit transfer
-                timezone.localtime(clock.now()).strftime("%Y%m%d"),
+                day,
                 o.amount_minor,
                 sort_code_of(o.from_account.number),
                 o.from_account.number,
@@ -74,13 +78,63 @@ def _batch_csv(orders: list[Order]) -> str:
     return out.getvalue()
 
 
+def _place_durably(directory: Path, name: str, text: str) -> None:
+    """Write under a temporary name, flush to disk, rename, flush the directory: the final
+    name never shows a partial file, and once this returns the file survives a power cut."""
+    final = directory / name
+    tmp = directory / (name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left behind keeps its mode otherwise
+    with os.fdopen(fd, "w", encoding="utf-8") as batch_file:
+        batch_file.write(text)
+        batch_file.flush()
+        os.fsync(batch_file.fileno())
+    os.replace(tmp, final)
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def write_batch_file(batch_id: int) -> None:
+    """Put a committed batch's file in place once. The batch row stays locked meanwhile, so
+    two runs never write one file; a file already under its final name (the process died
+    after the rename) is only marked, never written a second time."""
+    with transaction.atomic():
+        batch = for_update(OutgoingBatch.objects).get(pk=batch_id)
+        if batch.written_at is not None:
+            return
+        directory = outgoing_dir()
+        if not (directory / batch.file_name).exists():
+            orders = list(
+                Order.objects.filter(batch=batch).select_related("from_account", "member")
+                .order_by("pk")
+            )  # fmt: skip
+            _place_durably(directory, batch.file_name, _batch_csv(batch, orders))
+        batch.written_at = clock.now()
+        batch.save(update_fields=["written_at"])
+
+
+def write_unwritten_batch_files() -> int:
+    """The batches committed whose files a crash kept off the disk; returns how many."""
+    pending = list(
+        OutgoingBatch.objects.filter(written_at__isnull=True).order_by("pk")
+        .values_list("pk", flat=True)
+    )  # fmt: skip
+    for batch_id in pending:
+        write_batch_file(batch_id)
+    return len(pending)
+
+
 def send_outgoing_batch(
     credit_union: CreditUnion, ctx: RequestContext = SYSTEM
 ) -> OutgoingBatch | None:
     """PENDING → SENT for every pending external transfer of one credit union, as one file.
 
-    The file is written under a temporary name and renamed once the database commits, so a
-    batch on disk always matches SENT orders; a crash leaves only a *.tmp file behind.
+    The batch and its SENT orders commit first, then the file is put in place and the batch
+    marked written. A process killed in between leaves a batch without its file: no answer
+    is applied to its orders until `write_unwritten_batch_files` (the next run) writes it.
     """
     with transaction.atomic():
         orders = list(
@@ -90,8 +144,8 @@ def send_outgoing_batch(
                 kind=Order.Kind.EXTERNAL,
                 state=Order.State.PENDING,
             )
-            .select_related("from_account", "member")
             .order_by("pk")
+            .values_list("pk", "amount_minor")
         )
         if not orders:
             return None
@@ -101,31 +155,27 @@ def send_outgoing_batch(
             credit_union=credit_union,
             file_name="",
             order_count=len(orders),
-            total_minor=sum(o.amount_minor for o in orders),
+            total_minor=sum(amount for _pk, amount in orders),
             created_at=now,
         )
         batch.file_name = f"elixir-{credit_union.sort_code}-{stamp}-{batch.pk}.csv"
         batch.save(update_fields=["file_name"])
-        Order.objects.filter(pk__in=[o.pk for o in orders]).update(
+        Order.objects.filter(pk__in=[pk for pk, _amount in orders]).update(
             state=Order.State.SENT, batch=batch
         )
-        final = outgoing_dir() / batch.file_name
-        tmp = final.with_suffix(".csv.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # a file left behind keeps its mode otherwise
-        with os.fdopen(fd, "w", encoding="utf-8") as batch_file:
-            batch_file.write(_batch_csv(orders))
-        transaction.on_commit(lambda: os.replace(tmp, final))
         record_event(
             "outgoing_batch_sent",
             ctx,
             credit_union_id=credit_union.pk,
             data={"batch": batch.pk, "orders": len(orders), "total_minor": batch.total_minor},
         )
+    write_batch_file(batch.pk)
+    batch.refresh_from_db()
     return batch
 
 
 def send_outgoing_batches(ctx: RequestContext = SYSTEM) -> list[OutgoingBatch]:
+    write_unwritten_batch_files()
     batches = []
     for cu in CreditUnion.objects.order_by("pk"):
         batch = send_outgoing_batch(cu, ctx)
@@ -134,16 +184,24 @@ def send_outgoing_batches(ctx: RequestContext = SYSTEM) -> list[OutgoingBatch]:
     return batches
 
 
+def _awaiting_answer() -> QuerySet[Order]:
+    # Clearing can answer only for files it was given: the orders of a batch whose file is not
+    # written yet await nothing.
+    return for_update(Order.objects).filter(
+        kind=Order.Kind.EXTERNAL, state=Order.State.SENT, batch__written_at__isnull=False
+    )
+
+
 def _lock_sent(order_id: int) -> Order:
+    if not Order.objects.filter(pk=order_id, kind=Order.Kind.EXTERNAL).exists():
+        raise OrderNotFound()
     order = (
-        for_update(Order.objects)
+        _awaiting_answer()
         .select_related("member__credit_union", "from_account")
-        .filter(pk=order_id, kind=Order.Kind.EXTERNAL)
+        .filter(pk=order_id)
         .first()
     )
     if order is None:
-        raise OrderNotFound()
-    if order.state != Order.State.SENT:
         raise OrderStateConflict()
     return order
 
@@ -228,12 +286,7 @@ def settle_sent_orders(
     rejections = rejections or {}
     booked = rejected = 0
     with transaction.atomic():
-        sent = list(
-            for_update(Order.objects)
-            .filter(kind=Order.Kind.EXTERNAL, state=Order.State.SENT)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        sent = list(_awaiting_answer().order_by("pk").values_list("pk", flat=True))
         if unknown := sorted(set(rejections) - set(sent)):
             raise RejectionOfUnsentOrder(orders=unknown)
         for order_id in sent:

@@ -264,6 +264,9 @@ class OutgoingBatch(models.Model):
     order_count = models.PositiveIntegerField()
     total_minor = models.BigIntegerField()
     created_at = models.DateTimeField()
+    # Set once the file is on disk under its final name: until then clearing cannot have it,
+    # so its orders await no answer and the next `settle` writes it (R-L3).
+    written_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.file_name

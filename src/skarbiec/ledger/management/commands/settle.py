@@ -5,7 +5,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skarbiec.core.errors import DomainError
-from skarbiec.ledger.clearing import outgoing_dir, send_outgoing_batches, settle_sent_orders
+from skarbiec.ledger.clearing import (
+    outgoing_dir,
+    send_outgoing_batches,
+    settle_sent_orders,
+    write_unwritten_batch_files,
+)
 
 
 class Command(BaseCommand):
@@ -33,6 +38,8 @@ class Command(BaseCommand):
             if not order_id.isdigit():
                 raise CommandError(f"--reject expects ORDER_ID[:REASON], got {item!r}")
             rejections[int(order_id)] = reason or "rejected_by_clearing"
+        if late := write_unwritten_batch_files():
+            self.stdout.write(f"{late} batch file(s) an interrupted run left unwritten: written")
         for batch in send_outgoing_batches():
             self.stdout.write(
                 f"batch {batch.pk}: {batch.order_count} transfer(s) → "
