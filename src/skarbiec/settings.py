@@ -20,16 +20,35 @@ elif (_data_dir_stat := DATA_DIR.stat()).st_uid == os.getuid() and _data_dir_sta
     DATA_DIR.chmod(_data_dir_stat.st_mode & 0o7755)  # only others' and group's write go
 
 
+def installation_secret(path: Path) -> str:
+    """The key kept at `path`, made once per installation. It appears whole or not at all: it
+    is written and flushed under a name of its own, then linked in (a link never replaces), so
+    processes starting together share the first one and a start killed half-way leaves none.
+    An empty file (such a start of an earlier version) was never usable as a key: replaced."""
+    if path.exists() and path.stat().st_size:
+        return path.read_text().strip()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            if not path.stat().st_size:
+                os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
 def _secret_key() -> str:
     if key := os.environ.get("SKARBIEC_SECRET_KEY"):
         return key
     # Generated once per installation and kept in the data directory, never in the repository.
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(50))
-    return path.read_text().strip()
+    return installation_secret(DATA_DIR / "secret_key")
 
 
 def _flag(name: str, default: bool) -> bool:
