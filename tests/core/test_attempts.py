@@ -333,17 +333,114 @@ def attempts_in_flight(attempt: Callable[[], object], depth: int) -> Iterator[li
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_r_x4_r_x6_three_attempts_in_flight_leave_no_fourth_comparison(name, _api):
+def test_r_x4_r_x6_three_attempts_in_flight_leave_no_fourth_comparison(name, _api, monkeypatch):
     """Three wrong attempts counted and not yet settled take the whole budget: a fourth that
     arrives meanwhile is refused without being compared (R-X4, R-M5, R-W2, R-X7), whether the
-    mechanism counts under a row lock or with one conditional UPDATE."""
+    mechanism counts under a row lock or with one conditional UPDATE. Here the three cannot
+    settle while it waits (they wait for it), so it is told to try again, nothing counted."""
+    monkeypatch.setattr(attempts, "SETTLE_WAIT_SECONDS", 0.05)
     attempt, read = SCENARIOS[name]()
     with attempts_in_flight(attempt, depth=4) as outcomes:
         outcomes.append(_raises(attempt))
     assert outcomes.count("compared") == 3, (name, outcomes)
     # The fourth attempt (innermost, first to end) was refused before any comparison.
-    assert outcomes[3] not in ("compared", "accepted", "rate_limited"), (name, outcomes)
+    assert outcomes[3] == "rate_limited", (name, outcomes)
     assert read() == 3
+
+
+@contextmanager
+def second_attempt_waiting(attempt: Callable[[], object], monkeypatch) -> Iterator[list[str]]:
+    """At the first comparison, the same attempt starts again on another connection (a
+    double-click) and the first is compared only once the second waits for its outcome.
+    Yields the log: "compared" at each comparison; the second's outcome is appended when the
+    block ends."""
+    outcomes: list[str] = []
+    waiting = threading.Event()
+    real_sleep = attempts.time.sleep
+
+    class _Time:
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            waiting.set()
+            real_sleep(seconds)
+
+    monkeypatch.setattr(attempts, "time", _Time)
+    second: list[threading.Thread] = []
+    box: list[str] = []
+
+    def run_second() -> None:
+        try:
+            box.append(_raises(attempt))
+        finally:
+            connection.close()
+
+    def at_comparison() -> None:
+        outcomes.append("compared")
+        if not second:
+            second.append(threading.Thread(target=run_second))
+            second[0].start()
+            assert waiting.wait(10), "the second attempt did not wait for the first"
+
+    with at_each_comparison(at_comparison):
+        yield outcomes
+        second[0].join(10)
+    outcomes.extend(box)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_w2_r_x6_a_right_password_double_clicked_after_two_wrong_is_not_told_blocked(
+    _api, monkeypatch
+):
+    """The limit's last place is taken by the first click, still being compared: the second
+    waits for its outcome instead of being told the channel is blocked, then is counted and
+    compared like any attempt (F4)."""
+    member = make_member()
+    for _ in range(2):
+        _raises(lambda: begin_web_login(member.login, "Wrong#pass1", CTX))
+    with second_attempt_waiting(
+        lambda: begin_web_login(member.login, PASSWORD, CTX), monkeypatch
+    ) as outcomes:
+        outcomes.append(_raises(lambda: begin_web_login(member.login, PASSWORD, CTX)))
+    assert outcomes == ["compared", "accepted", "compared", "accepted"], outcomes
+    assert WebChannel.objects.get(member=member).state == WebChannel.State.ACTIVE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x7_a_right_code_double_clicked_after_two_wrong_does_not_cancel(_api, monkeypatch):
+    """The second click waits for the first: it finds the code used, not three wrong codes,
+    and the login is not cancelled."""
+    member = make_member()
+    pending = begin_web_login(member.login, PASSWORD, CTX)
+    code = last_code(member)
+    for _ in range(2):
+        _raises(lambda: complete_web_login(pending, _wrong(code), CTX))
+    with second_attempt_waiting(
+        lambda: complete_web_login(pending, code, CTX), monkeypatch
+    ) as outcomes:
+        outcomes.append(_raises(lambda: complete_web_login(pending, code, CTX)))
+    assert outcomes[:2] == ["compared", "accepted"] and len(outcomes) == 3, outcomes
+    assert outcomes[2] not in ("compared", "accepted", "otp_attempts_exhausted"), outcomes
+    assert Confirmation.objects.filter(member=member).latest("pk").state == "confirmed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_m5_r_x6_an_attempt_waiting_on_a_wrong_one_at_the_limit_is_told_blocked_uncompared(
+    _api, monkeypatch
+):
+    """Two wrong PINs settled, a third being compared: a right PIN arriving then waits, and
+    once the third blocks the app it is refused without being compared (R-M5)."""
+    device = DeviceClient.in_process(language="en")
+    member = ready_device(device)
+    other = DeviceClient.in_process(language="en")
+    other.device_id, other.private_key, other.device_secret = (
+        device.device_id, device.private_key, device.device_secret
+    )  # fmt: skip
+    for _ in range(2):
+        _raises(lambda: device.login_pin("86420"))
+    with second_attempt_waiting(lambda: other.login_pin(PIN), monkeypatch) as outcomes:
+        outcomes.append(_raises(lambda: device.login_pin("86420")))
+    assert outcomes == ["compared", "channel_blocked", "channel_blocked"], outcomes
+    assert mobile_field(member, "failed_auth_attempts")() == 3
 
 
 @pytest.mark.django_db(transaction=True)

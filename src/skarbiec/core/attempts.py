@@ -63,7 +63,7 @@ from skarbiec.core.attempt_counts import (
     settled_failures,
     store_count,
 )
-from skarbiec.core.errors import DomainError
+from skarbiec.core.errors import AttemptsBeingChecked, DomainError
 from skarbiec.core.password_hashing import argon2_hasher, decoy_hash
 
 log = logging.getLogger(__name__)
@@ -371,22 +371,45 @@ def _settled_as_wrong(counter: Counter[Any]) -> DomainError:
     raise AssertionError("unreachable")
 
 
+#: How long an attempt waits for parallel ones that took the last places under the limit.
+SETTLE_WAIT_SECONDS = 2.0
+
+
 def _count(counter: Counter[Row], guess: Guess) -> Row | None:
     """Count the attempt and commit; the row as counted, or None when it was counted by one
-    statement (the guess does not read it)."""
+    statement (the guess does not read it).
+
+    When the limit's last places are taken by attempts still being compared in parallel (a
+    double-click, a second tab), their outcome decides this one's answer: it waits for them
+    (no lock held) and looks again. Told "blocked" or "cancelled" before, the member would
+    believe a consequence that a right secret among them then averts; counted, it could pass
+    the limit. If they have not settled after SETTLE_WAIT_SECONDS, it is refused as not the
+    member's mistake, nothing counted."""
     if not guess.reads_row and _count_in_one_statement(counter):
         return None
-    with transaction.atomic(durable=True):
-        row = counter.lock()
-        refusal = counter.refusal(row)
-        give_back_lost(counter, row)
-        if refusal is None:
-            held_to_a_lowered_limit(counter, row)
-        if refusal is None and counter.counted(row) >= counter.limit:
-            refusal = counter.exhausted(row)
-        if refusal is None:
-            setattr(row, in_flight_field(counter.field), counter.in_flight(row) + 1)
-            store_count(counter, row, counter.counted(row) + 1, counted_at=clock.now())
+    waited, pause = 0.0, 0.01
+    while True:
+        with transaction.atomic(durable=True):
+            row = counter.lock()
+            refusal = counter.refusal(row)
+            give_back_lost(counter, row)
+            if refusal is None:
+                held_to_a_lowered_limit(counter, row)
+            undecided = False
+            if refusal is None and counter.counted(row) >= counter.limit:
+                undecided = counter.in_flight(row) > 0 and counter.failures(row) < counter.limit
+                if not undecided:
+                    refusal = counter.exhausted(row)
+            if refusal is None and not undecided:
+                setattr(row, in_flight_field(counter.field), counter.in_flight(row) + 1)
+                store_count(counter, row, counter.counted(row) + 1, counted_at=clock.now())
+        if not undecided:
+            break
+        if waited >= SETTLE_WAIT_SECONDS:
+            refusal = AttemptsBeingChecked(retry_after=1)
+            break
+        time.sleep(pause)
+        waited, pause = waited + pause, min(pause * 2, 0.2)
     if refusal is not None:
         guess._decoy()
         raise refusal

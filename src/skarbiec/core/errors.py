@@ -44,6 +44,13 @@ class RateLimited(NotMembersMistake, DomainError):
     status = 429
 
 
+class AttemptsBeingChecked(RateLimited):
+    """Every attempt the limit allows is taken by parallel requests whose secrets are still
+    being compared (core/attempts.py): nothing is counted; a moment later the answer is known."""
+
+    message = _("Your previous attempt is still being checked. Try again in a moment.")
+
+
 class ServiceUnavailable(NotMembersMistake, DomainError):
     code = "service_unavailable"
     message = _("The service is temporarily unavailable. Try again in a moment.")
