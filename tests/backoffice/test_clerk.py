@@ -119,6 +119,23 @@ def test_r_b2_printable_pdf_receipt(clerk_client, member):
     assert "piotr.clerk" in text and "Anna Nowak" in text and "150" in text
 
 
+def test_r_b2_r_x8_a_confirmation_meant_for_another_page_is_no_receipt(clerk_client, member):
+    """A member onboarded in one tab, the cash page opened in another before the member's
+    page: the onboarding's confirmation is not taken for a transaction (it was a 500)."""
+    account = open_account(member, Account.Kind.CURRENT, CLI)
+    other = open_account(member, Account.Kind.SAVINGS, CLI)
+    response, _data = _onboard(clerk_client)
+    assert response.status_code == 302
+    page = clerk_client.get(f"/backoffice/accounts/{account.pk}/cash/")
+    assert page.status_code == 200 and b"data-booked" not in page.content
+    url = f"/backoffice/accounts/{account.pk}/cash/"
+    clerk_client.post(url, cash_form(clerk_client, account.pk, direction="deposit", amount="5"))
+    # The receipt is offered on its own account's page only, and once.
+    assert b"data-booked" not in clerk_client.get(f"/backoffice/accounts/{other.pk}/cash/").content
+    assert b"data-booked" in clerk_client.get(url).content
+    assert b"data-booked" not in clerk_client.get(url).content
+
+
 def test_r_b2_helpline_cannot_onboard_or_pay_cash(helpline_client, member):
     account = open_account(member, Account.Kind.CURRENT, CLI)
     assert helpline_client.get("/backoffice/onboard/").status_code == 403

@@ -18,7 +18,6 @@ from skarbiec.backoffice.views.access import (
     current_staff,
     flash,
     form_page,
-    pop_flash,
     staff_ctx,
     staff_required,
 )
@@ -156,6 +155,21 @@ class CashForm(forms.Form):
     request_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
 
+# The receipt of the cash just booked, offered once on its account's page: a key of its own, so
+# a confirmation meant for another page (a member onboarded in another tab) is never taken for
+# a transaction id.
+CASH_BOOKED = "staff_cash_booked"
+
+
+def _booked_here(request: HttpRequest, account_id: int) -> int | None:
+    booked = request.session.get(CASH_BOOKED)
+    if not isinstance(booked, dict) or booked.get("account") != account_id:
+        return None
+    del request.session[CASH_BOOKED]
+    txn = booked.get("txn")
+    return txn if isinstance(txn, int) else None
+
+
 @require_http_methods(["GET", "POST"])
 @staff_required("handle_cash")
 def cash_page(request: HttpRequest, account_id: int) -> HttpResponse:
@@ -171,14 +185,14 @@ def cash_page(request: HttpRequest, account_id: int) -> HttpResponse:
             data["request_key"],
             staff_ctx(request),
         )
-        flash(request, str(txn.pk))
+        request.session[CASH_BOOKED] = {"account": account.pk, "txn": txn.pk}
         return HttpResponseRedirect(reverse("backoffice:cash", args=[account_id]))
 
     if request.method == "POST":
         form = CashForm(request.POST)
     else:
         form = CashForm(initial={"request_key": secrets.token_urlsafe(18)})
-    booked = pop_flash(request) if request.method == "GET" else None
+    booked = _booked_here(request, account.pk) if request.method == "GET" else None
     account.refresh_from_db()
     return form_page(
         request, "backoffice/cash.html", form, action, {"account": account, "booked": booked}
