@@ -422,6 +422,36 @@ def test_r_x7_an_operation_of_the_same_kind_keeps_the_wrong_codes_whatever_its_s
 
 
 @pytest.mark.django_db
+def test_r_x7_another_operation_begun_meanwhile_does_not_reset_the_wrong_codes(settings):
+    """A transfer, a second one begun after it (the newest of the kind, no wrong code), two
+    wrong codes on the first, both cancelled: begun again, the first keeps its two."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    kind = SIDE_BY_SIDE_OPERATION
+    target = start(member, kind=kind, subject="1")
+    code = last_code()
+    start(member, kind=kind, subject="2")  # the decoy
+    for _ in range(2):
+        with pytest.raises(OtpInvalid):
+            confirm(member, target, wrong(code), kind=kind)
+    void_confirmations(member, kind)
+    assert start(member, kind=kind, subject="3").failed_codes == 2
+    with pytest.raises(OtpAttemptsExhausted):
+        confirm(member, Confirmation.objects.latest("pk"), wrong(last_code()), kind=kind)
+
+
+@pytest.mark.django_db
+def test_r_x7_a_right_code_ends_the_count_of_every_operation_begun_before_it():
+    member = make_member()
+    with pytest.raises(OtpInvalid):
+        confirm(member, start(member), wrong(last_code()))
+    again = start(member)  # the first voided, its wrong code kept
+    assert again.failed_codes == 1
+    confirm(member, again, last_code())
+    assert start(member).failed_codes == 0
+
+
+@pytest.mark.django_db
 def test_r_x7_resends_are_limited_per_operation_and_the_last_code_still_works(settings):
     settings.OTP_SEND_LIMIT = (100, 600)
     member = make_member()

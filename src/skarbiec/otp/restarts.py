@@ -28,9 +28,9 @@ WRONG_CODES_KEPT_FOR = timedelta(minutes=10)
 
 
 @prepared_select
-def _newest_operation_locked(member_id: int, kind: str, since: datetime) -> QuerySet[Confirmation]:
-    # Locked: a wrong code being counted on it commits before its count is read here, or
-    # finds it voided and counts nothing.
+def _recent_operations_locked(member_id: int, kind: str, since: datetime) -> QuerySet[Confirmation]:
+    # Locked: a wrong code being counted on one commits before its count is read here, or
+    # finds it voided and counts nothing. Few rows: the send budget bounds them.
     return (
         for_update(Confirmation.objects)
         .filter(member_id=member_id, kind=kind, created_at__gt=since)
@@ -43,8 +43,19 @@ def _newest_operation_locked(member_id: int, kind: str, since: datetime) -> Quer
             "codes_sent",
             "created_at",
             "subject",
-        )[:1]
+        )
     )
+
+
+def _since_last_confirmed(recent: list[Confirmation]) -> list[Confirmation]:
+    """The open and voided ones, newest first, begun after the newest confirmed or exhausted
+    one: a right code ends the count, and an exhausted one's consequence already ran."""
+    found = []
+    for operation in recent:
+        if operation.state not in (Confirmation.State.OPEN, Confirmation.State.VOIDED):
+            break
+        found.append(operation)
+    return found
 
 
 @dataclass(frozen=True)
@@ -58,24 +69,25 @@ class CarriedOver:
 def carried_over(
     member: Member, kind: str, subject: str, side_by_side: bool, now: datetime
 ) -> CarriedOver:
-    """What an operation starts with (R-X7), from the member's newest one of its kind begun
-    within WRONG_CODES_KEPT_FOR, unless that was confirmed (a right code ends the count) or
+    """What an operation starts with (R-X7), from the member's operations of its kind begun
+    within WRONG_CODES_KEPT_FOR since the newest one confirmed (a right code ends the count) or
     exhausted (its consequence already ran):
-    - its wrong codes, whatever its subject: a transfer, a payee or a raise of limits sent
-      again is a new row each time, and starting over must never buy a fresh three;
-    - its codes sent, if it is still open, unless the kind's operations wait `side_by_side`
-      (transfers) and this one is of another subject: a login begun again, a payee added or
-      trusted again, a raise asked again is the same operation to the limit of resends, and
-      once its codes are all sent starting again is refused until the replaced one is
-      WRONG_CODES_KEPT_FOR old."""
-    newest = _newest_operation_locked.first(
-        member_id=member.pk, kind=kind, since=now - WRONG_CODES_KEPT_FOR
+    - the most wrong codes any of them holds, whatever its subject: a transfer, a payee or a
+      raise of limits sent again is a new row each time, and starting over must never buy a
+      fresh three, not even after another operation of the kind begun (and cancelled) meanwhile;
+    - the newest one's codes sent, if it is still open, unless the kind's operations wait
+      `side_by_side` (transfers) and this one is of another subject: a login begun again, a
+      payee added or trusted again, a raise asked again is the same operation to the limit of
+      resends, and once its codes are all sent starting again is refused until the replaced
+      one is WRONG_CODES_KEPT_FOR old."""
+    recent = _since_last_confirmed(
+        _recent_operations_locked.all(
+            member_id=member.pk, kind=kind, since=now - WRONG_CODES_KEPT_FOR
+        )
     )
-    if newest is None or newest.state not in (
-        Confirmation.State.OPEN,
-        Confirmation.State.VOIDED,
-    ):
+    if not recent:
         return CarriedOver()
+    newest = recent[0]
     if in_flight_now(newest, "failed_codes"):
         # A code of it is being compared: voided now, a wrong one would settle on a closed
         # operation without its consequence, and a right one would be counted here as wrong.
@@ -90,4 +102,5 @@ def carried_over(
         frees_at = newest.created_at + WRONG_CODES_KEPT_FOR
         raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
     # Settled ones only: an attempt lost before settling is no wrong code (R-X6).
-    return CarriedOver(settled_failures(newest, "failed_codes"), codes_sent)
+    wrong = max(settled_failures(operation, "failed_codes") for operation in recent)
+    return CarriedOver(wrong, codes_sent)
