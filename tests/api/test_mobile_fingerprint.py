@@ -111,6 +111,44 @@ def test_r_m4_fingerprint_login_needs_the_device_key(device):
     assert r.json()["code"] == "signature_invalid"
 
 
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        {},
+        {"id": "x", "rawId": "x", "type": "public-key"},
+        {
+            "id": "x",
+            "rawId": "x",
+            "type": "public-key",
+            "response": {"clientDataJSON": "!!", "authenticatorData": "!!", "signature": "!!"},
+        },
+        {
+            "id": "x",
+            "rawId": "x",
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": "bm90IGpzb24",
+                "authenticatorData": "AAAA",
+                "signature": "AA",
+            },
+        },
+    ],
+)
+def test_r_m5_r_x6_an_assertion_that_cannot_be_read_is_refused_and_not_counted(device, malformed):
+    """Signed with the device key but unreadable: a malformed request, like a malformed PIN
+    proof, not a finger the sensor refused (it would block the app at the third)."""
+    member = ready_device(device)
+    authenticator = enable_fingerprint(device)
+    device.logout()
+    for _ in range(3):
+        options = device.fingerprint_login_options()
+        with pytest.raises(ApiError) as refused:
+            device.login_fingerprint(options["challenge"], malformed)
+        assert refused.value.code == "invalid_input", refused.value.body
+    assert MobileChannel.objects.get(member=member).failed_auth_attempts == 0
+    assert fingerprint_login(device, authenticator)["token"]
+
+
 def test_r_m4_fingerprint_options_without_registration(device):
     ready_device(device)
     with pytest.raises(ApiError) as e:

@@ -15,6 +15,11 @@ from webauthn import (
     options_to_json,
     verify_registration_response,
 )
+from webauthn.helpers import (
+    parse_authentication_credential_json,
+    parse_authenticator_data,
+    parse_client_data_json,
+)
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorAttachment,
@@ -153,6 +158,22 @@ def fingerprint_login_options(device_id: str, ctx: RequestContext) -> dict[str, 
     return json.loads(options_to_json(options))
 
 
+def _well_formed_assertion(credential: object) -> None:
+    """An assertion that cannot even be read (not an object, a part missing, not base64url,
+    client data that is no JSON) is a malformed request, refused before anything is counted
+    like a malformed PIN proof: it is no finger the sensor refused, and it can never match."""
+    try:
+        parsed = parse_authentication_credential_json(
+            credential if isinstance(credential, dict) else "null"
+        )
+        parse_client_data_json(parsed.response.client_data_json)
+        parse_authenticator_data(parsed.response.authenticator_data)
+    except (WebAuthnException, ValueError, TypeError, KeyError) as e:
+        raise InvalidInput(
+            _("The fingerprint assertion cannot be read: %(why)s") % {"why": str(e)[:200]}
+        )
+
+
 def fingerprint_login(
     device_id: str,
     challenge: str,
@@ -174,6 +195,7 @@ def fingerprint_login(
             {"credential_id": credential_id},
             purpose=CHALLENGE_WEBAUTHN_LOGIN,
         )
+        _well_formed_assertion(credential)
         member = device.member
         require_usable_channel(member)
         check_device_at_login(member, device, device_info)
