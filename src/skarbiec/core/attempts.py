@@ -37,6 +37,7 @@ that time; the next count after that gives it back.
 
 import hmac
 import logging
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -54,6 +55,7 @@ from skarbiec.core import clock
 from skarbiec.core.attempt_counts import (
     IN_FLIGHT_SECONDS,
     count_statement,
+    counted_at_field,
     give_back_lost,
     give_back_one,
     held_to_a_lowered_limit,
@@ -406,7 +408,11 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
         if not undecided:
             break
         if waited >= SETTLE_WAIT_SECONDS:
-            refusal = AttemptsBeingChecked(retry_after=1)
+            # Still not settled: most likely lost with its process, holding its place until
+            # IN_FLIGHT_SECONDS after the last count.
+            counted_at = getattr(row, counted_at_field(counter.field))
+            held = (counted_at + timedelta(seconds=IN_FLIGHT_SECONDS) - clock.now()).total_seconds()
+            refusal = AttemptsBeingChecked(retry_after=max(math.ceil(held), 1))
             break
         time.sleep(pause)
         waited, pause = waited + pause, min(pause * 2, 0.2)
