@@ -12,7 +12,7 @@ from skarbiec.client import ApiError
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.models import Account, Order, TrustedPayee
 from skarbiec.ledger.nrb import format_nrb
-from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.sms import decrypt_body
 from tests.api.steps import WEB, last_code, member_with_channel, ready_device
 from tests.ledger.helpers import EXTERNAL, balance
@@ -203,6 +203,17 @@ def test_r_o4_three_wrong_codes_in_the_app_block_it_and_reject_the_transfer(
     assert _refused(device.accounts).code == "channel_blocked"
     call_command("ledger", "check")
     assert "passed" in capsys.readouterr().out
+
+
+def test_r_o4_r_x6_an_empty_code_is_no_guess_and_is_not_counted(device, payer, target):
+    member, current, _s = payer
+    order = device.create_transfer(current.pk, target.number, "Rent", "100,00", "Ewa")
+    for empty in ("", " ", " \t ", "", " "):
+        refusal = _refused(device.authorize_transfer, order["id"], empty)
+        assert refusal.code == "invalid_input" and refusal.status in (400, 422), refusal.body
+    assert Confirmation.objects.filter(member=member).latest("pk").failed_codes == 0
+    assert MobileChannel.objects.get(member=member).state == MobileChannel.State.ACTIVE
+    assert device.authorize_transfer(order["id"], last_code(member))["state"] == "booked"
 
 
 def test_r_o4_r_x7_wrong_codes_across_resends_still_block_the_app_at_three(device, payer, target):

@@ -79,6 +79,16 @@ def test_r_m2_three_wrong_mobile_passwords_block_the_channel(device):
     assert e.value.code == "channel_blocked"
 
 
+def test_r_m2_r_x6_an_empty_password_is_no_guess_and_is_not_counted(device):
+    member = member_with_channel()
+    for _ in range(4):
+        with pytest.raises(ApiError) as e:
+            device.activate(member.login, "")
+        assert (e.value.status, e.value.code) == (422, "invalid_input"), e.value.body
+    assert channel_of(member).failed_password_attempts == 0
+    assert activate_device(device, member)["device_id"]
+
+
 def test_r_t3_unknown_login_answers_like_a_wrong_password(device):
     with pytest.raises(ApiError) as e:
         device.activate("9999999999", MOBILE_PASSWORD)

@@ -11,7 +11,7 @@ from datetime import datetime
 from ninja import Field, Schema
 from pydantic import StrictBool, StrictInt, StrictStr
 
-from skarbiec.api.schemas import InputSchema, refused_when_empty
+from skarbiec.api.schemas import InputSchema, presented_secret, refused_when_empty
 from skarbiec.core.bounds import MAX_INT64, MIN_INT64, RecordId
 
 
@@ -108,7 +108,7 @@ class OrderOut(Schema):
 
 
 class CodeIn(InputSchema):
-    code: StrictStr = refused_when_empty(max_length=16)
+    code: StrictStr = presented_secret(max_length=16)
 
 
 class PayeeIn(InputSchema):

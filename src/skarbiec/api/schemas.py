@@ -34,6 +34,13 @@ def refused_when_empty(default: Any = ..., **kwargs: Any) -> Any:
     return Field(default, json_schema_extra={"minLength": 1}, **kwargs)
 
 
+def presented_secret(**kwargs: Any) -> Any:
+    """A secret the member presents (a password, an SMS code, a PIN proof): refused when empty
+    as `invalid_input` naming the field before any service runs. An empty one is no guess at
+    the secret, and is never counted as a wrong one (R-X6, R-X8)."""
+    return Field(..., min_length=1, **kwargs)
+
+
 class InputSchema(Schema):
     """Base of every request body and query of the API."""
 
@@ -79,7 +86,7 @@ class DeviceIn(InputSchema):
 
 class ActivationIn(InputSchema):
     login: str = refused_when_empty(max_length=32)
-    password: str = refused_when_empty(max_length=200)
+    password: str = presented_secret(max_length=200)
     public_key: str | dict[str, Any] = Field(description="P-256 SPKI DER base64, or a JWK")
     device: DeviceIn = Field(default_factory=lambda: DeviceIn.model_validate({}))
     challenge: str = refused_when_empty(max_length=100)
@@ -101,7 +108,7 @@ class ActivationOut(Schema):
 
 class ActivationConfirmIn(InputSchema):
     activation_id: str = refused_when_empty(max_length=64)
-    code: str = refused_when_empty(max_length=16)
+    code: str = presented_secret(max_length=16)
 
 
 class BoundDeviceOut(Schema):
@@ -111,8 +118,8 @@ class BoundDeviceOut(Schema):
 
 class SetPinIn(InputSchema):
     device_id: str = refused_when_empty(max_length=64)
-    pin: str = refused_when_empty(max_length=16)
-    pin_proof: str = refused_when_empty(max_length=128)
+    pin: str = presented_secret(max_length=16)
+    pin_proof: str = presented_secret(max_length=128)
     challenge: str = refused_when_empty(max_length=100)
     signature: str = refused_when_empty(max_length=400)
 
@@ -126,7 +133,7 @@ class SessionOut(Schema):
 
 class PinLoginIn(InputSchema):
     device_id: str = refused_when_empty(max_length=64)
-    pin_proof: str = refused_when_empty(max_length=128)
+    pin_proof: str = presented_secret(max_length=128)
     challenge: str = refused_when_empty(max_length=100)
     signature: str = refused_when_empty(max_length=400)
     device: DeviceIn | None = None

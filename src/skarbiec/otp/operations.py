@@ -32,13 +32,14 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
 from skarbiec.core.attempt_counts import settled_failures
 from skarbiec.core.attempts import Counter, DigestGuess, check_secret
 from skarbiec.core.context import RequestContext
-from skarbiec.core.errors import DomainError
+from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.core.keys import keyed_hash
 from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import (
@@ -235,8 +236,11 @@ def confirm_code(
 
     `details` are the operation's details now: a code sent for other details (another amount,
     another payee) does not match and counts as wrong (R-O2)."""
-    # Members copy codes with spaces ("123 456"); those are not part of the code.
+    # Members copy codes with spaces ("123 456"); those are not part of the code. Nothing
+    # left is no guess at it: refused, not counted (the web's form refuses it the same way).
     code = "".join(str(code or "").split())
+    if not code:
+        raise InvalidInput(_("Enter the SMS code."))
     presented = _code_hash(confirmation_id, code, operation_digest(kind.name, details))
     counter = ConfirmationCounter(kind, confirmation_id, member, ctx)
     return check_secret(counter, DigestGuess(lambda row: row.code_hash, presented))
