@@ -255,6 +255,44 @@ def test_r_l3_bad_orders_refused_with_clear_errors_and_nothing_stored(two_member
     assert Order.objects.filter(member=payer).count() == 0
 
 
+HIDDEN_CHARACTERS = [
+    "\u202e",  # right-to-left override: "...8264" shown as "4628..." in the SMS
+    "\u2066",  # left-to-right isolate
+    "\u200b",  # zero-width space
+    "\ufeff",  # zero-width no-break space
+    "\u061c",  # Arabic letter mark
+    "\u00ad",  # soft hyphen
+    "\u2028",  # line separator
+    "\x85",  # next line (a C1 control)
+    "\ue000",  # private use
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hidden", HIDDEN_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+def test_r_o2_r_x8_hidden_characters_in_a_title_or_name_are_refused(two_members, hidden):
+    """The SMS names the payee and the amount (R-O2): what it shows must be what is sent."""
+    from skarbiec.ledger.payee_book import save_payee
+
+    payer, source, _payee, target = two_members
+    for field in ("name", "title"):
+        with pytest.raises(InvalidOrderDetails) as refused:
+            _transfer(payer, source, target.number, 1_00, **{field: f"Jan{hidden} Kot"})
+        assert refused.value.details["field"] == {"name": "payee_name"}.get(field, field)
+    with pytest.raises(InvalidOrderDetails):
+        save_payee(payer, f"Jan{hidden}", target.number, "", WEB)
+    assert Order.objects.filter(member=payer).count() == 0
+    # Polish letters, composed or not, and ordinary punctuation stay allowed.
+    _transfer(
+        payer,
+        source,
+        target.number,
+        1_00,
+        name="Zażółć ge\u0328ślą jaźń",
+        title="Czynsz 03/2026 (lok. 5) – #1",
+    )
+
+
 @pytest.mark.django_db
 def test_r_l6_balance_checked_at_booking_time_rejects_the_order(two_members):
     payer, source, payee, target = two_members

@@ -5,6 +5,7 @@ identifier (idempotency key) and clean texts (R-L3).
 import hashlib
 import json
 import re
+import unicodedata
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -26,7 +27,14 @@ ORDER_CHANNELS = (WEB, MOBILE)
 KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# Characters a title or name never needs and an SMS or statement must not carry: controls, and
+# the invisible ones that change how the rest is shown (U+202E turns "...8264" into "4628..."
+# in the SMS that names the payee, R-O2), line separators, private-use and unassigned ones.
+_NOT_ALLOWED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _has_hidden_characters(text: str) -> bool:
+    return any(unicodedata.category(c) in _NOT_ALLOWED_CATEGORIES for c in text)
 
 
 def require_channel(channel: str) -> None:
@@ -52,7 +60,7 @@ def clean_text(value: str, field: str, max_length: int, required: bool = True) -
     missing, too_long, bad = _FIELD_MESSAGES[field]
     if not isinstance(value, str):
         raise InvalidOrderDetails(missing, field=field)
-    if _CONTROL_RE.search(value.replace("\n", " ")):
+    if _has_hidden_characters(value.replace("\n", " ")):
         raise InvalidOrderDetails(bad, field=field)
     text = " ".join(value.split())
     if required and not text:
