@@ -55,3 +55,38 @@ def test_r_x10_r_m6_a_device_removed_while_its_pin_is_checked_is_no_failure(_api
         device.login_pin(PIN)
     assert refused.value.code == "unknown_device"
     assert address_failures() == before
+
+
+@pytest.mark.django_db
+def test_r_x10_junk_from_an_address_does_not_lock_out_its_members_devices(settings):
+    """Requests naming devices that do not exist fill the address's failures; members behind
+    the same carrier address still log in with their bound devices (proven by the device
+    key, counted per device and per member). What does not prove a bound device is refused,
+    and so is an anonymous activation."""
+    settings.RATE_LIMIT_PER_ADDRESS = (5, 60)
+    settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
+    device = DeviceClient.in_process(language="en")
+    member = ready_device(device)
+    stranger = DeviceClient.in_process(language="en")
+    stranger.device_id, stranger.private_key = "x" * 32, device.private_key
+    for _ in range(5):
+        with pytest.raises(ApiError) as refused:
+            stranger.login_pin(PIN)
+        assert refused.value.code == "unknown_device"
+    with pytest.raises(ApiError) as refused:
+        stranger.login_pin(PIN)
+    assert refused.value.code == "rate_limited"
+
+    assert device.login_pin(PIN)["token"]
+    with pytest.raises(ApiError) as refused:
+        device.login_pin("86420")
+    assert refused.value.code == "wrong_pin"  # counted on the member's own channel
+    assert device.login_pin(PIN)["token"]
+    forger = DeviceClient.in_process(language="en")
+    forger.device_id = device.device_id  # the device id without its key
+    with pytest.raises(ApiError) as refused:
+        forger.login_pin(PIN)
+    assert refused.value.code == "rate_limited"
+    with pytest.raises(ApiError) as refused:
+        DeviceClient.in_process(language="en").activate(member.login, "Mobi!e2024xy")
+    assert refused.value.code == "rate_limited"

@@ -80,11 +80,21 @@ def _window_count(key: str, window: int) -> QuerySet[RateLimitCounter]:
 
 @contextmanager
 def address_failures_limited(
-    scope: str, address: str, limit: int, window_seconds: int
+    scope: str,
+    address: str,
+    limit: int,
+    window_seconds: int,
+    unproven: tuple[type[DomainError], ...] | None = None,
 ) -> Iterator[None]:
     """Refuse an address that failed `limit` times in the window; count a failure when the
     body raises a member-facing refusal (wrong secret, blocked, unknown). Successes and
-    refusals that are not the member's mistake are not counted (R-X10)."""
+    refusals that are not the member's mistake are not counted (R-X10).
+
+    With `unproven` (requests signed by a device key), an address over its limit is still
+    served, and only a request that turns out not to come from a bound device (refused with
+    one of `unproven`: unknown device, bad challenge or signature, malformed) is refused as
+    limited: a few junk requests must not lock out every member behind one carrier address,
+    and a bound device's secrets have counters of their own."""
     key = rate_limit_key(scope, address or "-")
     window, retry_after = _window(window_seconds)
     try:
@@ -92,8 +102,8 @@ def address_failures_limited(
     except DatabaseError:
         log.exception("rate limiter unavailable; refusing request")
         raise ServiceUnavailable()
-    failures = counted.count if counted is not None else 0
-    if failures >= limit:
+    over_limit = (counted.count if counted is not None else 0) >= limit
+    if over_limit and unproven is None:
         raise RateLimited(retry_after=retry_after)
     try:
         yield
@@ -103,6 +113,8 @@ def address_failures_limited(
                 _add(key, window)
             except DatabaseError:
                 log.exception("could not count a failure of %s", scope)
+        if over_limit and unproven is not None and isinstance(e, unproven):
+            raise RateLimited(retry_after=retry_after) from e
         raise
 
 

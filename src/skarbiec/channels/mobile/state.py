@@ -10,15 +10,19 @@ from django.conf import settings
 
 from skarbiec.audit.services import record_event
 from skarbiec.channels.errors import (
+    ChallengeInvalid,
     MobileChannelBlocked,
     MobileChannelDisabled,
     MobileNotOffered,
+    SignatureInvalid,
+    UnknownDevice,
 )
 from skarbiec.channels.models import (
     MobileChannel,
     MobileDevice,
 )
 from skarbiec.core.context import RequestContext
+from skarbiec.core.errors import InvalidInput
 from skarbiec.core.locks import for_update
 from skarbiec.core.throttling import (
     address_failures_limited,
@@ -46,12 +50,19 @@ def has_bound_device(member: Member) -> bool:
     return MobileDevice.objects.filter(member=member, state=MobileDevice.State.ACTIVE).exists()
 
 
+# Refusals of a request that did not prove it comes from a bound device.
+_NOT_FROM_A_BOUND_DEVICE = (UnknownDevice, ChallengeInvalid, SignatureInvalid, InvalidInput)
+
+
 @contextmanager
 def device_rate_limits(scope: str, subject: str, ctx: RequestContext) -> Iterator[None]:
-    """Every attempt counts per Login or device; per address only failures do (R-X10)."""
+    """Every attempt counts per Login or device; per address only failures do (R-X10). A
+    request of a bound device, proven by its key, is served even when its address is over the
+    limit (members behind one carrier address); anonymous ones (activation) are not."""
     per_addr, window_a = settings.RATE_LIMIT_PER_ADDRESS
     per_subject, window_s = settings.RATE_LIMIT_PER_LOGIN
-    with address_failures_limited("mobile-addr", ctx.ip_address, per_addr, window_a):
+    unproven = _NOT_FROM_A_BOUND_DEVICE if scope == "device" else None
+    with address_failures_limited("mobile-addr", ctx.ip_address, per_addr, window_a, unproven):
         consume_rate_limit(f"mobile-{scope}", subject or "-", per_subject, window_s)
         yield
 
