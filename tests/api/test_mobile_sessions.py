@@ -12,7 +12,7 @@ from skarbiec.client import ApiError, DeviceClient
 from skarbiec.core import clock
 from skarbiec.core.attempts import DigestGuess
 from skarbiec.core.keys import keyed_hash
-from tests.api.steps import PIN, WEB, activate_device, ready_device
+from tests.api.steps import PIN, WEB, activate_device, reactivate_mobile_app, ready_device
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +96,24 @@ def test_r_m9_block_revokes_sessions(device):
     with pytest.raises(ApiError) as e:
         device.me()
     assert e.value.code == "channel_blocked"
+
+
+def test_r_m9_a_token_revoked_by_a_block_lifted_since_is_not_authenticated(device):
+    """The block ended in the web and the app was activated again: the old token no longer
+    says "blocked" (that would send the member to unblock what is not blocked)."""
+    member = ready_device(device)
+    old_token = device.token
+    block_mobile_channel(member, "helpline_request", WEB)
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "channel_blocked"
+    reactivate_mobile_app(member, "Nowe!Haslo2024")
+    phone = DeviceClient.in_process(language="en")
+    activate_device(phone, member, "Nowe!Haslo2024")
+    device.token = old_token
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert (e.value.status, e.value.code) == (401, "not_authenticated")
 
 
 def test_r_m9_deactivation_revokes_sessions(device):

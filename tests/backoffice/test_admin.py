@@ -238,3 +238,12 @@ def test_r_b1_r_b4_no_role_change_makes_a_helpline_operator_of_the_whole_install
     assert helpline.get(f"/backoffice/members/{member.pk}/").status_code == 404
     found = helpline.get("/backoffice/members/?q=Beata").content.decode()
     assert f"/backoffice/members/{member.pk}/" not in found
+
+
+def test_r_x5_staff_roles_are_named_in_the_pages_language(admin_client, clerk):
+    admin_client.cookies["skarbiec_lang"] = "pl"
+    page = admin_client.get("/backoffice/staff/").content.decode()
+    assert "pracownik oddziału" in page and "konsultant infolinii" in page
+    assert "branch clerk" not in page and "helpline operator" not in page
+    admin_client.cookies["skarbiec_lang"] = "en"
+    assert "branch clerk" in admin_client.get("/backoffice/staff/").content.decode()

@@ -2,6 +2,7 @@
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class CreditUnion(models.Model):
@@ -85,9 +86,9 @@ class StaffProfile(models.Model):
     """A staff user (Django auth user) working for one credit union, or the installation."""
 
     class Role(models.TextChoices):
-        HELPLINE = "helpline", "helpline operator"
-        CLERK = "clerk", "branch clerk"
-        ADMIN = "admin", "administrator"
+        HELPLINE = "helpline", _("helpline operator")
+        CLERK = "clerk", _("branch clerk")
+        ADMIN = "admin", _("administrator")
 
     user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="staff")
     credit_union = models.ForeignKey(

@@ -16,6 +16,7 @@ from skarbiec.channels.errors import (
 )
 from skarbiec.channels.mobile.state import record_member_event
 from skarbiec.channels.models import (
+    MobileChannel,
     MobileDevice,
     MobileSession,
 )
@@ -91,7 +92,14 @@ def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSession
         raise MobileNotAuthenticated()
     member = session.member
     if session.revoked_at is not None:
-        if session.revoke_reason == "channel_blocked":
+        # "Blocked" only while it is: once the member unblocked the app in the web, the token
+        # of before is simply no longer valid.
+        if (
+            session.revoke_reason == "channel_blocked"
+            and MobileChannel.objects.filter(
+                member=member, state=MobileChannel.State.BLOCKED
+            ).exists()
+        ):
             raise MobileChannelBlocked.of(member.credit_union)
         if session.revoke_reason == "timeout":
             raise SessionExpired()
