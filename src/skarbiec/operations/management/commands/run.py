@@ -99,6 +99,12 @@ def gunicorn_settings(bind: str, workers: int) -> dict[str, Any]:
         # PATH_INFO from any local process's headers (R-X1).
         "forwarded_allow_ips": "",
         "secure_scheme_headers": {},
+        # Above nginx's buffers (deploy/nginx: 8k per request or header line): what is too
+        # long is refused by nginx, which knows a page from the API and answers each its way;
+        # gunicorn's own refusal (JSON) is left for what reaches it directly.
+        "limit_request_line": 8190,
+        "limit_request_field_size": 16380,
+        "limit_request_fields": 1000,
     }
 
 
