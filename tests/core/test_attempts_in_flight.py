@@ -265,6 +265,26 @@ def test_r_x6_a_right_code_in_flight_is_not_taken_as_wrong_by_a_restart(_api):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_r_x7_an_older_operation_begun_again_while_its_code_is_checked_waits_for_it(_api):
+    """A payee's operation with one wrong code, another payee's begun after it (the newest,
+    carrying that one): the first begun again while its second wrong code is compared would
+    carry one wrong code, and the second would settle on the operation it voids. The restart
+    waits for it; then it carries both."""
+    from tests.otp import kinds
+    from tests.otp.test_operations import confirm, start, wrong
+
+    member = make_member()
+    first = start(member, subject="A")
+    code = kinds.last_code()
+    assert _raises(lambda: confirm(member, first, wrong(code))) == "otp_invalid"
+    assert start(member, subject="B").failed_codes == 1
+    attempt = lambda: confirm(member, first, wrong(code))  # noqa: E731
+    restart = lambda: start(member, subject="A")  # noqa: E731
+    assert _restarted_while_in_flight(attempt, restart) == ("code_being_checked", "otp_invalid")
+    assert start(member, subject="A").failed_codes == 2
+
+
+@pytest.mark.django_db(transaction=True)
 def test_r_o4_an_activation_is_not_begun_again_while_its_last_code_is_checked(_api):
     """Someone with the Login and the mobile-app password but not the SIM sends the third
     wrong activation code and starts the activation again while it is compared: the restart

@@ -88,9 +88,10 @@ def carried_over(
     if not recent:
         return CarriedOver()
     newest = recent[0]
-    if in_flight_now(newest, "failed_codes"):
-        # A code of it is being compared: voided now, a wrong one would settle on a closed
-        # operation without its consequence, and a right one would be counted here as wrong.
+    if any(in_flight_now(operation, "failed_codes") for operation in recent):
+        # A code of one of them is being compared: a wrong one would raise the count carried
+        # after it is read here, and the one voided now would take it without its
+        # consequence; a right one would be counted here as wrong.
         raise CodeBeingChecked()
     # Codes sent carry over from an open one only: one closed by the member or by staff (a
     # cancel, the helpline's unblock) leaves a fresh start its own codes.
