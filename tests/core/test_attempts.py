@@ -356,13 +356,15 @@ def second_attempt_waiting(attempt: Callable[[], object], monkeypatch) -> Iterat
     block ends."""
     outcomes: list[str] = []
     waiting = threading.Event()
-    real_sleep = attempts.time.sleep
+    real_time = attempts.time
 
     class _Time:
+        monotonic = staticmethod(real_time.monotonic)
+
         @staticmethod
         def sleep(seconds: float) -> None:
             waiting.set()
-            real_sleep(seconds)
+            real_time.sleep(seconds)
 
     monkeypatch.setattr(attempts, "time", _Time)
     second: list[threading.Thread] = []

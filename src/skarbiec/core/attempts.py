@@ -389,7 +389,7 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
     member's mistake, nothing counted."""
     if not guess.reads_row and _count_in_one_statement(counter):
         return None
-    waited, pause = 0.0, 0.01
+    deadline, pause = time.monotonic() + SETTLE_WAIT_SECONDS, 0.01
     while True:
         with transaction.atomic(durable=True):
             row = counter.lock()
@@ -407,15 +407,16 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
                 store_count(counter, row, counter.counted(row) + 1, counted_at=clock.now())
         if not undecided:
             break
-        if waited >= SETTLE_WAIT_SECONDS:
-            # Still not settled: most likely lost with its process, holding its place until
-            # IN_FLIGHT_SECONDS after the last count.
-            counted_at = getattr(row, counted_at_field(counter.field))
-            held = (counted_at + timedelta(seconds=IN_FLIGHT_SECONDS) - clock.now()).total_seconds()
+        counted_at = getattr(row, counted_at_field(counter.field))
+        since = (clock.now() - counted_at).total_seconds()
+        if time.monotonic() >= deadline or since > SETTLE_WAIT_SECONDS:
+            # Not settled in time, or counted so long ago that it was most likely lost with
+            # its process: it holds its place until IN_FLIGHT_SECONDS after the last count.
+            held = IN_FLIGHT_SECONDS - since
             refusal = AttemptsBeingChecked(retry_after=max(math.ceil(held), 1))
             break
         time.sleep(pause)
-        waited, pause = waited + pause, min(pause * 2, 0.2)
+        pause = min(pause * 2, 0.2)
     if refusal is not None:
         guess._decoy()
         raise refusal
