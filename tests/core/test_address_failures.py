@@ -73,9 +73,13 @@ def test_r_x10_junk_from_an_address_does_not_lock_out_its_members_devices(settin
         with pytest.raises(ApiError) as refused:
             stranger.login_pin(PIN)
         assert refused.value.code == "unknown_device"
-    with pytest.raises(ApiError) as refused:
-        stranger.login_pin(PIN)
-    assert refused.value.code == "rate_limited"
+    counters = RateLimitCounter.objects.count()
+    for n in range(3):
+        stranger.device_id = f"{n}" * 32  # a new one each time, as junk would be
+        with pytest.raises(ApiError) as refused:
+            stranger.login_pin(PIN)
+        assert refused.value.code == "rate_limited"
+    assert RateLimitCounter.objects.count() == counters  # refused by one read, nothing written
 
     assert device.login_pin(PIN)["token"]
     with pytest.raises(ApiError) as refused:
@@ -89,4 +93,7 @@ def test_r_x10_junk_from_an_address_does_not_lock_out_its_members_devices(settin
     assert refused.value.code == "rate_limited"
     with pytest.raises(ApiError) as refused:
         DeviceClient.in_process(language="en").activate(member.login, "Mobi!e2024xy")
+    assert refused.value.code == "rate_limited"
+    with pytest.raises(ApiError) as refused:  # unsigned: proves nothing
+        device.fingerprint_login_options()
     assert refused.value.code == "rate_limited"

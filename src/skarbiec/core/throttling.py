@@ -85,7 +85,7 @@ def address_failures_limited(
     limit: int,
     window_seconds: int,
     unproven: tuple[type[DomainError], ...] | None = None,
-) -> Iterator[None]:
+) -> Iterator[bool]:
     """Refuse an address that failed `limit` times in the window; count a failure when the
     body raises a member-facing refusal (wrong secret, blocked, unknown). Successes and
     refusals that are not the member's mistake are not counted (R-X10).
@@ -94,7 +94,9 @@ def address_failures_limited(
     served, and only a request that turns out not to come from a bound device (refused with
     one of `unproven`: unknown device, bad challenge or signature, malformed) is refused as
     limited: a few junk requests must not lock out every member behind one carrier address,
-    and a bound device's secrets have counters of their own."""
+    and a bound device's secrets have counters of their own. Yields whether the address is
+    over its limit (the body may then refuse what it can tell cheaply is unproven); failures
+    over the limit are not counted again."""
     key = rate_limit_key(scope, address or "-")
     window, retry_after = _window(window_seconds)
     try:
@@ -106,9 +108,9 @@ def address_failures_limited(
     if over_limit and unproven is None:
         raise RateLimited(retry_after=retry_after)
     try:
-        yield
+        yield over_limit
     except DomainError as e:
-        if not isinstance(e, NotMembersMistake):
+        if not isinstance(e, NotMembersMistake) and not over_limit:
             try:
                 _add(key, window)
             except DatabaseError:

@@ -156,13 +156,18 @@ def _active_device_id(device_id: str) -> QuerySet[MobileDevice]:
     )
 
 
+def is_bound_device(device_id: str) -> bool:
+    """Whether `device_id` names a device bound to a member now (one indexed read)."""
+    return bool(device_id) and _active_device_id.first(device_id=str(device_id)[:43]) is not None
+
+
 def issue_device_challenge(ctx: RequestContext, device_id: str = "") -> IssuedChallenge:
     """A challenge for the next signed device request. An activated device names itself and is
     limited per device, so members behind one carrier address do not limit each other; an
     anonymous request (activation) is limited per address (R-X10)."""
     per_addr, window = settings.RATE_LIMIT_PER_ADDRESS
     per_device, window_d = settings.RATE_LIMIT_PER_LOGIN
-    if device_id and _active_device_id.first(device_id=str(device_id)[:43]) is not None:
+    if is_bound_device(device_id):
         consume_rate_limit("mobile-challenge-device", str(device_id), per_device * 2, window_d)
     else:
         consume_rate_limit("mobile-challenge", ctx.ip_address or "-", per_addr * 2, window)

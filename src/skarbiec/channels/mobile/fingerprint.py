@@ -184,8 +184,9 @@ def fingerprint_login(
 ) -> MobileSessionToken:
     """R-M4, R-M5: a WebAuthn assertion with user verification, plus the device key's
     signature over the same challenge (so only the bound device can spend attempts)."""
-    with device_rate_limits("device", str(device_id), ctx):
+    with device_rate_limits("device", str(device_id), ctx, signed=True):
         device = active_device(device_id)
+        _well_formed_assertion(credential)
         credential_id = str((credential or {}).get("id") or "")
         verify_device_request(
             device,
@@ -195,7 +196,6 @@ def fingerprint_login(
             {"credential_id": credential_id},
             purpose=CHALLENGE_WEBAUTHN_LOGIN,
         )
-        _well_formed_assertion(credential)
         member = device.member
         require_usable_channel(member)
         check_device_at_login(member, device, device_info)

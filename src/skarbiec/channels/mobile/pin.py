@@ -91,7 +91,7 @@ def set_pin(
     (TLS) so the server can refuse trivial PINs; it is never stored. What is stored is a keyed
     hash of the proof HMAC(device_secret, PIN), useless without the device secret. Returns a
     session: the member has just proved password, SMS code and device key."""
-    with device_rate_limits("device", str(device_id), ctx):
+    with device_rate_limits("device", str(device_id), ctx, signed=True):
         device = active_device(device_id)
         proof = _valid_proof(proof)
         verify_device_request(device, protocol.SET_PIN, challenge, signature, {"pin_proof": proof})
@@ -230,7 +230,7 @@ def pin_login(
     device_info: DeviceInfo | None = None,
 ) -> MobileSessionToken:
     """R-M3, R-M5: the PIN proof, signed with a fresh challenge by the device key."""
-    with device_rate_limits("device", str(device_id), ctx):
+    with device_rate_limits("device", str(device_id), ctx, signed=True):
         device = active_device(device_id)
         proof = _valid_proof(proof)
         verify_device_request(
@@ -250,7 +250,7 @@ def report_failed_fingerprint(
 ) -> int:
     """R-M4: the app reports a fingerprint the phone did not recognise; it counts like a wrong
     PIN. Returns the attempts left; raises channel_blocked at the limit."""
-    with device_rate_limits("device", str(device_id), ctx):
+    with device_rate_limits("device", str(device_id), ctx, signed=True):
         device = active_device(device_id)
         verify_device_request(device, protocol.FINGERPRINT_FAILED, challenge, signature, {})
         member = device.member

@@ -17,6 +17,7 @@ from skarbiec.channels.errors import (
     SignatureInvalid,
     UnknownDevice,
 )
+from skarbiec.channels.mobile.challenges import is_bound_device
 from skarbiec.channels.models import (
     MobileChannel,
     MobileDevice,
@@ -55,14 +56,23 @@ _NOT_FROM_A_BOUND_DEVICE = (UnknownDevice, ChallengeInvalid, SignatureInvalid, I
 
 
 @contextmanager
-def device_rate_limits(scope: str, subject: str, ctx: RequestContext) -> Iterator[None]:
+def device_rate_limits(
+    scope: str, subject: str, ctx: RequestContext, signed: bool = False
+) -> Iterator[None]:
     """Every attempt counts per Login or device; per address only failures do (R-X10). A
-    request of a bound device, proven by its key, is served even when its address is over the
-    limit (members behind one carrier address); anonymous ones (activation) are not."""
+    request `signed` by a bound device's key is served even when its address is over the
+    limit (members behind one carrier address), unless it names no bound device or fails its
+    proof; anonymous and unsigned ones (activation, options) are refused there."""
     per_addr, window_a = settings.RATE_LIMIT_PER_ADDRESS
     per_subject, window_s = settings.RATE_LIMIT_PER_LOGIN
-    unproven = _NOT_FROM_A_BOUND_DEVICE if scope == "device" else None
-    with address_failures_limited("mobile-addr", ctx.ip_address, per_addr, window_a, unproven):
+    unproven = _NOT_FROM_A_BOUND_DEVICE if signed else None
+    with address_failures_limited(
+        "mobile-addr", ctx.ip_address, per_addr, window_a, unproven
+    ) as over_limit:
+        # Junk from an address over its limit is refused by one read, before it costs a
+        # per-device counter of its own.
+        if over_limit and not is_bound_device(subject):
+            raise UnknownDevice()
         consume_rate_limit(f"mobile-{scope}", subject or "-", per_subject, window_s)
         yield
 
