@@ -283,7 +283,7 @@ def _raw_https(server: Server, request: bytes) -> tuple[int, dict[str, str], byt
         # A request line over gunicorn's 8190 bytes.
         (b"GET /api/mobile/v1/session?x=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",
          414, "request_too_large"),
-        # A header over gunicorn's 16380 bytes.
+        # A header over gunicorn's 9000 bytes.
         (b"GET /api/mobile/v1/session HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"b" * 17000
          + b"\r\n\r\n", 431, "request_too_large"),
         # Not HTTP at all.

@@ -1,9 +1,10 @@
 """The gunicorn worker of `skarbiec run`: gthread, with gunicorn's own refusals as JSON (R-X8).
 
 gunicorn refuses some requests before Django sees them: a request line over 8190 bytes (414),
-a header line over 16380 bytes or more than 1000 headers (431), a request it cannot parse
-(400); its limits are set in `skarbiec run` above nginx's buffers, so behind nginx what is too
-long is answered by nginx (JSON under /api/, a page in the member's language elsewhere). What
+a header line over 9000 bytes or more than 200 headers (431), a request it cannot parse
+(400); its length limits are set in `skarbiec run` above nginx's buffers, so behind nginx what
+is too long is answered by nginx (JSON under /api/, a page in the member's language elsewhere;
+a request of over 200 small headers still reaches gunicorn's limit). What
 reaches gunicorn directly is written by it as an HTML page; such requests come from programs,
 not from a member's browser, so they get the API's error body instead, in the installation's
 language: no header of the refused request can be trusted to choose another.

@@ -102,9 +102,11 @@ def gunicorn_settings(bind: str, workers: int) -> dict[str, Any]:
         # Above nginx's buffers (deploy/nginx: 8k per request or header line): what is too
         # long is refused by nginx, which knows a page from the API and answers each its way;
         # gunicorn's own refusal (JSON) is left for what reaches it directly.
+        # (Header lines a little over 8k: nginx appends to X-Forwarded-For. The number of
+        # headers stays bounded, so a request's headers stay under 2 MB.)
         "limit_request_line": 8190,
-        "limit_request_field_size": 16380,
-        "limit_request_fields": 1000,
+        "limit_request_field_size": 9000,
+        "limit_request_fields": 200,
     }
 
 
