@@ -1,5 +1,6 @@
 """Django settings. Everything an installation changes comes from the environment (SKARBIEC_*)."""
 
+import fcntl
 import os
 import secrets
 from pathlib import Path
@@ -21,26 +22,31 @@ elif (_data_dir_stat := DATA_DIR.stat()).st_uid == os.getuid() and _data_dir_sta
 
 
 def installation_secret(path: Path) -> str:
-    """The key kept at `path`, made once per installation. It appears whole or not at all: it
-    is written and flushed under a name of its own, then linked in (a link never replaces), so
-    processes starting together share the first one and a start killed half-way leaves none.
-    An empty file (such a start of an earlier version) was never usable as a key: replaced."""
+    """The key kept at `path`, made once per installation. Processes starting together take
+    turns under a lock beside it, so all of them read the one key the first made; the key is
+    written and flushed under a name of its own, then renamed into place and the directory
+    flushed, so it appears whole or not at all, also after a power cut. An empty file (a
+    start of an earlier version killed half-way) was never usable as a key: replaced."""
     if path.exists() and path.stat().st_size:
         return path.read_text().strip()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    lock_fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(50))
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            if not path.stat().st_size:
-                os.replace(tmp, path)
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        if not (path.exists() and path.stat().st_size):
+            tmp = path.with_name(f".{path.name}.new")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(50))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
     finally:
-        tmp.unlink(missing_ok=True)
+        os.close(lock_fd)  # closing the descriptor releases the lock
     return path.read_text().strip()
 
 
