@@ -1,6 +1,7 @@
 """R-L3: clearing's answer is applied once, whole, and never books a transfer it rejects."""
 
 import os
+import secrets
 import stat
 from collections import Counter
 
@@ -185,11 +186,27 @@ def test_r_l3_batches_of_the_earlier_version_are_marked_written_at_the_upgrade()
     executor.migrate(before)
     old_batch = executor.loader.project_state(before).apps.get_model("ledger", "OutgoingBatch")
     made = clock.now()
-    old_batch.objects.create(
-        credit_union_id=cu.pk, file_name="elixir-old.csv", order_count=0, total_minor=0,
-        created_at=made,
-    )  # fmt: skip
+    old, killed = (f"elixir-{what}-{secrets.token_hex(4)}.csv" for what in ("old", "killed"))
+    for name in (old, killed):
+        old_batch.objects.create(
+            credit_union_id=cu.pk, file_name=name, order_count=0, total_minor=0, created_at=made
+        )
+    # The earlier version killed between its commit and the rename left only the .tmp file.
+    (outgoing_dir() / f"{killed}.tmp").write_text("half")
     executor = MigrationExecutor(connection)
     executor.migrate(after)
-    assert OutgoingBatch.objects.get(file_name="elixir-old.csv").written_at == made
-    assert clearing.write_unwritten_batch_files() == 0
+    assert OutgoingBatch.objects.get(file_name=old).written_at == made
+    assert OutgoingBatch.objects.get(file_name=killed).written_at is None
+    assert clearing.write_unwritten_batch_files() == 1
+    assert (outgoing_dir() / killed).read_text().startswith("order_type,")
+
+
+@pytest.mark.django_db
+def test_r_l3_a_batch_is_never_sent_inside_a_callers_transaction():
+    """Its file would go out before a caller's rollback put the orders back to PENDING, to be
+    sent again in the next batch: a double payment."""
+    from django.db import transaction
+
+    cu = make_credit_union()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        clearing.send_outgoing_batch(cu)

@@ -135,8 +135,10 @@ def send_outgoing_batch(
     The batch and its SENT orders commit first, then the file is put in place and the batch
     marked written. A process killed in between leaves a batch without its file: no answer
     is applied to its orders until `write_unwritten_batch_files` (the next run) writes it.
+    Durable: the file goes out only once its batch has committed, never inside a caller's
+    transaction that could still roll back and leave its orders to be sent again.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         orders = list(
             for_update(Order.objects)
             .filter(
