@@ -216,6 +216,24 @@ def test_r_o4_r_x6_an_empty_code_is_no_guess_and_is_not_counted(device, payer, t
     assert device.authorize_transfer(order["id"], last_code(member))["state"] == "booked"
 
 
+def test_r_o4_r_x7_transfers_waiting_side_by_side_share_three_wrong_codes(device, payer, target):
+    """Four transfers begun before any code is entered: one wrong code on each of three of
+    them blocks the app, as three on one would (each having three of its own, the app never
+    blocked)."""
+    member, current, _s = payer
+    orders = [
+        device.create_transfer(current.pk, target.number, f"Rent {i}", "10,00", "Ewa")
+        for i in range(4)
+    ]
+    bad = "000000" if last_code(member) != "000000" else "111111"
+    assert _refused(device.authorize_transfer, orders[0]["id"], bad).body["attempts_left"] == 2
+    assert _refused(device.authorize_transfer, orders[1]["id"], bad).body["attempts_left"] == 1
+    error = _refused(device.authorize_transfer, orders[2]["id"], bad)
+    assert error.code == "channel_blocked"
+    assert MobileChannel.objects.get(member=member).state == MobileChannel.State.BLOCKED
+    assert balance(current) == 1_234_56 and balance(target) == 0
+
+
 def test_r_o4_r_x7_wrong_codes_across_resends_still_block_the_app_at_three(device, payer, target):
     """Hole 2 of the attack report: four wrong codes over resends left the app active. The
     budget belongs to the transfer, not to each code (R-X7)."""

@@ -441,6 +441,44 @@ def test_r_x7_another_operation_begun_meanwhile_does_not_reset_the_wrong_codes(s
 
 
 @pytest.mark.django_db
+def test_r_x7_operations_waiting_side_by_side_share_their_wrong_codes(settings):
+    """Begun before any code was entered, they each had a budget of their own: with three of
+    them, six wrong codes were compared and nothing was exhausted. A wrong code on one now
+    counts on every other one waiting in its channel, keeping the codes in flight on top."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    kind = SIDE_BY_SIDE_OPERATION
+    ops = [start(member, kind=kind, subject=str(i)) for i in range(3)]
+    other_channel = start(member, kind=kind, subject="m")
+    Confirmation.objects.filter(pk=other_channel.pk).update(channel="mobile")
+    with pytest.raises(OtpInvalid) as first:
+        confirm(member, ops[0], "000000" if last_code() != "000000" else "111111", kind=kind)
+    assert first.value.details["attempts_left"] == 2
+    failed = dict(Confirmation.objects.filter(member=member).values_list("pk", "failed_codes"))
+    assert [failed[o.pk] for o in ops] == [1, 1, 1] and failed[other_channel.pk] == 0
+    with pytest.raises(OtpInvalid) as second:
+        confirm(member, ops[1], "000000" if last_code() != "000000" else "111111", kind=kind)
+    assert second.value.details["attempts_left"] == 1
+    with pytest.raises(OtpAttemptsExhausted):
+        confirm(member, ops[2], "000000" if last_code() != "000000" else "111111", kind=kind)
+
+
+@pytest.mark.django_db
+def test_r_x7_a_shared_wrong_code_keeps_the_others_attempts_in_flight_on_top():
+    member = make_member()
+    kind = SIDE_BY_SIDE_OPERATION
+    first, other = start(member, kind=kind, subject="1"), start(member, kind=kind, subject="2")
+    # One attempt of the other one counted and still being compared.
+    Confirmation.objects.filter(pk=other.pk).update(
+        failed_codes=1, failed_codes_in_flight=1, failed_codes_counted_at=clock.now()
+    )
+    with pytest.raises(OtpInvalid):
+        confirm(member, first, "000000" if last_code() != "000000" else "111111", kind=kind)
+    other.refresh_from_db()
+    assert (other.failed_codes, other.failed_codes_in_flight) == (2, 1)
+
+
+@pytest.mark.django_db
 def test_r_x7_a_right_code_ends_the_count_of_every_operation_begun_before_it():
     member = make_member()
     with pytest.raises(OtpInvalid):

@@ -57,7 +57,7 @@ from skarbiec.otp.errors import (
 )
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operation_channels import takes_codes_in
-from skarbiec.otp.restarts import carried_over, codes_per_operation
+from skarbiec.otp.restarts import carried_over, codes_per_operation, share_wrong_codes
 from skarbiec.otp.send_budget import spend_send_budget
 from skarbiec.otp.sms import queue_sms
 
@@ -373,6 +373,7 @@ class ConfirmationCounter(Counter[Confirmation]):
             data={"operation": row.kind, "confirmation": row.pk, "attempts_left": left},
         )
         if left:
+            share_wrong_codes(row, self.failures(row))
             return OtpInvalid(attempts_left=left)
         row.state = Confirmation.State.EXHAUSTED
         row.closed_at = clock.now()

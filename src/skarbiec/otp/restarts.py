@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Greatest
 
 from skarbiec.core.attempt_counts import in_flight_now, settled_failures
 from skarbiec.core.locks import for_update
@@ -105,3 +106,21 @@ def carried_over(
     # Settled ones only: an attempt lost before settling is no wrong code (R-X6).
     wrong = max(settled_failures(operation, "failed_codes") for operation in recent)
     return CarriedOver(wrong, codes_sent)
+
+
+def share_wrong_codes(operation: Confirmation, wrong: int) -> None:
+    """A wrong code settled on `operation`, which now holds `wrong` settled wrong codes: the
+    member's other operations of its kind waiting in its channel hold at least as many (R-X7,
+    R-O4). Several transfers or payees begun before any code was entered would otherwise each
+    have three of their own, and the app would never block however many codes were guessed.
+    Runs in the wrong code's settlement, under its operation's lock; attempts in flight on the
+    others keep their places on top."""
+    Confirmation.objects.filter(
+        member_id=operation.member_id,
+        kind=operation.kind,
+        channel=operation.channel,
+        state=Confirmation.State.OPEN,
+    ).exclude(pk=operation.pk).update(
+        failed_codes=Greatest(F("failed_codes") - F("failed_codes_in_flight"), Value(wrong))
+        + F("failed_codes_in_flight")
+    )
