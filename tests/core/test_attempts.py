@@ -301,15 +301,28 @@ def test_r_x6_a_check_that_fails_for_a_reason_not_the_members_gives_the_attempt_
 
 
 @pytest.mark.django_db
-def test_r_x6_wrong_answers_are_counted_even_with_an_empty_or_odd_secret(_api):
+def test_r_x6_wrong_answers_are_counted_even_with_an_odd_secret(_api):
     member = make_member()
-    for password in ("", "x" * 128, "ą\x01"):
+    for password in ("x" * 128, "ą\x01", " a "):
         assert _raises(lambda p=password: begin_web_login(member.login, p, CTX)) in (
             "wrong_credentials",
             "channel_blocked",
         )
     assert web_failures(member)() == 3
     assert PIN  # the PIN scenarios above use the steps' PIN
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("login", ["known", "unknown"])
+def test_r_x6_r_t3_a_password_of_nothing_visible_is_no_guess_and_not_counted(_api, login):
+    """Spaces, a zero-width space, a tab: no password is made of those, whatever the Login (the
+    same answer for an unknown one, R-T3)."""
+    member = make_member()
+    name = member.login if login == "known" else "1234500000"
+    for password in ("", "   ", "\u200b", "\t \u00a0", "\ufeff\n"):
+        assert _raises(lambda p=password: begin_web_login(name, p, CTX)) == "invalid_input"
+    assert web_failures(member)() == 0
+    assert unknown_counter("unknown-login", "1234500000")() == 0
 
 
 @contextmanager

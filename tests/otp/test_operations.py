@@ -14,6 +14,7 @@ from skarbiec.audit.models import AuditEvent
 from skarbiec.channels.models import WebChannel
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
+from skarbiec.core.errors import InvalidInput
 from skarbiec.otp.errors import (
     OtpAttemptsExhausted,
     OtpExpired,
@@ -464,6 +465,23 @@ def test_r_x7_operations_waiting_side_by_side_share_their_wrong_codes(settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "not_a_code", ["12345", "1234567", "\uff11\uff12\uff13\uff14\uff15\uff16", "12345x", "\u200b"]
+)
+def test_r_x6_what_cannot_be_a_code_is_refused_and_not_counted(not_a_code):
+    """Another length, other characters (full-width digits, a zero-width space): no guess at
+    the code, so no wrong code either (R-X6); the web's form and the API alike."""
+    member = make_member()
+    confirmation = start(member)
+    with pytest.raises(InvalidInput):
+        confirm(member, confirmation, not_a_code)
+    assert Confirmation.objects.get(pk=confirmation.pk).failed_codes == 0
+    assert (
+        confirm(member, confirmation, f" {last_code()[:3]} {last_code()[3:]} ").state == "confirmed"
+    )
+
+
+@pytest.mark.django_db
 def test_r_x7_a_shared_wrong_code_keeps_the_others_attempts_in_flight_on_top():
     member = make_member()
     kind = SIDE_BY_SIDE_OPERATION
@@ -527,7 +545,7 @@ def test_r_o4_r_x6_three_wrong_codes_commit_exhaustion_and_its_consequence():
     confirmation = start(member)
     for _ in range(2):
         with pytest.raises(OtpInvalid):
-            confirm(member, confirmation, "000000x")
+            confirm(member, confirmation, wrong(last_code()))
     assert WebChannel.objects.get(member=member).failed_attempts == 0
     with pytest.raises(OtpAttemptsExhausted):
         confirm(member, confirmation, wrong(last_code()))

@@ -39,6 +39,7 @@ import hmac
 import logging
 import math
 import time
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -65,7 +66,7 @@ from skarbiec.core.attempt_counts import (
     settled_failures,
     store_count,
 )
-from skarbiec.core.errors import AttemptsBeingChecked, DomainError
+from skarbiec.core.errors import AttemptsBeingChecked, DomainError, NothingPresented
 from skarbiec.core.password_hashing import argon2_hasher, decoy_hash
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,15 @@ class Guess(ABC):
     def _decoy(self) -> None:  # noqa: B027 (most guesses cost nothing to skip)
         """Spend what a comparison costs without comparing (refused attempts)."""
 
+    def nothing_presented(self) -> bool:
+        """Whether nothing was presented at all (no guess at the secret, never counted)."""
+        return False
+
+
+def _blank(text: str) -> bool:
+    """Nothing but spaces, controls and invisible characters: no password is made of those."""
+    return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in text)
+
 
 class PasswordGuess(Guess):
     """A password against an Argon2id hash. `stored_hash` may be a function of the counter's
@@ -187,6 +197,9 @@ class PasswordGuess(Guess):
             argon2_hasher().verify(decoy_hash(), self._presented)
         except (VerificationError, InvalidHashError):
             pass
+
+    def nothing_presented(self) -> bool:
+        return _blank(self._presented)
 
 
 class DigestGuess(Guess):
@@ -323,7 +336,11 @@ def check_secret(
     counter: Counter[Row], guess: Guess, on_accept: Callable[[Row], T] | None = None
 ) -> T | Row:
     """Count, compare, settle (see the module docstring). Returns `on_accept(row)`, or the row
-    when there is no `on_accept`; raises the counter's refusal otherwise."""
+    when there is no `on_accept`; raises the counter's refusal otherwise. A password of
+    nothing but spaces or invisible characters is refused before anything is counted: it is
+    no guess, whatever Login it is for (R-X6)."""
+    if guess.nothing_presented():
+        raise NothingPresented()
     row = _count(counter, guess)
     try:
         matched = guess._matches(row)

@@ -38,6 +38,12 @@ class InvalidInput(DomainError):
     status = 400
 
 
+class NothingPresented(InvalidInput):
+    """A password of nothing but spaces or invisible characters (core/attempts.py)."""
+
+    message = _("Enter the password.")
+
+
 class RateLimited(NotMembersMistake, DomainError):
     code = "rate_limited"
     message = _("Too many attempts. Wait a minute and try again.")

@@ -241,6 +241,10 @@ def confirm_code(
     code = "".join(str(code or "").split())
     if not code:
         raise InvalidInput(_("Enter the SMS code."))
+    # Nor is what cannot be a code (other characters, another length): refused, not counted.
+    digits = member.credit_union.otp_digits
+    if not (code.isascii() and code.isdigit() and len(code) == digits):
+        raise InvalidInput(_("The SMS code is %(n)d digits from the SMS.") % {"n": digits})
     presented = _code_hash(confirmation_id, code, operation_digest(kind.name, details))
     counter = ConfirmationCounter(kind, confirmation_id, member, ctx)
     return check_secret(counter, DigestGuess(lambda row: row.code_hash, presented))
