@@ -11,6 +11,7 @@ from skarbiec.channels.mobile.app_password import (
 )
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.core import clock
+from skarbiec.core.errors import DomainError
 from skarbiec.ledger.accounts import deposit_cash, open_account
 from skarbiec.ledger.errors import (
     AccountNumberChecksum,
@@ -291,6 +292,37 @@ def test_r_o2_r_x8_hidden_characters_in_a_title_or_name_are_refused(two_members,
         name="Zażółć ge\u0328ślą jaźń",
         title="Czynsz 03/2026 (lok. 5) – #1",
     )
+
+
+@pytest.mark.django_db
+def test_r_l4_r_x6_a_right_code_whose_booking_a_killed_process_left_undone_books_later(
+    two_members, monkeypatch
+):
+    """The process dies between the code's commit and the booking's (kill -9, or the database
+    gone so that it could not even reopen the code): the order waits with its code confirmed.
+    The member's same code books it once the booking is seen left undone; never twice."""
+    from skarbiec.ledger import order_authorization
+    from skarbiec.otp.reopening import LEFT_UNDONE_AFTER
+
+    payer, source, _payee, target = two_members
+    order = _transfer(payer, source, target.number, 10_00)
+    code = last_code(payer)
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as m:
+        m.setattr(order_authorization, "_book_authorized_order", killed)
+        with pytest.raises(SystemExit):
+            authorize_transfer(payer, order.pk, code, WEB)
+    assert Order.objects.get(pk=order.pk).state == Order.State.AWAITING_AUTHORIZATION
+    with pytest.raises(DomainError):  # still completing, for all anyone can tell
+        authorize_transfer(payer, order.pk, code, WEB)
+    clock.advance(LEFT_UNDONE_AFTER.total_seconds() + 1)
+    assert authorize_transfer(payer, order.pk, code, WEB).state == Order.State.BOOKED
+    with pytest.raises(OrderStateConflict):
+        authorize_transfer(payer, order.pk, code, WEB)
+    assert balance(target) == 10_00 and ledger_problems() == []
 
 
 @pytest.mark.django_db

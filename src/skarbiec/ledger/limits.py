@@ -40,9 +40,9 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
-    reopened_if_the_database_fails,
     start_confirmation,
 )
+from skarbiec.otp.reopening import reopened_if_the_database_fails
 
 # Limits per channel when the credit union has not set its own: (maximum, default) for
 # per-transaction, daily and monthly, in grosze.

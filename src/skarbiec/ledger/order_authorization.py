@@ -37,10 +37,10 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
-    reopened_if_the_database_fails,
     resend_code,
     void_confirmations,
 )
+from skarbiec.otp.reopening import reopen_if_left_undone, reopened_if_the_database_fails
 
 
 def transfer_details(order: Order) -> dict[str, Any]:
@@ -145,6 +145,7 @@ def authorize_transfer(member: Member, order_id: int, code: str, ctx: RequestCon
     if order.state != Order.State.AWAITING_AUTHORIZATION:
         raise OrderStateConflict()
     require_channel_open(member, order.channel)
+    reopen_if_left_undone(TRANSFER, order.otp_id or 0, member)
     confirm_code(TRANSFER, order.otp_id or 0, member, transfer_details(order), code, ctx)
     # A booking the database failed (503) is retried with the same code (R-X6, R-L3).
     with reopened_if_the_database_fails(TRANSFER, order.otp_id or 0, member):

@@ -31,9 +31,9 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
-    reopened_if_the_database_fails,
     start_confirmation,
 )
+from skarbiec.otp.reopening import reopened_if_the_database_fails
 
 
 def _payee_sms(member: Member, details: dict[str, Any], code: str) -> str:

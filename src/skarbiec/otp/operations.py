@@ -24,13 +24,12 @@ and never count as a failed attempt.
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -248,38 +247,6 @@ def confirm_code(
     presented = _code_hash(confirmation_id, code, operation_digest(kind.name, details))
     counter = ConfirmationCounter(kind, confirmation_id, member, ctx)
     return check_secret(counter, DigestGuess(lambda row: row.code_hash, presented))
-
-
-def reopen_confirmation(kind: OperationKind, confirmation_id: int, member: Member) -> None:
-    """CONFIRMED → OPEN, in a transaction of its own, when what the right code confirmed
-    could not be done for a reason that is not the member's (the database failed while
-    booking): the same code, within its validity, may be entered again. If even this fails
-    the operation stays closed, and the member starts it again (fails closed)."""
-    with transaction.atomic(durable=True):
-        confirmation = _lock(kind, confirmation_id, member)
-        if confirmation.state == Confirmation.State.CONFIRMED:
-            confirmation.state = Confirmation.State.OPEN
-            confirmation.closed_at = None
-            confirmation.save(update_fields=["state", "closed_at"])
-
-
-@contextmanager
-def reopened_if_the_database_fails(
-    kind: OperationKind, confirmation_id: int, member: Member
-) -> Iterator[None]:
-    """Around what a right code confirmed (book the transfer, trust the payee, bind the device,
-    log in): if the database fails in it (a deadlock victim, the connection lost; the member
-    is told 503), the code is open again, so the retry with the same code completes the
-    operation instead of finding it closed for good (R-X6). A refusal (the operation changed
-    meanwhile) leaves it closed."""
-    try:
-        yield
-    except DatabaseError:
-        try:
-            reopen_confirmation(kind, confirmation_id, member)
-        except DatabaseError:
-            log.warning("could not reopen operation %s", confirmation_id, exc_info=True)
-        raise
 
 
 def code_attempts_left(confirmation: Confirmation) -> int:

@@ -35,9 +35,9 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
-    reopened_if_the_database_fails,
     start_confirmation,
 )
+from skarbiec.otp.reopening import reopened_if_the_database_fails
 
 
 def _new_password_problems(member: Member, password: str, repeated: str) -> list[str]:

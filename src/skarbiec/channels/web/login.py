@@ -42,10 +42,10 @@ from skarbiec.otp.operations import (
     code_attempts_left,
     confirm_code,
     declare_operation,
-    reopened_if_the_database_fails,
     resend_code,
     start_confirmation,
 )
+from skarbiec.otp.reopening import reopened_if_the_database_fails
 
 
 @contextmanager

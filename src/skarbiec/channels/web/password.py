@@ -35,10 +35,10 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
-    reopened_if_the_database_fails,
     start_confirmation,
     void_confirmations,
 )
+from skarbiec.otp.reopening import reopened_if_the_database_fails
 
 
 def _web_password_change_sms(member: Member, details: dict[str, Any], code: str) -> str:
