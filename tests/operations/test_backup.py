@@ -283,3 +283,30 @@ def test_r_d3_a_restore_killed_by_a_signal_says_so(tmp_path: Path, monkeypatch):
     dump.write_bytes(b"PGDMP")
     with pytest.raises(BackupFailed, match=r"^pg_restore failed: killed by SIGKILL$"):
         PostgresDatabase({"NAME": "skarbiec"}).restore(dump, "scratch")
+
+
+def test_r_d3_r_x9_what_a_killed_backup_left_is_removed_by_the_next(tmp_path: Path):
+    """kill -9 during the verification leaves the scratch copy of the members' data and the
+    unverified file; the next backup removes both, and never while another runs."""
+    import fcntl
+    import os
+
+    db = current_database()
+    to = tmp_path / "nightly"
+    to.mkdir()
+    left_file = to / f"skarbiec-20260101T000000.000000Z{db.suffix}.partial"
+    left_file.write_text("half a dump")
+    if isinstance(db, PostgresDatabase):
+        with db.admin_connection() as admin:
+            admin.execute(f'CREATE DATABASE "{db.name[:40]}_verify_0badf00d" TEMPLATE template0')
+        assert _scratch_databases()
+    busy = os.open(to, os.O_RDONLY)
+    try:
+        fcntl.flock(busy, fcntl.LOCK_EX)
+        with pytest.raises(CommandError, match="another backup"):
+            backup(to)
+        assert left_file.exists()
+    finally:
+        os.close(busy)
+    assert "verified" in backup(to)
+    assert not left_file.exists() and _scratch_databases() == []

@@ -6,11 +6,13 @@ its final name. A file that fails is kept as *.unverified (it may still be the b
 is) and the command fails, so the nightly timer's failure reaches whoever watches it.
 """
 
+import fcntl
 import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +45,31 @@ def default_backup_dir() -> Path:
 
 
 def make_backup(to_dir: Path, keep: int | None, say: Callable[[str], None]) -> BackupResult:
-    db = current_database()
     to_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _only_backup_into(to_dir):
+        # Under the lock no other backup writes here: a *.partial is what a killed run left.
+        for left in to_dir.glob(f"{PREFIX}*.partial"):
+            left.unlink(missing_ok=True)
+        return _make_backup(to_dir, keep, say)
+
+
+@contextmanager
+def _only_backup_into(to_dir: Path) -> Iterator[None]:
+    """One backup at a time into a directory (an flock on the directory itself, freed by the
+    kernel if the process dies)."""
+    fd = os.open(to_dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupFailed(f"another backup is being written into {to_dir}")
+        yield
+    finally:
+        os.close(fd)
+
+
+def _make_backup(to_dir: Path, keep: int | None, say: Callable[[str], None]) -> BackupResult:
+    db = current_database()
     stamp = clock.now().strftime("%Y%m%dT%H%M%S.%fZ")
     final = to_dir / f"{PREFIX}{stamp}{db.suffix}"
     partial = final.with_name(final.name + ".partial")

@@ -7,6 +7,7 @@ writing (WAL mode lets readers and one writer go on together).
 """
 
 import os
+import re
 import secrets
 import signal
 import sqlite3
@@ -96,18 +97,29 @@ class PostgresDatabase:
 
     @contextmanager
     def scratch(self) -> Iterator[str]:
-        """A new empty database on the same server, dropped afterwards (needs CREATEDB)."""
+        """A new empty database on the same server, dropped afterwards (needs CREATEDB).
+
+        One verification at a time per database (an advisory lock, freed by the server if this
+        process dies): a scratch database found when the lock is taken was left by a run that
+        was killed, a copy of members' data that nothing else would remove, and is dropped
+        (R-X9, R-D3)."""
         from psycopg import sql
 
-        name = f"{self.name[:40]}_verify_{secrets.token_hex(4)}"
-        with self.admin_connection() as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
+        prefix = f"{self.name[:40]}_verify_"
+        left_by_a_killed_run = re.compile(re.escape(prefix) + "[0-9a-f]{8}")
+        with self.admin_connection() as guard:
+            guard.execute("SELECT pg_advisory_lock(hashtext(%s))", [prefix])
+            for (left,) in guard.execute("SELECT datname FROM pg_database").fetchall():
+                if left_by_a_killed_run.fullmatch(left):
+                    guard.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(left)))  # fmt: skip
+            name = f"{prefix}{secrets.token_hex(4)}"
+            guard.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
                 sql.Identifier(name)))  # fmt: skip
-        try:
-            yield name
-        finally:
-            with self.admin_connection() as admin:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            try:
+                yield name
+            finally:
+                guard.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                     sql.Identifier(name)))  # fmt: skip
 
 
