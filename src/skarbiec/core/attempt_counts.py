@@ -13,7 +13,7 @@ from skarbiec.core import clock
 from skarbiec.core.prepared import PreparedUpdate, Update
 
 if TYPE_CHECKING:
-    from skarbiec.core.attempts import Counter
+    from skarbiec.core.counters import Counter
 
 #: How long a counted attempt may be still in comparison. Comparisons take milliseconds (an
 #: Argon2id verify tens of them); older in-flight attempts were lost (their process died, the

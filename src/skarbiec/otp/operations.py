@@ -193,7 +193,7 @@ def resend_code(
     """A new code for an open operation, replacing the old one in the same row: the wrong codes
     counted so far stay counted (R-X7)."""
     with transaction.atomic():
-        confirmation = _lock(kind, confirmation_id, member)
+        confirmation = lock_operation(kind, confirmation_id, member)
         if confirmation.state != Confirmation.State.OPEN:
             raise kind.closed()
         if other_channel := _started_elsewhere(confirmation, ctx):
@@ -279,7 +279,8 @@ def void_confirmation(member: Member, confirmation_id: int) -> None:
     ).update(state=Confirmation.State.VOIDED, closed_at=clock.now())
 
 
-def _lock(kind: OperationKind, confirmation_id: int, member: Member) -> Confirmation:
+def lock_operation(kind: OperationKind, confirmation_id: int, member: Member) -> Confirmation:
+    """The member's operation of `kind`, locked; refused as the kind's closed one if none."""
     confirmation = (
         for_update(Confirmation.objects)
         .select_related("member__credit_union")
@@ -306,7 +307,7 @@ class ConfirmationCounter(Counter[Confirmation]):
         self.limit = member.credit_union.max_otp_failures
 
     def lock(self) -> Confirmation:
-        return _lock(self.kind, self.confirmation_id, self.member)
+        return lock_operation(self.kind, self.confirmation_id, self.member)
 
     def refusal(self, row: Confirmation) -> DomainError | None:
         if row.state != Confirmation.State.OPEN:

@@ -11,21 +11,12 @@ from datetime import datetime, timedelta
 from django.db import DatabaseError, transaction
 
 from skarbiec.core import clock
-from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import Update, prepared_update
 from skarbiec.members.models import Member
 from skarbiec.otp.models import Confirmation
-from skarbiec.otp.operations import OperationKind
+from skarbiec.otp.operations import OperationKind, lock_operation
 
 log = logging.getLogger(__name__)
-
-
-def _locked(kind: OperationKind, confirmation_id: int, member: Member) -> Confirmation | None:
-    return (
-        for_update(Confirmation.objects)
-        .filter(pk=confirmation_id, member=member, kind=kind.name)
-        .first()
-    )
 
 
 def reopen_confirmation(kind: OperationKind, confirmation_id: int, member: Member) -> None:
@@ -34,8 +25,8 @@ def reopen_confirmation(kind: OperationKind, confirmation_id: int, member: Membe
     booking): the same code, within its validity, may be entered again. If even this fails
     the operation stays closed, and the member starts it again (fails closed)."""
     with transaction.atomic(durable=True):
-        confirmation = _locked(kind, confirmation_id, member)
-        if confirmation is not None and confirmation.state == Confirmation.State.CONFIRMED:
+        confirmation = lock_operation(kind, confirmation_id, member)
+        if confirmation.state == Confirmation.State.CONFIRMED:
             confirmation.state = Confirmation.State.OPEN
             confirmation.closed_at = None
             confirmation.save(update_fields=["state", "closed_at"])
