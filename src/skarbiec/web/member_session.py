@@ -8,9 +8,10 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from skarbiec.channels.models import WebChannel
+from skarbiec.channels.web.known_browsers import KNOWN_FOR_SECONDS, remember_browser
 from skarbiec.channels.web.login import PendingWebLogin
 from skarbiec.core import clock
 from skarbiec.members.models import Member
@@ -35,6 +36,7 @@ def store_pending_login(request: HttpRequest, pending: PendingWebLogin) -> None:
         "member_id": pending.member_id,
         "otp_id": pending.otp_id,
         "attempts_left": pending.code_attempts,
+        "known_browser": pending.known_browser,
     }
 
 
@@ -59,6 +61,7 @@ def pending_login(request: HttpRequest) -> PendingWebLogin | None:
             member_id=int(data["member_id"]),
             otp_id=int(data["otp_id"]),
             code_attempts=int(data.get("attempts_left", 3)),
+            known_browser=data.get("known_browser") is True,
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -138,3 +141,26 @@ def remaining_seconds(member: Member, session: Any, now: float) -> int:
         float(session.get(AUTHENTICATED_AT, now)) + policy.session_absolute_seconds - now
     )
     return max(math.ceil(min(idle_left, absolute_left)), 0)
+
+
+#: The browser's note of the Logins it logged in as (channels/web/known_browsers.py), sent to
+#: the login pages only.
+KNOWN_BROWSER_COOKIE = "skarbiec_browser"
+KNOWN_BROWSER_PATH = "/login/"
+
+
+def browser_note(request: HttpRequest) -> str | None:
+    return request.COOKIES.get(KNOWN_BROWSER_COOKIE)
+
+
+def remember_this_browser(request: HttpRequest, response: HttpResponse, member: Member) -> None:
+    """Both factors passed in this browser: it is known for the member's Login (R-X10)."""
+    response.set_cookie(
+        KNOWN_BROWSER_COOKIE,
+        remember_browser(browser_note(request), member.login),
+        max_age=KNOWN_FOR_SECONDS,
+        path=KNOWN_BROWSER_PATH,
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+    )

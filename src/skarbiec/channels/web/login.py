@@ -22,6 +22,7 @@ from skarbiec.channels.errors import (
 )
 from skarbiec.channels.lifecycle import block_web_channel_at_limit, web_codes_exhausted
 from skarbiec.channels.models import WebChannel
+from skarbiec.channels.web.known_browsers import is_known_browser
 from skarbiec.core import clock
 from skarbiec.core.attempt_counts import cleared_counts
 from skarbiec.core.attempts import Counter, PasswordGuess, check_secret
@@ -49,11 +50,16 @@ from skarbiec.otp.reopening import reopened_if_the_database_fails
 
 
 @contextmanager
-def login_limits(login: str, ctx: RequestContext) -> Iterator[None]:
-    """Every attempt counts per Login; per address only failures do (R-X10)."""
+def login_limits(login: str, ctx: RequestContext, proven: bool = False) -> Iterator[None]:
+    """Every attempt counts per Login; per address only failures do (R-X10). A request
+    `proven` to come from the Login's member (a known browser, a logged-in session) is served
+    when its address is over the limit: junk from a shared address must not keep them out."""
     per_addr, window_a = settings.RATE_LIMIT_PER_ADDRESS
     per_login, window_l = settings.RATE_LIMIT_PER_LOGIN
-    with address_failures_limited("login-addr", ctx.ip_address, per_addr, window_a):
+    served_over_limit = () if proven else None
+    with address_failures_limited(
+        "login-addr", ctx.ip_address, per_addr, window_a, served_over_limit
+    ):
         consume_rate_limit("login-login", login, per_login, window_l)
         yield
 
@@ -140,14 +146,20 @@ class PendingWebLogin:
     otp_id: int  # the login's Confirmation
     # How many wrong codes are left for this login (shown on the code page).
     code_attempts: int = 3
+    # The password was entered in a browser known to have logged in as this Login (R-X10).
+    known_browser: bool = False
 
 
-def begin_web_login(login: str, password: str, ctx: RequestContext) -> PendingWebLogin:
+def begin_web_login(
+    login: str, password: str, ctx: RequestContext, browser_note: str | None = None
+) -> PendingWebLogin:
     """Step 1 of R-W1: Login + password, counted before the check (R-X6). On success the
     attempt is given back *before* the SMS code is sent: a refusal to send (R-X7) is not the
-    member's mistake and leaves no failure behind."""
+    member's mistake and leaves no failure behind. `browser_note` is the browser's cookie of
+    `known_browsers` (served over its address's failure limit when it names this Login)."""
     login = (login or "").strip()
-    with login_limits(login, ctx):
+    known = is_known_browser(browser_note, login)
+    with login_limits(login, ctx, proven=known):
         member = member_by_login(login)
         if member is None:
             unknown = unknown_login_counter(
@@ -179,7 +191,7 @@ def begin_web_login(login: str, password: str, ctx: RequestContext) -> PendingWe
     confirmation = start_confirmation(
         WEB_LOGIN, member, details={"login": member.login}, channel="web", ctx=ctx
     )
-    return PendingWebLogin(member.pk, confirmation.pk, code_attempts_left(confirmation))
+    return PendingWebLogin(member.pk, confirmation.pk, code_attempts_left(confirmation), known)
 
 
 def require_web_open(member: Member) -> None:
@@ -190,17 +202,19 @@ def require_web_open(member: Member) -> None:
 def resend_web_login_code(pending: PendingWebLogin, ctx: RequestContext) -> PendingWebLogin:
     """A new code for the same login: the wrong codes entered so far stay counted (R-X7)."""
     member = Member.objects.select_related("credit_union").get(pk=pending.member_id)
-    with login_limits(member.login, ctx):
+    with login_limits(member.login, ctx, proven=pending.known_browser):
         require_web_open(member)
         confirmation = resend_code(WEB_LOGIN, pending.otp_id, member, ctx)
-    return PendingWebLogin(member.pk, confirmation.pk, code_attempts_left(confirmation))
+    return PendingWebLogin(
+        member.pk, confirmation.pk, code_attempts_left(confirmation), pending.known_browser
+    )
 
 
 def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext) -> Member:
     """Step 2 of R-W1: the SMS code. Three wrong codes, across resends, cancel the login and
     count as one failure toward the web lockout (R-O4, R-X7)."""
     member = Member.objects.select_related("credit_union").get(pk=pending.member_id)
-    with login_limits(member.login, ctx):
+    with login_limits(member.login, ctx, proven=pending.known_browser):
         require_web_open(member)
         confirm_code(WEB_LOGIN, pending.otp_id, member, {"login": member.login}, code, ctx)
     with reopened_if_the_database_fails(WEB_LOGIN, pending.otp_id, member), transaction.atomic():

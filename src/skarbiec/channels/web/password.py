@@ -120,7 +120,7 @@ def request_web_password_change(
     R-X6). The third one blocks the channel, which ends the session (the middleware ends
     sessions of a blocked channel).
     """
-    with login_limits(member.login, ctx):
+    with login_limits(member.login, ctx, proven=True):
         check_secret(
             WebPasswordCounter(member, ctx, "web_password_change_failed", WrongCurrentPassword),
             PasswordGuess(lambda channel: channel.member.web_password_hash, current_password),
@@ -161,7 +161,7 @@ def confirm_web_password_change(member: Member, otp_id: int, code: str, ctx: Req
     other web session of the member ends; returns the session generation the current session
     carries on with. Three wrong codes cancel the change and count as one failure toward the
     web lockout (R-O4)."""
-    with login_limits(member.login, ctx):
+    with login_limits(member.login, ctx, proven=True):
         require_web_open(member)
         confirm_code(WEB_PASSWORD_CHANGE, otp_id, member, {"member": member.pk}, code, ctx)
     with (

@@ -73,7 +73,10 @@ def login_password(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_landing(request, form=form, status=400)
     pending = begin_web_login(
-        form.cleaned_data["login"], form.cleaned_data["password"], context_of(request)
+        form.cleaned_data["login"],
+        form.cleaned_data["password"],
+        context_of(request),
+        member_session.browser_note(request),
     )
     # A new session key before the second factor: a planted session id learns nothing. The
     # pending login is stored first, so the re-keyed row carries it (no second write).
@@ -128,9 +131,11 @@ def login_code(request: HttpRequest) -> HttpResponse:
         return _render_code(request, form=form, status=400)
     member = complete_web_login(pending, form.cleaned_data["code"], context_of(request))
     member_session.start_member_session(request, member)
-    if member.must_change_password:
-        return HttpResponseRedirect(reverse("web:password"))
-    return HttpResponseRedirect(reverse("web:start"))
+    response = HttpResponseRedirect(
+        reverse("web:password" if member.must_change_password else "web:start")
+    )
+    member_session.remember_this_browser(request, response, member)
+    return response
 
 
 @require_POST
