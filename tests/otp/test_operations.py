@@ -294,6 +294,34 @@ def test_r_o3_r_x7_sending_is_limited_per_member_and_says_how_long_to_wait(setti
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("given_up", [SmsMessage.State.FAILED, SmsMessage.State.EXPIRED])
+def test_r_x7_codes_never_delivered_leave_the_budget_free(settings, given_up):
+    """The gateway refused the codes, or could not send them before they expired: they never
+    reached the member and do not take the budget. Codes still on their way do."""
+    settings.OTP_SEND_LIMIT = (4, 600)
+    member = make_member()
+    subjects = iter(range(1, 100))
+
+    def start_another() -> Confirmation:
+        return start(member, kind=SIDE_BY_SIDE_OPERATION, subject=str(next(subjects)))
+
+    for _ in range(4):
+        start_another()
+    with pytest.raises(OtpSendingLimited):
+        start_another()
+    SmsMessage.objects.filter(member=member).update(state=given_up)
+    for _ in range(4):
+        start_another()
+    with pytest.raises(OtpSendingLimited):
+        start_another()
+    SmsMessage.objects.filter(member=member, state=SmsMessage.State.PENDING).update(
+        state=SmsMessage.State.SENT
+    )
+    with pytest.raises(OtpSendingLimited):
+        start_another()
+
+
+@pytest.mark.django_db
 def test_r_o3_the_wait_named_is_until_the_oldest_code_of_the_budget_leaves_the_window(settings):
     """Sliding window: codes at 0, 60, 120 and 180 s take a budget of four; at 200 s the next
     one waits until the first leaves the window (600 s), then exactly one more may go."""

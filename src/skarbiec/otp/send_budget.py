@@ -23,6 +23,11 @@ def _member_locked(member_id: int) -> QuerySet[Member]:
 
 _newest_codes: dict[int, PreparedSelect[SmsMessage]] = {}
 
+# A code the gateway refused for good, or could not send before it expired, never reached the
+# member: it is not theirs to pay for (R-X6, R-X7), and a member whose provider was down may
+# ask for a new one as soon as it is back.
+_DELIVERED_OR_ON_ITS_WAY = (SmsMessage.State.PENDING, SmsMessage.State.SENT)
+
 
 def _limit_th_newest_code(limit: int) -> PreparedSelect[SmsMessage]:
     """The shape reading the limit-th newest code SMS of a window (one per limit: the offset
@@ -33,7 +38,10 @@ def _limit_th_newest_code(limit: int) -> PreparedSelect[SmsMessage]:
         def limit_th_newest_code(member_id: int, since: datetime) -> QuerySet[SmsMessage]:
             return (
                 SmsMessage.objects.filter(
-                    member_id=member_id, give_up_at__isnull=False, created_at__gt=since
+                    member_id=member_id,
+                    give_up_at__isnull=False,
+                    created_at__gt=since,
+                    state__in=_DELIVERED_OR_ON_ITS_WAY,
                 )
                 .order_by("-created_at")
                 .only("created_at")[limit - 1 : limit]
@@ -51,8 +59,9 @@ def spend_send_budget(member: Member) -> None:
     now = clock.now()
     _member_locked.all(member_id=member.pk)
     # Every code SMS carries the moment its code expires (give_up_at); temporary passwords do
-    # not and do not count. Only the limit-th newest code in the window is read: it exists
-    # exactly when the budget is spent, and it frees the next slot when it leaves the window.
+    # not and do not count, nor do codes given up undelivered. Only the limit-th newest code
+    # in the window is read: it exists exactly when the budget is spent, and it frees the next
+    # slot when it leaves the window.
     oldest_in_budget = _limit_th_newest_code(limit).first(
         member_id=member.pk, since=now - timedelta(seconds=window)
     )
