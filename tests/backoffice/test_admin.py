@@ -67,6 +67,10 @@ def test_r_b4_r_t1_settings_and_policy_are_saved_and_audited(admin_client, cu):
         ("sort_code", "1234"),
         ("helpline_phones", "call us"),
         ("min_android_version", "latest"),
+        # R-M8: the seed's minimum systems are floors (outside review, 7 December).
+        ("min_android_version", "0"),
+        ("min_android_version", "5.0.9"),
+        ("min_ios_version", "9.3"),
     ],
 )
 def test_r_b4_policy_bounds_are_enforced(admin_client, cu, field, value):

@@ -415,6 +415,23 @@ def test_r_l4_limits_lowered_at_once_raised_with_code_within_the_maximum(client,
     assert 'value="5,000.00"' in mobile
 
 
+@pytest.mark.parametrize("channel", ["xx", "backoffice", "WEB"])
+def test_r_l4_r_x8_limits_of_a_channel_that_is_none_are_refused_not_the_webs_changed(
+    client, payer, channel
+):
+    """Outside review, 7 December: `channel=xx` lowered the web's limits."""
+    member, _current, _savings = payer
+    before = client.get("/limits/").content.decode()
+    response = client.post(
+        "/limits/", {"channel": channel, "per_transaction": "50", "daily": "100", "monthly": "1000"}
+    )
+    assert response.status_code == 400 and "Unknown channel." in response.content.decode()
+    assert not LimitChange.objects.filter(member=member).exists()
+    assert client.get("/limits/").content.decode().count('value="20,000.00"') == before.count(
+        'value="20,000.00"'
+    )
+
+
 def test_r_l4_bad_limit_input_is_refused(client, payer):
     response = client.post(
         "/limits/", {"channel": "web", "per_transaction": "1,001", "daily": "x", "monthly": "3"}

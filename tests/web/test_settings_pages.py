@@ -235,8 +235,9 @@ def test_r_w6_devices_shows_the_bound_device_and_removes_it(client: Client, devi
 
     # Removing it again (or a device of someone else) is refused, not a 500.
     response = client.post(f"/settings/devices/{bound.device_id}/remove/")
-    assert response.status_code == 401
-    assert "not activated for the mobile app" in response.content.decode()
+    assert response.status_code == 404
+    assert "not bound to your account" in response.content.decode()
+    assert client.get("/settings/devices/").status_code == 200  # still logged in
     assert client.get(f"/settings/devices/{bound.device_id}/remove/").status_code == 405
 
 

@@ -11,7 +11,7 @@ from skarbiec.audit.models import AuditEvent
 from skarbiec.channels.models import PendingWebPasswordChange, WebChannel
 from skarbiec.core import clock
 from skarbiec.members.models import Member
-from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.sms import decrypt_body
 
 pytestmark = pytest.mark.django_db
@@ -277,3 +277,55 @@ def test_r_o1_change_password_page_in_polish_by_default(member: Member):
     )
     sms = decrypt_body(SmsMessage.objects.filter(member=member).latest("pk").body_encrypted)
     assert "zmiany hasła do serwisu internetowego" in sms
+
+
+def _change_password(client: Client, member: Member) -> None:
+    assert _request_change(client).status_code == 302
+    response = client.post("/settings/password/code/", {"code": last_sms_code(member)})
+    assert response.status_code == 302
+
+
+def test_r_o1_r_w1_a_login_waiting_for_its_code_ends_with_the_password_it_passed(
+    client: Client, member: Member
+):
+    """Outside review, 7 December: someone passed the old password elsewhere and waited for
+    the SMS code while the member changed the password to shut them out; the code then opened
+    a session with the replaced password. The change cancels that login."""
+    other = english_client()
+    assert other.post("/login/", {"login": member.login, "password": PASSWORD}).status_code == 302
+    code = last_sms_code(member)
+    _change_password(client, member)
+    waiting = Confirmation.objects.filter(member=member, kind="web_login").latest("pk")
+    assert waiting.state == Confirmation.State.VOIDED  # its code confirms nothing any more
+    response = other.post("/login/code/", {"code": code})
+    assert response.status_code == 409
+    assert "The password was changed meanwhile" in response.content.decode()
+    assert other.get("/accounts/").status_code == 302  # no session
+    assert client.get("/accounts/").status_code == 200  # the member's own one goes on
+    # Not the member's mistake: nothing counted toward the lockout.
+    assert _failed_attempts(member) == 0
+
+
+def test_r_o1_r_w1_a_code_accepted_as_the_password_changes_opens_no_session(
+    client: Client, member: Member, monkeypatch
+):
+    """The code was checked just before the change committed (its login not yet cancelled):
+    under the channel's lock the login sees the password it passed is gone."""
+    from skarbiec.channels.web import login as web_login
+
+    other = english_client()
+    other.post("/login/", {"login": member.login, "password": PASSWORD})
+    code = last_sms_code(member)
+    confirm_code = web_login.confirm_code
+
+    def change_right_after_the_check(*args, **kwargs):
+        confirmed = confirm_code(*args, **kwargs)
+        _change_password(client, member)
+        return confirmed
+
+    monkeypatch.setattr(web_login, "confirm_code", change_right_after_the_check)
+    response = other.post("/login/code/", {"code": code})
+    assert response.status_code == 409
+    assert other.get("/accounts/").status_code == 302
+    events = AuditEvent.objects.filter(member_id=member.pk, event="web_login")
+    assert events.count() == 1  # the member's own login only

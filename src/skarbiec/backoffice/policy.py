@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from skarbiec.backoffice.errors import InvalidField
+from skarbiec.channels.devicepolicy import parse_version
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ VERSIONS: dict[str, Any] = {
     "min_android_version": _("Minimum Android version"),
     "min_ios_version": _("Minimum iOS version"),
 }
+# R-M8: the seed's minimum systems are floors; a credit union may require newer ones only.
+VERSION_FLOORS = {"min_android_version": "5.1", "min_ios_version": "10.0"}
 POLICY_FIELDS = (*BOUNDS, *FLAGS, *VERSIONS)
 VERSION_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){0,2}$")
 
@@ -66,6 +69,11 @@ def checked_policy(values: dict[str, Any]) -> dict[str, Any]:
             text = str(value or "").strip()
             if not VERSION_RE.match(text):
                 raise InvalidField(name, _("Enter a version like 5.1 or 10.0."))
+            floor = VERSION_FLOORS[name]
+            if (parse_version(text) or ()) < (parse_version(floor) or ()):
+                raise InvalidField(
+                    name, _("Older systems than %(floor)s are never allowed.") % {"floor": floor}
+                )
             checked[name] = text
         else:
             raise InvalidField(name, _("Unknown setting."))

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from skarbiec.core.errors import (
     Conflict,
     DomainError,
+    NotFound,
     NotMembersMistake,
     Refused,
     Unauthenticated,
@@ -181,6 +182,21 @@ class PasswordChangeInvalid(DomainError):
     code = "password_change_invalid"
     message = _("The password change has expired or was cancelled. Start it again.")
     status = 400
+
+
+class DeviceNotBound(NotFound):
+    """The member asked to remove a device that is not (or no longer) bound to them (R-W6)."""
+
+    code = "device_not_bound"
+    message = _("This device is not bound to your account: it may have been removed already.")
+
+
+class LoginOvertaken(NotMembersMistake, Conflict):
+    """A login waiting for its SMS code when the password it passed was replaced (R-W1, R-O1):
+    the code no longer opens a session. Not a wrong guess: nothing is counted."""
+
+    code = "login_overtaken"
+    message = _("The password was changed meanwhile. Log in again with the new password.")
 
 
 class WebChannelNotBlocked(Conflict):

@@ -14,10 +14,10 @@ from django.db import transaction
 from skarbiec.audit.services import record_event
 from skarbiec.channels.enrolment import temporary_password_sms
 from skarbiec.channels.errors import (
+    DeviceNotBound,
     MobileChannelBlocked,
     MobileChannelDisabled,
     NotBlockedOnRequest,
-    UnknownDevice,
     WebChannelBlocked,
     WebChannelNotBlocked,
 )
@@ -149,7 +149,7 @@ def remove_mobile_device(member: Member, device_id: str, ctx: RequestContext) ->
             member=member, device_id=device_id, state=MobileDevice.State.ACTIVE
         ).first()
         if device is None:
-            raise UnknownDevice()
+            raise DeviceNotBound()
         device.state = MobileDevice.State.REMOVED
         device.removed_at = clock.now()
         device.removed_reason = "removed_by_member"

@@ -37,6 +37,7 @@ def store_pending_login(request: HttpRequest, pending: PendingWebLogin) -> None:
         "otp_id": pending.otp_id,
         "attempts_left": pending.code_attempts,
         "known_browser": pending.known_browser,
+        "session_generation": pending.session_generation,
     }
 
 
@@ -62,6 +63,7 @@ def pending_login(request: HttpRequest) -> PendingWebLogin | None:
             otp_id=int(data["otp_id"]),
             code_attempts=int(data.get("attempts_left", 3)),
             known_browser=data.get("known_browser") is True,
+            session_generation=int(data["session_generation"]),
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -71,15 +73,17 @@ def cancel_pending_login(request: HttpRequest) -> None:
     request.session.pop(PENDING_LOGIN, None)
 
 
-def start_member_session(request: HttpRequest, member: Member) -> None:
-    """Both factors passed: a new session key (no fixation), the member and the clock start."""
+def start_member_session(request: HttpRequest, member: Member, generation: int) -> None:
+    """Both factors passed: a new session key (no fixation), the member and the clock start.
+    `generation` is the channel's session generation the login's password passed: a password
+    changed since ends the session at its first request."""
     request.session.cycle_key()
     cancel_pending_login(request)
     # The login time the service recorded: the start page looks for logins before it.
     channel = WebChannel.objects.get(member=member)
     logged_in_at = channel.last_login_at
     now = now_ts()
-    request.session[SESSION_GENERATION] = channel.session_generation
+    request.session[SESSION_GENERATION] = generation
     request.session[MEMBER_ID] = member.pk
     request.session[AUTHENTICATED_AT] = logged_in_at.timestamp() if logged_in_at else now
     request.session[LAST_SEEN] = now

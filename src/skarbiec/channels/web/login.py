@@ -7,7 +7,7 @@ operation of the confirmed-operation registry (`skarbiec.otp.operations`, R-X7).
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import record_event
 from skarbiec.channels.errors import (
+    LoginOvertaken,
     WebChannelBlocked,
     WrongCredentials,
 )
@@ -148,6 +149,9 @@ class PendingWebLogin:
     code_attempts: int = 3
     # The password was entered in a browser known to have logged in as this Login (R-X10).
     known_browser: bool = False
+    # The channel's session generation when the password was accepted: a password changed
+    # since (which raises it) leaves this login without a session to open.
+    session_generation: int = 0
 
 
 def begin_web_login(
@@ -172,7 +176,7 @@ def begin_web_login(
             check_secret(unknown, PasswordGuess(None, password))
             raise AssertionError("a password never matches an unknown Login")
 
-        def accepted(channel: WebChannel) -> None:
+        def accepted(channel: WebChannel) -> int:
             if password_needs_rehash(member.web_password_hash):
                 member.web_password_hash = hash_password(password)
                 member.save(update_fields=["web_password_hash"])
@@ -182,8 +186,9 @@ def begin_web_login(
                 credit_union_id=member.credit_union_id,
                 member_id=member.pk,
             )
+            return channel.session_generation
 
-        check_secret(
+        generation = check_secret(
             WebPasswordCounter(member, ctx),
             PasswordGuess(member.web_password_hash, password),
             on_accept=accepted,
@@ -191,7 +196,9 @@ def begin_web_login(
     confirmation = start_confirmation(
         WEB_LOGIN, member, details={"login": member.login}, channel="web", ctx=ctx
     )
-    return PendingWebLogin(member.pk, confirmation.pk, code_attempts_left(confirmation), known)
+    return PendingWebLogin(
+        member.pk, confirmation.pk, code_attempts_left(confirmation), known, generation
+    )
 
 
 def require_web_open(member: Member) -> None:
@@ -199,15 +206,21 @@ def require_web_open(member: Member) -> None:
         raise WebChannelBlocked.of(member.credit_union)
 
 
+def _require_login_current(channel: WebChannel, pending: PendingWebLogin) -> None:
+    """The channel open, and its password the one this login passed (R-W1, R-O1)."""
+    if channel.state == WebChannel.State.BLOCKED:
+        raise WebChannelBlocked.of(channel.member.credit_union)
+    if channel.session_generation != pending.session_generation:
+        raise LoginOvertaken()
+
+
 def resend_web_login_code(pending: PendingWebLogin, ctx: RequestContext) -> PendingWebLogin:
     """A new code for the same login: the wrong codes entered so far stay counted (R-X7)."""
     member = Member.objects.select_related("credit_union").get(pk=pending.member_id)
     with login_limits(member.login, ctx, proven=pending.known_browser):
-        require_web_open(member)
+        _require_login_current(_web_channel(member), pending)
         confirmation = resend_code(WEB_LOGIN, pending.otp_id, member, ctx)
-    return PendingWebLogin(
-        member.pk, confirmation.pk, code_attempts_left(confirmation), pending.known_browser
-    )
+    return replace(pending, otp_id=confirmation.pk, code_attempts=code_attempts_left(confirmation))
 
 
 def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext) -> Member:
@@ -215,23 +228,32 @@ def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext)
     count as one failure toward the web lockout (R-O4, R-X7)."""
     member = Member.objects.select_related("credit_union").get(pk=pending.member_id)
     with login_limits(member.login, ctx, proven=pending.known_browser):
-        require_web_open(member)
+        _require_login_current(_web_channel(member), pending)
         confirm_code(WEB_LOGIN, pending.otp_id, member, {"login": member.login}, code, ctx)
     with reopened_if_the_database_fails(WEB_LOGIN, pending.otp_id, member), transaction.atomic():
         channel = for_update(WebChannel.objects).get(member=member)
-        if channel.state == WebChannel.State.BLOCKED:
-            blocked = True
+        try:
+            # Again under the lock: blocked, or the password replaced, since the code's check.
+            _require_login_current(channel, pending)
+        except DomainError as refusal:
+            refused: DomainError | None = refusal
         else:
-            blocked = False
+            refused = None
             channel.last_login_at = clock.now()
             cleared = cleared_counts(channel, "failed_attempts")
             channel.save(update_fields=["last_login_at", *cleared])
             record_event(
                 "web_login", ctx, credit_union_id=member.credit_union_id, member_id=member.pk
             )
-    if blocked:
-        raise WebChannelBlocked.of(member.credit_union)
+    if refused is not None:
+        raise refused
     return member
+
+
+def _web_channel(member: Member) -> WebChannel:
+    channel = WebChannel.objects.only("state", "session_generation").get(member=member)
+    channel.member = member
+    return channel
 
 
 def end_web_session(member: Member, reason: str, ctx: RequestContext) -> None:

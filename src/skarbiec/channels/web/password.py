@@ -90,22 +90,35 @@ def set_own_web_password(
         locked = for_update(Member.objects).get(pk=member.pk)
         if not locked.must_change_password:
             raise PasswordChangeInvalid()
-        locked.web_password_hash = password_hash
-        locked.must_change_password = False
-        locked.save(update_fields=["web_password_hash", "must_change_password"])
-        channel.session_generation += 1
-        channel.save(update_fields=["session_generation"])
-        # A login elsewhere past the temporary password, waiting for its SMS code, would
-        # start a session of the new generation: its code no longer opens one.
-        void_confirmations(locked, WEB_LOGIN)
-        record_event(
-            "web_password_changed",
-            ctx,
-            credit_union_id=member.credit_union_id,
-            member_id=member.pk,
-            data={"voluntary": False, "other_sessions_ended": True},
-        )
-    member.web_password_hash = locked.web_password_hash
+        return _replace_web_password(member, locked, channel, password_hash, False, ctx)
+
+
+def _replace_web_password(
+    member: Member,
+    locked: Member,
+    channel: WebChannel,
+    password_hash: str,
+    voluntary: bool,
+    ctx: RequestContext,
+) -> int:
+    """The one place a member's web password is replaced, under the locks of the member and
+    the channel: every other web session ends (a new session generation), and so does every
+    login elsewhere past the old password and waiting for its SMS code: its code no longer
+    opens a session (R-W1, R-O1). Returns the generation the current session carries on with."""
+    locked.web_password_hash = password_hash
+    locked.must_change_password = False
+    locked.save(update_fields=["web_password_hash", "must_change_password"])
+    channel.session_generation += 1
+    channel.save(update_fields=["session_generation"])
+    void_confirmations(locked, WEB_LOGIN)
+    record_event(
+        "web_password_changed",
+        ctx,
+        credit_union_id=member.credit_union_id,
+        member_id=member.pk,
+        data={"voluntary": voluntary, "other_sessions_ended": True},
+    )
+    member.web_password_hash = password_hash
     member.must_change_password = False
     return channel.session_generation
 
@@ -179,19 +192,5 @@ def confirm_web_password_change(member: Member, otp_id: int, code: str, ctx: Req
         if channel.state == WebChannel.State.BLOCKED:
             raise WebChannelBlocked.of(member.credit_union)
         locked = for_update(Member.objects).get(pk=member.pk)
-        locked.web_password_hash = pending.password_hash
-        locked.must_change_password = False
-        locked.save(update_fields=["web_password_hash", "must_change_password"])
         pending.delete()
-        channel.session_generation += 1
-        channel.save(update_fields=["session_generation"])
-        record_event(
-            "web_password_changed",
-            ctx,
-            credit_union_id=member.credit_union_id,
-            member_id=member.pk,
-            data={"voluntary": True, "other_sessions_ended": True},
-        )
-    member.web_password_hash = locked.web_password_hash
-    member.must_change_password = False
-    return channel.session_generation
+        return _replace_web_password(member, locked, channel, pending.password_hash, True, ctx)

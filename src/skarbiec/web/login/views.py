@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from skarbiec.channels.errors import LoginOvertaken
 from skarbiec.channels.web.login import (
     begin_web_login,
     complete_web_login,
@@ -110,8 +111,9 @@ def _render_code(
 
 
 def _code_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
-    if isinstance(error, OtpAttemptsExhausted):
-        # The login is cancelled and counted toward the lockout (R-O4): start again.
+    if isinstance(error, OtpAttemptsExhausted | LoginOvertaken):
+        # The login is cancelled (three wrong codes count toward the lockout, R-O4; a password
+        # changed meanwhile counts for nothing): start again.
         member_session.cancel_pending_login(request)
         return _render_landing(request, error=error, status=error.status)
     return _render_code(request, error=error, status=error.status)
@@ -130,7 +132,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_code(request, form=form, status=400)
     member = complete_web_login(pending, form.cleaned_data["code"], context_of(request))
-    member_session.start_member_session(request, member)
+    member_session.start_member_session(request, member, pending.session_generation)
     response = HttpResponseRedirect(
         reverse("web:password" if member.must_change_password else "web:start")
     )
