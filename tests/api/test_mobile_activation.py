@@ -6,6 +6,7 @@ from skarbiec.audit.models import AuditEvent
 from skarbiec.channels.lifecycle import deactivate_mobile_channel
 from skarbiec.channels.models import MobileChannel, MobileDevice, MobileSession
 from skarbiec.client import ApiError, DeviceClient
+from skarbiec.otp.models import Confirmation
 from tests.api.steps import (
     MOBILE_PASSWORD,
     PIN,
@@ -432,3 +433,69 @@ def test_activation_with_a_bad_key_or_signature_is_a_clear_4xx(device):
         )
         assert 400 <= r.status_code < 500 and r.json()["code"] == "invalid_input"
         assert message in r.json()["message"]  # R-X5: not the framework's English text
+
+
+@pytest.mark.parametrize("how", ["deactivated", "reactivated", "unblocked"])
+def test_r_m7_r_x6_an_activation_begun_with_the_old_password_binds_nothing_after_a_new_one(
+    how,
+):
+    """Someone with the member's mobile-app password began an activation on their phone and
+    waits for its SMS code; the member deactivates the app in the web, and may define a new
+    password at once (R-M7). The code of that activation must bind nothing: it passed a
+    password that is gone."""
+    from skarbiec.channels.lifecycle import block_mobile_channel
+    from tests.api.steps import enable_mobile_channel, reactivate_mobile_app
+
+    member = member_with_channel()
+    stranger = DeviceClient.in_process(language="en")
+    try:
+        assert stranger.activate(member.login, MOBILE_PASSWORD)["otp_required"] is True
+        code = last_code(member)
+        if how == "unblocked":
+            # Blocked meanwhile (say, three wrong PINs), then unblocked in the web (R-W5).
+            block_mobile_channel(member, "lost_phone", WEB)
+            reactivate_mobile_app(member, "Inne!Haslo2024")
+        else:
+            deactivate_mobile_channel(member, WEB)
+        if how == "reactivated":
+            enable_mobile_channel(member, "Inne!Haslo2024")
+        begun = Confirmation.objects.filter(member=member, kind="mobile_device_activation")
+        assert begun.latest("pk").state == Confirmation.State.VOIDED
+        with pytest.raises(ApiError) as refused:
+            stranger.confirm_activation(code)
+        assert refused.value.status in (400, 403)
+    finally:
+        stranger.close()
+    assert not MobileDevice.objects.filter(member=member, state="active").exists()
+    assert channel_of(member).state == (
+        MobileChannel.State.DISABLED if how == "deactivated" else MobileChannel.State.PENDING
+    )
+    assert channel_of(member).failed_auth_attempts == 0  # nothing counted
+
+
+def test_r_m7_r_x6_a_code_checked_as_a_new_password_is_defined_binds_nothing(monkeypatch):
+    """The activation's code was checked just before the member's new password committed:
+    under the channel's lock the binding sees the channel changed since the activation began."""
+    from skarbiec.channels.mobile import activation
+    from tests.api.steps import enable_mobile_channel
+
+    member = member_with_channel()
+    stranger = DeviceClient.in_process(language="en")
+    confirm_code = activation.confirm_code
+
+    def new_password_right_after_the_check(*args, **kwargs):
+        confirmed = confirm_code(*args, **kwargs)
+        deactivate_mobile_channel(member, WEB)
+        enable_mobile_channel(member, "Inne!Haslo2024")
+        return confirmed
+
+    try:
+        stranger.activate(member.login, MOBILE_PASSWORD)
+        monkeypatch.setattr(activation, "confirm_code", new_password_right_after_the_check)
+        with pytest.raises(ApiError) as refused:
+            stranger.confirm_activation(last_code(member))
+        assert refused.value.code == "activation_invalid"
+    finally:
+        stranger.close()
+    assert not MobileDevice.objects.filter(member=member, state="active").exists()
+    assert channel_of(member).state == MobileChannel.State.PENDING

@@ -6,9 +6,9 @@ from django.db import transaction
 from skarbiec.audit.models import AuditEvent
 from skarbiec.audit.services import verify_audit_chains
 from skarbiec.channels.errors import (
+    DeviceNotBound,
     MobileNotOffered,
     TransitionNotAllowed,
-    UnknownDevice,
 )
 from skarbiec.channels.lifecycle import (
     block_mobile_channel,
@@ -184,14 +184,14 @@ def test_r_w6_overview_and_device_removal(device):
     remove_mobile_device(member, device.device_id, WEB)
     assert state(member) == "pending"
     assert mobile_channel_overview(member).can_reactivate_app
-    with pytest.raises(UnknownDevice):
+    with pytest.raises(DeviceNotBound):
         remove_mobile_device(member, device.device_id, WEB)
 
 
 def test_r_w6_cannot_remove_another_members_device(device):
     ready_device(device)
     stranger = make_member()
-    with pytest.raises(UnknownDevice):
+    with pytest.raises(DeviceNotBound):
         remove_mobile_device(stranger, device.device_id, WEB)
 
 

@@ -7,6 +7,7 @@ unblock path); any state → DISABLED. Every transition writes its audit event.
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -14,6 +15,7 @@ from django.db import transaction
 from skarbiec.audit.services import record_event
 from skarbiec.channels.enrolment import temporary_password_sms
 from skarbiec.channels.errors import (
+    ActivationInvalid,
     DeviceNotBound,
     MobileChannelBlocked,
     MobileChannelDisabled,
@@ -111,6 +113,8 @@ def set_mobile_password(
     channel.block_reason = ""
     channel.changed_at = clock.now()
     channel.save()
+    # An activation begun with the old password must bind nothing (R-M7).
+    void_channel_confirmations(member, "mobile")
     removed = unbind_devices(member, "reactivated")
     revoke_sessions(member, "reactivated")
     record_member_event(event, member, ctx, previous=previous, devices_removed=removed)
@@ -123,6 +127,8 @@ def deactivate_mobile_channel(member: Member, ctx: RequestContext) -> None:
         previous = channel.state
         if channel.pending_password_otp_id:
             void_confirmation(member, channel.pending_password_otp_id)
+        # Activations and orders the app began wait for codes that must confirm nothing now.
+        void_channel_confirmations(member, "mobile")
         channel.state = MobileChannel.State.DISABLED
         channel.password_hash = ""
         channel.pending_password_hash = ""
@@ -166,15 +172,24 @@ def remove_mobile_device(member: Member, device_id: str, ctx: RequestContext) ->
 
 
 def bind_device(
-    member: Member, key_der: bytes, info: dict[str, Any], ctx: RequestContext, attested: bool
+    member: Member,
+    key_der: bytes,
+    info: dict[str, Any],
+    ctx: RequestContext,
+    attested: bool,
+    begun_at: datetime | None = None,
 ) -> BoundDevice:
     """PENDING/ACTIVE → ACTIVE with this device; an older device is unbound and its sessions
-    revoked (R-M6). In the caller's transaction."""
+    revoked (R-M6). In the caller's transaction. `begun_at`: when the activation passed the
+    mobile-app password; a channel that changed state since (deactivated, a new password
+    defined, blocked, a device bound or removed) binds nothing from it (R-M7, R-X6)."""
     channel = lock_mobile_channel(member)
     if channel.state == MobileChannel.State.BLOCKED:
         raise MobileChannelBlocked.of(member.credit_union)
     if channel.state not in ACTIVATED_STATES:
         raise MobileChannelDisabled()
+    if begun_at is not None and channel.changed_at > begun_at:
+        raise ActivationInvalid()
     replaced = unbind_devices(member, "replaced")
     revoke_sessions(member, "device_replaced")
     now = clock.now()

@@ -267,4 +267,6 @@ def confirm_mobile_device_activation(
             raise ActivationInvalid()
         info = dict(activation.device_info)
         attested = bool(info.pop("attested", False))
-        return bind_device(member, bytes(activation.public_key), info, ctx, attested)
+        return bind_device(
+            member, bytes(activation.public_key), info, ctx, attested, activation.created_at
+        )
