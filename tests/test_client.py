@@ -57,6 +57,10 @@ def test_public_key_as_jwk_equals_spki():
     assert protocol.public_key_der(protocol.load_public_key(jwk)) == protocol.b64_decode(
         device.public_key_b64
     )
+    # The same JWK carrying its private part: refused, the app must make a new key.
+    private = device.private_key.private_numbers().private_value
+    with pytest.raises(protocol.ProtocolError):
+        protocol.load_public_key({**jwk, "d": protocol.b64url_encode(private.to_bytes(32, "big"))})
 
 
 @pytest.mark.parametrize(

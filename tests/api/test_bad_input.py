@@ -280,3 +280,65 @@ def test_r_x8_openapi_json_is_built_once_per_process(device, monkeypatch):
     assert first.status_code == second.status_code == 200
     assert first.json() == second.json()
     assert len(calls) == 1
+
+
+ODD_SPELLINGS_OF_ONE = ["1.0", "+1", "1_0", "01.0"]
+
+
+@pytest.mark.parametrize(("method", "path", "op"), _operations(), ids=lambda v: str(v)[:40])
+def test_r_x8_a_record_answers_to_its_id_written_in_digits_only(device, method, path, op):
+    """Outside review, 7 December: GET /transfers/1.0 answered transfer 1."""
+    ready_device(device)
+    if "{" not in path:
+        pytest.skip("no path parameter")
+    for value in ODD_SPELLINGS_OF_ONE:
+        response = device.request(method, _concrete(path, value), auth=True, json={})
+        if path.count("{") == 1:
+            _assert_json_error(response, 422, "invalid_input", f"{method} {path} {value}")
+        else:
+            assert response.status_code in (404, 422), f"{method} {path} {value}"
+
+
+def _operations_with_a_body() -> list[tuple[str, str, dict]]:
+    return [(m, p, op) for m, p, op in _operations() if op.get("requestBody")]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "op"), _operations_with_a_body(), ids=lambda v: str(v)[:40]
+)
+def test_r_x8_a_body_naming_a_field_twice_or_a_key_with_nul_is_a_422(device, method, path, op):
+    """Outside review, 7 December: `{"amount_minor":100,"amount_minor":200}` booked 200, and a
+    key `"x\\u0000"` passed. Neither is read at all now, on every operation with a body."""
+    ready_device(device)
+    for raw, what in (
+        (b'{"challenge": "a", "challenge": "b"}', "a field twice"),
+        (b'{"x\\u0000": 1}', "NUL in a key"),
+        (b'{"outer": {"k": 1, "k": 2}}', "a field twice, nested"),
+    ):
+        response = device.request(
+            method,
+            _concrete(path),
+            auth=True,
+            content=raw,
+            headers={"Content-Type": "application/json"},
+        )
+        _assert_json_error(response, 422, "invalid_input", f"{method} {path} {what}")
+
+
+def test_r_x8_a_body_sent_in_chunks_is_refused_with_411_not_read_as_empty(device):
+    """Outside review, 7 December: a chunked body was read as empty (`required`)."""
+    ready_device(device)
+
+    def chunks():
+        yield b'{"amount_minor": '
+        yield b"100}"
+
+    response = device.request(
+        "POST",
+        "/transfers",
+        auth=True,
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.request.headers.get("transfer-encoding") == "chunked"
+    _assert_json_error(response, 411, "length_required", "chunked")

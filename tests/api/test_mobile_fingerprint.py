@@ -44,8 +44,34 @@ def test_r_m4_registration_without_user_verification_is_refused(device):
         device.register_fingerprint(
             options["challenge"], SoftwareAuthenticator(ORIGIN).create(options, user_verified=False)
         )
-    assert e.value.code == "fingerprint_failed"
+    # A refusal of the registration, in the request's language: the session goes on.
+    assert (e.value.status, e.value.code) == (400, "fingerprint_registration_refused")
+    assert "did not confirm it with a fingerprint" in e.value.body["message"]
     assert not FingerprintCredential.objects.exists()
+    assert device.me()["device_id"] == device.device_id
+
+
+@pytest.mark.parametrize(
+    "credential", [{}, {"id": "!!", "rawId": "!!", "type": "public-key"}, "garbage", [1]]
+)
+def test_r_m4_r_x8_an_unreadable_registration_is_invalid_input_in_the_members_language(
+    device, credential
+):
+    """Outside review, 7 December: a malformed credential answered 401 with the library's
+    English text inside the Polish message."""
+    ready_device(device)
+    options = device.fingerprint_registration_options()
+    r = device.request(
+        "POST",
+        "/fingerprint/register",
+        json={"challenge": options["challenge"], "credential": credential},
+        auth=True,
+        headers={"Accept-Language": "pl"},
+    )
+    assert r.status_code in (400, 422) and r.json()["code"] == "invalid_input"
+    assert "cause" not in r.json()["message"] and "Credential" not in r.json()["message"]
+    assert not FingerprintCredential.objects.exists()
+    assert device.me()["device_id"] == device.device_id
 
 
 def test_r_m4_registration_needs_a_session(device):

@@ -15,13 +15,13 @@ from skarbiec.api.ledger import account_out, item_out, money_text, order_out
 from skarbiec.api.schemas import ERRORS
 from skarbiec.audit.queries import previous_login
 from skarbiec.channels.mobile.sessions import session_started_at
-from skarbiec.core.bounds import RecordId
+from skarbiec.core.bounds import RecordId, WholeNumber
 from skarbiec.ledger import overview, statements
 from skarbiec.ledger.accounts import member_accounts
 
-ChartMonths = Annotated[int, Field(ge=1, le=overview.MAX_CHART_MONTHS)]
-StatementYear = Annotated[int, Field(ge=2000, le=9999)]
-StatementMonth = Annotated[int, Field(ge=1, le=12)]
+ChartMonths = Annotated[int, Field(ge=1, le=overview.MAX_CHART_MONTHS), WholeNumber]
+StatementYear = Annotated[int, Field(ge=2000, le=9999), WholeNumber]
+StatementMonth = Annotated[int, Field(ge=1, le=12), WholeNumber]
 
 router = Router(tags=["start and statements"], auth=MobileSessionAuth())
 

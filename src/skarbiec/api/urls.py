@@ -5,6 +5,7 @@ request's language (Accept-Language; Polish by default). Authentication is by be
 device signatures, never cookies, so the API needs no CSRF token.
 """
 
+import json
 import logging
 from typing import Any
 
@@ -14,12 +15,20 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi import get_schema
 from ninja.openapi.schema import OpenAPISchema
+from ninja.parser import Parser
 
 from skarbiec.api.ledger import router as ledger_router
 from skarbiec.api.mobile import router as mobile_router
 from skarbiec.api.overview import router as overview_router
 from skarbiec.api.problems import problem_text
-from skarbiec.core.errors import DomainError, NotFound, UnreadableRequest
+from skarbiec.core.errors import (
+    DomainError,
+    FieldGivenTwice,
+    ForbiddenCharacters,
+    InvalidInput,
+    NotFound,
+    UnreadableRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +52,28 @@ class SkarbiecAPI(NinjaAPI):
         return schema
 
 
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object of a request body: every key once, none with a NUL (unknown keys are read
+    too, so no part of a body escapes the edge's rules, R-X8)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if "\x00" in key:
+            raise ForbiddenCharacters()
+        if key in found:
+            raise FieldGivenTwice()
+        found[key] = value
+    return found
+
+
+class RequestBodyParser(Parser):
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(request.body, object_pairs_hook=_json_object)
+        return body
+
+
 api = SkarbiecAPI(
     title="Skarbiec mobile API",
+    parser=RequestBodyParser(),
     version="1",
     description="Activation, PIN and fingerprint login of the mobile app. See docs/mobile-api.md.",
     urls_namespace="mobile_api",
@@ -90,6 +119,9 @@ def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRes
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # django-ninja's own refusals (a body that is not JSON) carry fixed English texts; the
     # member is answered in the request's language (R-X5, R-X8).
+    if isinstance(exc.__cause__, InvalidInput):
+        # Refused by the body's parser (RequestBodyParser): 422, as the edge's refusals.
+        return _error(request, 422, exc.__cause__.as_dict())
     error = UnreadableRequest() if exc.status_code < 500 else DomainError()
     return _error(request, exc.status_code, {"code": error.code, "message": str(error.message)})
 

@@ -130,6 +130,18 @@ class FingerprintFailed(Unauthenticated):
     message = _("The fingerprint was not recognised. Try again or log in with your PIN.")
 
 
+class FingerprintRegistrationRefused(DomainError):
+    """The authenticator's new credential was refused (no user verification, another
+    challenge or origin): nothing registered, the session goes on (R-M4)."""
+
+    code = "fingerprint_registration_refused"
+    message = _(
+        "The fingerprint could not be registered: the phone did not confirm it with a "
+        "fingerprint. Try again."
+    )
+    status = 400
+
+
 class FingerprintNotRegistered(Conflict):
     code = "fingerprint_not_registered"
     message = _("Fingerprint login is not enabled on this device. Log in with your PIN.")

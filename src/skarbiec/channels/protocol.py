@@ -73,6 +73,9 @@ def load_public_key(value: str | dict[str, Any]) -> ec.EllipticCurvePublicKey:
         if isinstance(value, dict):
             if value.get("kty") != "EC" or value.get("crv") != "P-256":
                 raise ProtocolError("only EC P-256 keys are accepted")
+            if "d" in value:
+                # A private key sent to the server is compromised: the app must make a new one.
+                raise ProtocolError("a private key was sent")
             x = int.from_bytes(b64_decode(str(value.get("x", ""))), "big")
             y = int.from_bytes(b64_decode(str(value.get("y", ""))), "big")
             key: Any = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()

@@ -6,13 +6,15 @@ API uses the annotated types (pydantic: 422 and `minimum`/`maximum` in the OpenA
 the pages use the URL converter and the form field (400 page).
 """
 
+import re
 from datetime import date
 from typing import Annotated
 
 from django import forms
 from django.core.exceptions import BadRequest
 from django.core.validators import MaxValueValidator, MinValueValidator
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 # Primary keys are bigint (DEFAULT_AUTO_FIELD): the largest value a signed 64-bit column holds.
 MAX_RECORD_ID = 2**63 - 1
@@ -27,12 +29,24 @@ MAX_PAGE = 100_000
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(9998, 12, 31)
 
-RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+
+
+def _integer_as_written(value: object) -> object:
+    """An integer given as text (a path, a query) is digits only: pydantic would also take
+    "1.0", " 1", "+1" or "1_000", so one record would answer to many spellings."""
+    if isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value):
+        raise PydanticCustomError("int_parsing", "must be a whole number")
+    return value
+
+
+WholeNumber = BeforeValidator(_integer_as_written)
+RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID), WholeNumber]
 Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
-PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE), WholeNumber]
 # Integers whose business range is checked by a service (amounts): the schema only keeps them
 # inside what a bigint column holds, so the service's own message explains the rest.
-Int64 = Annotated[int, Field(ge=MIN_INT64, le=MAX_INT64)]
+Int64 = Annotated[int, Field(ge=MIN_INT64, le=MAX_INT64), WholeNumber]
 
 
 def is_record_id(value: int) -> bool:

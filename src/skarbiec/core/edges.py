@@ -19,6 +19,7 @@ from skarbiec.core.errors import (
     DomainError,
     ForbiddenCharacters,
     InvalidInput,
+    LengthRequired,
     MethodNotAllowed,
     NotFound,
     RequestTooLarge,
@@ -40,6 +41,9 @@ def _refusal(request: HttpRequest) -> DomainError | None:
         return InvalidInput()
     if length > settings.MAX_REQUEST_BYTES:
         return RequestTooLarge()
+    if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # Django reads a body by its length: one sent in chunks would be read as empty.
+        return LengthRequired()
     if NUL in request.path or any(
         NUL in str(value) for key, value in request.META.items() if key.startswith("HTTP_")
     ):

@@ -75,10 +75,26 @@ class UnreadableRequest(InvalidInput):
     message = _("The request could not be read.")
 
 
+class FieldGivenTwice(InvalidInput):
+    """A JSON object naming one field twice: which one counts would be the parser's choice,
+    and a signature over the body need not mean what the server reads (R-X8)."""
+
+    message = _("The request names a field more than once.")
+
+
 class RequestTooLarge(DomainError):
     code = "request_too_large"
     message = _("The request is too large.")
     status = 413
+
+
+class LengthRequired(DomainError):
+    """A body sent in chunks, without its length: refused rather than read as empty (a
+    proxy in front, like the shipped nginx, sends the length itself)."""
+
+    code = "length_required"
+    message = _("Send the request body with its length (Content-Length).")
+    status = 411
 
 
 class Unauthenticated(DomainError):

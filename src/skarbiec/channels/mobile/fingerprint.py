@@ -3,6 +3,7 @@ authenticator, plus the device key's signature (R-M4).
 """
 
 import json
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from webauthn.helpers import (
     parse_authentication_credential_json,
     parse_authenticator_data,
     parse_client_data_json,
+    parse_registration_credential_json,
 )
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
@@ -34,6 +36,7 @@ from skarbiec.channels.devicepolicy import DeviceInfo
 from skarbiec.channels.errors import (
     FingerprintFailed,
     FingerprintNotRegistered,
+    FingerprintRegistrationRefused,
 )
 from skarbiec.channels.mobile.challenges import (
     CHALLENGE_TTL_SECONDS,
@@ -60,6 +63,8 @@ from skarbiec.core.attempts import (
 )
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import InvalidInput
+
+log = logging.getLogger(__name__)
 
 
 def webauthn_rp() -> tuple[str, str]:
@@ -103,26 +108,30 @@ def register_fingerprint(
     consume_challenge(challenge, CHALLENGE_WEBAUTHN_REGISTER, device.device_id)
     rp_id, origin = webauthn_rp()
     try:
+        parsed = parse_registration_credential_json(
+            credential if isinstance(credential, dict) else "null"
+        )
+    except (WebAuthnException, ValueError, TypeError, KeyError) as e:
+        # The library's reason is English and technical: logged, never shown (R-X5).
+        log.info("unreadable fingerprint credential: %s", str(e)[:200])
+        raise InvalidInput(_("The fingerprint credential cannot be read."))
+    try:
         verified = verify_registration_response(
-            credential=credential,
+            credential=parsed,
             expected_challenge=protocol.b64_decode(challenge),
             expected_rp_id=rp_id,
             expected_origin=origin,
             require_user_verification=True,
         )
     except (WebAuthnException, ValueError, TypeError, KeyError) as e:
-        raise FingerprintFailed(
-            _("The fingerprint could not be registered: %(why)s") % {"why": str(e)[:200]}
-        )
+        log.info("fingerprint registration refused: %s", str(e)[:200])
+        raise FingerprintRegistrationRefused()
     credential_id = protocol.b64url_encode(verified.credential_id)
     # WebAuthn allows ids of up to 1023 bytes; platform authenticators use far shorter ones.
     if len(credential_id) > int(
         FingerprintCredential._meta.get_field("credential_id").max_length or 0
     ):
-        raise FingerprintFailed(
-            _("The fingerprint could not be registered: %(why)s")
-            % {"why": _("the credential id is too long.")}
-        )
+        raise InvalidInput(_("The fingerprint credential cannot be read."))
     with transaction.atomic():
         if FingerprintCredential.objects.filter(credential_id=credential_id).exists():
             raise InvalidInput(_("This fingerprint credential is already registered."))
@@ -169,9 +178,8 @@ def _well_formed_assertion(credential: object) -> None:
         parse_client_data_json(parsed.response.client_data_json)
         parse_authenticator_data(parsed.response.authenticator_data)
     except (WebAuthnException, ValueError, TypeError, KeyError) as e:
-        raise InvalidInput(
-            _("The fingerprint assertion cannot be read: %(why)s") % {"why": str(e)[:200]}
-        )
+        log.info("unreadable fingerprint assertion: %s", str(e)[:200])
+        raise InvalidInput(_("The fingerprint assertion cannot be read."))
 
 
 def fingerprint_login(
