@@ -342,3 +342,19 @@ def test_r_x8_a_body_sent_in_chunks_is_refused_with_411_not_read_as_empty(device
     )
     assert response.request.headers.get("transfer-encoding") == "chunked"
     _assert_json_error(response, 411, "length_required", "chunked")
+
+
+@pytest.mark.parametrize("value", [True, 1.0, 1.5, "1.0", " 1"])
+def test_r_x8_an_integer_in_a_body_is_a_json_integer(device, value):
+    """Review of 7 December: `"from_account_id": true` was taken as account 1."""
+    member = ready_device(device)
+    account = open_account(member, Account.Kind.CURRENT, WEB)
+    body = {
+        "from_account_id": value,
+        "payee_account": account.number,
+        "amount_minor": 100,
+        "title": "x",
+        "idempotency_key": "k-int-" + str(value),
+    }
+    response = device.request("POST", "/transfers", auth=True, json=body)
+    _assert_json_error(response, 422, "invalid_input", str(value))

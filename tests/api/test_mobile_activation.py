@@ -338,6 +338,19 @@ def test_r_m8_android_5_0_is_refused_and_5_1_accepted():
     assert ok.activate(member.login, MOBILE_PASSWORD)["otp_required"]
 
 
+def test_r_m8_a_minimum_saved_below_the_floor_is_held_to_the_floor():
+    """Review of 7 December: a credit union that saved Android 4.4 before the floors were
+    enforced kept accepting Android 4.4 devices."""
+    member = make_member(credit_union=make_credit_union(min_android_version="4.4"))
+    from tests.api.steps import enable_mobile_channel
+
+    enable_mobile_channel(member)
+    old = DeviceClient.in_process(device={"platform": "android", "os_version": "4.4"})
+    with pytest.raises(ApiError) as e:
+        old.activate(member.login, MOBILE_PASSWORD)
+    assert e.value.code == "device_not_supported" and e.value.body["min_version"] == "5.1"
+
+
 def test_r_m8_ios_below_10_refused():
     member = member_with_channel()
     old = DeviceClient.in_process(device={"platform": "ios", "os_version": "9.3.5"})

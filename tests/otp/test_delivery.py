@@ -118,6 +118,23 @@ def test_r_o5_temporary_failures_back_off_then_fail_after_the_last_retry():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("maybe_sent", [False, True])
+def test_r_x7_a_try_without_an_answer_is_remembered_after_the_message_is_given_up(maybe_sent):
+    member = member_without_queue()
+    failures = [GatewayError("no answer", temporary=True, maybe_sent=maybe_sent)] + [
+        GatewayError("refused", temporary=False)
+    ]
+    gateway = RecordingGateway(failures)
+    sms = queue_sms(member.phone, "Haslo tymczasowe: Abc#12345", member=member)
+    send_pending_sms(gateway=gateway)
+    clock.advance(RETRY_DELAYS_SECONDS[0])
+    send_pending_sms(gateway=gateway)
+    sms.refresh_from_db()
+    assert sms.state == SmsMessage.State.FAILED
+    assert sms.maybe_sent is maybe_sent
+
+
+@pytest.mark.django_db
 def test_r_o5_message_is_sent_when_the_provider_recovers():
     member = member_without_queue()
     gateway = RecordingGateway([temporary(), temporary()])

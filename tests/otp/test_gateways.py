@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from skarbiec.core.context import RequestContext
 from skarbiec.otp.delivery import send_pending_sms
@@ -160,6 +161,34 @@ def test_r_o5_smsapi_answer_without_message_id_is_retried(provider):
     with pytest.raises(GatewayError) as e:
         SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
     assert e.value.temporary is True
+    assert e.value.maybe_sent is True  # the provider may have taken it
+
+
+def _refused_connection() -> requests.ConnectionError:
+    """What requests raises when nothing listens (read off a real refused connection): no
+    byte reached the provider."""
+    refused = NewConnectionError(None, "Failed to establish a new connection: refused")
+    return requests.ConnectionError(MaxRetryError(None, "/api/sms.do", reason=refused))
+
+
+@pytest.mark.parametrize(
+    ("failure", "maybe_sent"),
+    [
+        (_refused_connection, False),
+        (lambda: requests.ConnectTimeout("no connection"), False),
+        (lambda: requests.ReadTimeout("sent, no answer"), True),
+        (lambda: requests.ConnectionError("connection reset while reading"), True),
+    ],
+)
+def test_r_x7_smsapi_says_whether_a_failed_message_may_have_been_sent(
+    provider, failure, maybe_sent
+):
+    """A code that may have reached the member stays in their send budget; one that surely
+    did not is not theirs to pay for."""
+    provider.raise_error = failure()
+    with pytest.raises(GatewayError) as e:
+        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
+    assert e.value.maybe_sent is maybe_sent
 
 
 def test_r_o5_smsapi_needs_a_token():

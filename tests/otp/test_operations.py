@@ -319,6 +319,12 @@ def test_r_x7_codes_never_delivered_leave_the_budget_free(settings, given_up):
     )
     with pytest.raises(OtpSendingLimited):
         start_another()
+    # Given up after a try without an answer: it may have reached the member, and counts.
+    SmsMessage.objects.filter(member=member, state=SmsMessage.State.SENT).update(
+        state=given_up, maybe_sent=True
+    )
+    with pytest.raises(OtpSendingLimited):
+        start_another()
 
 
 @pytest.mark.django_db

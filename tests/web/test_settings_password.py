@@ -299,7 +299,7 @@ def test_r_o1_r_w1_a_login_waiting_for_its_code_ends_with_the_password_it_passed
     assert waiting.state == Confirmation.State.VOIDED  # its code confirms nothing any more
     response = other.post("/login/code/", {"code": code})
     assert response.status_code == 409
-    assert "The password was changed meanwhile" in response.content.decode()
+    assert "your password or access changed meanwhile" in response.content.decode()
     assert other.get("/accounts/").status_code == 302  # no session
     assert client.get("/accounts/").status_code == 200  # the member's own one goes on
     # Not the member's mistake: nothing counted toward the lockout.

@@ -9,7 +9,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from skarbiec.backoffice.errors import InvalidField
-from skarbiec.channels.devicepolicy import parse_version
+from skarbiec.channels.devicepolicy import ANDROID, IOS, SYSTEM_FLOORS, parse_version
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,10 @@ VERSIONS: dict[str, Any] = {
     "min_android_version": _("Minimum Android version"),
     "min_ios_version": _("Minimum iOS version"),
 }
-# R-M8: the seed's minimum systems are floors; a credit union may require newer ones only.
-VERSION_FLOORS = {"min_android_version": "5.1", "min_ios_version": "10.0"}
+VERSION_FLOORS = {
+    "min_android_version": SYSTEM_FLOORS[ANDROID],
+    "min_ios_version": SYSTEM_FLOORS[IOS],
+}
 POLICY_FIELDS = (*BOUNDS, *FLAGS, *VERSIONS)
 VERSION_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){0,2}$")
 

@@ -134,6 +134,21 @@ def describe_device(
     )
 
 
+#: R-M8: the seed's minimum systems are floors; a credit union may require newer ones only.
+SYSTEM_FLOORS = {ANDROID: "5.1", IOS: "10.0"}
+
+
+def minimum_system(policy: CreditUnion, platform: str) -> str | None:
+    """The oldest system version of `platform` the credit union accepts (None: not a platform
+    with versions): its policy, never below the floor (a value saved before the floor was
+    enforced included)."""
+    chosen = {ANDROID: policy.min_android_version, IOS: policy.min_ios_version}.get(platform)
+    if chosen is None:
+        return None
+    floor = SYSTEM_FLOORS[platform]
+    return floor if (parse_version(chosen) or (0,)) < (parse_version(floor) or (0,)) else chosen
+
+
 def check_device_policy(policy: CreditUnion, device: DeviceInfo) -> IntegrityVerdict:
     """Refuse a device the credit union does not accept, saying why; else return the verdict
     of the integrity check (for the audit log)."""
@@ -141,9 +156,7 @@ def check_device_policy(policy: CreditUnion, device: DeviceInfo) -> IntegrityVer
     rooted = device.rooted or verdict.rooted is True
     if policy.refuse_rooted_devices and rooted:
         raise DeviceRooted()
-    minimum = {ANDROID: policy.min_android_version, IOS: policy.min_ios_version}.get(
-        device.platform
-    )
+    minimum = minimum_system(policy, device.platform)
     if minimum is not None:
         have = parse_version(device.os_version)
         need = parse_version(minimum) or (0,)

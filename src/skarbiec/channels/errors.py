@@ -179,6 +179,11 @@ class ActivationInvalid(DomainError):
     status = 400
 
 
+class ActivationOvertaken(NotMembersMistake, ActivationInvalid):
+    """The mobile-app password an activation passed was replaced meanwhile, or the channel
+    changed state (R-M7): start again. Not a wrong guess, so nothing is counted."""
+
+
 class MobileNotAuthenticated(Unauthenticated):
     code = "not_authenticated"
     message = _("Log in to the mobile app.")
@@ -204,11 +209,13 @@ class DeviceNotBound(NotFound):
 
 
 class LoginOvertaken(NotMembersMistake, Conflict):
-    """A login waiting for its SMS code when the password it passed was replaced (R-W1, R-O1):
-    the code no longer opens a session. Not a wrong guess: nothing is counted."""
+    """A login whose password was replaced (or whose channel was blocked and unblocked) since
+    the password passed (R-W1, R-O1): it opens no session. Not a wrong guess: nothing counted."""
 
     code = "login_overtaken"
-    message = _("The password was changed meanwhile. Log in again with the new password.")
+    message = _(
+        "The login was interrupted: your password or access changed meanwhile. Log in again."
+    )
 
 
 class WebChannelNotBlocked(Conflict):

@@ -15,7 +15,7 @@ from django.db import transaction
 from skarbiec.audit.services import record_event
 from skarbiec.channels.enrolment import temporary_password_sms
 from skarbiec.channels.errors import (
-    ActivationInvalid,
+    ActivationOvertaken,
     DeviceNotBound,
     MobileChannelBlocked,
     MobileChannelDisabled,
@@ -177,19 +177,21 @@ def bind_device(
     info: dict[str, Any],
     ctx: RequestContext,
     attested: bool,
-    begun_at: datetime | None = None,
+    changed_at_when_proven: datetime | None,
 ) -> BoundDevice:
     """PENDING/ACTIVE → ACTIVE with this device; an older device is unbound and its sessions
-    revoked (R-M6). In the caller's transaction. `begun_at`: when the activation passed the
-    mobile-app password; a channel that changed state since (deactivated, a new password
-    defined, blocked, a device bound or removed) binds nothing from it (R-M7, R-X6)."""
+    revoked (R-M6). In the caller's transaction. `changed_at_when_proven`: the channel's
+    `changed_at` as the activation's mobile-app password was accepted; a channel that changed
+    state since (deactivated, a new password defined, blocked, a device bound or removed)
+    binds nothing from it (R-M7, R-X6). A value the database wrote, compared for equality, so
+    clocks of several app servers do not matter."""
     channel = lock_mobile_channel(member)
     if channel.state == MobileChannel.State.BLOCKED:
         raise MobileChannelBlocked.of(member.credit_union)
     if channel.state not in ACTIVATED_STATES:
         raise MobileChannelDisabled()
-    if begun_at is not None and channel.changed_at > begun_at:
-        raise ActivationInvalid()
+    if changed_at_when_proven is not None and channel.changed_at != changed_at_when_proven:
+        raise ActivationOvertaken()
     replaced = unbind_devices(member, "replaced")
     revoke_sessions(member, "device_replaced")
     now = clock.now()

@@ -108,6 +108,10 @@ class MobileActivation(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # The channel's `changed_at` read under its lock as the mobile-app password was accepted:
+    # a channel changed since (a new password, a block, a device bound) binds nothing from it.
+    # None for activations begun before the upgrade (they expire within minutes).
+    channel_changed_at = models.DateTimeField(null=True, blank=True)
 
 
 class DeviceChallenge(models.Model):

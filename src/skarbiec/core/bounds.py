@@ -33,9 +33,14 @@ _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
 def _integer_as_written(value: object) -> object:
-    """An integer given as text (a path, a query) is digits only: pydantic would also take
-    "1.0", " 1", "+1" or "1_000", so one record would answer to many spellings."""
-    if isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value):
+    """An integer is written as one: ASCII digits as text (a path, a query; a month may be
+    "07"), and in JSON a number without a fraction. pydantic would also take "1.0", " 1",
+    "+1", "1_000", true or 1.0."""
+    if isinstance(value, str):
+        written_as_an_integer = bool(_INTEGER_TEXT.fullmatch(value))
+    else:
+        written_as_an_integer = isinstance(value, int) and not isinstance(value, bool)
+    if not written_as_an_integer:
         raise PydanticCustomError("int_parsing", "must be a whole number")
     return value
 

@@ -136,7 +136,7 @@ def _deliver(message: SmsMessage, gateway: SmsGateway) -> None:
     except Exception:
         # A fault in a gateway adapter must not stop the worker; retry like a network error.
         log.exception("SMS %s: gateway %s crashed", message.pk, gateway.name)
-        _record_failure(message, GatewayError("gateway error", temporary=True))
+        _record_failure(message, GatewayError("gateway error", temporary=True, maybe_sent=True))
         return
     _record_sent(message, gateway, provider_id)
 
@@ -188,6 +188,9 @@ def _record_failure(message: SmsMessage, error: GatewayError) -> None:
         if locked is None:
             return
         reason = error.reason[:300]
+        if error.maybe_sent and not locked.maybe_sent:
+            locked.maybe_sent = True
+            locked.save(update_fields=["maybe_sent"])
         if not error.temporary or locked.attempts > len(RETRY_DELAYS_SECONDS):
             _give_up(locked, SmsMessage.State.FAILED, reason)
             return

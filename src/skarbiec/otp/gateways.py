@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from smsapi.client import SmsApiPlClient
 from smsapi.exception import ClientException, EndpointException, SendException
+from urllib3.exceptions import NewConnectionError
 
 
 class GatewayError(Exception):
@@ -19,10 +20,25 @@ class GatewayError(Exception):
     (network, provider overload); otherwise sending it again is pointless (bad number, refused
     sender name, wrong credentials)."""
 
-    def __init__(self, reason: str, *, temporary: bool) -> None:
+    def __init__(self, reason: str, *, temporary: bool, maybe_sent: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.temporary = temporary
+        # The provider may have taken the message all the same (an answer that never came):
+        # the member may have got it, so it stays in their send budget (R-X7).
+        self.maybe_sent = maybe_sent
+
+
+def _surely_not_sent(error: requests.RequestException) -> bool:
+    """Whether the request never reached the provider: no connection was made (refused, name
+    not resolved, connect timeout). A timeout or a cut while waiting for the answer may come
+    after the provider took the message."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    cause = error.args[0] if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(
+        getattr(cause, "reason", cause), NewConnectionError
+    )
 
 
 class SmsGateway(Protocol):
@@ -117,15 +133,23 @@ class SmsApiGateway:
             # A non-2xx HTTP answer; e.code is the HTTP status.
             status = _error_code(e.code) or 0
             temporary = status >= 500 or status in (408, 429)
-            raise GatewayError(f"smsapi HTTP {status}", temporary=temporary)
+            raise GatewayError(
+                f"smsapi HTTP {status}", temporary=temporary, maybe_sent=status >= 500
+            )
         except ClientException as e:
             raise GatewayError(f"smsapi client error: {e.message}", temporary=False)
         except requests.RequestException as e:
             # Timeouts and connection errors: the provider may be briefly unreachable.
-            raise GatewayError(f"smsapi unreachable: {type(e).__name__}", temporary=True)
+            raise GatewayError(
+                f"smsapi unreachable: {type(e).__name__}",
+                temporary=True,
+                maybe_sent=not _surely_not_sent(e),
+            )
         results = list(getattr(result, "results", None) or [])
         if not results:
-            raise GatewayError("smsapi answered without a message id", temporary=True)
+            raise GatewayError(
+                "smsapi answered without a message id", temporary=True, maybe_sent=True
+            )
         first = results[0]
         if first.error:
             code = _error_code(first.error)
@@ -134,7 +158,9 @@ class SmsApiGateway:
                 temporary=code in SMSAPI_TEMPORARY_ERRORS,
             )
         if not first.id:
-            raise GatewayError("smsapi answered without a message id", temporary=True)
+            raise GatewayError(
+                "smsapi answered without a message id", temporary=True, maybe_sent=True
+            )
         return str(first.id)
 
 

@@ -72,6 +72,9 @@ class SmsMessage(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     gateway = models.CharField(max_length=32, blank=True)
     gateway_message_id = models.CharField(max_length=100, blank=True)
+    # A try whose outcome is unknown (no answer came): the member may have got it even if it is
+    # given up later, so it stays in their send budget (otp/send_budget.py).
+    maybe_sent = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -5,7 +5,7 @@ import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from skarbiec.core import clock
 from skarbiec.core.locks import for_update
@@ -25,7 +25,8 @@ _newest_codes: dict[int, PreparedSelect[SmsMessage]] = {}
 
 # A code the gateway refused for good, or could not send before it expired, never reached the
 # member: it is not theirs to pay for (R-X6, R-X7), and a member whose provider was down may
-# ask for a new one as soon as it is back.
+# ask for a new one as soon as it is back. One tried without an answer (`maybe_sent`) may
+# have reached them, and counts.
 _DELIVERED_OR_ON_ITS_WAY = (SmsMessage.State.PENDING, SmsMessage.State.SENT)
 
 
@@ -38,10 +39,10 @@ def _limit_th_newest_code(limit: int) -> PreparedSelect[SmsMessage]:
         def limit_th_newest_code(member_id: int, since: datetime) -> QuerySet[SmsMessage]:
             return (
                 SmsMessage.objects.filter(
+                    Q(state__in=_DELIVERED_OR_ON_ITS_WAY) | Q(maybe_sent=True),
                     member_id=member_id,
                     give_up_at__isnull=False,
                     created_at__gt=since,
-                    state__in=_DELIVERED_OR_ON_ITS_WAY,
                 )
                 .order_by("-created_at")
                 .only("created_at")[limit - 1 : limit]

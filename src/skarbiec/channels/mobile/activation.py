@@ -8,6 +8,7 @@ the app give one answer (R-X6, R-T3).
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -17,6 +18,7 @@ from skarbiec.channels import protocol
 from skarbiec.channels.devicepolicy import DeviceInfo, check_device_policy
 from skarbiec.channels.errors import (
     ActivationInvalid,
+    ActivationOvertaken,
     ActivationRefused,
     MobileChannelBlocked,
     MobileNotOffered,
@@ -196,8 +198,21 @@ def activate_mobile_device(
             )
             check_secret(unknown, PasswordGuess(None, password))
             raise AssertionError("a password never matches an unknown Login")
-        check_secret(
-            MobilePasswordCounter(member, ctx), PasswordGuess(_activation_password, password)
+        compared: list[str | None] = []
+
+        def stored_password(channel: MobileChannel) -> str | None:
+            compared.append(_activation_password(channel))
+            return compared[-1]
+
+        def accepted(channel: MobileChannel) -> datetime:
+            # Under the channel's lock: a password replaced while this one was compared is not
+            # what this activation proved (R-M7); later changes show in `changed_at`.
+            if not compared or _activation_password(channel) != compared[-1]:
+                raise ActivationOvertaken()
+            return channel.changed_at
+
+        proven_at_change = check_secret(
+            MobilePasswordCounter(member, ctx), PasswordGuess(stored_password, password), accepted
         )
     policy = member.credit_union
     try:
@@ -210,7 +225,9 @@ def activate_mobile_device(
         raise
     if not policy.activation_requires_otp:
         with transaction.atomic():
-            bound = bind_device(member, key_der, device.as_dict(), ctx, verdict.verified)
+            bound = bind_device(
+                member, key_der, device.as_dict(), ctx, verdict.verified, proven_at_change
+            )
         return ActivationStarted(False, None, bound.device_id, policy.pin_length)
 
     activation_id = secrets.token_urlsafe(24)
@@ -230,6 +247,7 @@ def activate_mobile_device(
             device_info={**device.as_dict(), "attested": verdict.verified},
             created_at=clock.now(),
             expires_at=confirmation.code_expires_at,
+            channel_changed_at=proven_at_change,
         )
     return ActivationStarted(True, activation_id, None, policy.pin_length)
 
@@ -268,5 +286,5 @@ def confirm_mobile_device_activation(
         info = dict(activation.device_info)
         attested = bool(info.pop("attested", False))
         return bind_device(
-            member, bytes(activation.public_key), info, ctx, attested, activation.created_at
+            member, bytes(activation.public_key), info, ctx, attested, activation.channel_changed_at
         )

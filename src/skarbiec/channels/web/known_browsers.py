@@ -12,10 +12,10 @@ limit. The note grants nothing else: the per-Login limit, the channel's three wr
 digests, so a copied cookie is worth a few attempts at its own Logins at most.
 """
 
-import hashlib
 from typing import Any
 
 from django.core import signing
+from django.utils.crypto import salted_hmac
 
 from skarbiec.core import clock
 
@@ -30,8 +30,9 @@ _SALT = "skarbiec.web.known-browser"
 
 
 def _digest(login: str) -> str:
-    # Not the Login in clear: the cookie is readable by whoever holds the browser.
-    return hashlib.sha256(f"known-browser:{login}".encode()).hexdigest()[:32]
+    # Keyed: a Login is ten digits, so a plain hash of it in a cookie readable by whoever
+    # holds the browser would be the Login in clear after a minute's search (R-T3).
+    return salted_hmac(_SALT, login, algorithm="sha256").hexdigest()[:32]
 
 
 def _logins(note: str | None) -> dict[str, int]:

@@ -1,0 +1,71 @@
+"""A password replaced while a login's password is being compared (R-W1, R-O1, R-X6). Found by
+a review of the change of 7 December: the login went on with the old password, and with a
+stored hash needing a rehash the member's new password was overwritten by the old one."""
+
+import argon2
+import pytest
+from django.db import transaction
+from tests.factories import CLI, make_member, password_matches
+from tests.web.login_steps import PASSWORD, english_client
+
+from skarbiec.channels.models import WebChannel
+from skarbiec.channels.web import password as web_password
+from skarbiec.core import attempts
+from skarbiec.core.locks import for_update
+from skarbiec.core.password_hashing import hash_password
+from skarbiec.members.models import Member
+from skarbiec.otp.models import SmsMessage
+
+NEW = "Nowe#Haslo2025"
+
+
+def _change_password_meanwhile(monkeypatch, member):
+    original = attempts.PasswordGuess._matches
+    done = []
+
+    def matches(self, row):
+        result = original(self, row)
+        if not done:
+            done.append(1)
+            # The member's voluntary change commits while this login's Argon2 runs.
+            with transaction.atomic():
+                channel = for_update(WebChannel.objects).get(member=member)
+                locked = for_update(Member.objects).get(pk=member.pk)
+                web_password._replace_web_password(
+                    member, locked, channel, hash_password(NEW), True, CLI
+                )
+        return result
+
+    monkeypatch.setattr(attempts.PasswordGuess, "_matches", matches)
+
+
+@pytest.mark.django_db
+def test_r_w1_a_password_replaced_during_its_comparison_opens_no_login(monkeypatch):
+    member = make_member()
+    _change_password_meanwhile(monkeypatch, member)
+    browser = english_client()
+    r = browser.post("/login/", {"login": member.login, "password": PASSWORD})
+    assert r.status_code == 409
+    assert not SmsMessage.objects.filter(member=member, give_up_at__isnull=False).exists()
+    assert browser.get("/login/code/")["Location"] == "/"
+    # Not the member's mistake: nothing counted; the new password logs in.
+    assert WebChannel.objects.get(member=member).failed_attempts == 0
+    monkeypatch.undo()
+    r = browser.post("/login/", {"login": member.login, "password": NEW})
+    assert r.status_code == 302 and r["Location"] == "/login/code/"
+
+
+@pytest.mark.django_db
+def test_r_w1_a_rehash_never_writes_back_a_replaced_password(monkeypatch):
+    member = make_member()
+    # A hash of older parameters (e.g. from before an ARGON2_* upgrade): rehashed at login.
+    old = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    Member.objects.filter(pk=member.pk).update(web_password_hash=old)
+    member.refresh_from_db()
+    _change_password_meanwhile(monkeypatch, member)
+    browser = english_client()
+    r = browser.post("/login/", {"login": member.login, "password": PASSWORD})
+    assert r.status_code == 409
+    member.refresh_from_db()
+    assert password_matches(member.web_password_hash, NEW)
+    assert not password_matches(member.web_password_hash, PASSWORD)
