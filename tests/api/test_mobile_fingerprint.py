@@ -180,3 +180,26 @@ def test_r_m4_fingerprint_options_without_registration(device):
     with pytest.raises(ApiError) as e:
         device.fingerprint_login_options()
     assert e.value.code == "fingerprint_not_registered"
+
+
+def test_r_m4_a_challenge_issued_to_one_device_is_refused_to_another(device):
+    """Mutation audit of 7 December: nothing showed that a WebAuthn challenge is bound to the
+    device it was issued to. Device B, with its own credential and signature, presents the
+    challenge device A asked for: refused, and nothing counted on B's channel."""
+    from skarbiec.client import DeviceClient
+
+    ready_device(device)
+    enable_fingerprint(device)
+    other = DeviceClient.in_process(language="en")
+    try:
+        member_b = ready_device(other)
+        authenticator_b = enable_fingerprint(other)
+        options_a = device.fingerprint_login_options()
+        options_b = other.fingerprint_login_options()
+        assertion = authenticator_b.get({**options_b, "challenge": options_a["challenge"]})
+        with pytest.raises(ApiError) as e:
+            other.login_fingerprint(options_a["challenge"], assertion)
+        assert e.value.code == "challenge_invalid"
+    finally:
+        other.close()
+    assert MobileChannel.objects.get(member=member_b).failed_auth_attempts == 0

@@ -57,6 +57,46 @@ def test_r_b5_verify_detects_tampering_in_the_database(tamper):
         call_command("audit", "verify")
 
 
+@pytest.mark.django_db
+def test_r_b5_verify_finds_an_edit_whose_own_hash_was_recomputed():
+    """Mutation audit of 7 December: someone with write access edits an event and recomputes
+    its hash; the next event's link names the edit."""
+    from skarbiec.audit.services import _digest
+
+    for n in range(3):
+        record_event("web_login_failed", CTX, credit_union_id=1, member_id=n)
+    seal_audit_chains()
+    middle = AuditEvent.objects.get(seq=2)
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE audit_auditevent SET event = %s WHERE id = %s", ["web_login", middle.pk]
+        )
+    edited = AuditEvent.objects.get(pk=middle.pk)
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE audit_auditevent SET hash = %s WHERE id = %s",
+            [_digest(edited.prev_hash, edited), middle.pk],
+        )
+    problems = verify_audit_chains()
+    assert [(p.seq, p.reason) for p in problems] == [(3, "link to previous event broken")]
+    with pytest.raises(CommandError):
+        call_command("audit", "verify")
+
+
+@pytest.mark.django_db
+def test_r_b5_verify_finds_the_newest_event_deleted():
+    """Deleting the newest event leaves no gap: only the chain's head tells."""
+    for n in range(3):
+        record_event("web_login_failed", CTX, credit_union_id=1, member_id=n)
+    seal_audit_chains()
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM audit_auditevent WHERE seq = 3")
+    problems = verify_audit_chains()
+    assert [p.reason for p in problems] == ["chain head does not match"]
+    with pytest.raises(CommandError):
+        call_command("audit", "verify")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_r_b5_appending_takes_no_lock_and_the_chain_follows_commit_order():
     """Two transactions append events of one credit union at the same time (neither waits for

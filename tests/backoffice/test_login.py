@@ -228,6 +228,28 @@ def test_r_b1_a_code_is_not_accepted_twice(helpline):
     replay = english_client()
     replay.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
     assert replay.post("/backoffice/login/code/", {"code": code}).status_code == 401
+    # A replay is a wrong code: counted and audited, never a free guess (mutation audit of
+    # 7 December: with the replay guard gone the lock's re-check still refused it, uncounted).
+    helpline.refresh_from_db()
+    assert helpline.failed_totp_attempts == 1
+    assert AuditEvent.objects.filter(actor="staff:ola.helpline", event="staff_code_failed").exists()
+
+
+def test_r_b1_a_full_login_starts_the_password_count_again(helpline):
+    """Two wrong passwords, then a login with both factors: the next wrong password is the
+    first of three again, not the third."""
+    client = english_client()
+    for _ in range(2):
+        client.post("/backoffice/login/", {"username": "ola.helpline", "password": "Wrong#2024pl"})
+    log_in(english_client(), helpline)
+    helpline.refresh_from_db()
+    assert helpline.failed_password_attempts == 0
+    response = client.post(
+        "/backoffice/login/", {"username": "ola.helpline", "password": "Wrong#2024pl"}
+    )
+    assert response.status_code == 401
+    helpline.refresh_from_db()
+    assert helpline.locked_at is None
 
 
 def test_r_b1_idle_staff_session_ends_after_five_minutes(helpline_client):

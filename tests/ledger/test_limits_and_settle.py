@@ -144,6 +144,85 @@ def test_r_l4_raising_limits_needs_a_code_and_stays_within_the_maximum():
     assert limit_usage(member, "web").per_transaction_minor == usage.max_per_transaction_minor
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("raised", ["per_transaction", "daily", "monthly"])
+def test_r_l4_raising_any_one_limit_needs_a_code(raised):
+    """Mutation audit of 7 December: raising the monthly limit alone was not tried."""
+    member, _source = member_with_account(balance_minor=0)
+    usage = limit_usage(member, "web")
+    values = {
+        "per_transaction": usage.per_transaction_minor,
+        "daily": usage.daily_minor,
+        "monthly": usage.monthly_minor,
+    }
+    values[raised] += 100
+    change = change_limits(
+        member, "web", values["per_transaction"], values["daily"], values["monthly"], WEB
+    )
+    assert change.state == LimitChange.State.PENDING and change.otp_id
+    assert "limit" in last_sms(member).lower()
+    after = limit_usage(member, "web")
+    assert (after.per_transaction_minor, after.daily_minor, after.monthly_minor) == (
+        usage.per_transaction_minor,
+        usage.daily_minor,
+        usage.monthly_minor,
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("above", ["per_transaction", "daily", "monthly"])
+def test_r_l4_any_one_limit_above_the_maximum_is_refused_at_once(above):
+    member, _source = member_with_account(balance_minor=0)
+    usage = limit_usage(member, "web")
+    values = {
+        "per_transaction": usage.max_per_transaction_minor,
+        "daily": usage.max_daily_minor,
+        "monthly": usage.max_monthly_minor,
+    }
+    values[above] += 1
+    if above == "per_transaction":
+        values["daily"] = values["monthly"] = values["per_transaction"]
+    elif above == "daily":
+        values["monthly"] = max(values["monthly"], values["daily"])
+    with pytest.raises(LimitAboveMaximum):
+        change_limits(
+            member, "web", values["per_transaction"], values["daily"], values["monthly"], WEB
+        )
+    assert not LimitChange.objects.filter(member=member).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lowered", ["per_transaction", "daily", "monthly"])
+def test_r_l4_a_maximum_lowered_before_the_code_holds_at_the_confirmation(lowered):
+    """The credit union lowered its maximum while the member's raise waited for its code:
+    the code applies nothing above the new maximum."""
+    from skarbiec.ledger.limits import credit_union_limits
+
+    member, _source = member_with_account(balance_minor=0)
+    usage = limit_usage(member, "web")
+    change = change_limits(
+        member,
+        "web",
+        usage.max_per_transaction_minor,
+        usage.max_daily_minor,
+        usage.max_monthly_minor,
+        WEB,
+    )
+    maximum = credit_union_limits(member.credit_union, "web")
+    field = f"max_{lowered}_minor"
+    setattr(maximum, field, getattr(maximum, field) - 1)
+    maximum.save(update_fields=[field])
+    with pytest.raises(LimitAboveMaximum):
+        confirm_limit_change(member, change.pk, last_code(member), WEB)
+    after = limit_usage(member, "web")
+    assert (after.per_transaction_minor, after.daily_minor, after.monthly_minor) == (
+        usage.per_transaction_minor,
+        usage.daily_minor,
+        usage.monthly_minor,
+    )
+    assert LimitChange.objects.get(pk=change.pk).state != LimitChange.State.APPLIED
+
+
 def _external(member, source, amount):
     o = create_transfer_order(
         member, "web", source, EXTERNAL, "Energa SA", amount, "Invoice 7/2026", key(), WEB
