@@ -180,20 +180,15 @@ def check_staff_password(username: str, password: str, ctx: RequestContext) -> P
         check_secret(unknown, PasswordGuess(None, password))
         raise WrongStaffCredentials()  # never reached: nothing matches an unknown user
     counter = StaffPasswordCounter(profile.pk, _limit(profile, "max_web_password_failures"), ctx)
-    compared: list[str | None] = []
-
-    def stored_hash(row: StaffProfile) -> str | None:
-        compared.append(_django_argon2(row))
-        return compared[-1]
+    guess = PasswordGuess(_django_argon2, password)
 
     def accepted(row: StaffProfile) -> PasswordAccepted:
-        # The stamp must be of the hash the password was compared with: one replaced during
-        # the comparison is not what this login proved.
-        if not compared or _django_argon2(row) != compared[-1]:
+        # The stamp must be of the hash the password was compared with.
+        if _django_argon2(row) != guess.compared_hash:
             raise StaffLoginExpired()
         return PasswordAccepted(row.pk, row.totp_confirmed_at is None, password_stamp(row))
 
-    return check_secret(counter, PasswordGuess(stored_hash, password), accepted)
+    return check_secret(counter, guess, accepted)
 
 
 def _recovery_digest(code: str) -> str:

@@ -117,9 +117,14 @@ class PasswordGuess(Guess):
         self._stored = stored_hash
         self._presented = presented if isinstance(presented, str) else ""
         self.reads_row = callable(stored_hash)
+        #: The hash the comparison used. A caller's acceptance, under the lock every password
+        #: change takes, refuses when the stored hash is another by then: a password replaced
+        #: while this one was compared is not what the attempt proved (R-W1, R-M7, R-B1).
+        self.compared_hash: str | None = None
 
     def _matches(self, row: Any) -> bool:
         stored = self._stored(row) if callable(self._stored) else self._stored
+        self.compared_hash = stored
         try:
             return bool(argon2_hasher().verify(stored or decoy_hash(), self._presented)) and bool(
                 stored

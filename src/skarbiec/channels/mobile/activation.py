@@ -198,22 +198,15 @@ def activate_mobile_device(
             )
             check_secret(unknown, PasswordGuess(None, password))
             raise AssertionError("a password never matches an unknown Login")
-        compared: list[str | None] = []
-
-        def stored_password(channel: MobileChannel) -> str | None:
-            compared.append(_activation_password(channel))
-            return compared[-1]
+        guess = PasswordGuess(_activation_password, password)
 
         def accepted(channel: MobileChannel) -> datetime:
-            # Under the channel's lock: a password replaced while this one was compared is not
-            # what this activation proved (R-M7); later changes show in `changed_at`.
-            if not compared or _activation_password(channel) != compared[-1]:
+            # Under the channel's lock (R-M7); later changes show in `changed_at`.
+            if _activation_password(channel) != guess.compared_hash:
                 raise ActivationOvertaken()
             return channel.changed_at
 
-        proven_at_change = check_secret(
-            MobilePasswordCounter(member, ctx), PasswordGuess(stored_password, password), accepted
-        )
+        proven_at_change = check_secret(MobilePasswordCounter(member, ctx), guess, accepted)
     policy = member.credit_union
     try:
         verdict = check_device_policy(policy, device)

@@ -176,14 +176,13 @@ def begin_web_login(
             check_secret(unknown, PasswordGuess(None, password))
             raise AssertionError("a password never matches an unknown Login")
 
-        compared_hash = member.web_password_hash
+        guess = PasswordGuess(member.web_password_hash, password)
 
         def accepted(channel: WebChannel) -> int:
-            # Under the channel's lock, which every password change takes first: a password
-            # replaced while this one was compared is not what this login proved (R-W1).
-            if channel.member.web_password_hash != compared_hash:
+            # Under the channel's lock, which every password change takes first.
+            if channel.member.web_password_hash != guess.compared_hash:
                 raise LoginOvertaken()
-            if password_needs_rehash(compared_hash):
+            if password_needs_rehash(guess.compared_hash or ""):
                 member.web_password_hash = hash_password(password)
                 member.save(update_fields=["web_password_hash"])
             record_event(
@@ -196,7 +195,7 @@ def begin_web_login(
 
         generation = check_secret(
             WebPasswordCounter(member, ctx),
-            PasswordGuess(compared_hash, password),
+            guess,
             on_accept=accepted,
         )
     confirmation = start_confirmation(
