@@ -69,3 +69,53 @@ def test_r_w1_a_rehash_never_writes_back_a_replaced_password(monkeypatch):
     member.refresh_from_db()
     assert password_matches(member.web_password_hash, NEW)
     assert not password_matches(member.web_password_hash, PASSWORD)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_w1_a_change_committing_while_the_login_waits_for_its_lock_is_seen(monkeypatch):
+    """Fault review of 7 December (PostgreSQL): the change holds the channel's lock while the
+    login, its password compared, waits for it. PostgreSQL then re-reads the locked channel row
+    (the new generation) but keeps the member row joined to it from before (the old hash):
+    the old password passed and its code opened a session. The acceptance reads the hash
+    afresh."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: nothing waits on a row lock")
+    member = make_member()
+    original = attempts.PasswordGuess._matches
+    holding = threading.Event()
+    changes: list[threading.Thread] = []
+
+    def change_and_hold_the_lock() -> None:
+        try:
+            with transaction.atomic():
+                channel = for_update(WebChannel.objects).get(member=member)
+                locked = for_update(Member.objects).get(pk=member.pk)
+                web_password._replace_web_password(
+                    member, locked, channel, hash_password(NEW), True, CLI
+                )
+                holding.set()
+                time.sleep(0.5)  # the login now waits for the channel's lock
+        finally:
+            connection.close()
+
+    def matches(self, row):
+        monkeypatch.setattr(attempts.PasswordGuess, "_matches", original)
+        result = original(self, row)
+        changes.append(threading.Thread(target=change_and_hold_the_lock))
+        changes[0].start()
+        assert holding.wait(10)
+        return result
+
+    monkeypatch.setattr(attempts.PasswordGuess, "_matches", matches)
+    browser = english_client()
+    r = browser.post("/login/", {"login": member.login, "password": PASSWORD})
+    changes[0].join(10)
+    assert r.status_code == 409
+    assert browser.get("/login/code/")["Location"] == "/"
+    member.refresh_from_db()
+    assert password_matches(member.web_password_hash, NEW)

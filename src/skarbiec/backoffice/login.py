@@ -183,7 +183,9 @@ def check_staff_password(username: str, password: str, ctx: RequestContext) -> P
     guess = PasswordGuess(_django_argon2, password)
 
     def accepted(row: StaffProfile) -> PasswordAccepted:
-        # The stamp must be of the hash the password was compared with.
+        # The stamp must be of the hash the password was compared with, read afresh: the user
+        # row joined to the profile's lock may be from before a change the lock waited for.
+        row.user.refresh_from_db(fields=["password", "is_active"])
         if _django_argon2(row) != guess.compared_hash:
             raise StaffLoginExpired()
         return PasswordAccepted(row.pk, row.totp_confirmed_at is None, password_stamp(row))

@@ -18,6 +18,20 @@ def _member_with_login(login: str) -> QuerySet[Member]:
     return Member.objects.select_related("credit_union").filter(login=login)
 
 
+@prepared_select
+def _web_password_of(member_id: int) -> QuerySet[Member]:
+    return Member.objects.filter(pk=member_id).only("web_password_hash")
+
+
+def current_web_password_hash(member_id: int) -> str:
+    """The member's web password hash as committed now, by a statement of its own. Read after
+    a lock on the web channel (which every password change takes first) it is the hash no
+    change can replace before that lock is released; a member row joined to the lock's own
+    statement is not: PostgreSQL re-reads only the locked row when it waited for the lock."""
+    found = _web_password_of.first(member_id=member_id)
+    return found.web_password_hash if found is not None else ""
+
+
 def member_by_login(login: str) -> Member | None:
     """The member with this Login, or None (also for anything that is not a Login)."""
     login = (login or "").strip()

@@ -37,7 +37,11 @@ from skarbiec.core.throttling import (
     consume_rate_limit,
 )
 from skarbiec.members.models import Member
-from skarbiec.members.queries import member_by_login, unknown_login_counter
+from skarbiec.members.queries import (
+    current_web_password_hash,
+    member_by_login,
+    unknown_login_counter,
+)
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import (
     OperationKind,
@@ -180,7 +184,7 @@ def begin_web_login(
 
         def accepted(channel: WebChannel) -> int:
             # Under the channel's lock, which every password change takes first.
-            if channel.member.web_password_hash != guess.compared_hash:
+            if current_web_password_hash(member.pk) != guess.compared_hash:
                 raise LoginOvertaken()
             if password_needs_rehash(guess.compared_hash or ""):
                 member.web_password_hash = hash_password(password)

@@ -30,6 +30,7 @@ from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.members.models import Member
 from skarbiec.members.passwords import password_problems
+from skarbiec.members.queries import current_web_password_hash
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import (
     OperationKind,
@@ -136,7 +137,8 @@ def request_web_password_change(
     with login_limits(member.login, ctx, proven=True):
         check_secret(
             WebPasswordCounter(member, ctx, "web_password_change_failed", WrongCurrentPassword),
-            PasswordGuess(lambda channel: channel.member.web_password_hash, current_password),
+            # Read afresh under the channel's lock (see current_web_password_hash).
+            PasswordGuess(lambda channel: current_web_password_hash(member.pk), current_password),
         )
     problems = _new_password_problems(new_password, repeated, member.login)
     if not problems and new_password == current_password:
