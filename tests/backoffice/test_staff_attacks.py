@@ -282,43 +282,17 @@ def test_r_b1_a_change_committing_while_the_login_waits_for_its_lock_is_seen(cu,
     """As the web login's (fault review of 7 December, PostgreSQL): a change that holds the
     profile's lock while the compared login waits for it; the user row joined to the lock's
     statement would be from before it. The acceptance reads the password afresh."""
-    import time
-
-    from django.db import connection, transaction
-
     from skarbiec.core.locks import for_update
+    from tests.lock_waits import committed_while_the_acceptance_waits
 
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: nothing waits on a row lock")
     victim = make_staff("helpline", cu, "ola.helpline")
-    original = staff_login.PasswordGuess._matches
-    holding = threading.Event()
-    changes: list[threading.Thread] = []
 
-    def change_and_hold_the_lock() -> None:
-        try:
-            with transaction.atomic():
-                for_update(StaffProfile.objects).get(pk=victim.pk)
-                User.objects.filter(pk=victim.user_id).update(
-                    password=make_password("Nowe#Haslo42")
-                )
-                holding.set()
-                time.sleep(0.5)
-        finally:
-            connection.close()
+    def change() -> None:
+        for_update(StaffProfile.objects).get(pk=victim.pk)
+        User.objects.filter(pk=victim.user_id).update(password=make_password("Nowe#Haslo42"))
 
-    def matches(self, row):
-        monkeypatch.setattr(staff_login.PasswordGuess, "_matches", original)
-        result = original(self, row)
-        changes.append(threading.Thread(target=change_and_hold_the_lock))
-        changes[0].start()
-        assert holding.wait(10)
-        return result
-
-    monkeypatch.setattr(staff_login.PasswordGuess, "_matches", matches)
-    try:
-        with pytest.raises(StaffLoginExpired):
-            staff_login.check_staff_password("ola.helpline", PASSWORD, CTX)
-    finally:
-        for change in changes:
-            change.join(10)
+    with (
+        committed_while_the_acceptance_waits(monkeypatch, change),
+        pytest.raises(StaffLoginExpired),
+    ):
+        staff_login.check_staff_password("ola.helpline", PASSWORD, CTX)

@@ -6,6 +6,7 @@ import argon2
 import pytest
 from django.db import transaction
 from tests.factories import CLI, make_member, password_matches
+from tests.lock_waits import committed_while_the_acceptance_waits
 from tests.web.login_steps import PASSWORD, english_client
 
 from skarbiec.channels.models import WebChannel
@@ -78,43 +79,16 @@ def test_r_w1_a_change_committing_while_the_login_waits_for_its_lock_is_seen(mon
     (the new generation) but keeps the member row joined to it from before (the old hash):
     the old password passed and its code opened a session. The acceptance reads the hash
     afresh."""
-    import threading
-    import time
-
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: nothing waits on a row lock")
     member = make_member()
-    original = attempts.PasswordGuess._matches
-    holding = threading.Event()
-    changes: list[threading.Thread] = []
 
-    def change_and_hold_the_lock() -> None:
-        try:
-            with transaction.atomic():
-                channel = for_update(WebChannel.objects).get(member=member)
-                locked = for_update(Member.objects).get(pk=member.pk)
-                web_password._replace_web_password(
-                    member, locked, channel, hash_password(NEW), True, CLI
-                )
-                holding.set()
-                time.sleep(0.5)  # the login now waits for the channel's lock
-        finally:
-            connection.close()
+    def change() -> None:
+        channel = for_update(WebChannel.objects).get(member=member)
+        locked = for_update(Member.objects).get(pk=member.pk)
+        web_password._replace_web_password(member, locked, channel, hash_password(NEW), True, CLI)
 
-    def matches(self, row):
-        monkeypatch.setattr(attempts.PasswordGuess, "_matches", original)
-        result = original(self, row)
-        changes.append(threading.Thread(target=change_and_hold_the_lock))
-        changes[0].start()
-        assert holding.wait(10)
-        return result
-
-    monkeypatch.setattr(attempts.PasswordGuess, "_matches", matches)
     browser = english_client()
-    r = browser.post("/login/", {"login": member.login, "password": PASSWORD})
-    changes[0].join(10)
+    with committed_while_the_acceptance_waits(monkeypatch, change):
+        r = browser.post("/login/", {"login": member.login, "password": PASSWORD})
     assert r.status_code == 409
     assert browser.get("/login/code/")["Location"] == "/"
     member.refresh_from_db()
