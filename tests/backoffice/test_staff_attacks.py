@@ -296,3 +296,32 @@ def test_r_b1_a_change_committing_while_the_login_waits_for_its_lock_is_seen(cu,
         pytest.raises(StaffLoginExpired),
     ):
         staff_login.check_staff_password("ola.helpline", PASSWORD, CTX)
+
+
+@pytest.mark.django_db
+def test_r_b1_a_new_password_gives_an_unconfirmed_authenticator_a_new_secret(cu):
+    """Mutation-free finding of the lock audit (7 December): whoever saw the enrolment's QR
+    under the old (temporary) password knew the secret the staff member enrolled after the
+    administrator issued a new password, since the unconfirmed secret was kept. A new password
+    now forgets it and ends every login past the old one."""
+    from skarbiec.backoffice.staff_accounts import new_password
+
+    admin = make_staff("admin", cu, "ewa.admin")
+    victim = make_staff("helpline", cu, "ola.helpline")
+    intruder = english_client()
+    intruder.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
+    assert intruder.get("/backoffice/login/enrol/").status_code == 200
+    victim.refresh_from_db()
+    seen = victim.totp_secret
+    assert seen
+
+    password = new_password(admin, victim.pk, CTX)
+    victim.refresh_from_db()
+    assert victim.totp_secret == ""
+    # The intruder's login past the old password is over.
+    assert intruder.get("/backoffice/login/enrol/").status_code != 200
+    member_of_staff = english_client()
+    member_of_staff.post("/backoffice/login/", {"username": "ola.helpline", "password": password})
+    assert member_of_staff.get("/backoffice/login/enrol/").status_code == 200
+    victim.refresh_from_db()
+    assert victim.totp_secret and victim.totp_secret != seen

@@ -63,6 +63,17 @@ def _django_argon2(row: StaffProfile) -> str | None:
     return encoded[len("argon2") :]
 
 
+def _locked_profile(staff_id: int) -> StaffProfile:
+    """The staff profile locked, with its user read afresh after the lock: PostgreSQL re-reads
+    only the locked row when the lock had to wait, so a user row joined to it could be from
+    before a change committed meanwhile (a password, a deactivation)."""
+    profile = (
+        for_update(StaffProfile.objects).select_related("user", "credit_union").get(pk=staff_id)
+    )
+    profile.user.refresh_from_db(fields=["password", "is_active"])
+    return profile
+
+
 class _StaffCounter(Counter[StaffProfile]):
     failed_event: str
     wrong: type[Unauthenticated]
@@ -77,11 +88,7 @@ class _StaffCounter(Counter[StaffProfile]):
         self.stamp = stamp
 
     def lock(self) -> StaffProfile:
-        return (
-            for_update(StaffProfile.objects)
-            .select_related("user", "credit_union")
-            .get(pk=self.staff_id)
-        )
+        return _locked_profile(self.staff_id)
 
     def refusal(self, row: StaffProfile) -> DomainError | None:
         return StaffAccountLocked() if row.locked_at is not None else None
@@ -183,9 +190,7 @@ def check_staff_password(username: str, password: str, ctx: RequestContext) -> P
     guess = PasswordGuess(_django_argon2, password)
 
     def accepted(row: StaffProfile) -> PasswordAccepted:
-        # The stamp must be of the hash the password was compared with, read afresh: the user
-        # row joined to the profile's lock may be from before a change the lock waited for.
-        row.user.refresh_from_db(fields=["password", "is_active"])
+        # The stamp must be of the hash the password was compared with (read afresh by lock()).
         if _django_argon2(row) != guess.compared_hash:
             raise StaffLoginExpired()
         return PasswordAccepted(row.pk, row.totp_confirmed_at is None, password_stamp(row))
@@ -215,7 +220,7 @@ def enrolment_for(staff_id: int, stamp: str) -> Enrolment:
     first login, or after an administrator reset it); never shown again afterwards, nor to a
     login whose password was replaced meanwhile."""
     with transaction.atomic():
-        profile = for_update(StaffProfile.objects).select_related("user").get(pk=staff_id)
+        profile = _locked_profile(staff_id)
         if (
             profile.totp_confirmed_at is not None
             or not profile.user.is_active

@@ -4,6 +4,8 @@ password, deactivate. An administrator of a credit union manages only its staff 
 creates installation administrators; every change is audited with the acting administrator.
 """
 
+from typing import Any
+
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
@@ -15,6 +17,7 @@ from skarbiec.backoffice.scope import colleague_of, credit_union_of, is_installa
 from skarbiec.core.attempt_counts import cleared_values
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import Refused
+from skarbiec.core.locks import for_update
 from skarbiec.members.models import StaffProfile
 from skarbiec.members.passwords import generate_temporary_password
 from skarbiec.members.staff import assign_role, create_staff_user
@@ -101,8 +104,16 @@ def new_password(admin: StaffProfile, staff_id: object, ctx: RequestContext) -> 
     profile = _other(admin, staff_id)
     password = generate_temporary_password()
     with transaction.atomic():
+        locked = for_update(StaffProfile.objects).get(pk=profile.pk)
         profile.user.set_password(password)
         profile.user.save(update_fields=["password"])
+        # Every session and login past the old password ends; an authenticator secret shown
+        # to it and not yet confirmed is never shown again: whoever saw the enrolment under the
+        # old password must not know the one the staff member enrols (R-B1).
+        fresh: dict[str, Any] = {"session_generation": F("session_generation") + 1}
+        if locked.totp_confirmed_at is None:
+            fresh["totp_secret"] = ""
+        StaffProfile.objects.filter(pk=profile.pk).update(**fresh)
         _audit("staff_password_reset", ctx, profile)
     return password
 
