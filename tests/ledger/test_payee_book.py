@@ -75,3 +75,42 @@ def test_r_l4_payee_book_is_the_members_own_and_removed_payees_leave_it():
     assert payee_book(member) == []
     with pytest.raises(PayeeNotFound):
         book_payee(member, payee.pk)
+
+
+def _saved_payee_awaiting_its_code():
+    member, _account = member_with_account()
+    payee = save_payee(member, "Jan Kowalski", EXTERNAL, "Rent", WEB)
+    trust_saved_payee(member, "web", payee.pk, WEB)
+    payee.refresh_from_db()
+    assert payee.otp_id is not None
+    return member, payee
+
+
+def test_r_o2_a_payee_renamed_while_its_trust_waits_voids_the_code():
+    """Lock audit of 7 December: the SMS named the payee as it was; renamed meanwhile, the
+    code trusted it under a name the member never confirmed."""
+    member, payee = _saved_payee_awaiting_its_code()
+    code = last_code(member)
+    save_payee(member, "Someone Else", EXTERNAL, "Rent", WEB)
+    with pytest.raises(PayeeNotFound):
+        confirm_trusted_payee(member, payee.pk, code, WEB)
+    payee.refresh_from_db()
+    assert payee.state == TrustedPayee.State.SAVED and payee.otp_id is None
+
+
+def test_r_o2_a_payee_renamed_as_its_code_is_checked_is_not_trusted(monkeypatch):
+    from skarbiec.ledger import payees
+
+    member, payee = _saved_payee_awaiting_its_code()
+    confirm_code = payees.confirm_code
+
+    def renamed_right_after_the_check(*args, **kwargs):
+        confirmed = confirm_code(*args, **kwargs)
+        TrustedPayee.objects.filter(pk=payee.pk).update(name="Someone Else")
+        return confirmed
+
+    monkeypatch.setattr(payees, "confirm_code", renamed_right_after_the_check)
+    with pytest.raises(PayeeNotFound):
+        confirm_trusted_payee(member, payee.pk, last_code(member), WEB)
+    payee.refresh_from_db()
+    assert payee.state == TrustedPayee.State.SAVED

@@ -17,6 +17,7 @@ from skarbiec.ledger.order_input import clean_text
 from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.ledger.payees import add_trusted_payee
 from skarbiec.members.models import Member
+from skarbiec.otp.operations import void_confirmation
 
 MAX_BOOK = 200
 
@@ -66,8 +67,13 @@ def save_payee(
                         created_at=clock.now(),
                     )
                 elif payee.state == TrustedPayee.State.SAVED:
+                    if payee.otp_id is not None and payee.name != name:
+                        # Its trusting waits for a code whose SMS named the old name: a
+                        # detail changed voids the code (R-O2); the member trusts it anew.
+                        void_confirmation(member, payee.otp_id)
+                        payee.otp_id = None
                     payee.name, payee.title = name, title
-                    payee.save(update_fields=["name", "title"])
+                    payee.save(update_fields=["name", "title", "otp_id"])
                 elif title and not payee.title:
                     payee.title = title
                     payee.save(update_fields=["title"])

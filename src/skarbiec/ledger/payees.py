@@ -128,13 +128,15 @@ def confirm_trusted_payee(
     if channel not in ORDER_CHANNELS:
         channel = WEB
     require_channel_open(member, channel)
-    confirm_code(TRUSTED_PAYEE, payee.otp_id or 0, member, _payee_details(payee), code, ctx)
+    confirmed = _payee_details(payee)
+    confirm_code(TRUSTED_PAYEE, payee.otp_id or 0, member, confirmed, code, ctx)
     with (
         reopened_if_the_database_fails(TRUSTED_PAYEE, payee.otp_id or 0, member),
         transaction.atomic(),
     ):
         payee = for_update(TrustedPayee.objects).get(pk=payee.pk)
-        if not awaits_code(payee):
+        # Again under the lock: renamed since the code's check, it is not what the SMS named.
+        if not awaits_code(payee) or _payee_details(payee) != confirmed:
             raise PayeeNotFound()
         if (
             TrustedPayee.objects.filter(
