@@ -9,7 +9,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from skarbiec.backoffice.errors import InvalidField
-from skarbiec.channels.devicepolicy import ANDROID, IOS, SYSTEM_FLOORS, parse_version
+from skarbiec.channels.devicepolicy import ANDROID, IOS, SYSTEM_FLOORS, below_floor
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,8 @@ VERSIONS: dict[str, Any] = {
     "min_android_version": _("Minimum Android version"),
     "min_ios_version": _("Minimum iOS version"),
 }
-VERSION_FLOORS = {
-    "min_android_version": SYSTEM_FLOORS[ANDROID],
-    "min_ios_version": SYSTEM_FLOORS[IOS],
-}
+# R-M8: the seed's minimum systems are floors (channels/devicepolicy.py).
+VERSION_PLATFORMS = {"min_android_version": ANDROID, "min_ios_version": IOS}
 POLICY_FIELDS = (*BOUNDS, *FLAGS, *VERSIONS)
 VERSION_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){0,2}$")
 
@@ -71,8 +69,9 @@ def checked_policy(values: dict[str, Any]) -> dict[str, Any]:
             text = str(value or "").strip()
             if not VERSION_RE.match(text):
                 raise InvalidField(name, _("Enter a version like 5.1 or 10.0."))
-            floor = VERSION_FLOORS[name]
-            if (parse_version(text) or ()) < (parse_version(floor) or ()):
+            platform = VERSION_PLATFORMS[name]
+            if below_floor(platform, text):
+                floor = SYSTEM_FLOORS[platform]
                 raise InvalidField(
                     name, _("Older systems than %(floor)s are never allowed.") % {"floor": floor}
                 )

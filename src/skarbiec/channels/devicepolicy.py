@@ -138,6 +138,12 @@ def describe_device(
 SYSTEM_FLOORS = {ANDROID: "5.1", IOS: "10.0"}
 
 
+def below_floor(platform: str, version: str) -> bool:
+    """Whether `version` of `platform` is older than the seed's floor (R-M8)."""
+    floor = parse_version(SYSTEM_FLOORS[platform]) or (0,)
+    return (parse_version(version) or (0,)) < floor
+
+
 def minimum_system(policy: CreditUnion, platform: str) -> str | None:
     """The oldest system version of `platform` the credit union accepts (None: not a platform
     with versions): its policy, never below the floor (a value saved before the floor was
@@ -145,8 +151,7 @@ def minimum_system(policy: CreditUnion, platform: str) -> str | None:
     chosen = {ANDROID: policy.min_android_version, IOS: policy.min_ios_version}.get(platform)
     if chosen is None:
         return None
-    floor = SYSTEM_FLOORS[platform]
-    return floor if (parse_version(chosen) or (0,)) < (parse_version(floor) or (0,)) else chosen
+    return SYSTEM_FLOORS[platform] if below_floor(platform, chosen) else chosen
 
 
 def check_device_policy(policy: CreditUnion, device: DeviceInfo) -> IntegrityVerdict:
