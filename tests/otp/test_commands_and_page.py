@@ -87,7 +87,7 @@ def test_r_o5_sms_outbox_marks_bodies_erased_by_a_real_gateway():
         name = "fake"
         keeps_body = False
 
-        def send(self, phone: str, text: str) -> str:
+        def send(self, phone: str, text: str, *, reference: str) -> str:
             return "p-1"
 
     make_member(phone="600555666")

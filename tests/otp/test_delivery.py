@@ -32,7 +32,7 @@ class RecordingGateway:
         self.calls = 0
         self.lock = threading.Lock()
 
-    def send(self, phone: str, text: str) -> str:
+    def send(self, phone: str, text: str, *, reference: str) -> str:
         with self.lock:
             self.calls += 1
             if self.failures:

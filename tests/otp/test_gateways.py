@@ -12,8 +12,10 @@ import requests
 from django.core.exceptions import ImproperlyConfigured
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
-from skarbiec.otp.delivery import send_pending_sms
+from skarbiec.otp import delivery
+from skarbiec.otp.delivery import LEASE_SECONDS, send_pending_sms
 from skarbiec.otp.gateways import (
     GatewayError,
     OutboxGateway,
@@ -26,6 +28,7 @@ from tests.factories import make_member
 from tests.otp.kinds import TEST_OPERATION, last_code
 
 TOKEN = "tok-0123456789abcdef"
+REF = "17-0f3a9c2b7d4e5f60718293ab"
 ACCEPTED = {
     "count": 1,
     "list": [
@@ -84,7 +87,7 @@ def provider(monkeypatch):
 def test_r_o5_smsapi_sends_the_documented_request(provider):
     gateway = SmsApiGateway(TOKEN, sender="SKOK Test")
     text = "SKOK Test: kod 482913 do przelewu 1 250,00 zł na …4321 Anna Nowak"
-    message_id = gateway.send("+48600100200", text)
+    message_id = gateway.send("+48600100200", text, reference=REF)
 
     assert message_id == "6601F0E53738305D3C8A1B2C"
     assert len(provider.requests) == 1
@@ -101,13 +104,15 @@ def test_r_o5_smsapi_sends_the_documented_request(provider):
         "encoding": ["utf-8"],
         "normalize": ["1"],
         "max_parts": ["3"],
+        "idx": [REF],
+        "check_idx": ["1"],
     }
     # The library reads our timeout for the HTTP call instead of sending it as a field.
     assert provider.kwargs["timeout"] == 10.0
 
 
 def test_r_o5_smsapi_leaves_out_the_sender_and_normalize_when_not_wanted(provider):
-    SmsApiGateway(TOKEN, normalize=False).send("+48600100200", "Kod 111222")
+    SmsApiGateway(TOKEN, normalize=False).send("+48600100200", "Kod 111222", reference=REF)
     form = provider.form
     assert "from" not in form
     assert "normalize" not in form
@@ -130,7 +135,7 @@ def test_r_o5_smsapi_leaves_out_the_sender_and_normalize_when_not_wanted(provide
 def test_r_o5_smsapi_errors_map_to_temporary_or_permanent(provider, error, temporary):
     provider.body = {"error": error, "message": "provider says no"}
     with pytest.raises(GatewayError) as e:
-        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
+        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456", reference=REF)
     assert e.value.temporary is temporary
     assert str(error) in e.value.reason
 
@@ -142,7 +147,7 @@ def test_r_o5_smsapi_http_errors_map_by_status(provider, status, temporary):
     provider.status = status
     provider.body = {"message": "nope"}
     with pytest.raises(GatewayError) as e:
-        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
+        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456", reference=REF)
     assert e.value.temporary is temporary
 
 
@@ -152,14 +157,14 @@ def test_r_o5_smsapi_http_errors_map_by_status(provider, status, temporary):
 def test_r_o5_smsapi_unreachable_is_temporary(provider, failure):
     provider.raise_error = failure
     with pytest.raises(GatewayError) as e:
-        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
+        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456", reference=REF)
     assert e.value.temporary is True
 
 
 def test_r_o5_smsapi_answer_without_message_id_is_retried(provider):
     provider.body = {"count": 0, "list": []}
     with pytest.raises(GatewayError) as e:
-        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
+        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456", reference=REF)
     assert e.value.temporary is True
     assert e.value.maybe_sent is True  # the provider may have taken it
 
@@ -187,7 +192,7 @@ def test_r_x7_smsapi_says_whether_a_failed_message_may_have_been_sent(
     did not is not theirs to pay for."""
     provider.raise_error = failure()
     with pytest.raises(GatewayError) as e:
-        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456")
+        SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456", reference=REF)
     assert e.value.maybe_sent is maybe_sent
 
 
@@ -199,9 +204,9 @@ def test_r_o5_smsapi_needs_a_token():
 def test_r_o5_outbox_gateway_accepts_everything_locally(provider):
     gateway = OutboxGateway()
     assert gateway.keeps_body is True
-    first = gateway.send("+48600100200", "Kod 1")
+    first = gateway.send("+48600100200", "Kod 1", reference=REF)
     assert first.startswith("outbox-")
-    assert first != gateway.send("+48600100200", "Kod 1")
+    assert first != gateway.send("+48600100200", "Kod 1", reference=REF)
     assert provider.requests == []  # nothing leaves the machine
 
 
@@ -248,3 +253,55 @@ def test_r_o5_code_sms_goes_through_smsapi_and_is_erased_after(provider, setting
         assert sms.gateway == "smsapi"
         assert sms.gateway_message_id == "6601F0E53738305D3C8A1B2C"
         assert sms.body_encrypted == ""
+
+
+def test_r_o5_smsapi_message_it_took_before_is_not_sent_again(provider):
+    """Error 53 with `check_idx`: this reference was taken before (a try whose answer was
+    lost), so the member has the message and this try counts as sent."""
+    provider.body = {"error": 53, "message": "Not unique idx"}
+    message_id = SmsApiGateway(TOKEN).send("+48600100200", "Kod 123456", reference=REF)
+    assert message_id == f"idx:{REF}"
+
+
+@pytest.mark.django_db
+def test_r_o5_r_x7_a_worker_killed_after_smsapi_took_the_code_does_not_send_it_twice(
+    provider, settings, monkeypatch
+):
+    settings.SMS_GATEWAY = "smsapi"
+    settings.SMSAPI_TOKEN = TOKEN
+    member = make_member(phone="601 202 303")
+    send_pending_sms()  # the onboarding SMS
+    start_confirmation(
+        TEST_OPERATION,
+        member,
+        details={"text": "Kod {code} do logowania"},
+        channel="web",
+        ctx=RequestContext(channel="web"),
+    )
+    sms = SmsMessage.objects.filter(member=member, state=SmsMessage.State.PENDING).get()
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise Killed
+
+    # The provider takes the code; the worker dies before it notes the answer.
+    with monkeypatch.context() as patch:
+        patch.setattr(delivery, "_record_sent", killed)
+        with pytest.raises(Killed):
+            send_pending_sms()
+    clock.advance(LEASE_SECONDS)
+    provider.body = {"error": 53, "message": "Not unique idx"}
+    assert send_pending_sms() == 1
+
+    first, second = (parse_qs(r.body) for r in provider.requests[-2:])
+    assert first["idx"] == second["idx"] == [delivery.message_reference(sms)]
+    assert first["check_idx"] == second["check_idx"] == ["1"]
+    sms.refresh_from_db()
+    assert sms.state == SmsMessage.State.SENT
+    assert sms.attempts == 2
+    assert sms.body_encrypted == ""
+    # Another message is another reference, even with the same id in another database.
+    other = SmsMessage(pk=sms.pk, body_encrypted="gAAAAAB-another-ciphertext")
+    assert delivery.message_reference(other) != delivery.message_reference(sms)

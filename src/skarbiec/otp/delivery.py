@@ -6,7 +6,9 @@ How one message travels:
   (a subquery FOR NO KEY UPDATE SKIP LOCKED on PostgreSQL; SQLite queues writers anyway);
 - the gateway is called with no transaction or lock open (an HTTP call may take seconds);
 - the outcome is written in a second transaction. A worker that dies in between leaves a lease
-  that runs out, and the message is tried again.
+  that runs out, and the message is tried again, under the same reference
+  (`message_reference`): a gateway that knows it has taken that message (SMSAPI, `check_idx`)
+  does not send it a second time.
 
 Retries: after a temporary failure the next attempt waits 5 s, 30 s, 2 min, then 10 min; the
 fifth failure, or any permanent one, makes the message FAILED.
@@ -22,6 +24,7 @@ delivered it (reading it is the outbox's purpose): a real gateway's codes and te
 passwords do not stay readable in the database.
 """
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 
@@ -120,6 +123,15 @@ def _give_up_next_expired_message() -> SmsMessage | None:
     return message
 
 
+def message_reference(message: SmsMessage) -> str:
+    """The name of this message at the gateway, the same for every try of it: its id and a
+    digest of its encrypted body, whose random IV keeps two messages apart even where ids
+    repeat (another installation on the same SMSAPI account, a database restored from a
+    backup)."""
+    digest = hashlib.sha256(message.body_encrypted.encode()).hexdigest()[:24]
+    return f"{message.pk}-{digest}"
+
+
 def _deliver(message: SmsMessage, gateway: SmsGateway) -> None:
     try:
         text = decrypt_body(message.body_encrypted)
@@ -128,7 +140,7 @@ def _deliver(message: SmsMessage, gateway: SmsGateway) -> None:
         _record_failure(message, GatewayError("body cannot be decrypted", temporary=False))
         return
     try:
-        provider_id = gateway.send(message.phone, text)
+        provider_id = gateway.send(message.phone, text, reference=message_reference(message))
     except GatewayError as e:
         log.warning("SMS %s not sent (%s): %s", message.pk, gateway.name, e.reason)
         _record_failure(message, e)

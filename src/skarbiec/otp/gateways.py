@@ -47,8 +47,10 @@ class SmsGateway(Protocol):
     # gateway's messages are erased once accepted, so a database copy holds no live codes.
     keeps_body: bool
 
-    def send(self, phone: str, text: str) -> str:
-        """Hand one message over; return the provider's message id or raise GatewayError."""
+    def send(self, phone: str, text: str, *, reference: str) -> str:
+        """Hand one message over; return the provider's message id or raise GatewayError.
+        `reference` names this message and no other (the same for each try of it): a provider
+        that can refuses a second message with the same reference."""
         ...
 
 
@@ -59,7 +61,7 @@ class OutboxGateway:
     name = "outbox"
     keeps_body = True
 
-    def send(self, phone: str, text: str) -> str:
+    def send(self, phone: str, text: str, *, reference: str) -> str:
         return f"outbox-{uuid.uuid4().hex}"
 
 
@@ -68,6 +70,10 @@ class OutboxGateway:
 # operator can top up), submission failure, internal errors, too many simultaneous requests.
 # Everything else (invalid number, message too long, unknown sender name, bad token) is final.
 SMSAPI_TEMPORARY_ERRORS = frozenset({8, 52, 103, 200, 201, 202, 203, 666, 999})
+# With `check_idx=1` SMSAPI refuses a message whose `idx` it has taken before: a try of ours
+# whose answer was lost (or whose worker died before noting it) went through, so the member has
+# the code and this try is not sent again.
+SMSAPI_IDX_ALREADY_SENT = 53
 
 
 def _error_code(value: object) -> int | None:
@@ -108,12 +114,15 @@ class SmsApiGateway:
         # Members' phones are stored as +48600100200; SMSAPI wants 48600100200.
         return "".join(ch for ch in phone if ch in "0123456789")
 
-    def send(self, phone: str, text: str) -> str:
+    def send(self, phone: str, text: str, *, reference: str) -> str:
         params: dict[str, object] = {
             "to": self.recipient(phone),
             "message": text,
             "encoding": "utf-8",
             "max_parts": self.max_parts,
+            # One message, one reference: a second try of it is refused (error 53), not sent.
+            "idx": reference,
+            "check_idx": 1,
             # `timeout` is read by the library for the HTTP call, not sent as a form field.
             "timeout": self.timeout,
         }
@@ -126,6 +135,8 @@ class SmsApiGateway:
             result = self.client.sms.send(**params)
         except SendException as e:
             code = _error_code(e.code)
+            if code == SMSAPI_IDX_ALREADY_SENT:
+                return f"idx:{reference}"
             raise GatewayError(
                 f"smsapi error {e.code}: {e.message}", temporary=code in SMSAPI_TEMPORARY_ERRORS
             )
