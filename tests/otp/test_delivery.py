@@ -10,9 +10,11 @@ from skarbiec.audit.models import AuditEvent
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.otp.delivery import LEASE_SECONDS, RETRY_DELAYS_SECONDS, send_pending_sms
+from skarbiec.otp.errors import OtpResendLimited
 from skarbiec.otp.gateways import GatewayError, OutboxGateway
-from skarbiec.otp.models import SmsMessage
-from skarbiec.otp.operations import start_confirmation
+from skarbiec.otp.models import Confirmation, SmsMessage
+from skarbiec.otp.operations import resend_code, start_confirmation, void_confirmations
+from skarbiec.otp.restarts import codes_per_operation
 from skarbiec.otp.sms import decrypt_body, queue_sms
 from tests.factories import make_member
 from tests.otp.kinds import TEST_OPERATION, last_code
@@ -304,3 +306,74 @@ def test_r_o5_a_worker_whose_lease_ran_out_does_not_record_over_the_next_one():
     _record_sent(first, RecordingGateway(), "late-answer-of-a")
     sms.refresh_from_db()
     assert sms.gateway_message_id == "answer-of-b"
+
+
+def _start_code(member):
+    return start_confirmation(
+        TEST_OPERATION, member, details={"text": "Kod {code}"}, channel="web", ctx=CTX
+    )
+
+
+@pytest.mark.django_db
+def test_r_o5_r_x7_a_code_replaced_before_it_went_out_is_never_sent():
+    """The provider was down; the member asked for a new code; the provider is back. Only the
+    new code goes out: the old one arriving after it would cost the member a wrong code."""
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    send_pending_sms(gateway=RecordingGateway([temporary()]))
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    gateway = RecordingGateway()
+    clock.advance(RETRY_DELAYS_SECONDS[0])
+    assert send_pending_sms(gateway=gateway) == 2
+    assert [text for _, text in gateway.sent] == [f"Kod {last_code()}"]
+    old, new = SmsMessage.objects.filter(member=member, give_up_at__isnull=False).order_by("pk")
+    assert (old.state, old.body_encrypted) == (SmsMessage.State.EXPIRED, "")
+    assert new.state == SmsMessage.State.SENT
+
+
+@pytest.mark.django_db
+def test_r_o5_a_code_whose_operation_closed_before_it_went_out_is_never_sent():
+    member = member_without_queue()
+    _start_code(member)
+    void_confirmations(member, TEST_OPERATION)
+    gateway = RecordingGateway()
+    assert send_pending_sms(gateway=gateway) == 1
+    assert gateway.sent == []
+    assert SmsMessage.objects.filter(member=member).latest("pk").state == SmsMessage.State.EXPIRED
+
+
+def _refused(maybe_sent: bool) -> GatewayError:
+    return GatewayError("smsapi error 101", temporary=False, maybe_sent=maybe_sent)
+
+
+@pytest.mark.django_db
+def test_r_x7_codes_the_provider_never_delivered_do_not_use_up_the_resends(settings):
+    """The provider refused every code (a bad token); once it is fixed the member can still
+    ask for a code: a gateway's fault is not theirs to pay for (R-X6, R-X7)."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    send_pending_sms(gateway=RecordingGateway([_refused(maybe_sent=False)]))
+    for _ in range(codes_per_operation()):
+        resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+        send_pending_sms(gateway=RecordingGateway([_refused(maybe_sent=False)]))
+    assert Confirmation.objects.get(pk=confirmation.pk).codes_sent == 0
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    gateway = RecordingGateway()
+    assert send_pending_sms(gateway=gateway) == 1
+    assert [text for _, text in gateway.sent] == [f"Kod {last_code()}"]
+    assert Confirmation.objects.get(pk=confirmation.pk).codes_sent == 1
+
+
+@pytest.mark.django_db
+def test_r_x7_codes_tried_without_an_answer_use_up_the_resends(settings):
+    """A try whose answer never came may have reached the member: it stays a code sent."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    send_pending_sms(gateway=RecordingGateway([_refused(maybe_sent=True)]))
+    for _ in range(codes_per_operation() - 1):
+        resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+        send_pending_sms(gateway=RecordingGateway([_refused(maybe_sent=True)]))
+    with pytest.raises(OtpResendLimited):
+        resend_code(TEST_OPERATION, confirmation.pk, member, CTX)

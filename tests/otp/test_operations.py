@@ -435,6 +435,51 @@ def test_r_x7_a_confirmed_or_exhausted_or_old_operation_leaves_no_wrong_codes_be
 
 
 @pytest.mark.django_db
+def test_r_x7_an_operation_in_use_keeps_its_wrong_codes_and_resends_however_old_it_is(settings):
+    """Ten minutes count from the operation's last use, not from its start: a resend at 9:50,
+    two wrong codes at 10:05 and a start again five seconds later leave one wrong code to go
+    (not a fresh three), and the resends carry over."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    first = start(member)
+    clock.advance(9 * 60 + 50)
+    resend_code(TEST_OPERATION, first.pk, member, CTX)
+    clock.advance(15)
+    for _ in range(2):
+        with pytest.raises(OtpInvalid):
+            confirm(member, first, wrong(last_code()))
+    clock.advance(5)
+    second = start(member)
+    assert (second.failed_codes, second.codes_sent) == (2, 3)
+    with pytest.raises(OtpAttemptsExhausted):
+        confirm(member, second, wrong(last_code()))
+    assert WebChannel.objects.get(member=member).failed_attempts == 1
+
+
+@pytest.mark.django_db
+def test_r_x7_wrong_codes_of_the_last_ten_minutes_count_whenever_their_operation_began():
+    member = make_member()
+    first = start(member)
+    clock.advance(4 * 60 + 50)  # the first code still works
+    for _ in range(2):
+        with pytest.raises(OtpInvalid):
+            confirm(member, first, wrong(last_code()))
+    clock.advance(5 * 60 + 40)  # 10:30 after the start, 5:40 after the wrong codes
+    assert start(member).failed_codes == 2
+
+
+@pytest.mark.django_db
+def test_r_x7_codes_sent_in_the_last_ten_minutes_count_whenever_their_operation_began(settings):
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    first = start(member)
+    clock.advance(5 * 60)
+    resend_code(TEST_OPERATION, first.pk, member, CTX)
+    clock.advance(9 * 60 + 59)  # 14:59 after the start, 9:59 after the last code
+    assert start(member).codes_sent == 3
+
+
+@pytest.mark.django_db
 def test_r_x7_an_operation_of_the_same_kind_keeps_the_wrong_codes_whatever_its_subject():
     """A transfer, a payee or a raise of limits sent again is a new row, so a new subject:
     the wrong codes follow the member's newest operation of the kind, not the subject, and
@@ -628,6 +673,20 @@ def test_r_x7_an_operation_started_again_keeps_its_codes_sent_and_then_waits(set
     assert confirm(member, last, last_code()).state == Confirmation.State.CONFIRMED
     # A right code ends the count: the next one is an operation of its own.
     assert start(member).codes_sent == 1
+
+
+@pytest.mark.django_db
+def test_r_x7_the_wait_after_the_last_code_counts_from_when_it_was_sent(settings):
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    operation = start(member)
+    for _ in range(codes_per_operation() - 1):
+        clock.advance(3 * 60)
+        resend_code(TEST_OPERATION, operation.pk, member, CTX)
+    clock.advance(30)  # 9:30 after the start, 0:30 after the last code
+    with pytest.raises(OtpSendingLimited) as e:
+        start(member)
+    assert e.value.details["retry_after"] == 600 - 30
 
 
 @pytest.mark.django_db

@@ -30,15 +30,15 @@ from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Subquery
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
 from skarbiec.core.context import SYSTEM
 from skarbiec.core.locks import for_update
-from skarbiec.core.prepared import Update, prepared_update
+from skarbiec.core.prepared import Update, prepared_select, prepared_update
 from skarbiec.otp.gateways import GatewayError, SmsGateway, gateway_from_settings
-from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.sms import decrypt_body
 
 log = logging.getLogger(__name__)
@@ -91,22 +91,55 @@ def _claim_sendable_message() -> SmsMessage | None:
             f" WHERE id = (SELECT id FROM {table} WHERE state = %s AND next_attempt_at <= %s"
             " AND (give_up_at IS NULL OR give_up_at > %s)"
             f" ORDER BY next_attempt_at, id LIMIT 1{skip_locked})"
-            " RETURNING id, attempts, phone, body_encrypted, member_id",
+            " RETURNING id, attempts, phone, body_encrypted, member_id, confirmation_id",
             [adapt(until), SmsMessage.State.PENDING, adapt(now), adapt(now)],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    message_id, attempts, phone, body_encrypted, member_id = row
-    return SmsMessage(
+    message_id, attempts, phone, body_encrypted, member_id, confirmation_id = row
+    message = SmsMessage(
         pk=message_id,
         attempts=attempts,
         phone=phone,
         body_encrypted=body_encrypted,
         member_id=member_id,
+        confirmation_id=confirmation_id,
         state=SmsMessage.State.PENDING,
         next_attempt_at=until,
     )
+    if confirmation_id is not None and not _carries_current_code(message):
+        _give_up_replaced_code(message)
+    return message
+
+
+@prepared_select
+def _current_code_of(confirmation_id: int, sms_id: int) -> QuerySet[Confirmation]:
+    # The SMS carries the code that expires at its give_up_at (otp/operations._send).
+    return Confirmation.objects.filter(
+        pk=confirmation_id,
+        state=Confirmation.State.OPEN,
+        code_expires_at=Subquery(SmsMessage.objects.filter(pk=sms_id).values("give_up_at")),
+    ).only("pk")
+
+
+def _carries_current_code(message: SmsMessage) -> bool:
+    """Whether the code this SMS carries is still its operation's current one."""
+    assert message.confirmation_id is not None
+    return (
+        _current_code_of.first(confirmation_id=message.confirmation_id, sms_id=message.pk)
+        is not None
+    )
+
+
+def _give_up_replaced_code(message: SmsMessage) -> None:
+    """A code SMS whose code was replaced by a resend, or whose operation closed, before it
+    went out: never sent (an old code arriving after the new one would cost a wrong code)."""
+    with transaction.atomic():
+        locked = _locked_if_pending(message)
+        if locked is not None:
+            _give_up(locked, SmsMessage.State.EXPIRED, "code replaced or operation closed")
+    message.state = SmsMessage.State.EXPIRED  # not sent, whoever wrote its outcome
 
 
 def _give_up_next_expired_message() -> SmsMessage | None:
@@ -217,11 +250,17 @@ def _record_failure(message: SmsMessage, error: GatewayError) -> None:
 
 def _give_up(message: SmsMessage, state: str, reason: str) -> None:
     """PENDING → FAILED or EXPIRED, in the caller's transaction. The member's security events
-    show it, so the helpline can tell why a code never arrived."""
+    show it, so the helpline can tell why a code never arrived. A code that surely never
+    reached the member is not one of its operation's codes sent (R-X7): a gateway's fault
+    must not use up the member's resends."""
     message.state = state
     message.last_error = reason[:300]
     message.body_encrypted = ""
     message.save(update_fields=["state", "last_error", "body_encrypted"])
+    if message.confirmation_id is not None and not message.maybe_sent:
+        Confirmation.objects.filter(pk=message.confirmation_id, codes_sent__gt=0).update(
+            codes_sent=F("codes_sent") - 1
+        )
     member = message.member
     record_event(
         "sms_not_delivered",

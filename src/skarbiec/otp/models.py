@@ -62,6 +62,12 @@ class SmsMessage(models.Model):
     member = models.ForeignKey(
         "members.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="sms"
     )
+    # The operation whose code this SMS carries (code SMS only). It is not sent once that code
+    # is no longer the operation's current one (a resend replaced it, the operation closed):
+    # an old code arriving after the new one would cost the member a wrong code.
+    confirmation = models.ForeignKey(
+        "otp.Confirmation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     phone = models.CharField(max_length=20)
     body_encrypted = models.TextField()
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)

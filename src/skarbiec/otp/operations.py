@@ -125,7 +125,15 @@ def _store_code_hash(confirmation_id: int, code_hash: str) -> Update:
 def _send(kind: OperationKind, confirmation: Confirmation, member: Member, code: str) -> None:
     with translation.override(member.language):
         text = kind.sms_text(member, confirmation.details, code)
-    queue_sms(member.phone, text, member=member, give_up_at=confirmation.code_expires_at)
+    # The code's expiry names which of the operation's codes the SMS carries: the worker sends
+    # it only while the operation is open with that expiry (otp/delivery.py).
+    queue_sms(
+        member.phone,
+        text,
+        member=member,
+        give_up_at=confirmation.code_expires_at,
+        confirmation_id=confirmation.pk,
+    )
 
 
 def start_confirmation(

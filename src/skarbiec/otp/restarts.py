@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, QuerySet, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Greatest
 
 from skarbiec.core.attempt_counts import in_flight_now, settled_failures
@@ -29,12 +29,23 @@ WRONG_CODES_KEPT_FOR = timedelta(minutes=10)
 
 
 @prepared_select
-def _recent_operations_locked(member_id: int, kind: str, since: datetime) -> QuerySet[Confirmation]:
+def _recent_operations_locked(
+    member_id: int, kind: str, since: datetime, sent_since: datetime
+) -> QuerySet[Confirmation]:
+    # Active within the window: begun, a code counted, or a code (re)sent in it, whose expiry
+    # is then later than `sent_since` (the window's start plus the code's lifetime). A resend
+    # keeps an old operation in use: its wrong codes must not drop out when it is replaced.
     # Locked: a wrong code being counted on one commits before its count is read here, or
     # finds it voided and counts nothing. Few rows: the send budget bounds them.
     return (
         for_update(Confirmation.objects)
-        .filter(member_id=member_id, kind=kind, created_at__gt=since)
+        .filter(
+            Q(created_at__gt=since)
+            | Q(failed_codes_counted_at__gt=since)
+            | Q(code_expires_at__gt=sent_since),
+            member_id=member_id,
+            kind=kind,
+        )
         .order_by("-pk")
         .only(
             "state",
@@ -42,9 +53,19 @@ def _recent_operations_locked(member_id: int, kind: str, since: datetime) -> Que
             "failed_codes_in_flight",
             "failed_codes_counted_at",
             "codes_sent",
+            "code_expires_at",
             "created_at",
             "subject",
         )
+    )
+
+
+def _last_active(operation: Confirmation, code_lifetime: timedelta) -> datetime:
+    """When the operation was last begun, had a code counted or a code sent."""
+    return max(
+        operation.created_at,
+        operation.failed_codes_counted_at or operation.created_at,
+        operation.code_expires_at - code_lifetime,
     )
 
 
@@ -70,9 +91,9 @@ class CarriedOver:
 def carried_over(
     member: Member, kind: str, subject: str, side_by_side: bool, now: datetime
 ) -> CarriedOver:
-    """What an operation starts with (R-X7), from the member's operations of its kind begun
-    within WRONG_CODES_KEPT_FOR since the newest one confirmed (a right code ends the count) or
-    exhausted (its consequence already ran):
+    """What an operation starts with (R-X7), from the member's operations of its kind active
+    (begun, a code counted or sent) within WRONG_CODES_KEPT_FOR since the newest one confirmed
+    (a right code ends the count) or exhausted (its consequence already ran):
     - the most wrong codes any of them holds, whatever its subject: a transfer, a payee or a
       raise of limits sent again is a new row each time, and starting over must never buy a
       fresh three, not even after another operation of the kind begun (and cancelled) meanwhile;
@@ -80,10 +101,12 @@ def carried_over(
       `side_by_side` (transfers) and this one is of another subject: a login begun again, a
       payee added or trusted again, a raise asked again is the same operation to the limit of
       resends, and once its codes are all sent starting again is refused until the replaced
-      one is WRONG_CODES_KEPT_FOR old."""
+      one was last active WRONG_CODES_KEPT_FOR ago."""
+    code_lifetime = timedelta(seconds=member.credit_union.otp_ttl_seconds)
+    since = now - WRONG_CODES_KEPT_FOR
     recent = _since_last_confirmed(
         _recent_operations_locked.all(
-            member_id=member.pk, kind=kind, since=now - WRONG_CODES_KEPT_FOR
+            member_id=member.pk, kind=kind, since=since, sent_since=since + code_lifetime
         )
     )
     if not recent:
@@ -101,7 +124,7 @@ def carried_over(
     )
     codes_sent = newest.codes_sent if started_again else 0
     if codes_sent >= codes_per_operation():
-        frees_at = newest.created_at + WRONG_CODES_KEPT_FOR
+        frees_at = _last_active(newest, code_lifetime) + WRONG_CODES_KEPT_FOR
         raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
     # Settled ones only: an attempt lost before settling is no wrong code (R-X6).
     wrong = max(settled_failures(operation, "failed_codes") for operation in recent)

@@ -41,10 +41,12 @@ def queue_sms(
     member: Member | None = None,
     *,
     give_up_at: datetime | None = None,
+    confirmation_id: int | None = None,
 ) -> SmsMessage:
     """Queue one message in the caller's transaction; the worker sends it (R-O5).
 
     `give_up_at`: do not send after this moment (a code SMS passes `expires_at` of its code).
+    `confirmation_id`: the operation whose code it carries (not sent once the code is replaced).
     """
     now = clock.now()
     # Every code sent inserts one: the INSERT is compiled once (core/prepared.py).
@@ -55,6 +57,7 @@ def queue_sms(
             body_encrypted=encrypt_body(text),
             next_attempt_at=now,
             give_up_at=give_up_at,
+            confirmation_id=confirmation_id,
             created_at=now,
             gateway=settings.SMS_GATEWAY,
         )
