@@ -1,7 +1,9 @@
 """The Django session store of the web channel and back-office (skarbiec.web.session_store)."""
 
 import pytest
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.models import Session
+from django.db import OperationalError
 
 from skarbiec.web import session_store
 
@@ -120,3 +122,24 @@ def test_r_w1_cycling_the_key_of_a_session_never_stored_inserts_it():
     store["pending"] = {"member_id": 1}
     store.cycle_key()
     assert session_store.SessionStore(store.session_key).load() == {"pending": {"member_id": 1}}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x8_a_locked_database_at_the_session_write_is_not_an_invalid_request(monkeypatch):
+    """Django's UpdateError becomes a 400 "invalid data" page in the session middleware: a
+    database that cannot write just then must go up as the database error it is (the 503
+    page with Retry-After), only a session deleted meanwhile is an UpdateError."""
+    store = session_store.SessionStore()
+    store["member"] = "first"
+    store.create()
+    store["member"] = "second"
+
+    def locked(sql: str, params: list[object]) -> int:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(store, "_write", locked)
+    with pytest.raises(OperationalError):
+        store.save()
+    monkeypatch.setattr(store, "_write", lambda sql, params: 0)
+    with pytest.raises(UpdateError):
+        store.save()

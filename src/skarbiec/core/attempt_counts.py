@@ -17,8 +17,11 @@ if TYPE_CHECKING:
 
 #: How long a counted attempt may be still in comparison. Comparisons take milliseconds (an
 #: Argon2id verify tens of them); older in-flight attempts were lost (their process died, the
-#: database went away before the give-back) and are given back at the next count.
-IN_FLIGHT_SECONDS = 60
+#: database went away before the give-back) and are given back at the next count. Longer than
+#: a wrong secret's settlement can take at worst (its tries, each waiting out SQLite's 30 s
+#: busy timeout behind a long write): a secret proven wrong must settle as a failure before
+#: its place could be given back as lost (R-X6).
+IN_FLIGHT_SECONDS = 120
 
 
 def in_flight_field(field: str) -> str:

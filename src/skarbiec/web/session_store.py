@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -81,13 +81,13 @@ class SessionStore(DatabaseSessionStore):
             except IntegrityError as e:
                 raise CreateError from e
         else:
-            try:
-                updated = self._write(
-                    "UPDATE {table} SET session_data = %s, expire_date = %s WHERE session_key = %s",
-                    [obj.session_data, expire_date, obj.session_key],
-                )
-            except DatabaseError as e:
-                raise UpdateError from e
+            # A database error is no lost session: it goes up as what it is (a locked or
+            # unreachable database answers the 503 page, R-X8), not as Django's UpdateError,
+            # which the session middleware turns into a 400 "invalid data" page.
+            updated = self._write(
+                "UPDATE {table} SET session_data = %s, expire_date = %s WHERE session_key = %s",
+                [obj.session_data, expire_date, obj.session_key],
+            )
             if updated != 1:
                 raise UpdateError  # the session was deleted meanwhile (logged out elsewhere)
         self._written = obj.session_data
