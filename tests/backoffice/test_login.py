@@ -323,3 +323,19 @@ def test_r_t3_an_unknown_staff_username_may_answer_as_an_installation_administra
     real = _wrong_password_walk("root.admin", 4)
     assert real == _wrong_password_walk(unknown, 4)
     assert real[0] == ("wrong_staff_credentials", 2)
+
+
+def test_r_b1_a_login_step_opened_without_a_login_under_way_logs_nobody_out(
+    helpline_client, member
+):
+    """The back button to the code step, or a link to it from another site, is no logout:
+    with no login under way the step sends to the login page (which sends a logged-in staff
+    member home) and the session goes on; so does a member's in the same browser."""
+    steps = ("/backoffice/login/code/", "/backoffice/login/enrol/", "/backoffice/login/recovery/")
+    member_client = english_client()
+    member_log_in(member_client, member)
+    for step in steps:
+        assert helpline_client.get(step).status_code == 302
+        assert helpline_client.get("/backoffice/").status_code == 200
+        assert member_client.get(step).status_code == 302
+        assert member_client.get("/start/").status_code == 200

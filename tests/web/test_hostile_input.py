@@ -88,6 +88,8 @@ def test_r_x8_web_transfer_amounts(member_client, amount):
         ("title", "x" * 401),
         ("payee_name", "x" * 71),
         ("save_payee", "maybe"),
+        ("from_account", "1" * 5000),  # past the 4,300 digits int() takes
+        ("from_account", "²"),  # a digit to isdigit(), not to int()
     ],
 )
 def test_r_x8_web_transfer_single_bad_field(member_client, field, value):
@@ -253,3 +255,18 @@ def test_r_x8_web_login_odd(settings):
     )
     for code in ["٠" * 6, "1e5", "-0", "9" * 100, "１２３４５６"]:
         _page(client2.post("/login/code/", {"code": code}), code)
+
+
+@pytest.mark.parametrize("number", ["1" * 5000, "9" * 20, "²", "٣"])
+def test_r_x8_numbers_in_queries_and_paths_of_any_length(member_client, number):
+    """A preselection or page number too long for int(), or digits that are not ASCII, read
+    as no choice or as out of range: a page or a 400, never a 500."""
+    client, member, current, savings = member_client
+    for url in (
+        f"/transfers/new/?from={number}",
+        f"/transfers/new/?payee={number}",
+        f"/accounts/{current.pk}/?page={number}",
+    ):
+        _page(client.get(url), url)
+    if number.isascii():
+        assert client.get(f"/accounts/{number}/").status_code == 400  # out of range, not 404

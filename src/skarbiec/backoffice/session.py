@@ -68,6 +68,14 @@ def pending(request: HttpRequest) -> dict[str, Any] | None:
     return data
 
 
+def drop_stale_pending(request: HttpRequest) -> None:
+    """A login step opened without a login under way: a stale one (timed out, unreadable) is
+    dropped with a notice. Nothing else of the session ends: the page may have been opened by
+    a link or the back button in a session that holds a staff member's or a member's login."""
+    if request.session.pop(STAFF_PENDING, None) is not None:
+        request.session[STAFF_NOTICE] = "expired"
+
+
 def password_stamp(profile: StaffProfile) -> str:
     """A keyed digest of the password hash and the session generation: a login that passed
     the password goes on to its second factor only while neither changed (an administrator's

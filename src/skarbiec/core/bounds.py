@@ -58,6 +58,19 @@ def is_record_id(value: int) -> bool:
     return 1 <= value <= MAX_RECORD_ID
 
 
+#: Digits of the largest number any bound here takes (2**63 - 1 has 19). A longer run of
+#: digits is out of every range and is not converted (Python refuses over 4,300 digits).
+MAX_DIGITS = 19
+
+
+def ascii_number(text: str) -> int | None:
+    """A whole number written in ASCII digits; more digits than MAX_DIGITS read as one past
+    MAX_RECORD_ID (out of every range, so refused as such); anything else None."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text) <= MAX_DIGITS else MAX_RECORD_ID + 1
+
+
 class RecordIdOutOfRange(BadRequest):
     """Django answers BadRequest with handler400: a 400 page, or JSON under the API."""
 
@@ -69,8 +82,8 @@ class RecordIdConverter:
     regex = "[0-9]+"
 
     def to_python(self, value: str) -> int:
-        number = int(value)
-        if not is_record_id(number):
+        number = ascii_number(value)
+        if number is None or not is_record_id(number):
             raise RecordIdOutOfRange(value)
         return number
 
@@ -87,11 +100,8 @@ class RecordIdField(forms.IntegerField):
 
 def record_id_or_none(text: str) -> int | None:
     """A record id typed into a query (a preselection); anything else is no choice."""
-    text = text.strip()
-    if not text.isascii() or not text.isdigit():
-        return None
-    number = int(text)
-    return number if is_record_id(number) else None
+    number = ascii_number(text.strip())
+    return number if number is not None and is_record_id(number) else None
 
 
 def is_day(value: date) -> bool:

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from skarbiec.core.bounds import ascii_number
 from skarbiec.otp.sms import read_outbox
 
 MAX_MESSAGES = 200
@@ -18,12 +19,11 @@ def outbox_page(request: HttpRequest) -> HttpResponse:
         raise Http404()
     phone = request.GET.get("phone", "").strip()[:20]
     last_raw = request.GET.get("last", "20")
-    if not last_raw.isdigit() or not 1 <= int(last_raw) <= MAX_MESSAGES:
+    last = ascii_number(last_raw)
+    if last is None or not 1 <= last <= MAX_MESSAGES:
         return HttpResponseBadRequest(
             _("'last' must be a whole number from 1 to %(max)d.") % {"max": MAX_MESSAGES},
             content_type="text/plain; charset=utf-8",
         )
-    entries = read_outbox(phone, int(last_raw))
-    return render(
-        request, "otp/outbox.html", {"entries": entries, "phone": phone, "last": int(last_raw)}
-    )
+    entries = read_outbox(phone, last)
+    return render(request, "otp/outbox.html", {"entries": entries, "phone": phone, "last": last})

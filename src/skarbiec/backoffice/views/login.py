@@ -78,7 +78,7 @@ def login(request: HttpRequest) -> HttpResponse:
 def _pending_or_restart(request: HttpRequest) -> dict[str, Any] | None:
     data = staff_session.pending(request)
     if data is None:
-        staff_session.end_staff_session(request, "expired")
+        staff_session.drop_stale_pending(request)
     return data
 
 

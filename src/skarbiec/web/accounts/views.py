@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from skarbiec.audit.queries import previous_login
-from skarbiec.core.bounds import FIRST_DAY, LAST_DAY, is_day
+from skarbiec.core.bounds import FIRST_DAY, LAST_DAY, ascii_number, is_day
 from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.ledger import history, overview, statements
 from skarbiec.ledger.accounts import get_member_account, member_accounts
@@ -97,8 +97,8 @@ def _history_filter(params: QueryDict) -> history.HistoryFilter:
 
 def _page_number(params: QueryDict) -> int:
     # Unreadable is the first page; a number out of range is refused by the history service.
-    text = params.get("page", "").strip()
-    return int(text) if text.isascii() and text.isdigit() else 1
+    number = ascii_number(params.get("page", "").strip())
+    return 1 if number is None else number
 
 
 def _history_refused(request: HttpRequest, error: DomainError, account_id: int) -> HttpResponse:

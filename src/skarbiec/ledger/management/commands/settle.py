@@ -35,7 +35,7 @@ class Command(BaseCommand):
         rejections: dict[int, str] = {}
         for item in opts["reject"]:
             order_id, _sep, reason = item.partition(":")
-            if not order_id.isdigit():
+            if not (order_id.isascii() and order_id.isdigit()) or len(order_id) > 19:
                 raise CommandError(f"--reject expects ORDER_ID[:REASON], got {item!r}")
             rejections[int(order_id)] = reason or "rejected_by_clearing"
         if late := write_unwritten_batch_files():

@@ -73,7 +73,11 @@ def _die_with_parent() -> None:
 
 def split_bind(bind: str) -> tuple[str, int]:
     host, sep, port = bind.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if (
+        not sep
+        or not (port.isascii() and port.isdigit() and len(port) <= 5)
+        or not 0 < int(port) < 65536
+    ):
         raise CommandError(f"--bind must be HOST:PORT, got {bind!r}")
     return host, int(port)
 
