@@ -25,11 +25,14 @@ from skarbiec.core.models import RateLimitCounter
 from skarbiec.core.throttling import UnknownLoginCounter, rate_limit_key
 from skarbiec.ledger.models import Order
 from skarbiec.ledger.order_authorization import authorize_transfer
-from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import ConfirmationCounter
 from tests.factories import make_credit_union, make_member
-from tests.ledger.helpers import WEB, member_with_account, wrong_code
+from tests.ledger.helpers import (
+    WEB,
+    internal_transfer_awaiting_code,
+    wrong_code,
+)
 
 CTX = RequestContext(ip_address="10.7.7.8", channel="web")
 
@@ -106,11 +109,7 @@ def test_r_x4_r_w2_two_wrong_passwords_settling_together_count_two(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_r_x7_two_wrong_codes_settling_together_count_two(monkeypatch):
     cu = make_credit_union()
-    payer, source = member_with_account(cu, balance_minor=1000_00)
-    _payee, target = member_with_account(cu, first_name="Anna", last_name="Nowak")
-    order = create_transfer_order(
-        payer, "web", source.pk, target.number, "Anna Nowak", 10_00, "Rent", "s-1", WEB
-    )
+    payer, _source, _target, order = internal_transfer_awaiting_code(cu, 10_00, "s-1")
     bad = wrong_code(payer)
     wrong = lambda: authorize_transfer(payer, order.pk, bad, WEB)  # noqa: E731
     with another_attempt_while_settling(monkeypatch, ConfirmationCounter, wrong) as other:

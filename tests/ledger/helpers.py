@@ -10,8 +10,9 @@ from django.db import close_old_connections, connection
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.ledger.accounts import deposit_cash, open_account
-from skarbiec.ledger.models import Account
+from skarbiec.ledger.models import Account, Order
 from skarbiec.ledger.nrb import make_nrb
+from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.members.models import CreditUnion, Member
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body
@@ -37,6 +38,20 @@ def member_with_account(
         deposit_cash(account, balance_minor, WEB)
         account.refresh_from_db()
     return member, account
+
+
+def internal_transfer_awaiting_code(
+    cu: CreditUnion, amount_minor: int, idempotency_key: str
+) -> tuple[Member, Account, Account, Order]:
+    """A payer with 1000 zł and a web transfer of `amount_minor` to Anna Nowak's account in
+    the same credit union, awaiting its SMS code: (payer, source, target, order)."""
+    payer, source = member_with_account(cu, balance_minor=1000_00)
+    _payee, target = member_with_account(cu, first_name="Anna", last_name="Nowak")
+    order = create_transfer_order(
+        payer, "web", source.pk, target.number, "Anna Nowak", amount_minor, "Rent",
+        idempotency_key, WEB,
+    )  # fmt: skip
+    return payer, source, target, order
 
 
 def last_sms(member: Member) -> str:

@@ -56,6 +56,10 @@ def test_r_l3_a_rejection_naming_an_order_not_awaiting_settlement_books_nothing(
     assert settle_sent_orders({orders[1].pk: "account_closed"}) == (1, 1)
     assert _states(orders) == ["booked", "rejected"] and balance(source) == before + 10_00
 
+    for unreadable in ("²", "1" * 5000):  # not an order id, never a crash
+        with pytest.raises(CommandError):
+            call_command("settle", "--reject", f"{unreadable}:account_closed")
+
     _cu, _source, later = _sent_transfers(1)
     with pytest.raises(RejectionOfUnsentOrder):  # an order settled before
         settle_sent_orders({orders[0].pk: "account_closed"})

@@ -22,7 +22,14 @@ from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
 from skarbiec.otp.errors import OtpInvalid
 from tests.factories import make_credit_union
-from tests.ledger.helpers import WEB, balance, last_code, member_with_account, run_parallel
+from tests.ledger.helpers import (
+    WEB,
+    balance,
+    internal_transfer_awaiting_code,
+    last_code,
+    member_with_account,
+    run_parallel,
+)
 
 
 def _postgresql_only() -> None:
@@ -180,11 +187,7 @@ def test_r_x6_r_l3_authorize_after_a_database_failure_can_be_retried(monkeypatch
     the order stays awaiting_authorization for ever. Nor may the failures count as wrong codes:
     after two wrong ones, three failed bookings left the order with no attempt (R-X6, R-X7)."""
     cu = make_credit_union()
-    payer, source = member_with_account(cu, balance_minor=1000_00)
-    _payee, target = member_with_account(cu, first_name="Anna", last_name="Nowak")
-    order = create_transfer_order(
-        payer, "web", source.pk, target.number, "Anna Nowak", 10_00, "Rent", "r-1", WEB
-    )
+    payer, source, target, order = internal_transfer_awaiting_code(cu, 10_00, "r-1")
     code = last_code(payer)
     for left in (2, 1):
         with pytest.raises(OtpInvalid) as wrong:
@@ -217,11 +220,7 @@ def test_r_x6_r_l3_authorize_after_a_database_failure_can_be_retried(monkeypatch
 @pytest.mark.django_db(transaction=True)
 def test_r_l6_r_l3_parallel_authorizations_with_the_right_code_book_once():
     cu = make_credit_union()
-    payer, source = member_with_account(cu, balance_minor=1000_00)
-    _payee, target = member_with_account(cu, first_name="Anna", last_name="Nowak")
-    order = create_transfer_order(
-        payer, "web", source.pk, target.number, "Anna Nowak", 100_00, "Rent", "p-1", WEB
-    )
+    payer, source, target, order = internal_transfer_awaiting_code(cu, 100_00, "p-1")
     code = last_code(payer)
 
     def authorize(i: int) -> str:

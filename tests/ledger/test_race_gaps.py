@@ -22,7 +22,15 @@ from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.ledger.payee_book import save_payee
 from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
 from tests.factories import make_credit_union
-from tests.ledger.helpers import EXTERNAL, WEB, balance, key, last_code, member_with_account
+from tests.ledger.helpers import (
+    EXTERNAL,
+    WEB,
+    balance,
+    internal_transfer_awaiting_code,
+    key,
+    last_code,
+    member_with_account,
+)
 
 
 def _postgresql_only() -> None:
@@ -86,11 +94,7 @@ def test_r_l6_a_cancel_while_the_order_books_is_refused_not_reported_done(monkey
     the cancel must answer order_state_conflict, never "cancelled" for money that left."""
     _postgresql_only()
     cu = make_credit_union()
-    payer, source = member_with_account(cu, balance_minor=1000_00)
-    _payee, target = member_with_account(cu, first_name="Anna", last_name="Nowak")
-    order = create_transfer_order(
-        payer, "web", source.pk, target.number, "Anna Nowak", 10_00, "Rent", "cancel-1", WEB
-    )
+    payer, source, target, order = internal_transfer_awaiting_code(cu, 10_00, "cancel-1")
     code = last_code(payer)
     real_post = order_booking.post_transaction
     cancelled: list = []

@@ -4,10 +4,11 @@ trusted, so a local process cannot change a request's scheme or its script path.
 import io
 
 import pytest
+from django.core.management.base import CommandError
 from gunicorn.config import Config
 from gunicorn.http.parser import RequestParser
 
-from skarbiec.operations.management.commands.run import gunicorn_settings
+from skarbiec.operations.management.commands.run import gunicorn_settings, split_bind
 
 FORGED = (
     b"GET /start/ HTTP/1.1\r\nHost: localhost\r\n"
@@ -32,3 +33,15 @@ def test_r_x1_forwarded_scheme_and_script_name_are_not_taken_from_any_peer(peer,
     # TLS stays https; behind the proxy Django reads X-Forwarded-Proto itself.
     assert request.scheme == ("https" if tls else "http")
     assert "SCRIPT_NAME" not in dict(request.headers)
+
+
+@pytest.mark.parametrize(
+    "bind", ["127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "h:²", "h:" + "9" * 5000]
+)
+def test_r_d1_bind_must_name_a_port(bind):
+    with pytest.raises(CommandError):
+        split_bind(bind)
+
+
+def test_r_d1_bind_names_host_and_port():
+    assert split_bind("0.0.0.0:8443") == ("0.0.0.0", 8443)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from skarbiec.core.bounds import ascii_number
 from skarbiec.core.errors import DomainError
 from skarbiec.ledger.clearing import (
     outgoing_dir,
@@ -35,9 +36,10 @@ class Command(BaseCommand):
         rejections: dict[int, str] = {}
         for item in opts["reject"]:
             order_id, _sep, reason = item.partition(":")
-            if not (order_id.isascii() and order_id.isdigit()) or len(order_id) > 19:
+            number = ascii_number(order_id)
+            if number is None:
                 raise CommandError(f"--reject expects ORDER_ID[:REASON], got {item!r}")
-            rejections[int(order_id)] = reason or "rejected_by_clearing"
+            rejections[number] = reason or "rejected_by_clearing"
         if late := write_unwritten_batch_files():
             self.stdout.write(f"{late} batch file(s) an interrupted run left unwritten: written")
         for batch in send_outgoing_batches():

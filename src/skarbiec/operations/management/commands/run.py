@@ -21,6 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from gunicorn.app.base import BaseApplication
 
+from skarbiec.core.bounds import ascii_number
 from skarbiec.operations.metrics import prepare_multiprocess_dir
 from skarbiec.operations.tls import (
     TLS12_CIPHERS,
@@ -72,14 +73,11 @@ def _die_with_parent() -> None:
 
 
 def split_bind(bind: str) -> tuple[str, int]:
-    host, sep, port = bind.rpartition(":")
-    if (
-        not sep
-        or not (port.isascii() and port.isdigit() and len(port) <= 5)
-        or not 0 < int(port) < 65536
-    ):
+    host, sep, port_text = bind.rpartition(":")
+    port = ascii_number(port_text)
+    if not sep or port is None or not 0 < port < 65536:
         raise CommandError(f"--bind must be HOST:PORT, got {bind!r}")
-    return host, int(port)
+    return host, port
 
 
 def gunicorn_settings(bind: str, workers: int) -> dict[str, Any]:
