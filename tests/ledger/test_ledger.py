@@ -192,3 +192,22 @@ def test_r_l2_ledger_check_exits_non_zero_on_a_tampered_entry():
     assert "entries sum to 10007" in bad.stderr
     problems = {p.what for p in ledger_problems()}
     assert {"account", "transaction", "credit union"} <= problems
+
+
+@pytest.mark.django_db
+def test_r_l2_ledger_check_detects_a_wrong_balance_after_an_entry():
+    """History and statements show each entry's balance after it (R-L5); a stored figure that
+    is not the account's running sum is a ledger problem even where the totals agree."""
+    cu = make_credit_union()
+    _m, a = member_with_account(cu, balance_minor=100_00)
+    other = member_with_account(cu, balance_minor=0)[1]
+    post_transaction(cu, "transfer", "rent", [Leg(a.pk, -30_00), Leg(other.pk, 30_00)])
+    assert ledger_problems() == []
+    last = LedgerEntry.objects.filter(account=a).latest("pk")
+    _tamper(
+        f"UPDATE {LedgerEntry._meta.db_table} SET balance_after_minor = 10000 WHERE id = %s",
+        [last.pk],
+    )
+    problems = ledger_problems()
+    assert [(p.what, p.ref) for p in problems] == [("entry", str(last.pk))]
+    assert "run to 7000" in str(problems[0])

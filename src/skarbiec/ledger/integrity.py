@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Sum, Window
 
 from skarbiec.core.snapshots import one_moment
 from skarbiec.ledger.models import Account, LedgerEntry, LedgerTransaction
@@ -20,9 +20,11 @@ class LedgerProblem:
 
 def ledger_problems() -> list[LedgerProblem]:
     """Every stored balance must equal the sum of its entries (available = booked, no holds),
-    every transaction must have two or more entries summing to zero, and every credit union's
-    accounts must sum to zero. Balances and entries are read as of one moment: money booked
-    while the check runs is not a problem."""
+    every transaction must have two or more entries summing to zero, every credit union's
+    accounts must sum to zero, and every entry's balance after it (shown in history and on
+    statements) must be the running sum of its account's entries in booking order. Balances
+    and entries are read as of one moment: money booked while the check runs is not a
+    problem."""
     with one_moment():
         return _problems_now()
 
@@ -73,4 +75,26 @@ def _problems_now() -> list[LedgerProblem]:
     ).values_list("pk", flat=True)[:100]
     for pk in foreign:
         problems.append(LedgerProblem("entry", str(pk), "account of another credit union"))
+    problems.extend(_running_balance_problems())
     return problems
+
+
+def _running_balance_problems() -> list[LedgerProblem]:
+    # Booking order is pk order within an account: a booking holds the account's row lock
+    # until it commits, so the next entry of that account is inserted (and numbered) after it.
+    wrong = (
+        LedgerEntry.objects.annotate(
+            running=Window(Sum("amount_minor"), partition_by=F("account_id"), order_by="pk")
+        )
+        .exclude(running=F("balance_after_minor"))
+        .order_by("pk")
+        .values_list("pk", "account__number", "balance_after_minor", "running")[:100]
+    )
+    return [
+        LedgerProblem(
+            "entry",
+            str(pk),
+            f"balance after {shown} on account {number}, but its entries run to {running}",
+        )
+        for pk, number, shown, running in wrong
+    ]
