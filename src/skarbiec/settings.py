@@ -142,6 +142,9 @@ TEMPLATES = [
 ]
 
 _sqlite_path = DATA_DIR / "skarbiec.sqlite3"
+# The longest a statement waits for another transaction's lock before the request is refused
+# as unavailable (503): SQLite's busy timeout, PostgreSQL's lock_timeout (core/postgresql).
+DATABASE_LOCK_WAIT_SECONDS = 30
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -163,7 +166,7 @@ else:
                 # SQLite ignores SELECT ... FOR UPDATE: IMMEDIATE transactions make concurrent
                 # writers queue on the database lock instead, WAL lets readers go on.
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
+                "timeout": DATABASE_LOCK_WAIT_SECONDS,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},

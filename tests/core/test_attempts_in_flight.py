@@ -423,10 +423,17 @@ def test_r_o4_r_x7_a_wrong_code_settles_even_as_a_deadlock_victim(_api):
         clock.reset()
 
 
+@pytest.mark.django_db
 def test_r_x6_a_wrong_secret_settles_before_its_place_could_be_given_back(settings):
     """A secret proven wrong must settle as a failure before its place in flight could be
-    given back as lost: every settlement try may wait out SQLite's busy timeout behind a long
-    write, and all of them together end within the in-flight window."""
-    # SQLite's busy timeout (PostgreSQL has none: its lock waits end with the holder's commit).
-    sqlite_wait = settings.DATABASES["default"].get("OPTIONS", {}).get("timeout", 30)
-    assert attempts.SETTLEMENT_TRIES * (sqlite_wait + 1) < attempts.IN_FLIGHT_SECONDS
+    given back as lost: every settlement try may wait out the longest lock wait (SQLite's busy
+    timeout, PostgreSQL's lock_timeout) behind a long write, and all of them together end
+    within the in-flight window."""
+    wait = settings.DATABASE_LOCK_WAIT_SECONDS
+    if connection.vendor == "sqlite":
+        assert settings.DATABASES["default"]["OPTIONS"]["timeout"] == wait
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == f"{wait}s"
+    assert attempts.SETTLEMENT_TRIES * (wait + 1) < attempts.IN_FLIGHT_SECONDS

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
 from skarbiec.core.postgresql.base import RECENTLY_ANSWERED_SECONDS
 
@@ -101,3 +101,36 @@ def test_a_connection_with_a_message_waiting_gets_the_full_check(db: Any) -> Non
     time.sleep(0.05)
     request(db)
     assert db.pings == 1
+
+
+def test_r_x8_a_statement_waits_for_another_transactions_lock_at_most_the_lock_wait(
+    db: Any, settings: Any
+) -> None:
+    """A lock held for long (an administrator's open transaction, a migration) refuses the
+    waiting statement as the database unavailable (503 to the client) instead of hanging the
+    request, as SQLite's busy timeout does (R-X8, R-X6: settlements end within the in-flight
+    window)."""
+    with db.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == f"{settings.DATABASE_LOCK_WAIT_SECONDS}s"
+    settings.DATABASE_LOCK_WAIT_SECONDS = 0.5
+    holder = connections.create_connection(DEFAULT_DB_ALIAS)
+    waiter = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS lock_wait_probe (id int PRIMARY KEY)")
+            cursor.execute("INSERT INTO lock_wait_probe VALUES (1) ON CONFLICT DO NOTHING")
+        holder.set_autocommit(False)
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT id FROM lock_wait_probe WHERE id = 1 FOR UPDATE")
+        started = time.monotonic()
+        with pytest.raises(OperationalError), waiter.cursor() as cursor:
+            cursor.execute("UPDATE lock_wait_probe SET id = 1 WHERE id = 1")
+        assert time.monotonic() - started < 5
+    finally:
+        holder.rollback()
+        holder.set_autocommit(True)
+        with holder.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS lock_wait_probe")
+        holder.close()
+        waiter.close()

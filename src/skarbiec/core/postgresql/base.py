@@ -14,6 +14,7 @@ or a connection idle for longer (a silent network failure), gets the `SELECT 1` 
 import select
 import time
 
+from django.conf import settings
 from django.db.backends.postgresql import base
 
 RECENTLY_ANSWERED_SECONDS = 1.0
@@ -22,6 +23,19 @@ RECENTLY_ANSWERED_SECONDS = 1.0
 class DatabaseWrapper(base.DatabaseWrapper):
     answered_at = float("-inf")
     health_check_done: bool  # Django's, reset as each request starts
+
+    def init_connection_state(self) -> None:
+        """A statement waits for a row or table lock at most DATABASE_LOCK_WAIT_SECONDS, as on
+        SQLite (its busy timeout): a transaction that holds a lock for long (a stuck
+        administrator's session, a migration) gets requests a 503 instead of hanging them, and
+        a wrong secret's settlement ends well within the in-flight window (R-X6). Set on the
+        session, not as a startup option, so it holds behind PgBouncer too."""
+        super().init_connection_state()
+        milliseconds = int(settings.DATABASE_LOCK_WAIT_SECONDS * 1000)
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {milliseconds}")
+        if not self.get_autocommit():
+            self.connection.commit()
 
     def close_if_health_check_failed(self) -> None:
         if (
