@@ -1,5 +1,7 @@
 """Mobile sessions (R-M9): sliding idle expiry, absolute limit, revocation, session check."""
 
+from datetime import timedelta
+
 import pytest
 
 from skarbiec.channels.lifecycle import (
@@ -172,3 +174,13 @@ def test_r_m6_new_activation_revokes_sessions(device):
     with pytest.raises(ApiError) as e:
         device.me()
     assert e.value.code == "not_authenticated"
+
+
+def test_r_m9_the_session_ends_at_exactly_five_idle_minutes_as_in_the_web(device, monkeypatch):
+    ready_device(device)
+    device.me()
+    last_seen = MobileSession.objects.get().last_seen_at
+    monkeypatch.setattr(clock, "now", lambda: last_seen + timedelta(seconds=300))
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "session_expired"

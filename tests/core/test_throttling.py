@@ -3,6 +3,7 @@ when they cannot count (R-X3, R-W1), as "unavailable" rather than "too many atte
 
 import threading
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -146,3 +147,18 @@ def test_r_x10_an_activated_device_asks_for_challenges_per_device_not_per_addres
     # The member's own phone behind the same address still gets its challenges and logs in.
     phone.logout()
     assert phone.login_pin("48159")["token"]
+
+
+@pytest.mark.django_db
+def test_r_x8_waiting_the_retry_after_a_rate_limit_names_is_enough(monkeypatch):
+    """Half a second into a minute's window 59.5 s are left: the answer says 60, never 59, so
+    a client that waits what it was told is not refused again."""
+    at = [datetime(2027, 1, 20, 12, 0, 0, 500000, tzinfo=UTC)]
+    monkeypatch.setattr(clock, "now", lambda: at[0])
+    consume_rate_limit("probe", "x", 1, 60)
+    with pytest.raises(RateLimited) as e:
+        consume_rate_limit("probe", "x", 1, 60)
+    wait = e.value.as_dict()["retry_after"]
+    assert wait == 60
+    at[0] += timedelta(seconds=wait)
+    consume_rate_limit("probe", "x", 1, 60)

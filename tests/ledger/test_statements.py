@@ -4,7 +4,9 @@ logo (or the default mark) and page numbers."""
 
 import io
 import threading
-from datetime import date
+import time
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import close_old_connections, connection
@@ -14,7 +16,7 @@ from pypdf import PdfReader
 from skarbiec.core import clock
 from skarbiec.core.errors import DomainError
 from skarbiec.ledger.accounts import deposit_cash, open_account
-from skarbiec.ledger.models import Account, Statement
+from skarbiec.ledger.models import Account, LedgerEntry, Statement
 from skarbiec.ledger.statements import (
     issue_monthly_statements,
     member_statement,
@@ -149,3 +151,69 @@ def test_r_l5_worker_command_issues_missing_statements_once(capsys):
     call_command("worker", "--once")
     assert "statement" not in capsys.readouterr().out
     assert Statement.objects.filter(account=account).count() == 1
+
+
+class _FrozenClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def _warsaw(*fields: int) -> datetime:
+    return datetime(*fields, tzinfo=ZoneInfo("Europe/Warsaw")).astimezone(UTC)  # type: ignore[misc]
+
+
+def test_r_l5_statements_chain_when_two_servers_clocks_stamp_entries_out_of_order(monkeypatch):
+    """Two app servers whose clocks differ by 0.3 s: the deposit booked second carries the
+    earlier time, in the month before. Each month's opening is the one before's closing, and
+    the last closing is the balance: no entry counted in two months."""
+    frozen = _FrozenClock(_warsaw(2027, 2, 10, 12))
+    monkeypatch.setattr(clock, "now", frozen)
+    member, account = member_with_account(balance_minor=100_00)
+    frozen.at = _warsaw(2027, 3, 1, 0, 0, 0, 100000)
+    deposit_cash(account, 5_00, WEB, title="server 1, March")
+    frozen.at = _warsaw(2027, 2, 28, 23, 59, 59, 850000)
+    deposit_cash(account, 7_00, WEB, title="server 2, February")
+    frozen.at = _warsaw(2027, 4, 5, 12)
+    february = member_statement(member, account.pk, 2027, 2, "pl")
+    march = member_statement(member, account.pk, 2027, 3, "pl")
+    assert march.opening_minor == february.closing_minor == 107_00
+    assert march.closing_minor == 112_00 == Account.objects.get(pk=account.pk).booked_minor
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_r_l5_an_entry_is_stamped_after_the_bookings_it_waited_for(monkeypatch):
+    """One server: a booking that read the clock before it waited for the account's lock would
+    carry a time before the booking it waited for, and the later balance after it."""
+    frozen = _FrozenClock(_warsaw(2027, 2, 10, 12))
+    monkeypatch.setattr(clock, "now", frozen)
+    member, account = member_with_account(balance_minor=100_00)
+    from skarbiec.ledger import booking
+
+    def slow_after_reading() -> datetime:
+        at = frozen()
+        if threading.current_thread().name == "first":
+            time.sleep(0.5)  # preempted right after reading the clock
+        return at
+
+    monkeypatch.setattr(booking.clock, "now", slow_after_reading)
+    frozen.at = _warsaw(2027, 2, 28, 23, 59, 59, 900000)
+
+    def book_first() -> None:
+        try:
+            deposit_cash(account, 7_00, WEB, title="first")
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=book_first, name="first")
+    first.start()
+    time.sleep(0.1)
+    frozen.at = _warsaw(2027, 3, 1, 0, 0, 0, 100000)
+    deposit_cash(account, 5_00, WEB, title="second")
+    first.join()
+    close_old_connections()
+    entries = list(LedgerEntry.objects.filter(account=account).order_by("pk"))
+    assert [e.booked_at for e in entries] == sorted(e.booked_at for e in entries)

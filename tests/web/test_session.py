@@ -139,6 +139,22 @@ def test_r_w3_page_carries_the_countdown_without_inline_script(client):
 
 
 @pytest.mark.django_db
+def test_r_w3_near_the_absolute_limit_the_countdown_starts_from_what_is_left(client):
+    """58 minutes of activity: the page counts down from the two minutes the session has left
+    (and warns a minute before that end), not from the idle limit."""
+    member = make_member()
+    log_in(client, member)
+    for _ in range(12):
+        clock.advance(290)
+        assert client.get("/start/").status_code == 200
+    page = client.get("/start/").content.decode()
+    left = client.get("/session/status/").json()["remaining"]
+    assert 115 <= left <= 120
+    assert f'data-left-seconds="{left}"' in page and f'data-absolute-seconds="{left}"' in page
+    assert 'data-idle-seconds="300"' in page
+
+
+@pytest.mark.django_db
 def test_anonymous_visitor_is_sent_to_login_page(client):
     assert client.get("/start/")["Location"] == "/"
     assert client.get("/session/status/").status_code == 401

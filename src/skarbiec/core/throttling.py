@@ -9,6 +9,7 @@ Limits count per purpose (R-X10):
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
@@ -34,7 +35,8 @@ def _window(window_seconds: int) -> tuple[int, int]:
     """(start of the current window, seconds until the next one)."""
     now = clock.now().timestamp()
     start = int(now) // window_seconds * window_seconds
-    return start, max(int(start + window_seconds - now), 1)
+    # Rounded up: a client that waits what it was told is never refused again.
+    return start, max(math.ceil(start + window_seconds - now), 1)
 
 
 def _add(key: str, window: int) -> int:

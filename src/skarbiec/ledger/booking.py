@@ -88,7 +88,6 @@ def post_transaction(
         or len({leg.account_id for leg in legs}) != len(legs)
     ):
         raise UnbalancedTransaction()
-    when = booked_at or clock.now()
     ids = sorted(leg.account_id for leg in legs)
     # No savepoint of its own (two statements less per booking): a failure part-way marks the
     # caller's transaction for rollback, and Django refuses any further statement in it, so a
@@ -102,6 +101,9 @@ def post_transaction(
             else for_update(Account.objects).filter(pk__in=ids).order_by("pk")
         )
         accounts = {a.pk: a for a in locked}
+        # Stamped once the accounts are locked: an entry's time follows the bookings it waited
+        # for, as its balance after it does (statements, history).
+        when = booked_at or clock.now()
         if len(accounts) != len(legs) or any(
             a.credit_union_id != credit_union.pk for a in accounts.values()
         ):

@@ -176,7 +176,11 @@ def _limits_locked(member_id: int, channel: str) -> QuerySet[MemberLimits]:
     return for_update(MemberLimits.objects).filter(member_id=member_id, channel=channel)
 
 
-def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) -> None:
+def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) -> datetime:
+    """Refuse an amount over the member's limits in this channel; the moment checked, which
+    under the lock is the order's time of authorization: read after the lock is taken, so an
+    order that waited for another past midnight counts on the day it was checked against
+    (R-L4)."""
     if lock:
         # The row lock serialises the member's orders in this channel (R-X4).
         found = _limits_locked.first(member_id=member.pk, channel=channel)
@@ -193,7 +197,8 @@ def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) ->
             % {"limit": format_amount(limits.per_transaction_minor)},
             limit="per_transaction",
         )
-    day, month = _period_starts(clock.now())
+    now = clock.now()
+    day, month = _period_starts(now)
     used_today, used_this_month = _used_in_periods(member, channel, day, month)
     if used_today + amount_minor > limits.daily_minor:
         raise LimitExceeded(
@@ -207,6 +212,7 @@ def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) ->
             % {"limit": format_amount(limits.monthly_minor)},
             limit="monthly",
         )
+    return now
 
 
 def _limits_sms(member: Member, details: dict[str, Any], code: str) -> str:

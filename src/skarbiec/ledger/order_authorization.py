@@ -160,7 +160,6 @@ def _book_authorized_order(member: Member, order: Order, ctx: RequestContext) ->
         order = lock_order(member, order.pk)
         if order.state != Order.State.AWAITING_AUTHORIZATION:
             raise OrderStateConflict()
-        order.authorized_at = clock.now()
         try:
             with transaction.atomic():
                 execute_order(order, ctx, ("order_authorized", {"order": order.pk}))
@@ -173,7 +172,6 @@ def _book_authorized_order(member: Member, order: Order, ctx: RequestContext) ->
                 member_id=member.pk,
                 data={"order": order.pk},
             )
-            order.authorized_at = None
             _end_unauthorised_order(order, Order.State.REJECTED, e.code, ctx)
             error = e
     if error is not None:

@@ -36,10 +36,12 @@ def execute_order(order: Order, ctx: RequestContext, *events: tuple[str, dict[st
     whether the account locks below hold on their own (the concurrency tests must see them)."""
     member = order.member
     if order.kind != Order.Kind.OWN:
-        check_limits(member, order.channel, order.amount_minor, lock=True)
+        # The order's time is the moment its limits were checked (R-L4).
+        now = check_limits(member, order.channel, order.amount_minor, lock=True)
+    else:
+        now = clock.now()
     cu = member.credit_union
     source = order.from_account
-    now = clock.now()
     payer = Leg(
         source.pk,
         -order.amount_minor,
@@ -65,7 +67,7 @@ def execute_order(order: Order, ctx: RequestContext, *events: tuple[str, dict[st
     )
     txn = post_transaction(cu, kind, order.title, [payer, payee])
     order.booking = txn
-    order.authorized_at = order.authorized_at or now
+    order.authorized_at = now
     if order.state == Order.State.BOOKED:
         _store_booked.run(
             order_id=order.pk, booking_id=txn.pk, authorized_at=order.authorized_at, now=now

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -77,12 +77,12 @@ def issue_statement(account: Account, period: date, language: str | None = None)
     if found is not None:
         return found
     start, end = _bounds(period)
-    before = (
-        LedgerEntry.objects.filter(account=account, booked_at__lt=start)
-        .order_by("-booked_at", "-pk")
-        .values_list("balance_after_minor", flat=True)
-        .first()
-    )
+    # The sum of what was booked before the month, as the closing is the opening plus the
+    # month's entries: two entries stamped in another order than they were booked (two
+    # servers' clocks) would otherwise count one of them in two months (R-L5).
+    before = LedgerEntry.objects.filter(account=account, booked_at__lt=start).aggregate(
+        total=Sum("amount_minor")
+    )["total"]
     entries = list(
         LedgerEntry.objects.filter(account=account, booked_at__gte=start, booked_at__lt=end)
         .select_related("transaction")

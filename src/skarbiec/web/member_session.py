@@ -139,12 +139,18 @@ def keep_session_after_password_change(request: HttpRequest, generation: int) ->
 
 def remaining_seconds(member: Member, session: Any, now: float) -> int:
     """Seconds until the session ends unless the member does something (idle or absolute)."""
-    policy = member.credit_union
-    idle_left = float(session.get(LAST_SEEN, now)) + policy.idle_timeout_seconds - now
-    absolute_left = (
-        float(session.get(AUTHENTICATED_AT, now)) + policy.session_absolute_seconds - now
-    )
-    return max(math.ceil(min(idle_left, absolute_left)), 0)
+    idle_left = float(session.get(LAST_SEEN, now)) + member.credit_union.idle_timeout_seconds - now
+    return max(math.ceil(min(idle_left, _absolute_left(member, session, now))), 0)
+
+
+def absolute_remaining_seconds(member: Member, session: Any, now: float) -> int:
+    """Seconds until the session ends whatever the member does (R-W3)."""
+    return max(math.ceil(_absolute_left(member, session, now)), 0)
+
+
+def _absolute_left(member: Member, session: Any, now: float) -> float:
+    started = float(session.get(AUTHENTICATED_AT, now))
+    return started + member.credit_union.session_absolute_seconds - now
 
 
 #: The browser's note of the Logins it logged in as (channels/web/known_browsers.py), sent to

@@ -106,7 +106,7 @@ def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSession
         raise MobileNotAuthenticated()
     idle = timedelta(seconds=member.credit_union.idle_timeout_seconds)
     now = clock.now()
-    if now - session.last_seen_at > idle or now >= session.absolute_expires_at:
+    if now - session.last_seen_at >= idle or now >= session.absolute_expires_at:
         MobileSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
             revoked_at=now, revoke_reason="timeout"
         )

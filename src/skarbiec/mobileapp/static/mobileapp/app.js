@@ -18,6 +18,10 @@
   const SESSION_POLL_MS = 60_000;
   const IDLE_WARNING_SECONDS = 60; // the warning shows this long before the lock
   const KEEP_ALIVE_MS = 30_000; // typing keeps the session, at most one request per this
+  // The server writes a request's time at most every 5 s, so it may count idleness from up to
+  // 5 s before the last request (docs/mobile-api.md): the app ends the session that much
+  // earlier, so "stay" in the warning always reaches a session that is still open.
+  const SERVER_SLIDE_SLACK_SECONDS = 5;
 
   let texts = {};
   let lang = "pl";
@@ -441,7 +445,7 @@
 
   function startSession(session) {
     token = session.token;
-    idleSeconds = session.idle_timeout_seconds || 300;
+    idleSeconds = Math.max((session.idle_timeout_seconds || 300) - SERVER_SLIDE_SLACK_SECONDS, 1);
     restartIdleTimer();
     clearInterval(pollTimer);
     // The check does not extend the session: it only learns that the server ended it.

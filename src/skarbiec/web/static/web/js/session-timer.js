@@ -1,8 +1,10 @@
 /*
  * Idle countdown of the internet service (R-W3).
  *
- * The server enforces the limit; this only shows it. The limit comes from data-idle-seconds,
- * a warning appears data-warn-seconds before the end, and at the end the page asks the status
+ * The server enforces the limit; this only shows it. The page says what is left of the session
+ * (data-left-seconds), the idle limit (data-idle-seconds) and what is left whatever the member
+ * does (data-absolute-seconds): activity restarts the idle limit, never past the absolute end.
+ * A warning appears data-warn-seconds before the end, and at the end the page asks the status
  * endpoint (which does not extend the session). If the session is over (or another tab kept it
  * alive) the page follows what the server says. No inline script: the CSP forbids it.
  */
@@ -28,7 +30,10 @@
     var warning = document.querySelector("[data-session-warning]");
     var warningRemaining = warning && warning.querySelector("[data-warning-remaining]");
     var extendButton = warning && warning.querySelector("[data-extend]");
-    var deadline = Date.now() + idle * 1000;
+    var absolute = parseInt(bar.dataset.absoluteSeconds, 10);
+    var absoluteEnd = isNaN(absolute) ? Infinity : Date.now() + absolute * 1000;
+    var left = parseInt(bar.dataset.leftSeconds, 10);
+    var deadline = Date.now() + (isNaN(left) ? idle : left) * 1000;
     var checking = false;
     var finished = false;
     var returnFocus = null;
@@ -116,7 +121,9 @@
 
     // Any htmx request reaches the server and so restarts its idle clock.
     document.body.addEventListener("htmx:afterRequest", function (event) {
-      if (event.detail && event.detail.successful) deadline = Date.now() + idle * 1000;
+      if (event.detail && event.detail.successful) {
+        deadline = Math.min(Date.now() + idle * 1000, absoluteEnd);
+      }
     });
 
     tick();
