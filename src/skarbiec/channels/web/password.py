@@ -183,12 +183,14 @@ def confirm_web_password_change(member: Member, otp_id: int, code: str, ctx: Req
         reopened_if_the_database_fails(WEB_PASSWORD_CHANGE, otp_id, member),
         transaction.atomic(),
     ):
+        # The channel first, as every flow that changes the password or its pending change
+        # locks them (a request of a new change in another tab would deadlock otherwise).
+        channel = for_update(WebChannel.objects).get(member=member)
         pending = (
             for_update(PendingWebPasswordChange.objects)
             .filter(member=member, otp_id=otp_id)
             .first()
         )
-        channel = for_update(WebChannel.objects).get(member=member)
         if pending is None:
             raise PasswordChangeInvalid()
         if channel.state == WebChannel.State.BLOCKED:
