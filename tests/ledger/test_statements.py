@@ -217,3 +217,16 @@ def test_r_l5_an_entry_is_stamped_after_the_bookings_it_waited_for(monkeypatch):
     close_old_connections()
     entries = list(LedgerEntry.objects.filter(account=account).order_by("pk"))
     assert [e.booked_at for e in entries] == sorted(e.booked_at for e in entries)
+
+
+def test_r_x5_a_polish_statement_names_the_account_and_writes_dates_in_polish(monkeypatch):
+    frozen = _FrozenClock(_warsaw(2027, 2, 10, 12))
+    monkeypatch.setattr(clock, "now", frozen)
+    member, account = member_with_account(balance_minor=100_00)
+    frozen.at = _warsaw(2027, 3, 1, 0, 30)
+    deposit_cash(account, 5_00, WEB)
+    frozen.at = _warsaw(2027, 4, 5, 12)
+    text = _text(member_statement(member, account.pk, 2027, 3, "pl").pdf)
+    assert "Konto osobiste" in text and "Current account" not in text
+    assert "Wpłata gotówkowa" in text and "Cash deposit" not in text
+    assert "01.03.2027" in text and "01-03-2027" not in text

@@ -15,6 +15,7 @@ from fpdf import FPDF
 
 from skarbiec.ledger.amounts import format_amount
 from skarbiec.ledger.models import Account, LedgerEntry
+from skarbiec.ledger.names import shown_name
 from skarbiec.ledger.nrb import format_nrb
 from skarbiec.ledger.pdf import unicode_font
 
@@ -102,7 +103,7 @@ def _render(doc: StatementDocument, lang: str) -> bytes:
     member = account.member
     rows: list[tuple[str, str]] = [
         (_("Account holder"), member.full_name if member else ""),
-        (_("Account"), f"{account.name} {format_nrb(account.number)}"),
+        (_("Account"), f"{shown_name(account.name)} {format_nrb(account.number)}"),
         (_("Opening balance"), format_amount(doc.opening_minor, lang)),
         (_("Money in"), format_amount(doc.credits_minor, lang)),
         (
@@ -144,9 +145,9 @@ def _entries_table(pdf: FPDF, entries: list[LedgerEntry], lang: str, clean: Any)
     ) as table:
         table.row([clean(h) for h in headings])
         for e in entries:
-            what = e.transaction.title
+            what = shown_name(e.transaction.title)
             if e.counterparty_name:
-                what += f"\n{e.counterparty_name}"
+                what += f"\n{shown_name(e.counterparty_name)}"
             if e.counterparty_account:
                 what += f"\n{format_nrb(e.counterparty_account)}"
             table.row(

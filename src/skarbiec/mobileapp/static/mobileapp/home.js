@@ -88,7 +88,7 @@
       li.dataset.entry = item.entry_id;
       const what = el("span", "what", item.title);
       const when = new Date(item.booked_at).toLocaleDateString(App.lang === "pl" ? "pl-PL" : "en-GB", {
-        day: "numeric", month: "short",
+        day: "numeric", month: "short", timeZone: "Europe/Warsaw", // the credit union's day
       });
       what.appendChild(el("span", "when", when + " · " + (item.counterparty_name ? item.counterparty_name + " · " : "") + item.account_name));
       li.append(what, el("span", "amount " + (item.amount_minor < 0 ? "out" : "in"), item.amount));

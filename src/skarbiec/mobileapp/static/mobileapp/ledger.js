@@ -39,7 +39,9 @@
 
   function localDate(iso) {
     return new Date(iso).toLocaleDateString(App.lang === "pl" ? "pl-PL" : "en-GB", {
-      day: "numeric", month: "short", year: "numeric",
+      // The credit union's day, as in the internet service and on statements, wherever the
+      // phone is set to.
+      day: "numeric", month: "short", year: "numeric", timeZone: "Europe/Warsaw",
     });
   }
 
