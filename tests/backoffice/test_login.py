@@ -12,6 +12,7 @@ from skarbiec.backoffice import login as staff_login
 from skarbiec.backoffice.errors import StaffAccountLocked, WrongStaffCode, WrongStaffCredentials
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
+from skarbiec.core.errors import RateLimited
 from skarbiec.members.models import StaffProfile
 from skarbiec.members.queries import credit_union_answering_for
 from tests.backoffice.staff import PASSWORD, log_in, make_staff, next_code, totp_code
@@ -109,6 +110,27 @@ def test_r_b1_an_unknown_username_answers_like_a_wrong_password(db):
     response = client.post("/backoffice/login/", {"username": "nobody", "password": PASSWORD})
     assert response.status_code == 401
     assert b"Wrong username" in response.content
+
+
+def test_r_x10_an_address_guessing_usernames_is_refused_before_any_argon2_work(
+    db, settings, monkeypatch
+):
+    """Each new username has a count of its own; the address's failures are counted too, and
+    over their limit the back-office login refuses without verifying anything."""
+    settings.RATE_LIMIT_PER_ADDRESS = (5, 60)
+    for n in range(5):
+        with pytest.raises(WrongStaffCredentials):
+            staff_login.check_staff_password(f"guess{n}", "Wrong#2024pl", CTX)
+    verifies: list[str] = []
+    monkeypatch.setattr(
+        staff_login, "_check_staff_password", lambda *args: verifies.append("verified")
+    )
+    with pytest.raises(RateLimited):
+        staff_login.check_staff_password("guess5", "Wrong#2024pl", CTX)
+    assert verifies == []
+    other = RequestContext(ip_address="10.9.9.9", channel="backoffice")
+    staff_login.check_staff_password("guess6", "Wrong#2024pl", other)
+    assert verifies == ["verified"]  # another address is served
 
 
 def _wrong_password_walk(username: str, attempts: int) -> list[tuple[str, object]]:

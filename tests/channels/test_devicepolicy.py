@@ -2,7 +2,14 @@
 
 import pytest
 
-from skarbiec.channels.devicepolicy import ANDROID, IOS, WEB, check_device_policy, describe_device
+from skarbiec.channels.devicepolicy import (
+    ANDROID,
+    IOS,
+    USER_AGENT_KEPT,
+    WEB,
+    check_device_policy,
+    describe_device,
+)
 from skarbiec.channels.errors import DeviceNotSupported
 from tests.factories import make_credit_union
 
@@ -40,3 +47,12 @@ def test_r_m8_old_android_from_hint_and_user_agent_refused():
     with pytest.raises(DeviceNotSupported) as refused:
         check_device_policy(policy, info)
     assert refused.value.details["min_version"] == "5.1"
+
+
+def test_r_x8_only_the_kept_part_of_a_user_agent_is_read():
+    """A crafted user agent (8 KB of "iPad") costs what a real one does: only its first
+    USER_AGENT_KEPT characters are searched, the ones that are stored."""
+    padded = "iPad" * 2040 + " CPU iPhone OS 17_1 like Mac OS X"
+    info = describe_device({"platform": "web"}, padded, {})
+    assert (info.platform, info.os_version, len(info.user_agent)) == (WEB, "", USER_AGENT_KEPT)
+    assert describe_device({"platform": "web"}, IPHONE_17, {}).os_version == "17.1"

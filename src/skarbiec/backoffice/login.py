@@ -33,7 +33,7 @@ from skarbiec.core.attempts import AnyDigestGuess, Counter, PasswordGuess, TotpG
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, Unauthenticated
 from skarbiec.core.locks import for_update
-from skarbiec.core.throttling import consume_rate_limit
+from skarbiec.core.throttling import address_failures_limited, consume_rate_limit
 from skarbiec.members.models import StaffProfile
 from skarbiec.members.queries import policy_value, unknown_login_counter
 
@@ -165,7 +165,15 @@ class PasswordAccepted:
 
 def check_staff_password(username: str, password: str, ctx: RequestContext) -> PasswordAccepted:
     """First factor. An unknown username walks through the same answers and costs the same
-    Argon2 work as a known one."""
+    Argon2 work as a known one. An address that failed too often is refused before any Argon2
+    work, as at the members' logins (R-X10): new usernames, each with a count of its own,
+    would otherwise cost the server an Argon2 verify per request without end."""
+    per_address, window = settings.RATE_LIMIT_PER_ADDRESS
+    with address_failures_limited("staff-addr", ctx.ip_address, per_address, window):
+        return _check_staff_password(username, password, ctx)
+
+
+def _check_staff_password(username: str, password: str, ctx: RequestContext) -> PasswordAccepted:
     username = (username or "").strip()[:150]
     consume_rate_limit("staff-login", username.lower() or "-", *settings.RATE_LIMIT_PER_LOGIN)
     profile = (
