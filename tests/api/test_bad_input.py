@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from django.conf import settings
 
 from skarbiec.api import urls as api_urls
 from skarbiec.api.urls import api
@@ -358,3 +359,26 @@ def test_r_x8_an_integer_in_a_body_is_a_json_integer(device, value):
     }
     response = device.request("POST", "/transfers", auth=True, json=body)
     _assert_json_error(response, 422, "invalid_input", str(value))
+
+
+def test_r_x8_an_api_body_over_64_kib_is_refused_before_it_is_parsed(device, monkeypatch):
+    """A crafted megabyte of JSON costs half a second of CPU to parse before any rate limit can
+    refuse it; the API's bodies are small, so over API_MAX_REQUEST_BYTES it is refused
+    unread."""
+    parsed: list[int] = []
+    real = api_urls.RequestBodyParser.parse_body
+    monkeypatch.setattr(
+        api_urls.RequestBodyParser,
+        "parse_body",
+        lambda self, request: parsed.append(1) or real(self, request),
+    )
+    crafted = b'{"credential": [' + b"[[]]," * (settings.API_MAX_REQUEST_BYTES // 5) + b"[]]}"
+    refused = device.request(
+        "POST",
+        "/login/fingerprint",
+        content=crafted,
+        headers={"Content-Type": "application/json"},
+    )
+    _assert_json_error(refused, 413, "request_too_large", "64 KiB + 1")
+    assert parsed == []
+    assert settings.API_MAX_REQUEST_BYTES == 64 * 1024 < settings.MAX_REQUEST_BYTES

@@ -21,9 +21,12 @@ DEPLOY_DOC = REPO / "docs" / "deploy.md"
 
 def test_r_d1_nginx_body_limit_equals_the_application_limit():
     conf = (DEPLOY / "nginx" / "skarbiec.conf").read_text()
-    [size] = re.findall(r"^\s*client_max_body_size (\d+)k;", conf, re.M)
+    [size, *api_sizes] = re.findall(r"^\s*client_max_body_size (\d+)k;", conf, re.M)
     assert int(size) * 1024 == settings.MAX_REQUEST_BYTES
     assert "SKARBIEC_MAX_REQUEST_BYTES" in conf  # named, so the two are changed together
+    # Both API locations (the login URLs have one of their own) refuse what the API does.
+    assert [int(s) * 1024 for s in api_sizes] == [settings.API_MAX_REQUEST_BYTES] * 2
+    assert conf.count("API_MAX_REQUEST_BYTES") == 2
 
 
 def test_r_d1_units_run_commands_that_exist():

@@ -3,8 +3,8 @@
 headers (PostgreSQL cannot store them: 4xx, never a 500). It also makes every 503 carry
 Retry-After and every API error speak JSON.
 
-The body limit is MAX_REQUEST_BYTES (SKARBIEC_MAX_REQUEST_BYTES); a proxy in front should refuse
-the same (nginx `client_max_body_size`).
+The body limit is MAX_REQUEST_BYTES (SKARBIEC_MAX_REQUEST_BYTES), and API_MAX_REQUEST_BYTES
+(64 KiB) under the API; a proxy in front should refuse the same (nginx `client_max_body_size`).
 """
 
 from collections.abc import Callable
@@ -39,7 +39,9 @@ def _refusal(request: HttpRequest) -> DomainError | None:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return InvalidInput()
-    if length > settings.MAX_REQUEST_BYTES:
+    api = is_api_request(request)
+    limit = settings.API_MAX_REQUEST_BYTES if api else settings.MAX_REQUEST_BYTES
+    if length > limit:
         return RequestTooLarge()
     if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         # Django reads a body by its length: one sent in chunks would be read as empty.
