@@ -455,3 +455,35 @@ def test_r_l4_openapi_lists_the_payee_book_endpoints(device):
     assert "/api/mobile/v1/payees/{payee_id}" in paths
     schemas = device.call("GET", "/openapi.json")["components"]["schemas"]
     assert {"title", "trusted"} <= set(schemas["PayeeIn"]["properties"])
+
+
+def test_r_x8_every_field_a_ledger_refusal_carries_is_in_the_openapi_error_schema(device, payer):
+    """Clients generated from the OpenAPI document read the refusals' extra fields too."""
+    _m, current, _s = payer
+
+    def transfer(**change: object) -> dict:
+        body = {
+            "from_account_id": current.pk,
+            "payee_account": EXTERNAL,
+            "payee_name": "Jan Obcy",
+            "title": "Invoice 7",
+            "amount": "10,00",
+            **change,
+        }
+        key = {"Idempotency-Key": "refused-1"}
+        return _refused(device.call, "POST", "/transfers", body, auth=True, headers=key).body
+
+    refusals = [
+        transfer(amount="abc"),
+        transfer(title=""),
+        transfer(amount="6000"),
+        transfer(payee_account="PL12"),
+        _refused(device.change_limits, 30_000_00, 50_000_00, 100_000_00).body,
+    ]
+    assert [sorted(set(body) - {"code", "message"}) for body in refusals] == [
+        ["field"], ["field"], ["limit"], ["digits"],
+        ["max_daily_minor", "max_monthly_minor", "max_per_transaction_minor"],
+    ]  # fmt: skip
+    schema = device.call("GET", "/openapi.json")["components"]["schemas"]["ErrorOut"]
+    for body in refusals:
+        assert set(body) <= set(schema["properties"]), body

@@ -6,14 +6,20 @@ import ipaddress
 import ssl
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from skarbiec.core import clock
 from skarbiec.operations.management.commands.run import tls12_or_newer
-from skarbiec.operations.tls import ensure_local_certificate, load_certificate
+from skarbiec.operations.tls import (
+    ensure_local_certificate,
+    issue_leaf_certificate,
+    load_certificate,
+)
 
 
 def test_r_x1_leaf_names_localhost_and_loopback_addresses(tmp_path: Path) -> None:
@@ -133,3 +139,36 @@ def test_r_x1_leaf_reissued_when_ca_was_replaced(tmp_path: Path) -> None:
     again = ensure_local_certificate(tmp_path)
     assert again.spki_sha256 != first.spki_sha256
     load_certificate(again.cert_path).verify_directly_issued_by(load_certificate(again.ca_path))
+
+
+def _verify_for(
+    ca: x509.Certificate, leaf: x509.Certificate, name: x509.DNSName | x509.IPAddress
+) -> None:
+    """Raises VerificationError unless a TLS client trusting `ca` accepts `leaf` for `name`."""
+    verifier = PolicyBuilder().store(Store([ca])).time(clock.now()).build_server_verifier(name)
+    verifier.verify(leaf, [])
+
+
+def test_r_x1_ca_vouches_for_the_local_names_only(tmp_path: Path) -> None:
+    """Whoever gets the CA's key cannot make a certificate a browser trusting the CA accepts
+    for any other host: the CA's name constraints permit the names of its leaf only."""
+    local = ensure_local_certificate(tmp_path)
+    ca = load_certificate(local.ca_path)
+    constraints = ca.extensions.get_extension_for_class(x509.NameConstraints)
+    assert constraints.critical
+    leaf = load_certificate(local.cert_path)
+    _verify_for(ca, leaf, x509.DNSName("localhost"))
+    _verify_for(ca, leaf, x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    _verify_for(ca, leaf, x509.IPAddress(ipaddress.ip_address("::1")))
+
+    ca_key = serialization.load_pem_private_key(
+        (local.ca_path.parent / "ca-key.pem").read_bytes(), password=None
+    )
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    bank = "www.bank-of-someone-else.pl"
+    forged, _key = issue_leaf_certificate(ca, ca_key, clock.now(), (bank,), ())
+    with pytest.raises(VerificationError):
+        _verify_for(ca, forged, x509.DNSName(bank))
+    elsewhere, _key = issue_leaf_certificate(ca, ca_key, clock.now(), (), ("192.0.2.7",))
+    with pytest.raises(VerificationError):
+        _verify_for(ca, elsewhere, x509.IPAddress(ipaddress.ip_address("192.0.2.7")))

@@ -9,10 +9,13 @@ nginx serves when no instance answers.
 """
 
 import concurrent.futures
+import json
 import os
 import re
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -247,9 +250,31 @@ def test_r_d1_hsts_once_static_files_from_nginx_and_request_ids(
     assert static.headers["x-content-type-options"] == "nosniff"
 
 
+def post_over_http2(
+    stack: Deployment, path: str, body: Path, headers: dict[str, str]
+) -> tuple[str, int, str]:
+    """HTTP version, status and body of a POST sent with curl over HTTP/2 (httpx needs the h2
+    package for it, which the project does not install)."""
+    curl = shutil.which("curl")
+    assert curl, "curl is needed to send requests over HTTP/2"
+    answer = body.with_suffix(".answer")
+    command = [curl, "-sS", "--http2", "--cacert", str(stack.ca), "-o", str(answer),
+               "-w", "%{http_version} %{http_code}", "--data-binary", f"@{body}"]  # fmt: skip
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    done = subprocess.run(
+        [*command, stack.base_url + path], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    version, status = done.stdout.split()
+    return version, int(status), answer.read_text()
+
+
 def test_r_d1_body_over_the_application_limit_is_refused_by_nginx_in_the_members_language(
-    stack: Deployment, tls: ssl.SSLContext
+    stack: Deployment, tls: ssl.SSLContext, tmp_path: Path
 ):
+    """Over HTTP/1.1 (httpx) and HTTP/2 (curl) alike: nginx checks the body's size again where
+    it answers over HTTP/2, and must answer our page there too, not its own."""
     from django.conf import settings
 
     too_big = b"x" * (settings.MAX_REQUEST_BYTES + 1)
@@ -262,6 +287,14 @@ def test_r_d1_body_over_the_application_limit_is_refused_by_nginx_in_the_members
     assert "too large" in api.json()["message"]
     assert page.status_code == 413
     assert '<html lang="pl">' in page.text  # no cookie, no preference: Polish
+
+    body = tmp_path / "too-big.json"
+    body.write_bytes(too_big)
+    api2 = post_over_http2(stack, "/api/mobile/v1/activation", body, json_en)
+    page2 = post_over_http2(stack, "/login/", body, {})
+    assert api2[:2] == ("2", 413), api2[2][:300]
+    assert json.loads(api2[2]) == json.loads(api.text)
+    assert page2[:2] == ("2", 413) and page2[2] == page.text
 
 
 def test_r_x8_requests_too_long_to_read_are_refused_as_json_in_the_api_and_a_page_elsewhere(

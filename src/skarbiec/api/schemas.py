@@ -58,7 +58,23 @@ class ErrorOut(Schema):
     helpline: list[str] | None = None
     problems: list[str] | None = None
     min_version: str | None = None
-    retry_after: int | None = Field(None, description="seconds to wait (429, 503)")
+    retry_after: int | None = Field(
+        None, description="seconds to wait (429; a 503 carries the Retry-After header only)"
+    )
+    field: str | None = Field(
+        None, description="the field refused (invalid_amount, invalid_order; not always)"
+    )
+    limit: str | None = Field(
+        None, description="per_transaction | daily | monthly (limit_exceeded)"
+    )
+    digits: int | None = Field(
+        None, description="digits the account number had (invalid_account_number, wrong length)"
+    )
+    max_per_transaction_minor: int | None = Field(
+        None, description="the credit union's maximum (limit_above_maximum)"
+    )
+    max_daily_minor: int | None = Field(None, description="as max_per_transaction_minor")
+    max_monthly_minor: int | None = Field(None, description="as max_per_transaction_minor")
 
 
 # Every operation answers refusals in the ErrorOut shape. 413, 422, 429 and 503 can come to any

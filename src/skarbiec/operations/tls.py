@@ -72,7 +72,8 @@ def _write_certificate(path: Path, cert: x509.Certificate) -> None:
 
 
 def generate_local_ca(now: datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A CA that may sign server certificates only (path length 0)."""
+    """A CA that signs no other CA (path length 0) and no certificate that clients would accept
+    for a name other than the local ones its leaf is issued for (name constraints)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = _name("Skarbiec local CA")
     cert = (
@@ -95,6 +96,18 @@ def generate_local_ca(now: datetime) -> tuple[x509.Certificate, ec.EllipticCurve
                 crl_sign=True,
                 encipher_only=False,
                 decipher_only=False,
+            ),
+            critical=True,
+        )
+        # Users trust this CA in their browser: had its key leaked, it must not be able to vouch
+        # for a bank's real host name. Critical, as RFC 5280 asks of name constraints.
+        .add_extension(
+            x509.NameConstraints(
+                permitted_subtrees=[
+                    *(x509.DNSName(n) for n in LOCAL_DNS_NAMES),
+                    *(x509.IPAddress(ipaddress.ip_network(a)) for a in LOCAL_IP_ADDRESSES),
+                ],
+                excluded_subtrees=None,
             ),
             critical=True,
         )
