@@ -251,6 +251,8 @@ RATE_LIMIT_PER_LOGIN = (int(os.environ.get("SKARBIEC_RATE_LIMIT_PER_LOGIN", "10"
 # login, channel activation, app activation, a transfer, unblock, activation again, with a
 # resend or two) within ten minutes (R-X7).
 OTP_SEND_LIMIT = (int(os.environ.get("SKARBIEC_OTP_SEND_LIMIT", "12")), 600)
+# And in any 24 hours: what one member's codes may cost the credit union in a day.
+OTP_DAILY_SEND_LIMIT = (int(os.environ.get("SKARBIEC_OTP_DAILY_SEND_LIMIT", "100")), 86400)
 # Codes per operation, the first and its resends, also across starting it again (R-X7). Raised
 # only by the benchmark, whose members begin many web logins a minute.
 OTP_CODES_PER_OPERATION = int(os.environ.get("SKARBIEC_OTP_CODES_PER_OPERATION", "4"))

@@ -13,7 +13,7 @@ from skarbiec.client import DeviceClient
 from skarbiec.core import clock
 from skarbiec.core.errors import RateLimited, ServiceUnavailable
 from skarbiec.core.models import RateLimitCounter
-from skarbiec.core.throttling import consume_rate_limit, rate_limit_key
+from skarbiec.core.throttling import address_subject, consume_rate_limit, rate_limit_key
 from skarbiec.otp.models import SmsMessage
 from tests.factories import make_member
 
@@ -162,3 +162,37 @@ def test_r_x8_waiting_the_retry_after_a_rate_limit_names_is_enough(monkeypatch):
     assert wait == 60
     at[0] += timedelta(seconds=wait)
     consume_rate_limit("probe", "x", 1, 60)
+
+
+@pytest.mark.parametrize(
+    ("address", "counted_as"),
+    [
+        ("10.1.2.3", "10.1.2.3"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("::ffff:10.1.2.3", "10.1.2.3"),
+        ("", "-"),
+        ("not an address", "not an address"),
+    ],
+)
+def test_r_x10_an_ipv6_client_is_counted_by_its_64_network(address, counted_as):
+    assert address_subject(address) == counted_as
+
+
+@pytest.mark.django_db
+def test_r_x10_failures_from_addresses_of_one_ipv6_network_share_one_limit(settings):
+    """A client given a /64 picks any of its 2^64 addresses: wrong passwords from new
+    addresses of one network are refused at the per-address limit."""
+    settings.RATE_LIMIT_PER_ADDRESS = (3, 60)
+    for n in range(3):
+        client = Client(REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}")
+        answer = client.post("/login/", {"login": f"00000000{n:02d}", "password": "Wrong#2024pl"})
+        assert answer.status_code == 401, answer.status_code
+    refused = Client(REMOTE_ADDR="2001:db8:1:2:9::9").post(
+        "/login/", {"login": "0000000099", "password": "Wrong#2024pl"}
+    )
+    assert refused.status_code == 429
+    other = Client(REMOTE_ADDR="2001:db8:1:3::1").post(
+        "/login/", {"login": "0000000098", "password": "Wrong#2024pl"}
+    )
+    assert other.status_code == 401

@@ -294,6 +294,26 @@ def test_r_o3_r_x7_sending_is_limited_per_member_and_says_how_long_to_wait(setti
 
 
 @pytest.mark.django_db
+def test_r_x7_a_member_gets_at_most_the_days_codes_in_any_24_hours(settings):
+    """Ten minutes' budget, spent again and again all day by a script on the member's session,
+    would be 1,728 SMS a day for the credit union to pay: the day has a budget of its own."""
+    settings.OTP_SEND_LIMIT = (4, 600)
+    settings.OTP_DAILY_SEND_LIMIT = (10, 86400)
+    member, other = make_member(), make_member()
+    for n in range(10):
+        start(member, subject=str(n))  # ten operations, one code each
+        clock.advance(610)  # each within the ten minutes' budget, and no restart
+    with pytest.raises(OtpSendingLimited) as e:
+        start(member, subject="10")
+    # The first code of the day leaves the budget 24 hours after it was sent: in ~22 h 18 min.
+    assert e.value.details["retry_after"] == 86400 - 10 * 610
+    assert "za 23 godz." in str(e.value.message)  # Polish by default
+    start(other)  # another member is not affected
+    clock.advance(e.value.details["retry_after"])
+    start(member, subject="11")
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("given_up", [SmsMessage.State.FAILED, SmsMessage.State.EXPIRED])
 def test_r_x7_codes_never_delivered_leave_the_budget_free(settings, given_up):
     """The gateway refused the codes, or could not send them before they expired: they never

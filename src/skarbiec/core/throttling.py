@@ -8,6 +8,7 @@ Limits count per purpose (R-X10):
 """
 
 import hashlib
+import ipaddress
 import logging
 import math
 from collections.abc import Callable, Iterator
@@ -29,6 +30,26 @@ log = logging.getLogger(__name__)
 def rate_limit_key(scope: str, subject: str) -> str:
     # Logins and addresses are hashed so the table holds no personal data in clear.
     return f"{scope}:{hashlib.sha256(subject.encode()).hexdigest()[:40]}"
+
+
+#: The prefix of an IPv6 address that counts as one client: a household or a phone is given a
+#: /64 (RFC 6177), and picks any address in it at will.
+IPV6_CLIENT_PREFIX = 64
+
+
+def address_subject(address: str) -> str:
+    """What a per-address limit counts: an IPv4 address, or the /64 network of an IPv6 one
+    (an IPv4 address mapped into IPv6 as itself). One client moving through the 2^64
+    addresses of its own network must not get a fresh limit with each (R-X10)."""
+    try:
+        parsed = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return address or "-"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
+    return str(parsed)
 
 
 def _window(window_seconds: int) -> tuple[int, int]:
@@ -99,7 +120,7 @@ def address_failures_limited(
     and a bound device's secrets have counters of their own. Yields whether the address is
     over its limit (the body may then refuse what it can tell cheaply is unproven); failures
     over the limit are not counted again."""
-    key = rate_limit_key(scope, address or "-")
+    key = rate_limit_key(scope, address_subject(address))
     window, retry_after = _window(window_seconds)
     try:
         counted = _window_count.first(key=key, window=window)

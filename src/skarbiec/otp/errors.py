@@ -33,11 +33,15 @@ class OtpSendingLimited(RateLimited):
 
     def __init__(self, retry_after: int) -> None:
         minutes = max((retry_after + 59) // 60, 1)
-        super().__init__(
-            _("Too many SMS codes were requested in a short time. Try again in %(minutes)d min.")
-            % {"minutes": minutes},
-            retry_after=retry_after,
-        )
+        if minutes > 60:  # the day's budget
+            message = _("Too many SMS codes were requested today. Try again in %(hours)d h.") % {
+                "hours": (minutes + 59) // 60
+            }
+        else:
+            message = _(
+                "Too many SMS codes were requested in a short time. Try again in %(minutes)d min."
+            ) % {"minutes": minutes}
+        super().__init__(message, retry_after=retry_after)
 
 
 class OtpResendLimited(RateLimited):

@@ -1,5 +1,6 @@
 """The member's budget of SMS codes (R-X7): at most OTP_SEND_LIMIT codes in any window of its
-length, whatever the operation; a refusal names the wait and is not the member's mistake."""
+length, and OTP_DAILY_SEND_LIMIT in any day, whatever the operation; a refusal names the wait
+and is not the member's mistake."""
 
 import math
 from datetime import datetime, timedelta
@@ -56,9 +57,15 @@ def spend_send_budget(member: Member) -> None:
     """Refuse a code beyond OTP_SEND_LIMIT codes in any window of its length (sliding, so the
     wait it names is exact). In the caller's transaction, under the member's row lock, so
     parallel requests cannot both take the last one."""
-    limit, window = settings.OTP_SEND_LIMIT
     now = clock.now()
     _member_locked.all(member_id=member.pk)
+    # Ten minutes for the member's story (R-X7); a day for what the credit union pays: a
+    # script on a member's session must not send a code every fifty seconds all day long.
+    for limit, window in (settings.OTP_SEND_LIMIT, settings.OTP_DAILY_SEND_LIMIT):
+        _refuse_over(limit, window, member, now)
+
+
+def _refuse_over(limit: int, window: int, member: Member, now: datetime) -> None:
     # Every code SMS carries the moment its code expires (give_up_at); temporary passwords do
     # not and do not count, nor do codes given up undelivered. Only the limit-th newest code
     # in the window is read: it exists exactly when the budget is spent, and it frees the next

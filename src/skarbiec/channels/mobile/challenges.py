@@ -25,9 +25,7 @@ from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.keys import keyed_hash
 from skarbiec.core.prepared import Update, insert_new, prepared_select, prepared_update
-from skarbiec.core.throttling import (
-    consume_rate_limit,
-)
+from skarbiec.core.throttling import address_subject, consume_rate_limit
 
 CHALLENGE_TTL_SECONDS = 60
 
@@ -170,5 +168,6 @@ def issue_device_challenge(ctx: RequestContext, device_id: str = "") -> IssuedCh
     if is_bound_device(device_id):
         consume_rate_limit("mobile-challenge-device", str(device_id), per_device * 2, window_d)
     else:
-        consume_rate_limit("mobile-challenge", ctx.ip_address or "-", per_addr * 2, window)
+        address = address_subject(ctx.ip_address)
+        consume_rate_limit("mobile-challenge", address, per_addr * 2, window)
     return issue_challenge(CHALLENGE_DEVICE)

@@ -1,6 +1,10 @@
 """`skarbiec worker`: the background worker that sends queued SMS messages (R-O5, R-X2) and,
 every few minutes, deletes what expired (R-X9) and issues last month's account statements that
-are missing (R-L5: on the first day of a month, or as soon as the worker runs after it)."""
+are missing (R-L5: on the first day of a month, or as soon as the worker runs after it).
+
+Statements are issued on a thread of their own: on the first of a month every member account
+gets one, each a PDF of tens of milliseconds (seconds for a busy account), and login and
+transfer codes must not wait behind them."""
 
 import logging
 import signal
@@ -21,6 +25,34 @@ from skarbiec.otp.delivery import send_pending_sms
 from skarbiec.otp.gateways import gateway_from_settings
 
 log = logging.getLogger(__name__)
+
+#: Statements issued per pass of the statements thread.
+STATEMENT_BATCH = 50
+#: How long a stopping worker waits for the statement in hand before it leaves it (not
+#: stored: the next run issues it).
+STATEMENT_STOP_SECONDS = 30.0
+
+
+def issue_statements_until_stopped(stop: threading.Event, every: float) -> None:
+    """The statements thread: issue what is missing, batch after batch, then look again every
+    `every` seconds. Its own database connection, closed when it ends."""
+    try:
+        while not stop.is_set():
+            issued = 0
+            try:
+                close_old_connections()
+                # Idempotent: one statement per account and month (unique constraint).
+                issued = issue_monthly_statements(batch=STATEMENT_BATCH)
+                if issued:
+                    log.info("worker: %d monthly statement(s) issued", issued)
+            except DatabaseError:
+                log.exception("worker: database unavailable, statements skipped")
+            except Exception:  # noqa: BLE001 - one account's failure must not end the thread
+                log.exception("worker: a statement could not be issued")
+            if issued < STATEMENT_BATCH:
+                stop.wait(every)
+    finally:
+        connection.close()
 
 
 def _positive(kind: type) -> Any:
@@ -86,6 +118,13 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         self.stdout.write(f"worker started (gateway: {gateway.name})")
         next_purge = time.monotonic()
+        statements = threading.Thread(
+            target=issue_statements_until_stopped,
+            args=(stop, options["purge_interval"]),
+            name="statements",
+            daemon=True,
+        )
+        statements.start()
         while not stop.is_set():
             # A long-running process must not keep a connection the database has dropped
             # (never mid-transaction: a caller's atomic block, as in tests, keeps its own).
@@ -97,13 +136,6 @@ class Command(BaseCommand):
                     purge_expired_data()
                 except DatabaseError:
                     log.exception("worker: database unavailable, purge skipped")
-                try:
-                    # Idempotent: one statement per account and month (unique constraint).
-                    issued = issue_monthly_statements()
-                    if issued:
-                        log.info("worker: %d monthly statement(s) issued", issued)
-                except DatabaseError:
-                    log.exception("worker: database unavailable, statements skipped")
             try:
                 beat(SMS_WORKER)  # /readyz: a worker is alive (R-D2)
                 # Events written since the last pass join their audit chain (R-B5).
@@ -114,4 +146,5 @@ class Command(BaseCommand):
                 handled = 0
             if handled < batch:
                 stop.wait(options["interval"])
+        statements.join(STATEMENT_STOP_SECONDS)
         self.stdout.write("worker stopped")
