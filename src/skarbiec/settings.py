@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from skarbiec.operations.logs import logging_config
 
@@ -21,13 +22,28 @@ elif (_data_dir_stat := DATA_DIR.stat()).st_uid == os.getuid() and _data_dir_sta
     DATA_DIR.chmod(_data_dir_stat.st_mode & 0o7755)  # only others' and group's write go
 
 
+def checked_secret_key(key: str) -> str:
+    """A key given in the environment, refused when it is the shipped env file's placeholder or
+    too short or plain to be secret: with a known key a copy of the database would decrypt the
+    SMS bodies still queued (codes, temporary passwords) and let code hashes be searched."""
+    if key.startswith("CHANGE") or len(key) < 40 or len(set(key)) < 10:
+        raise ImproperlyConfigured(
+            "SKARBIEC_SECRET_KEY is a placeholder or too weak: set it to the output of "
+            "`openssl rand -base64 48` (at least 40 characters)."
+        )
+    return key
+
+
 def installation_secret(path: Path) -> str:
     """The key kept at `path`, made once per installation. Processes starting together take
     turns under a lock beside it, so all of them read the one key the first made; the key is
     written and flushed under a name of its own, then renamed into place and the directory
     flushed, so it appears whole or not at all, also after a power cut. An empty file (a
     start of an earlier version killed half-way) was never usable as a key: replaced."""
-    if path.exists() and path.stat().st_size:
+    if path.exists() and (found := path.stat()).st_size:
+        if found.st_uid == os.getuid() and found.st_mode & 0o077:
+            # Restored by a copy that did not keep its mode: the owner's only again (R-X9).
+            path.chmod(0o600)
         return path.read_text().strip()
     lock_fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -52,7 +68,7 @@ def installation_secret(path: Path) -> str:
 
 def _secret_key() -> str:
     if key := os.environ.get("SKARBIEC_SECRET_KEY"):
-        return key
+        return checked_secret_key(key)
     # Generated once per installation and kept in the data directory, never in the repository.
     return installation_secret(DATA_DIR / "secret_key")
 

@@ -196,3 +196,14 @@ def test_r_x10_failures_from_addresses_of_one_ipv6_network_share_one_limit(setti
         "/login/", {"login": "0000000098", "password": "Wrong#2024pl"}
     )
     assert other.status_code == 401
+
+
+def test_r_x9_counters_name_logins_and_addresses_by_a_keyed_hash():
+    """A plain hash of a 10-digit Login (or a PESEL typed in its place) is undone by trying
+    all of them; the counters' keys need the installation's key to be read."""
+    import hashlib
+
+    key = rate_limit_key("unknown-login", "85031212343")
+    assert key.startswith("unknown-login:") and len(key) == len("unknown-login:") + 40
+    assert hashlib.sha256(b"85031212343").hexdigest()[:40] not in key
+    assert key == rate_limit_key("unknown-login", "85031212343")

@@ -94,6 +94,26 @@ def test_r_d4_requests_anyone_can_send_are_logged_as_warnings_without_djangos_st
     assert [e["level"] for e in entries if e["message"] == "a real error"] == ["ERROR"]
 
 
+def test_r_d4_a_refused_request_is_logged_without_its_query():
+    """Django attaches the request to what it logs about it; its text is the whole URL, so a
+    PESEL searched in the back-office would be in the log. The line keeps the method and the
+    path, and extra text is cut short."""
+    [console] = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    stream = io.StringIO()
+    previous = console.setStream(stream)
+    try:
+        Client(HTTP_HOST="attacker.example").get("/backoffice/members/?q=85031212343")
+        logging.getLogger("skarbiec").info("long", extra={"detail": "x" * 5000})
+    finally:
+        console.setStream(previous)
+    assert "85031212343" not in stream.getvalue()
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [refused] = [e for e in entries if e["logger"] == "django.security.DisallowedHost"]
+    assert refused["request"] == "GET /backoffice/members/"
+    [long] = [e for e in entries if e["message"] == "long"]
+    assert len(long["detail"]) == 300
+
+
 @pytest.mark.django_db
 def test_r_d4_request_id_from_outside_is_used_only_behind_the_proxy(settings):
     client = Client()

@@ -32,7 +32,9 @@ def test_deleting_a_session_removes_only_that_one():
     other.create()
     one.delete()
     session_store.SessionStore().delete("no-such-key")
-    assert list(Session.objects.values_list("session_key", flat=True)) == [other.session_key]
+    assert list(Session.objects.values_list("session_key", flat=True)) == [
+        session_store.stored_key(other.session_key)
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -60,7 +62,7 @@ def test_r_w1_a_cycled_key_is_written_once_and_again_only_when_the_data_changes(
         "pending": {"member_id": 1, "attempts_left": 2},
     }
     assert session_store.SessionStore(old_key).load() == {}
-    assert not Session.objects.filter(session_key=old_key).exists()
+    assert not Session.objects.filter(session_key=session_store.stored_key(old_key)).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -88,7 +90,7 @@ def test_an_expired_session_is_not_loaded():
     store = session_store.SessionStore()
     store["member"] = "first"
     store.create()
-    Session.objects.filter(session_key=store.session_key).update(
+    Session.objects.filter(session_key=session_store.stored_key(store.session_key)).update(
         expire_date=timezone.now() - timedelta(seconds=1)
     )
     fresh = session_store.SessionStore(store.session_key)
@@ -143,3 +145,21 @@ def test_r_x8_a_locked_database_at_the_session_write_is_not_an_invalid_request(m
     monkeypatch.setattr(store, "_write", lambda sql, params: 0)
     with pytest.raises(UpdateError):
         store.save()
+
+
+@pytest.mark.django_db
+def test_r_x9_a_copy_of_the_database_opens_no_session(client):
+    """The table holds keyed hashes of the keys: a key read from a copy of the database, sent
+    as the cookie, is no session (the browser's key is nowhere in the database)."""
+    from tests.factories import make_member
+    from tests.web.login_steps import log_in
+
+    member = make_member()
+    log_in(client, member)
+    browser_key = client.cookies["skarbiec_session"].value
+    [stored] = Session.objects.values_list("session_key", flat=True)
+    assert stored == session_store.stored_key(browser_key) and browser_key not in stored
+    thief = type(client)()
+    thief.cookies["skarbiec_session"] = stored
+    assert thief.get("/start/")["Location"] == "/"
+    assert client.get("/start/").status_code == 200

@@ -7,7 +7,6 @@ Limits count per purpose (R-X10):
   can log in at once while one address guessing many Logins is stopped.
 """
 
-import hashlib
 import ipaddress
 import logging
 import math
@@ -20,6 +19,7 @@ from django.db.models import QuerySet
 from skarbiec.core import clock
 from skarbiec.core.attempts import Counter
 from skarbiec.core.errors import DomainError, NotMembersMistake, RateLimited, ServiceUnavailable
+from skarbiec.core.keys import keyed_hash
 from skarbiec.core.locks import for_update
 from skarbiec.core.models import RateLimitCounter
 from skarbiec.core.prepared import prepared_select
@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 
 def rate_limit_key(scope: str, subject: str) -> str:
-    # Logins and addresses are hashed so the table holds no personal data in clear.
-    return f"{scope}:{hashlib.sha256(subject.encode()).hexdigest()[:40]}"
+    # Logins and addresses are hashed with the installation's key: a plain hash of a 10-digit
+    # Login, a PESEL typed in its place or an IPv4 address is undone by trying them all, and a
+    # password typed into the username field would be kept as an unsalted hash (R-X9).
+    return f"{scope}:{keyed_hash('rate-limit', subject)[:40]}"
 
 
 #: The prefix of an IPv6 address that counts as one client: a household or a phone is given a

@@ -33,10 +33,27 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = request_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
+                entry[key] = _loggable(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+#: The longest text an extra field of a log line keeps.
+EXTRA_FIELD_CHARS = 300
+
+
+def _loggable(value: Any) -> Any:
+    """An extra field as it may be logged. Django attaches the request it refuses or fails on
+    (`extra={"request": …}`), whose text is the whole URL: a member's history search or a
+    PESEL typed into the back-office search would end up in the log (R-D4). A request is
+    logged as its method and path only, without the query; any other text is cut short."""
+    method, path = getattr(value, "method", None), getattr(value, "path", None)
+    if isinstance(method, str) and isinstance(path, str):
+        return f"{method} {path}"[:EXTRA_FIELD_CHARS]
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    return str(value)[:EXTRA_FIELD_CHARS]
 
 
 class ClientCausedSecurityEvents(logging.Filter):
@@ -74,5 +91,9 @@ def logging_config(level: str | None = None, fmt: str | None = None) -> dict[str
             }
         },
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"django.request": {"level": "ERROR"}},
+        "loggers": {
+            "django.request": {"level": "ERROR"},
+            # fontTools lists each PDF's glyphs at INFO: noise, and a hint of its text.
+            "fontTools": {"level": "WARNING"},
+        },
     }

@@ -11,6 +11,10 @@ round trips at each step of a login (R-W1 gives the session a new key at the pas
 - a new key for a stored session (`cycle_key`) re-keys its row in one UPDATE, so the old key
   stops working in the same statement that writes the new one;
 - the old session is deleted by one statement, without reading it first.
+
+The table holds a keyed hash of each session's key, never the key the browser sends: a copy
+of the database (a backup, a replica, read access to it) opens no member's or staff member's
+session, as it opens no app session (R-X9).
 """
 
 from contextlib import nullcontext
@@ -25,7 +29,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from skarbiec.core.keys import keyed_hash
 from skarbiec.core.prepared import prepared_select
+
+
+def stored_key(session_key: str) -> str:
+    """What the table holds for a session key: its keyed hash, cut to the column's 40
+    characters (160 bits)."""
+    return keyed_hash("web-session", session_key)[:40]
 
 
 @prepared_select
@@ -48,7 +59,8 @@ class SessionStore(DatabaseSessionStore):
         return key is not None and 8 <= len(key) <= 40 and all(c in VALID_KEY_CHARS for c in key)
 
     def _get_session_from_db(self) -> Session | None:
-        session = _live_session.first(session_key=self.session_key, now=timezone.now())
+        assert self.session_key is not None
+        session = _live_session.first(session_key=stored_key(self.session_key), now=timezone.now())
         if session is None:
             self._session_key = None
         return session
@@ -76,7 +88,7 @@ class SessionStore(DatabaseSessionStore):
                 self._write(
                     "INSERT INTO {table} (session_key, session_data, expire_date)"
                     " VALUES (%s, %s, %s)",
-                    [obj.session_key, obj.session_data, expire_date],
+                    [stored_key(obj.session_key), obj.session_data, expire_date],
                 )
             except IntegrityError as e:
                 raise CreateError from e
@@ -86,7 +98,7 @@ class SessionStore(DatabaseSessionStore):
             # which the session middleware turns into a 400 "invalid data" page.
             updated = self._write(
                 "UPDATE {table} SET session_data = %s, expire_date = %s WHERE session_key = %s",
-                [obj.session_data, expire_date, obj.session_key],
+                [obj.session_data, expire_date, stored_key(obj.session_key)],
             )
             if updated != 1:
                 raise UpdateError  # the session was deleted meanwhile (logged out elsewhere)
@@ -119,10 +131,10 @@ class SessionStore(DatabaseSessionStore):
                 "UPDATE {table} SET session_key = %s, session_data = %s, expire_date = %s"
                 " WHERE session_key = %s",
                 [
-                    obj.session_key,
+                    stored_key(obj.session_key),
                     obj.session_data,
                     connection.ops.adapt_datetimefield_value(obj.expire_date),
-                    old_key,
+                    stored_key(old_key),
                 ],
             )
         except IntegrityError:
@@ -144,4 +156,10 @@ class SessionStore(DatabaseSessionStore):
         # One statement, committed by itself: QuerySet.delete() would open a transaction.
         table = connection.ops.quote_name(self.model._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table} WHERE session_key = %s", [session_key])  # noqa: S608
+            cursor.execute(
+                f"DELETE FROM {table} WHERE session_key = %s",  # noqa: S608
+                [stored_key(session_key)],
+            )
+
+    def exists(self, session_key: str) -> bool:
+        return Session.objects.filter(session_key=stored_key(session_key)).exists()
