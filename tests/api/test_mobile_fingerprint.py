@@ -2,8 +2,10 @@
 
 import pytest
 
+from skarbiec.channels.mobile.fingerprint import ENROLMENT_AFTER_PIN_SECONDS
 from skarbiec.channels.models import FingerprintCredential, MobileChannel
 from skarbiec.client import ApiError
+from skarbiec.core import clock
 from tests.api.authenticator import SoftwareAuthenticator
 from tests.api.steps import PIN, ready_device
 
@@ -203,3 +205,34 @@ def test_r_m4_a_challenge_issued_to_one_device_is_refused_to_another(device):
     finally:
         other.close()
     assert MobileChannel.objects.get(member=member_b).failed_auth_attempts == 0
+
+
+def test_r_m4_a_fingerprint_is_enrolled_only_right_after_the_pin(device):
+    """A phone left logged in: whoever holds it has a session but not the PIN. A finger it
+    enrolled would log in without the PIN from then on, so enrolling needs a session the PIN
+    opened in the last two minutes; after that the app asks for the PIN again."""
+    ready_device(device)
+    clock.advance(ENROLMENT_AFTER_PIN_SECONDS + 1)
+    device.me()  # still active: the session is open, only not fresh from the PIN
+    for step in (
+        device.fingerprint_registration_options,
+        lambda: device.register_fingerprint("x" * 43, {}),
+    ):
+        with pytest.raises(ApiError) as e:
+            step()
+        assert (e.value.status, e.value.code) == (403, "pin_confirmation_needed")
+    device.logout()
+    device.login_pin(PIN)
+    enable_fingerprint(device)  # right after the PIN: enrolled
+    assert FingerprintCredential.objects.count() == 1
+
+
+def test_r_m4_a_session_a_fingerprint_opened_enrols_no_other_finger(device):
+    ready_device(device)
+    authenticator = enable_fingerprint(device)
+    device.logout()
+    fingerprint_login(device, authenticator)
+    with pytest.raises(ApiError) as e:
+        device.fingerprint_registration_options()
+    assert e.value.code == "pin_confirmation_needed"
+    assert FingerprintCredential.objects.count() == 1

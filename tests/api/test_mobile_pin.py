@@ -236,3 +236,26 @@ def test_stale_challenges_are_purged(device):
     clock.advance(3700)
     assert purge_stale_device_data() == 1
     assert not DeviceChallenge.objects.exists()
+
+
+@pytest.mark.django_db
+def test_r_x6_after_the_secret_key_changed_the_right_pin_is_not_counted_as_wrong(device, settings):
+    """The PIN proof's hash is keyed: under a new secret key the member's right PIN would not
+    match. It is told apart from a wrong PIN (nothing counted, never blocked) and the app is
+    told to activate again."""
+    from skarbiec.core import keys
+
+    member = ready_device(device)
+    device.logout()
+    settings.SECRET_KEY = "a-new-secret-key-after-a-compromise-" + "k" * 20
+    keys.derive_key.cache_clear()
+    try:
+        for _ in range(4):
+            with pytest.raises(ApiError) as e:
+                device.login_pin(PIN)
+            assert e.value.code == "unknown_device"
+            assert "renewed its security keys" in e.value.body["message"]
+        channel = MobileChannel.objects.get(member=member)
+        assert channel.failed_auth_attempts == 0 and channel.state == MobileChannel.State.ACTIVE
+    finally:
+        keys.derive_key.cache_clear()

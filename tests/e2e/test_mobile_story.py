@@ -261,6 +261,32 @@ def test_r_m2_r_m4_r_m5_r_w5_r_m9_mobile_story(
     expect_start(app, member)
 
 
+def test_r_m4_a_fingerprint_turned_on_later_asks_for_the_pin_first(
+    page: Page, phone: BrowserContext, app: Page
+):
+    """Enrolling a finger needs the PIN just entered (a phone left logged in must not gain
+    one): turned on from the start screen minutes after the login, the app asks for the PIN,
+    logs in with it and enrols the finger."""
+    member = _member()
+    Authenticator(phone, app)
+    web_log_in(page, member)
+    web_define_mobile_password(page, member, "Activate", MOBILE_PASSWORD)
+    app.goto("/m/")
+    app_activate(app, member, MOBILE_PASSWORD)
+    app_set_pin(app)
+    app.get_by_role("button", name="Not now").click()
+    expect_start(app, member)
+    clock.advance(150)  # the session goes on; the PIN is no longer fresh
+    app.get_by_role("button", name="Enable fingerprint login").click()
+    expect_pin_screen(app)
+    expect(app.get_by_role("status")).to_contain_text("needs your PIN")
+    app_type_pin(app, PIN)
+    expect_start(app, member)
+    expect(app.get_by_role("status")).to_have_text("Fingerprint login is on.")
+    device = MobileDevice.objects.get(member=member, state="active")
+    assert device.credentials.count() == 1
+
+
 def test_r_m6_forgotten_pin_reset_application(page: Page, phone: BrowserContext, app: Page):
     """R-M6: Reset application clears the phone's data; activation again sets a new PIN."""
     member = _member()

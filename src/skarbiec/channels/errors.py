@@ -142,6 +142,19 @@ class FingerprintRegistrationRefused(DomainError):
     status = 400
 
 
+class PinConfirmationNeeded(DomainError):
+    """A fingerprint is enrolled only right after the PIN opened the session: a session left
+    open on a phone, or opened by a fingerprint, must not add a finger that then logs in
+    without the PIN for good (R-M4, R-M5)."""
+
+    code = "pin_confirmation_needed"
+    message = _(
+        "For your security, turning on fingerprint login needs your PIN: log in with it "
+        "again and turn it on right away."
+    )
+    status = 403
+
+
 class FingerprintNotRegistered(Conflict):
     code = "fingerprint_not_registered"
     message = _("Fingerprint login is not enabled on this device. Log in with your PIN.")
@@ -152,6 +165,16 @@ class UnknownDevice(Unauthenticated):
     message = _(
         "This device is not activated for the mobile app (it may have been replaced or "
         "removed). Reset the application and activate it again."
+    )
+
+
+class PinOfAnotherKey(NotMembersMistake, UnknownDevice):
+    """The PIN was bound under a secret key the installation no longer uses (R-X6): never
+    compared, never counted; the app is activated again."""
+
+    message = _(
+        "The credit union has renewed its security keys. Reset the application and activate "
+        "it again with your Login and mobile-app password."
     )
 
 

@@ -86,6 +86,9 @@ class MobileDevice(models.Model):
     # keyed_hash("pin-proof", device_id, HMAC(device_secret, PIN)): without the device secret
     # (on the phone) and the server key (outside the database) no PIN can be tested (R-M3).
     pin_proof_hash = models.CharField(max_length=64, blank=True)
+    # The secret key the PIN proof's hash was made under (core/keys.secret_key_id); empty for
+    # PINs set before it was stored.
+    pin_key_id = models.CharField(max_length=8, blank=True, default="", db_default="")
     activated_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
@@ -153,6 +156,9 @@ class MobileSession(models.Model):
     absolute_expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=32, blank=True)
+    # Opened by the PIN (set or entered), not by a fingerprint: only such a session, and only
+    # right after, may enrol a fingerprint (channels/mobile/fingerprint.py).
+    opened_with_pin = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [models.Index(fields=["member", "revoked_at"])]

@@ -18,6 +18,13 @@ def derive_key(purpose: str) -> bytes:
     ).digest()
 
 
+def secret_key_id() -> str:
+    """A short name of the secret key in use, stored beside what only it can check (a PIN
+    proof's hash): after the key was changed, a PIN bound under the old one is told apart
+    from a wrong PIN instead of being counted as one (R-X6)."""
+    return keyed_hash("secret-key-id")[:8]
+
+
 def keyed_hash(purpose: str, *parts: str | bytes) -> str:
     mac = hmac.new(derive_key(purpose), digestmod=hashlib.sha256)
     for part in parts:

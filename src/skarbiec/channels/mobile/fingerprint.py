@@ -4,6 +4,7 @@ authenticator, plus the device key's signature (R-M4).
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ from skarbiec.channels.errors import (
     FingerprintFailed,
     FingerprintNotRegistered,
     FingerprintRegistrationRefused,
+    PinConfirmationNeeded,
 )
 from skarbiec.channels.mobile.challenges import (
     CHALLENGE_TTL_SECONDS,
@@ -73,10 +75,24 @@ def webauthn_rp() -> tuple[str, str]:
     return parts.hostname or "localhost", f"{parts.scheme}://{parts.netloc}"
 
 
+#: How long after the PIN opened the session a fingerprint may be enrolled in it.
+ENROLMENT_AFTER_PIN_SECONDS = 120
+
+
+def require_pin_just_entered(session: MobileSessionInfo) -> None:
+    """Enrolling a fingerprint is a step up: only in a session the PIN opened (set or entered)
+    in the last two minutes. A bearer token alone (a phone left logged in, a session a
+    fingerprint opened) must not add a finger that logs in without the PIN from then on."""
+    fresh = clock.now() - session.opened_at <= timedelta(seconds=ENROLMENT_AFTER_PIN_SECONDS)
+    if not (session.opened_with_pin and fresh):
+        raise PinConfirmationNeeded()
+
+
 def fingerprint_registration_options(session: MobileSessionInfo) -> dict[str, Any]:
     """WebAuthn creation options for a platform authenticator, user verification required."""
     member, device = session.member, session.device
     require_usable_channel(member)
+    require_pin_just_entered(session)
     challenge = issue_challenge(CHALLENGE_WEBAUTHN_REGISTER, device.device_id)
     rp_id, _origin = webauthn_rp()
     options = generate_registration_options(
@@ -105,6 +121,7 @@ def register_fingerprint(
 ) -> None:
     member, device = session.member, session.device
     require_usable_channel(member)
+    require_pin_just_entered(session)
     consume_challenge(challenge, CHALLENGE_WEBAUTHN_REGISTER, device.device_id)
     rp_id, origin = webauthn_rp()
     try:

@@ -17,6 +17,7 @@ from skarbiec.channels.errors import (
     MobileChannelBlocked,
     MobileChannelDisabled,
     PinAlreadySet,
+    PinOfAnotherKey,
     PinRejected,
     PinRequired,
     UnknownDevice,
@@ -40,7 +41,7 @@ from skarbiec.core.attempt_counts import reset_count
 from skarbiec.core.attempts import Counter, DigestGuess, Guess, ReportedFailure, check_secret
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, InvalidInput
-from skarbiec.core.keys import keyed_hash
+from skarbiec.core.keys import keyed_hash, secret_key_id
 from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import Update, prepared_select, prepared_update
 from skarbiec.members.models import Member
@@ -110,10 +111,11 @@ def set_pin(
         if channel.state != MobileChannel.State.ACTIVE:
             raise MobileChannelBlocked.of(member.credit_union)
         locked.pin_proof_hash = _pin_proof_hash(locked.device_id, proof)
+        locked.pin_key_id = secret_key_id()
         locked.last_used_at = clock.now()
-        locked.save(update_fields=["pin_proof_hash", "last_used_at"])
+        locked.save(update_fields=["pin_proof_hash", "pin_key_id", "last_used_at"])
         record_member_event("mobile_pin_set", member, ctx, device=locked.device_id)
-        return open_session(member, locked)
+        return open_session(member, locked, with_pin=True)
 
 
 @prepared_select
@@ -207,7 +209,7 @@ def login_with(
         if before_session is not None:
             before_session()
         record_member_event("mobile_login", member, ctx, method=method, device=device.device_id)
-        return open_session(member, device)
+        return open_session(member, device, with_pin=method == "pin")
 
     return check_secret(AuthCounter(member, device, method, wrong, ctx), guess, logged_in)
 
@@ -240,6 +242,10 @@ def pin_login(
         require_usable_channel(member)
         if not device.pin_proof_hash:
             raise PinRequired()
+        if device.pin_key_id and device.pin_key_id != secret_key_id():
+            # The installation's key was changed: this PIN can no longer be checked, and the
+            # member's right PIN must not count as wrong. Activating again binds a new one.
+            raise PinOfAnotherKey()
         check_device_at_login(member, device, device_info)
         guess = DigestGuess(device.pin_proof_hash, _pin_proof_hash(device.device_id, proof))
         return login_with(member, device, "pin", WrongPin, guess, ctx)

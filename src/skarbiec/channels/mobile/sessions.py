@@ -42,6 +42,8 @@ class MobileSessionInfo:
     device: MobileDevice
     idle_expires_at: datetime
     absolute_expires_at: datetime
+    opened_at: datetime
+    opened_with_pin: bool
 
 
 SLIDE_WRITE_INTERVAL = timedelta(seconds=5)
@@ -64,7 +66,9 @@ def _slide(session_id: int, now: datetime) -> Update:
     return MobileSession.objects.filter(pk=session_id), {"last_seen_at": now}
 
 
-def open_session(member: Member, device: MobileDevice) -> MobileSessionToken:
+def open_session(
+    member: Member, device: MobileDevice, *, with_pin: bool = False
+) -> MobileSessionToken:
     policy = member.credit_union
     token = secrets.token_urlsafe(32)
     now = clock.now()
@@ -77,6 +81,7 @@ def open_session(member: Member, device: MobileDevice) -> MobileSessionToken:
             created_at=now,
             last_seen_at=now,
             absolute_expires_at=absolute,
+            opened_with_pin=with_pin,
         )
     )
     return MobileSessionToken(token, device.device_id, policy.idle_timeout_seconds, absolute)
@@ -122,6 +127,8 @@ def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSession
         device=session.device,
         idle_expires_at=min(session.last_seen_at + idle, session.absolute_expires_at),
         absolute_expires_at=session.absolute_expires_at,
+        opened_at=session.created_at,
+        opened_with_pin=session.opened_with_pin,
     )
 
 

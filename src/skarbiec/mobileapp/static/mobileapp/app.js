@@ -37,6 +37,9 @@
   let warnCountdown = null;
   let warnReturnFocus = null;
   let lastKeepAlive = 0;
+  // The server enrols a fingerprint only right after the PIN: asked for it, the app logs in
+  // with the PIN again and then goes on enrolling.
+  let enrolAfterPin = false;
   let greetingName = null;
 
   const $ = (sel) => document.querySelector(sel);
@@ -602,6 +605,11 @@
       showStatus(t("fingerprint_enabled"));
       await showStart();
     } catch (err) {
+      if (err.code === "pin_confirmation_needed") {
+        enrolAfterPin = true;
+        lock(err.message);
+        return;
+      }
       await handleError(err);
     }
   }
@@ -668,6 +676,11 @@
         pin_proof: proof, device: await deviceInfo(),
       });
       startSession(session);
+      if (enrolAfterPin) {
+        enrolAfterPin = false;
+        await enableFingerprint();
+        return;
+      }
       await showStart();
     } catch (err) {
       await handleError(err);
