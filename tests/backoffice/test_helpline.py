@@ -136,3 +136,22 @@ def test_r_b3_no_back_office_url_unblocks_the_mobile_app():
             assert "refuse" in (pattern.callback.__doc__ or "") or "refused" in (
                 pattern.callback.__doc__ or ""
             )
+
+
+def test_r_b5_whom_staff_looked_up_is_recorded_but_not_what_they_typed(
+    helpline_client, member, helpline
+):
+    """Banking secrecy: who searched, whom the search showed and whose page was opened are in
+    the audit log; the PESEL typed is not. The member page's last events leave them out."""
+    helpline_client.get("/backoffice/members/", {"q": member.pesel})
+    page = helpline_client.get(f"/backoffice/members/{member.pk}/")
+    searched = AuditEvent.objects.get(event="members_searched")
+    assert searched.data == {"by": "number", "shown": [member.pk]}
+    actor = f"staff:{helpline.user.username}"
+    assert searched.actor == actor and member.pesel not in str(searched.data)
+    viewed = AuditEvent.objects.get(event="member_viewed")
+    assert (viewed.member_id, viewed.actor) == (member.pk, actor)
+    assert b"member_viewed" not in page.content and b"members_searched" not in page.content
+    helpline_client.get("/backoffice/audit/export.csv", {"member": member.login})
+    exported = AuditEvent.objects.get(event="audit_exported")
+    assert exported.data["filter"] == {"member": member.login} and exported.data["rows"] >= 1

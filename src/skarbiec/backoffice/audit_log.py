@@ -5,14 +5,16 @@ Only the staff member's own credit union's events (`scope.audit_events_of`, R-B6
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from skarbiec.audit.models import AuditEvent
+from skarbiec.audit.services import record_event
 from skarbiec.backoffice.scope import audit_events_of, members_of
+from skarbiec.core.context import RequestContext
 from skarbiec.core.spreadsheets import inert_cell
 from skarbiec.members.models import StaffProfile
 
@@ -72,8 +74,15 @@ COLUMNS = ["time", "chain", "seq", "event", "member_login", "staff_or_actor", "c
            "ip_address", "device", "data"]  # fmt: skip
 
 
-def events_csv(staff: StaffProfile, f: AuditFilter) -> bytes:
+def events_csv(staff: StaffProfile, f: AuditFilter, ctx: RequestContext) -> bytes:
+    """The filtered events as CSV; the export itself is recorded, with its filter (R-B5)."""
     events = list(filtered_events(staff, f)[:EXPORT_LIMIT])
+    record_event(
+        "audit_exported",
+        ctx,
+        credit_union_id=staff.credit_union_id,
+        data={"rows": len(events), "filter": {k: str(v) for k, v in asdict(f).items() if v}},
+    )
     logins = _logins(staff, events)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")

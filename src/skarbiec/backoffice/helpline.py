@@ -29,6 +29,9 @@ from skarbiec.ledger.models import Account, Order
 from skarbiec.members.models import Member, StaffProfile
 
 SEARCH_LIMIT = 50
+#: Staff reading members' data (R-B5: who looked at whom). Not shown among a member's last
+#: events on the helpline page, which they would crowd out.
+STAFF_READ_EVENTS = ("members_searched", "member_viewed", "audit_exported")
 PENDING_ORDER_STATES = (
     Order.State.AWAITING_AUTHORIZATION,
     Order.State.PENDING,
@@ -36,9 +39,10 @@ PENDING_ORDER_STATES = (
 )
 
 
-def search_members(staff: StaffProfile, query: str) -> list[Member]:
+def search_members(staff: StaffProfile, query: str, ctx: RequestContext) -> list[Member]:
     """By Login, PESEL, phone (any common spelling) or name; only the staff member's own credit
-    union (R-B6)."""
+    union (R-B6). The audit log records whom the search showed, not what was typed: a PESEL
+    searched for is not kept there (R-B5)."""
     query = " ".join((query or "").split())[:100]
     if len(query) < 2:
         return []
@@ -51,8 +55,16 @@ def search_members(staff: StaffProfile, query: str) -> list[Member]:
     for word in words:
         name &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
     condition |= name
-    found = members_of(staff).filter(condition).order_by("last_name", "first_name", "pk")
-    return list(found[:SEARCH_LIMIT])
+    found = list(
+        members_of(staff).filter(condition).order_by("last_name", "first_name", "pk")[:SEARCH_LIMIT]
+    )
+    record_event(
+        "members_searched",
+        ctx,
+        credit_union_id=staff.credit_union_id,
+        data={"by": "number" if digits.isdigit() else "name", "shown": [m.pk for m in found]},
+    )
+    return found
 
 
 @dataclass(frozen=True)
@@ -68,8 +80,10 @@ class MemberOverview:
     events: list[AuditEvent]
 
 
-def member_overview(staff: StaffProfile, member_id: object) -> MemberOverview:
+def member_overview(staff: StaffProfile, member_id: object, ctx: RequestContext) -> MemberOverview:
+    """The helpline's page of one member; opening it is recorded (R-B5)."""
     member = member_of(staff, member_id)
+    record_event("member_viewed", ctx, credit_union_id=member.credit_union_id, member_id=member.pk)
     web = WebChannel.objects.get(member=member)
     return MemberOverview(
         member=member,
@@ -83,7 +97,12 @@ def member_overview(staff: StaffProfile, member_id: object) -> MemberOverview:
         pending_orders=list(
             Order.objects.filter(member=member, state__in=PENDING_ORDER_STATES).order_by("-pk")[:20]
         ),
-        events=list(audit_events_of(staff).filter(member_id=member.pk).order_by("-pk")[:20]),
+        events=list(
+            audit_events_of(staff)
+            .filter(member_id=member.pk)
+            .exclude(event__in=STAFF_READ_EVENTS)
+            .order_by("-pk")[:20]
+        ),
     )
 
 

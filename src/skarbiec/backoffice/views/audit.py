@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from skarbiec.backoffice import audit_log
-from skarbiec.backoffice.views.access import current_staff, staff_required
+from skarbiec.backoffice.views.access import current_staff, staff_ctx, staff_required
 from skarbiec.core.bounds import DayField
 
 
@@ -88,7 +88,9 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = HttpResponse(audit_log.events_csv(staff, f), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        audit_log.events_csv(staff, f, staff_ctx(request)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     response["Cache-Control"] = "no-store"
     return response

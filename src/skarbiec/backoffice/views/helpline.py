@@ -23,7 +23,7 @@ from skarbiec.core.errors import DomainError, NotFound
 @staff_required("find_members")
 def members(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:100]
-    found = helpline.search_members(current_staff(request), query)
+    found = helpline.search_members(current_staff(request), query, staff_ctx(request))
     return render(
         request,
         "backoffice/members.html",
@@ -34,7 +34,7 @@ def members(request: HttpRequest) -> HttpResponse:
 def _member_page(
     request: HttpRequest, member_id: int, error: DomainError | None = None
 ) -> HttpResponse:
-    overview = helpline.member_overview(current_staff(request), member_id)
+    overview = helpline.member_overview(current_staff(request), member_id, staff_ctx(request))
     context = {"o": overview, "m": overview.member, "error": error, "done": pop_flash(request)}
     return render(request, "backoffice/member.html", context, status=error.status if error else 200)
 
