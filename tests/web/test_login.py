@@ -352,3 +352,23 @@ def test_r_x6_r_x7_the_sms_send_limit_never_locks_out_a_right_password(client, s
     assert not AuditEvent.objects.filter(member_id=member.pk, event="web_login_failed").exists()
     clock.advance(600)
     log_in(client, member)
+
+
+@pytest.mark.django_db
+def test_r_t3_an_unknown_logins_failures_counted_before_the_upgrade_go_on(client):
+    """Counters were once named by a plain SHA-256 of the Login. A real Login's failures
+    survive the upgrade that made them keyed hashes; so do an unknown one's, or trying it
+    again after the upgrade would answer "2 attempts left" where a real one says 1."""
+    import hashlib
+
+    from skarbiec.core.models import RateLimitCounter
+
+    unknown = "0000000042"
+    RateLimitCounter.objects.create(
+        key=f"unknown-login:{hashlib.sha256(unknown.encode()).hexdigest()[:40]}",
+        window_start=0,
+        count=1,
+    )
+    answer = _login(client, unknown, WRONG).content.decode()
+    assert "1 attempt left." in answer
+    assert RateLimitCounter.objects.filter(window_start=0).count() == 1

@@ -7,6 +7,7 @@ Limits count per purpose (R-X10):
   can log in at once while one address guessing many Logins is stopped.
 """
 
+import hashlib
 import ipaddress
 import logging
 import math
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from skarbiec.core import clock
 from skarbiec.core.attempts import Counter
@@ -170,13 +171,30 @@ class UnknownLoginCounter(Counter[RateLimitCounter]):
         blocked: Callable[[], DomainError],
     ) -> None:
         self.key = rate_limit_key(scope, login)
+        self._plain_hash_key = f"{scope}:{hashlib.sha256(login.encode()).hexdigest()[:40]}"
         self.limit = limit
         self._wrong = wrong
         self._blocked = blocked
 
     def lock(self) -> RateLimitCounter:
-        RateLimitCounter.objects.get_or_create(key=self.key, window_start=0)
+        _row, created = RateLimitCounter.objects.get_or_create(key=self.key, window_start=0)
+        if created:
+            self._carry_over_plain_hash_count()
         return for_update(RateLimitCounter.objects).get(key=self.key, window_start=0)
+
+    def _carry_over_plain_hash_count(self) -> None:
+        """Failures counted before counters were named by a keyed hash (an installation
+        upgraded across that change) go on counting: a real Login's failures survive the upgrade,
+        and an unknown Login's walk toward "blocked" must too, or trying one again after the
+        upgrade would tell it apart (R-T3). In the transaction that created the new row."""
+        old = RateLimitCounter.objects.filter(key=self._plain_hash_key, window_start=0).first()
+        if old is None:
+            return
+        settled = max(old.count - old.count_in_flight, 0)
+        RateLimitCounter.objects.filter(key=self.key, window_start=0).update(
+            count=F("count") + settled
+        )
+        old.delete()
 
     def exhausted(self, row: RateLimitCounter) -> DomainError:
         return self._blocked()
