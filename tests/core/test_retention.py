@@ -23,8 +23,9 @@ from skarbiec.core.errors import DomainError
 from skarbiec.core.models import RateLimitCounter
 from skarbiec.core.throttling import UnknownLoginCounter, consume_rate_limit
 from skarbiec.operations.retention import purge_expired_data
-from skarbiec.otp.models import Confirmation
+from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.operations import start_confirmation
+from skarbiec.otp.sms import queue_sms
 from tests.api.steps import PIN, ready_device
 from tests.factories import make_member
 from tests.otp.kinds import TEST_OPERATION
@@ -88,6 +89,20 @@ def test_r_x9_codes_that_expired_over_an_hour_ago_are_deleted_whatever_their_sta
     assert Confirmation.objects.get(pk=never_typed.pk).state == Confirmation.State.OPEN
     assert purge_expired_data()["one_time_codes"] == 2
     assert list(Confirmation.objects.filter(member=member)) == [live]
+
+
+def test_r_x9_sms_records_are_kept_90_days_and_queued_ones_until_they_are_sent():
+    member = make_member()  # its temporary password SMS, queued
+    queued = SmsMessage.objects.get(member=member)
+    sent = queue_sms(member.phone, "sent long ago", member)
+    SmsMessage.objects.filter(pk=sent.pk).update(state=SmsMessage.State.SENT)
+    clock.advance(90 * 24 * HOUR - 60)
+    assert purge_expired_data()["sms_records"] == 0
+    recent = queue_sms(member.phone, "sent lately", member)
+    SmsMessage.objects.filter(pk=recent.pk).update(state=SmsMessage.State.SENT)
+    clock.advance(120)
+    assert purge_expired_data()["sms_records"] == 1
+    assert set(SmsMessage.objects.values_list("pk", flat=True)) == {queued.pk, recent.pk}
 
 
 def test_r_x9_expired_web_sessions_are_deleted():

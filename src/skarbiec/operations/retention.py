@@ -12,7 +12,7 @@ from django.utils import timezone
 from skarbiec.channels.mobile.challenges import purge_stale_device_data
 from skarbiec.channels.purge import purge_ended_mobile_sessions
 from skarbiec.core.throttling import purge_old_rate_limit_windows
-from skarbiec.otp.purge import purge_expired_codes
+from skarbiec.otp.purge import purge_expired_codes, purge_old_sms_records
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ def purge_expired_data() -> dict[str, int]:
         "one_time_codes": purge_expired_codes(),
         "web_sessions": purge_expired_web_sessions(),
         "mobile_sessions": purge_ended_mobile_sessions(),
+        "sms_records": purge_old_sms_records(),
     }
     log.info("purged expired data: %s", ", ".join(f"{k}={v}" for k, v in purged.items()))
     return purged
