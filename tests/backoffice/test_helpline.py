@@ -155,3 +155,21 @@ def test_r_b5_whom_staff_looked_up_is_recorded_but_not_what_they_typed(
     helpline_client.get("/backoffice/audit/export.csv", {"member": member.login})
     exported = AuditEvent.objects.get(event="audit_exported")
     assert exported.data["filter"] == {"member": member.login} and exported.data["rows"] >= 1
+
+
+def test_r_b3_the_helpline_sees_a_members_accounts_but_not_their_balances(
+    helpline_client, clerk_client, member
+):
+    """Banking secrecy: the helpline answers about channels and devices and needs the
+    accounts' names and numbers, not what is on them; the clerk who pays cash does."""
+    from skarbiec.ledger.accounts import deposit_cash, open_account
+    from skarbiec.ledger.amounts import format_amount
+
+    account = open_account(member, "current", CLI)
+    deposit_cash(account, 1234_56, CLI)
+    helpline = helpline_client.get(f"/backoffice/members/{member.pk}/").content.decode()
+    clerk = clerk_client.get(f"/backoffice/members/{member.pk}/").content.decode()
+    for page in (helpline, clerk):
+        assert account.number[-4:] in page.replace(" ", "")
+    shown = format_amount(1234_56, "en")  # the staff pages of these clients are in English
+    assert shown not in helpline and shown in clerk

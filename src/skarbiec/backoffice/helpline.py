@@ -76,6 +76,9 @@ class MemberOverview:
     web_last_login_at: object
     mobile: MobileChannelOverview
     accounts: list[Account]
+    # Balances are for the staff who pay cash in and out; the helpline needs the accounts'
+    # names and numbers, not what is on them (banking secrecy: need to know).
+    shows_balances: bool
     pending_orders: list[Order]
     events: list[AuditEvent]
 
@@ -94,6 +97,7 @@ def member_overview(staff: StaffProfile, member_id: object, ctx: RequestContext)
         web_last_login_at=web.last_login_at,
         mobile=mobile_channel_overview(member),
         accounts=list(Account.objects.filter(member=member).order_by("kind", "pk")),
+        shows_balances=staff.user.has_perm("members.handle_cash"),
         pending_orders=list(
             Order.objects.filter(member=member, state__in=PENDING_ORDER_STATES).order_by("-pk")[:20]
         ),
