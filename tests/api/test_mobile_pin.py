@@ -259,3 +259,30 @@ def test_r_x6_after_the_secret_key_changed_the_right_pin_is_not_counted_as_wrong
         assert channel.failed_auth_attempts == 0 and channel.state == MobileChannel.State.ACTIVE
     finally:
         keys.derive_key.cache_clear()
+
+
+@pytest.mark.django_db
+def test_r_x6_a_pin_bound_before_the_key_id_was_stored_is_noted_at_its_next_login(device, settings):
+    """Devices from before the upgrade have no key id: the next right PIN notes it, so a later
+    change of the secret key is told apart from a wrong PIN for them too."""
+    from skarbiec.channels.models import MobileDevice
+    from skarbiec.core import keys
+
+    member = ready_device(device)
+    MobileDevice.objects.filter(member=member).update(pin_key_id="")
+    device.logout()
+    device.login_pin(PIN)
+    assert MobileDevice.objects.get(member=member, state="active").pin_key_id == (
+        keys.secret_key_id()
+    )
+    device.logout()
+    settings.SECRET_KEY = "a-new-secret-key-after-a-compromise-" + "k" * 20
+    keys.derive_key.cache_clear()
+    try:
+        for _ in range(3):
+            with pytest.raises(ApiError) as e:
+                device.login_pin(PIN)
+            assert e.value.code == "unknown_device"
+        assert MobileChannel.objects.get(member=member).state == MobileChannel.State.ACTIVE
+    finally:
+        keys.derive_key.cache_clear()

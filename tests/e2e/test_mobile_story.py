@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import BrowserContext, CDPSession, Page, expect
 
-from skarbiec.channels.models import MobileChannel, MobileDevice
+from skarbiec.channels.models import MobileChannel, MobileDevice, MobileSession
 from skarbiec.core import clock
 from skarbiec.members.models import Member
 from tests.e2e.conftest import PhoneContext
@@ -280,6 +280,8 @@ def test_r_m4_a_fingerprint_turned_on_later_asks_for_the_pin_first(
     app.get_by_role("button", name="Enable fingerprint login").click()
     expect_pin_screen(app)
     expect(app.get_by_role("status")).to_contain_text("needs your PIN")
+    # The session that could not enrol was ended, not left open behind the PIN screen.
+    assert not MobileSession.objects.filter(member=member, revoked_at__isnull=True).exists()
     app_type_pin(app, PIN)
     expect_start(app, member)
     expect(app.get_by_role("status")).to_have_text("Fingerprint login is on.")

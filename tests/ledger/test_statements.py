@@ -230,3 +230,23 @@ def test_r_x5_a_polish_statement_names_the_account_and_writes_dates_in_polish(mo
     assert "Konto osobiste" in text and "Current account" not in text
     assert "Wpłata gotówkowa" in text and "Cash deposit" not in text
     assert "01.03.2027" in text and "01-03-2027" not in text
+
+
+def test_r_l5_an_account_whose_statement_cannot_be_drawn_stops_no_other(monkeypatch):
+    """The worker goes through the accounts in order: one that fails to draw (a glyph the
+    font lacks, say) is logged and left for the next pass, the accounts after it get theirs."""
+    from skarbiec.ledger import statements
+
+    _first, failing = member_with_account(balance_minor=10_00)
+    _second, healthy = member_with_account(balance_minor=10_00)
+    clock.advance(40 * DAY)
+    real_render = statements.render_statement
+
+    def render(document: statements.StatementDocument, language: str) -> bytes:
+        if document.account.pk == failing.pk:
+            raise ValueError("a glyph the font lacks")
+        return real_render(document, language)
+
+    monkeypatch.setattr(statements, "render_statement", render)
+    assert issue_monthly_statements() == 1
+    assert list(Statement.objects.values_list("account", flat=True)) == [healthy.pk]

@@ -62,6 +62,7 @@ def test_r_d1_error_pages_for_nginx_in_both_languages_html_and_json(tmp_path: Pa
 REVIEWED_DATA_MIGRATIONS = {
     ("members", "0004_staff_roles"): "creates the staff groups and permissions (R-B1)",
     ("ledger", "0007_outgoing_batch_written"): "marks the batches already on disk written (R-L3)",
+    ("core", "0003_rate_limit_keyed_names"): "renames rate-limit counters by a keyed hash (R-X9)",
 }
 
 

@@ -163,3 +163,19 @@ def test_r_x9_a_copy_of_the_database_opens_no_session(client):
     thief.cookies["skarbiec_session"] = stored
     assert thief.get("/start/")["Location"] == "/"
     assert client.get("/start/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x9_the_async_session_methods_keep_the_key_hashed_too():
+    from asgiref.sync import async_to_sync
+
+    store = session_store.SessionStore()
+    store["member"] = "first"
+    async_to_sync(store.acreate)()
+    [stored] = Session.objects.values_list("session_key", flat=True)
+    assert stored == session_store.stored_key(store.session_key)
+    loaded = session_store.SessionStore(store.session_key)
+    assert async_to_sync(loaded.aload)() == {"member": "first"}
+    assert async_to_sync(loaded.aexists)(store.session_key)
+    async_to_sync(loaded.adelete)()
+    assert not Session.objects.exists()

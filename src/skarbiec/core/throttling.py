@@ -32,7 +32,17 @@ def rate_limit_key(scope: str, subject: str) -> str:
     # Logins and addresses are hashed with the installation's key: a plain hash of a 10-digit
     # Login, a PESEL typed in its place or an IPv4 address is undone by trying them all, and a
     # password typed into the username field would be kept as an unsalted hash (R-X9).
-    return f"{scope}:{keyed_hash('rate-limit', subject)[:40]}"
+    return keyed_rate_limit_key(scope, plain_digest(subject))
+
+
+def plain_digest(subject: str) -> str:
+    """How counters named their subject before they were keyed (and inside the keyed name, so
+    that core/migrations/0003 could rename the old rows in place)."""
+    return hashlib.sha256(subject.encode()).hexdigest()[:40]
+
+
+def keyed_rate_limit_key(scope: str, digest: str) -> str:
+    return f"{scope}:{keyed_hash('rate-limit', digest)[:40]}"
 
 
 #: The prefix of an IPv6 address that counts as one client: a household or a phone is given a
@@ -171,7 +181,7 @@ class UnknownLoginCounter(Counter[RateLimitCounter]):
         blocked: Callable[[], DomainError],
     ) -> None:
         self.key = rate_limit_key(scope, login)
-        self._plain_hash_key = f"{scope}:{hashlib.sha256(login.encode()).hexdigest()[:40]}"
+        self._plain_hash_key = f"{scope}:{plain_digest(login)}"
         self.limit = limit
         self._wrong = wrong
         self._blocked = blocked
@@ -183,10 +193,11 @@ class UnknownLoginCounter(Counter[RateLimitCounter]):
         return for_update(RateLimitCounter.objects).get(key=self.key, window_start=0)
 
     def _carry_over_plain_hash_count(self) -> None:
-        """Failures counted before counters were named by a keyed hash (an installation
-        upgraded across that change) go on counting: a real Login's failures survive the upgrade,
-        and an unknown Login's walk toward "blocked" must too, or trying one again after the
-        upgrade would tell it apart (R-T3). In the transaction that created the new row."""
+        """Failures counted under a plain hash by an instance of the previous version while
+        core/migrations/0003 renamed the rows (a rolling upgrade) go on counting: a real
+        Login's failures survive the upgrade, and an unknown Login's walk toward "blocked"
+        must too, or trying one again after the upgrade would tell it apart (R-T3). In the
+        transaction that created the new row."""
         old = RateLimitCounter.objects.filter(key=self._plain_hash_key, window_start=0).first()
         if old is None:
             return

@@ -9,10 +9,11 @@ entries are append-only and booked at the time of booking, so a past month never
 after its statement is issued.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +24,8 @@ from skarbiec.ledger.errors import InvalidOrderDetails
 from skarbiec.ledger.models import Account, LedgerEntry, Statement
 from skarbiec.ledger.statement_pdf import StatementDocument, render_statement
 from skarbiec.members.models import Member
+
+log = logging.getLogger(__name__)
 
 MAX_LISTED_MONTHS = 24
 
@@ -162,6 +165,12 @@ def issue_monthly_statements(today: date | None = None, batch: int = 500) -> int
     )
     issued = 0
     for account in missing:
-        issue_statement(account, period)
+        try:
+            issue_statement(account, period)
+        except DatabaseError:
+            raise  # the database is away: the next pass tries them all again
+        except Exception:  # noqa: BLE001 - one account that cannot be drawn stops no other
+            log.exception("statement of account %s for %s could not be issued", account.pk, period)
+            continue
         issued += 1
     return issued

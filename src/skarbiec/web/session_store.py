@@ -21,6 +21,7 @@ from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
@@ -163,3 +164,23 @@ class SessionStore(DatabaseSessionStore):
 
     def exists(self, session_key: str) -> bool:
         return Session.objects.filter(session_key=stored_key(session_key)).exists()
+
+    # Django's async session methods read and write the key the browser sends, past the
+    # methods above. Nothing async uses the session today; any that does goes through them.
+    async def aload(self) -> dict[str, Any]:
+        return await sync_to_async(self.load)()
+
+    async def aexists(self, session_key: str) -> bool:
+        return await sync_to_async(self.exists)(session_key)
+
+    async def acreate(self) -> None:
+        await sync_to_async(self.create)()
+
+    async def asave(self, must_create: bool = False) -> None:
+        await sync_to_async(self.save)(must_create)
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        await sync_to_async(self.delete)(session_key)
+
+    async def acycle_key(self) -> None:
+        await sync_to_async(self.cycle_key)()

@@ -206,6 +206,12 @@ def login_with(
         # One statement checks the device is still bound and notes its use.
         if not _note_device_use.run(device_pk=device.pk, now=clock.now()):
             raise DeviceRemovedMeanwhile()
+        if method == "pin" and not device.pin_key_id:
+            # A PIN bound before the key's id was stored just matched under this key: noted,
+            # so that after a change of key it is told apart from a wrong one (R-X6).
+            MobileDevice.objects.filter(pk=device.pk, pin_key_id="").update(
+                pin_key_id=secret_key_id()
+            )
         if before_session is not None:
             before_session()
         record_member_event("mobile_login", member, ctx, method=method, device=device.device_id)

@@ -29,7 +29,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         SQLite (its busy timeout): a transaction that holds a lock for long (a stuck
         administrator's session, a migration) gets requests a 503 instead of hanging them, and
         a wrong secret's settlement ends well within the in-flight window (R-X6). Set on the
-        session, not as a startup option, so it holds behind PgBouncer too."""
+        session; behind PgBouncer's transaction pooling a session setting does not follow the
+        connection, so docs/scaling.md has the role carry it (`ALTER ROLE … SET`)."""
         super().init_connection_state()
         milliseconds = int(settings.DATABASE_LOCK_WAIT_SECONDS * 1000)
         with self.connection.cursor() as cursor:

@@ -607,6 +607,8 @@
     } catch (err) {
       if (err.code === "pin_confirmation_needed") {
         enrolAfterPin = true;
+        // The session that may not enrol is ended, not left open behind the PIN screen.
+        try { await api("POST", "/logout", {}, true); } catch (e) { /* it ends anyway */ }
         lock(err.message);
         return;
       }
@@ -635,6 +637,7 @@
         device_id: deviceId, challenge: options.challenge, credential, signature,
         device: await deviceInfo(),
       });
+      enrolAfterPin = false; // the member chose the finger: no enrolment behind their back
       startSession(session);
       await showStart();
     } catch (err) {
