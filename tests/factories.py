@@ -43,7 +43,9 @@ def make_member(
         temporary_password=password,
     )
     member.must_change_password = overrides.get("must_change_password", "") == "yes"
-    member.save(update_fields=["must_change_password"])
+    if not member.must_change_password:
+        member.temporary_password_expires_at = None  # as when the member sets their own
+    member.save(update_fields=["must_change_password", "temporary_password_expires_at"])
     return member
 
 

@@ -269,6 +269,10 @@ RATE_LIMIT_PER_LOGIN = (int(os.environ.get("SKARBIEC_RATE_LIMIT_PER_LOGIN", "10"
 OTP_SEND_LIMIT = (int(os.environ.get("SKARBIEC_OTP_SEND_LIMIT", "12")), 600)
 # And in any 24 hours: what one member's codes may cost the credit union in a day.
 OTP_DAILY_SEND_LIMIT = (int(os.environ.get("SKARBIEC_OTP_DAILY_SEND_LIMIT", "100")), 86400)
+# Days a temporary internet-service password (onboarding, unblock by staff) stays valid (R-W1).
+TEMPORARY_PASSWORD_DAYS = int(os.environ.get("SKARBIEC_TEMPORARY_PASSWORD_DAYS", "7"))
+if not 1 <= TEMPORARY_PASSWORD_DAYS <= 90:
+    raise ImproperlyConfigured("SKARBIEC_TEMPORARY_PASSWORD_DAYS must be between 1 and 90.")
 # Codes per operation, the first and its resends, also across starting it again (R-X7). Raised
 # only by the benchmark, whose members begin many web logins a minute.
 OTP_CODES_PER_OPERATION = int(os.environ.get("SKARBIEC_OTP_CODES_PER_OPERATION", "4"))

@@ -77,6 +77,49 @@ def test_r_b3_unblock_web_sends_a_new_temporary_password_and_is_refused_when_not
     assert AuditEvent.objects.get(event="web_channel_unblocked").actor == "staff:ola.helpline"
 
 
+def test_r_b3_r_w1_an_expired_temporary_password_shows_on_the_member_page_and_is_renewed(
+    helpline_client, cu
+):
+    from datetime import timedelta
+
+    from skarbiec.core import clock
+    from skarbiec.members.models import Member
+    from tests.factories import make_member
+
+    member = make_member(cu, must_change_password="yes")
+    page = helpline_client.get(f"/backoffice/members/{member.pk}/")
+    assert b'data-temporary-password="valid"' in page.content
+    # Expired (the staff session would not survive moving the clock by days).
+    expired = clock.now() - timedelta(seconds=1)
+    Member.objects.filter(pk=member.pk).update(temporary_password_expires_at=expired)
+    page = helpline_client.get(f"/backoffice/members/{member.pk}/")
+    assert b'data-temporary-password="expired"' in page.content
+    renew = f"/backoffice/members/{member.pk}/web/temporary-password/"
+    assert renew.encode() in page.content
+    sms_before = SmsMessage.objects.filter(member=member).count()
+    assert helpline_client.post(renew).status_code == 302
+    page = helpline_client.get(f"/backoffice/members/{member.pk}/")
+    assert b'data-temporary-password="valid"' in page.content and b"data-done" in page.content
+    assert SmsMessage.objects.filter(member=member).count() == sms_before + 1
+    event = AuditEvent.objects.get(event="temporary_password_renewed")
+    assert event.actor == "staff:ola.helpline" and event.member_id == member.pk
+
+
+def test_r_b3_no_temporary_password_is_renewed_over_the_members_own(
+    helpline_client, clerk_client, member
+):
+    page = helpline_client.get(f"/backoffice/members/{member.pk}/")
+    renew = f"/backoffice/members/{member.pk}/web/temporary-password/"
+    assert renew.encode() not in page.content and b"data-temporary-password" not in page.content
+    before = member.web_password_hash
+    refused = helpline_client.post(renew)
+    assert refused.status_code == 409 and b"set their own password" in refused.content
+    assert clerk_client.post(renew).status_code == 403
+    member.refresh_from_db()
+    assert member.web_password_hash == before
+    assert not AuditEvent.objects.filter(event="temporary_password_renewed")
+
+
 def test_r_b3_block_web_at_request_then_lift_it_keeping_the_password(helpline_client, member):
     before = member.web_password_hash
     assert helpline_client.post(f"/backoffice/members/{member.pk}/web/block/").status_code == 302

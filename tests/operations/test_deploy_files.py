@@ -63,6 +63,7 @@ REVIEWED_DATA_MIGRATIONS = {
     ("members", "0004_staff_roles"): "creates the staff groups and permissions (R-B1)",
     ("ledger", "0007_outgoing_batch_written"): "marks the batches already on disk written (R-L3)",
     ("core", "0003_rate_limit_keyed_names"): "renames rate-limit counters by a keyed hash (R-X9)",
+    ("members", "0007_temporary_password_expiry"): "gives pending temporary passwords an expiry",
 }
 
 

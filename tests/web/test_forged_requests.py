@@ -80,6 +80,20 @@ def test_r_b3_r_w1_a_session_open_before_a_block_cannot_set_the_password_after_t
     assert not password_matches(member.web_password_hash, "Intruz#2024x")
 
 
+def test_r_b3_r_w1_a_session_opened_with_a_temporary_password_ends_when_staff_renew_it():
+    """The temporary password's SMS was read off the member's phone by someone else, who logged
+    in first; the member phones the helpline for a new one. The old one's session ends."""
+    from tests.backoffice.staff import make_staff, staff_client
+
+    member = make_member(must_change_password="yes")
+    intruder = Client()
+    log_in(intruder, member)
+    helpline = staff_client(make_staff("helpline", member.credit_union))
+    renew = f"/backoffice/members/{member.pk}/web/temporary-password/"
+    assert helpline.post(renew).status_code == 302
+    assert _session_ended(intruder)
+
+
 # ---------------------------------------------------------------------------------------------
 # R-W7: every page that accepts a POST refuses it without the CSRF token, or with the token
 # from another origin; nothing changes. Taken from the URL configuration.

@@ -171,6 +171,18 @@ def test_r_w2_three_wrong_passwords_show_blocked_page_with_helpline(client):
 
 
 @pytest.mark.django_db
+def test_r_w1_an_expired_temporary_password_shows_whom_to_call(client, settings):
+    member = make_member(must_change_password="yes")
+    clock.advance(settings.TEMPORARY_PASSWORD_DAYS * 86400)
+    response = _login(client, member.login, PASSWORD)
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "Your temporary password has expired" in body
+    assert 'href="tel:801803800"' in body
+    assert WebChannel.objects.get(member=member).failed_attempts == 0
+
+
+@pytest.mark.django_db
 def test_r_w2_correct_password_after_the_block_is_still_refused(client):
     member = make_member()
     for _ in range(3):

@@ -15,6 +15,9 @@ SECURITY_EVENT_LABELS: dict[str, Any] = {
     "web_login_failed": gettext_lazy("Failed login to the internet service"),
     "web_channel_blocked": gettext_lazy("Internet service blocked"),
     "web_channel_unblocked": gettext_lazy("Internet service unblocked by the credit union"),
+    "temporary_password_renewed": gettext_lazy(
+        "New temporary password to the internet service sent by the credit union"
+    ),
     "web_password_changed": gettext_lazy("Internet service password changed"),
     "web_password_change_failed": gettext_lazy(
         "Failed attempt to change the internet service password"

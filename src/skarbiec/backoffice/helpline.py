@@ -20,13 +20,16 @@ from skarbiec.channels.lifecycle import (
     block_mobile_channel,
     block_web_channel_on_request,
     lift_web_block_on_request,
+    renew_temporary_password,
     unblock_web_channel,
 )
 from skarbiec.channels.models import WebChannel
 from skarbiec.channels.queries import MobileChannelOverview, mobile_channel_overview
+from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.ledger.models import Account, Order
 from skarbiec.members.models import Member, StaffProfile
+from skarbiec.members.passwords import temporary_password_expired
 
 SEARCH_LIMIT = 50
 #: Staff reading members' data (R-B5: who looked at whom). Not shown among a member's last
@@ -74,6 +77,8 @@ class MemberOverview:
     web_block_reason: str
     web_blocked_on_request: bool
     web_last_login_at: object
+    # The member still holds only a temporary password, and it expired (R-W1).
+    temporary_password_expired: bool
     mobile: MobileChannelOverview
     accounts: list[Account]
     # Balances are for the staff who pay cash in and out; the helpline needs the accounts'
@@ -95,6 +100,7 @@ def member_overview(staff: StaffProfile, member_id: object, ctx: RequestContext)
         web_blocked_on_request=web.state == WebChannel.State.BLOCKED
         and web.block_reason == "member_request",
         web_last_login_at=web.last_login_at,
+        temporary_password_expired=temporary_password_expired(member, clock.now()),
         mobile=mobile_channel_overview(member),
         accounts=list(Account.objects.filter(member=member).order_by("kind", "pk")),
         shows_balances=staff.user.has_perm("members.handle_cash"),
@@ -126,6 +132,14 @@ def unblock_web(staff: StaffProfile, member_id: object, ctx: RequestContext) -> 
     """A new temporary password by SMS; refused with an explanation when not blocked."""
     member = member_of(staff, member_id)
     unblock_web_channel(member, ctx)
+    return member
+
+
+def renew_temporary(staff: StaffProfile, member_id: object, ctx: RequestContext) -> Member:
+    """A new temporary password by SMS for a member who has not set their own yet (it expired,
+    or its SMS never came); refused with an explanation otherwise."""
+    member = member_of(staff, member_id)
+    renew_temporary_password(member, ctx)
     return member
 
 

@@ -24,6 +24,11 @@ urlpatterns = [
     path("members/<record:member_id>/web/block/", helpline.block_web, name="block_web"),
     path("members/<record:member_id>/web/unblock/", helpline.unblock_web, name="unblock_web"),
     path("members/<record:member_id>/web/lift-block/", helpline.lift_block, name="lift_block"),
+    path(
+        "members/<record:member_id>/web/temporary-password/",
+        helpline.renew_temporary_password,
+        name="renew_temporary_password",
+    ),
     path("members/<record:member_id>/mobile/block/", helpline.block_mobile, name="block_mobile"),
     # Not an action: refused and audited whoever asks (R-B3).
     path(

@@ -4,19 +4,20 @@ Login, both channels, and a temporary web password sent by SMS.
 
 import secrets
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from skarbiec.audit.services import record_event
 from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import InvalidInput
-from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.errors import DuplicateMember, InvalidPesel
 from skarbiec.members.models import CreditUnion, Member
-from skarbiec.members.passwords import generate_temporary_password
+from skarbiec.members.passwords import generate_temporary_password, temporary_password_fields
 from skarbiec.members.pesel import is_valid_pesel
 from skarbiec.members.phone import normalize_phone
 from skarbiec.otp.sms import queue_sms
@@ -28,11 +29,18 @@ def _new_login() -> str:
 
 
 def temporary_password_sms(member: Member, password: str) -> str:
+    days = settings.TEMPORARY_PASSWORD_DAYS
     with translation.override(member.language):
-        return _(
+        text = _(
             "%(cu)s: your temporary password to the internet service is %(password)s. "
             "Your Login: %(login)s. You will set your own password at first login."
         ) % {"cu": member.credit_union.name, "password": password, "login": member.login}
+        validity = ngettext(
+            "The password is valid for %(days)d day.",
+            "The password is valid for %(days)d days.",
+            days,
+        ) % {"days": days}
+    return f"{text} {validity}"
 
 
 def _require_lengths(**values: str) -> None:
@@ -78,6 +86,7 @@ def create_member(
     phone = normalize_phone(phone)
     _require_lengths(first_name=first_name, last_name=last_name, email=email, address=address)
     password = temporary_password or generate_temporary_password()
+    password_fields = temporary_password_fields(password)
     now = clock.now()
     for _attempt in range(10):
         login = _new_login()
@@ -95,8 +104,7 @@ def create_member(
                     address=address.strip(),
                     language=language if language in ("pl", "en") else "pl",
                     login=login,
-                    web_password_hash=hash_password(password),
-                    must_change_password=True,
+                    **password_fields,
                     created_at=now,
                 )
                 WebChannel.objects.create(member=member, changed_at=now)

@@ -259,3 +259,34 @@ class NotBlockedOnRequest(Conflict):
         "This block was not set at the member's request (for example, it followed wrong "
         "passwords), so it cannot simply be lifted. Unblock it with a new temporary password."
     )
+
+
+class NoTemporaryPassword(Conflict):
+    """A new temporary password asked for a member who set their own: refused, so a member's
+    password is never reset by mistake (R-B3)."""
+
+    code = "no_temporary_password"
+    message = _(
+        "This member has set their own password, so there is no temporary password to renew. "
+        "To give the member a new temporary password, block the internet service at their "
+        "request first, then unblock it."
+    )
+
+
+class WebChannelBlockedForRenewal(Conflict):
+    code = "web_channel_blocked"
+    message = _(
+        "The internet service of this member is blocked. Unblock it: that sends a new temporary "
+        "password by SMS."
+    )
+
+
+class TemporaryPasswordExpired(ChannelBlocked):
+    """The right temporary password, past its expiry (R-W1): told only once the password
+    showed who is asking; nothing is counted against the member."""
+
+    code = "temporary_password_expired"
+    message = _(
+        "Your temporary password has expired. Call the helpline of your credit union for a new "
+        "one; it will come by SMS."
+    )

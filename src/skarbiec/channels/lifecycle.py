@@ -20,7 +20,9 @@ from skarbiec.channels.errors import (
     MobileChannelBlocked,
     MobileChannelDisabled,
     NotBlockedOnRequest,
+    NoTemporaryPassword,
     WebChannelBlocked,
+    WebChannelBlockedForRenewal,
     WebChannelNotBlocked,
 )
 from skarbiec.channels.mobile.state import (
@@ -39,9 +41,8 @@ from skarbiec.core.attempt_counts import cleared_counts, settled_failures
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
 from skarbiec.core.locks import for_update
-from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.models import Member
-from skarbiec.members.passwords import generate_temporary_password
+from skarbiec.members.passwords import generate_temporary_password, temporary_password_fields
 from skarbiec.otp.errors import OtpAttemptsExhausted
 from skarbiec.otp.operations import (
     void_channel_confirmations,
@@ -303,6 +304,7 @@ def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
     """BLOCKED → ACTIVE by staff (R-W2, R-B3): a new temporary password goes out by SMS. A
     channel that is not blocked is refused with an explanation: nothing changes."""
     password = generate_temporary_password()
+    fields = temporary_password_fields(password)
     with transaction.atomic():
         channel = for_update(WebChannel.objects).get(member=member)
         if channel.state != WebChannel.State.BLOCKED:
@@ -313,19 +315,44 @@ def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
         channel.block_reason = ""
         channel.changed_at = clock.now()
         channel.save()
-        Member.objects.filter(pk=member.pk).update(
-            web_password_hash=hash_password(password), must_change_password=True
-        )
-        void_channel_confirmations(member, "web")
-        member.refresh_from_db()
-        queue_sms(member.phone, temporary_password_sms(member, password), member=member)
-        record_event(
-            "web_channel_unblocked",
-            ctx,
-            credit_union_id=member.credit_union_id,
-            member_id=member.pk,
-        )
+        _send_temporary_password(member, password, fields, "web_channel_unblocked", ctx)
     return password
+
+
+def renew_temporary_password(member: Member, ctx: RequestContext) -> str:
+    """ACTIVE → ACTIVE by staff while the member holds only a temporary password (R-W1, R-B3):
+    it expired, or its SMS never reached them. The old one stops working and whoever logged in
+    with it is logged out (it may have been read off someone else's phone). A member who set
+    their own password is refused, so it is never reset by mistake: that takes a block at their
+    request and the unblock; so is a blocked channel, which the unblock serves."""
+    password = generate_temporary_password()
+    fields = temporary_password_fields(password)
+    with transaction.atomic():
+        # The channel first, then the member: the order of every password change.
+        channel = for_update(WebChannel.objects).get(member=member)
+        locked = for_update(Member.objects).get(pk=member.pk)
+        if channel.state == WebChannel.State.BLOCKED:
+            raise WebChannelBlockedForRenewal()
+        if not locked.must_change_password:
+            raise NoTemporaryPassword()
+        cleared = cleared_counts(channel, "failed_attempts")
+        channel.session_generation += 1
+        channel.save(update_fields=["session_generation", *cleared])
+        _send_temporary_password(member, password, fields, "temporary_password_renewed", ctx)
+    return password
+
+
+def _send_temporary_password(
+    member: Member, password: str, fields: dict[str, Any], event: str, ctx: RequestContext
+) -> None:
+    """In the caller's transaction, under the channel's lock: the new temporary password
+    replaces the old one, logins past the old one wait for an SMS code in vain, and the new
+    one goes out by SMS."""
+    Member.objects.filter(pk=member.pk).update(**fields)
+    void_channel_confirmations(member, "web")
+    member.refresh_from_db()
+    queue_sms(member.phone, temporary_password_sms(member, password), member=member)
+    record_event(event, ctx, credit_union_id=member.credit_union_id, member_id=member.pk)
 
 
 def lift_web_block_on_request(member: Member, ctx: RequestContext) -> None:

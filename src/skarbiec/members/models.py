@@ -67,6 +67,10 @@ class Member(models.Model):
     web_password_hash = models.CharField(max_length=200)
     # A temporary password (onboarding, operator reset) must be changed at first login (R-W1).
     must_change_password = models.BooleanField(default=True)
+    # Until when that temporary password opens the internet service (R-W1): an SMS lying in an
+    # old phone or a drawer must not be a key for ever. Set with every temporary password
+    # (members/passwords.temporary_password_fields), cleared when the member sets their own.
+    temporary_password_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

@@ -7,14 +7,22 @@ import gzip
 import secrets
 import string
 import unicodedata
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from skarbiec.core import clock
+from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.errors import PasswordRejected
+
+if TYPE_CHECKING:
+    from skarbiec.members.models import Member
 
 MIN_LENGTH = 8
 MAX_LENGTH = 15
@@ -93,3 +101,22 @@ def generate_temporary_password() -> str:
             and not password_problems(candidate)
         ):
             return candidate
+
+
+def temporary_password_fields(password: str) -> dict[str, Any]:
+    """The member's record after a temporary password is issued (onboarding, unblock by staff):
+    the one place its hash, the forced change (R-W1) and its expiry are set together. Hashed
+    here, before the caller takes its locks (Argon2 is slow)."""
+    return {
+        "web_password_hash": hash_password(password),
+        "must_change_password": True,
+        "temporary_password_expires_at": clock.now()
+        + timedelta(days=settings.TEMPORARY_PASSWORD_DAYS),
+    }
+
+
+def temporary_password_expired(member: "Member", now: datetime) -> bool:
+    """The member's password is a temporary one past its expiry (R-W1). One issued before
+    expiries were recorded has none (the migration that added them gave the pending ones one)."""
+    expires_at = member.temporary_password_expires_at
+    return member.must_change_password and expires_at is not None and expires_at <= now

@@ -91,6 +91,19 @@ def unblock_web(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required("act_on_channels")
+def renew_temporary_password(request: HttpRequest, member_id: int) -> HttpResponse:
+    def action() -> str:
+        member = helpline.renew_temporary(current_staff(request), member_id, staff_ctx(request))
+        return _(
+            "A new temporary password was sent by SMS to %(phone)s; the previous one no longer "
+            "works."
+        ) % {"phone": member.phone}
+
+    return _act(request, member_id, action)
+
+
+@require_POST
+@staff_required("act_on_channels")
 def lift_block(request: HttpRequest, member_id: int) -> HttpResponse:
     def action() -> str:
         helpline.lift_own_block(current_staff(request), member_id, staff_ctx(request))

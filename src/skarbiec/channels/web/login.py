@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from skarbiec.audit.services import record_event
 from skarbiec.channels.errors import (
     LoginOvertaken,
+    TemporaryPasswordExpired,
     WebChannelBlocked,
     WrongCredentials,
 )
@@ -37,6 +38,7 @@ from skarbiec.core.throttling import (
     consume_rate_limit,
 )
 from skarbiec.members.models import Member
+from skarbiec.members.passwords import temporary_password_expired
 from skarbiec.members.queries import (
     current_web_password_hash,
     member_by_login,
@@ -99,13 +101,16 @@ class WebPasswordCounter(Counter[WebChannel]):
         return _web_channel_locked.get(member_id=self.member.pk)
 
     def refusal_once_proven(self, row: WebChannel) -> DomainError | None:
-        # A channel blocked by staff or at the member's request is counted and answered like
-        # an unknown Login until the right password shows who is asking (R-T3, R-W2).
-        return (
-            WebChannelBlocked.of(self.member.credit_union)
-            if row.state == WebChannel.State.BLOCKED
-            else None
-        )
+        # A channel blocked by staff or at the member's request, or a temporary password past
+        # its expiry, is counted and answered like an unknown Login until the right password
+        # shows who is asking (R-T3, R-W2, R-W1); then the attempt is given back.
+        if row.state == WebChannel.State.BLOCKED:
+            return WebChannelBlocked.of(self.member.credit_union)
+        # The member as locked with the channel: a renewal by staff (which takes the same
+        # lock) is seen at once.
+        if temporary_password_expired(row.member, clock.now()):
+            return TemporaryPasswordExpired.of(self.member.credit_union)
+        return None
 
     @classmethod
     def open_rows(cls, subject_id: int) -> QuerySet[WebChannel]:
@@ -197,11 +202,19 @@ def begin_web_login(
             )
             return channel.session_generation
 
-        generation = check_secret(
-            WebPasswordCounter(member, ctx),
-            guess,
-            on_accept=accepted,
-        )
+        try:
+            generation = check_secret(WebPasswordCounter(member, ctx), guess, on_accept=accepted)
+        except TemporaryPasswordExpired:
+            # The attempt was given back (not the member's mistake); the helpline sees why the
+            # member could not log in.
+            record_event(
+                "web_login_failed",
+                ctx,
+                credit_union_id=member.credit_union_id,
+                member_id=member.pk,
+                data={"reason": "temporary_password_expired"},
+            )
+            raise
     confirmation = start_confirmation(
         WEB_LOGIN, member, details={"login": member.login}, channel="web", ctx=ctx
     )

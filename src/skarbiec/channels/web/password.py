@@ -108,7 +108,10 @@ def _replace_web_password(
     opens a session (R-W1, R-O1). Returns the generation the current session carries on with."""
     locked.web_password_hash = password_hash
     locked.must_change_password = False
-    locked.save(update_fields=["web_password_hash", "must_change_password"])
+    locked.temporary_password_expires_at = None
+    locked.save(
+        update_fields=["web_password_hash", "must_change_password", "temporary_password_expires_at"]
+    )
     channel.session_generation += 1
     channel.save(update_fields=["session_generation"])
     void_confirmations(locked, WEB_LOGIN)
@@ -121,6 +124,7 @@ def _replace_web_password(
     )
     member.web_password_hash = password_hash
     member.must_change_password = False
+    member.temporary_password_expires_at = None
     return channel.session_generation
 
 
