@@ -240,7 +240,7 @@ def test_r_b1_r_b4_no_role_change_makes_a_helpline_operator_of_the_whole_install
     other_root.refresh_from_db()
     helpline = staff_client(other_root)
     assert helpline.get(f"/backoffice/members/{member.pk}/").status_code == 404
-    found = helpline.get("/backoffice/members/?q=Beata").content.decode()
+    found = helpline.post("/backoffice/members/", {"q": "Beata"}, follow=True).content.decode()
     assert f"/backoffice/members/{member.pk}/" not in found
 
 

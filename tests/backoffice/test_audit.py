@@ -66,6 +66,30 @@ def test_r_b5_csv_export_is_semicolon_separated_utf8_with_bom(helpline_client, m
     assert events["web_channel_blocked"][4] == member.login
 
 
+def test_r_b5_reading_the_log_and_a_members_balance_is_recorded(
+    helpline_client, clerk_client, member
+):
+    """Who looked at a member's events or money is one filter of the log away."""
+    from skarbiec.ledger.accounts import open_account
+    from skarbiec.ledger.models import Account
+    from tests.factories import CLI
+
+    helpline_client.get("/backoffice/audit/", {"member": member.login})
+    viewed = AuditEvent.objects.get(event="audit_viewed")
+    assert (viewed.actor, viewed.member_id) == ("staff:ola.helpline", member.pk)
+    assert viewed.data["filter"] == {"member": "found"}
+    helpline_client.get("/backoffice/audit/export.csv", {"member": member.login})
+    assert AuditEvent.objects.get(event="audit_exported").member_id == member.pk
+    account = open_account(member, Account.Kind.CURRENT, CLI)
+    assert clerk_client.get(f"/backoffice/accounts/{account.pk}/cash/").status_code == 200
+    seen = AuditEvent.objects.get(event="account_balance_viewed")
+    assert (seen.actor, seen.member_id) == ("staff:piotr.clerk", member.pk)
+    assert seen.data == {"account": account.number}
+    # The helpline's member page lists the member's own events, not who looked at them.
+    page = helpline_client.get(f"/backoffice/members/{member.pk}/").content
+    assert b"audit_viewed" not in page and b"account_balance_viewed" not in page
+
+
 def test_r_b5_clerks_do_not_read_the_audit_log(clerk_client):
     assert clerk_client.get("/backoffice/audit/").status_code == 403
     assert clerk_client.get("/backoffice/audit/export.csv").status_code == 403

@@ -23,9 +23,25 @@ def test_r_b3_search_by_login_name_pesel_or_phone(helpline_client, member, how):
         "pesel": member.pesel,
         "phone": "600 700 800",
     }[how]
-    page = helpline_client.get("/backoffice/members/", {"q": query})
+    page = helpline_client.post("/backoffice/members/", {"q": query}, follow=True)
     assert page.status_code == 200
     assert f"/backoffice/members/{member.pk}/".encode() in page.content
+
+
+def test_r_b3_r_x9_a_search_never_puts_what_was_typed_in_a_url(helpline_client, helpline, member):
+    """A PESEL in a URL lands in the browser's history and in logs; the search is sent by POST
+    and its results shown after a redirect (the back button returns to them)."""
+    from tests.backoffice.staff import staff_client
+
+    response = helpline_client.post("/backoffice/members/", {"q": member.pesel})
+    assert response.status_code == 302 and response["Location"] == "/backoffice/members/"
+    results = helpline_client.get(response["Location"])
+    assert f"/backoffice/members/{member.pk}/".encode() in results.content
+    assert f'value="{member.pesel}"'.encode() in results.content
+    # A query in a URL (an old bookmark, a link from elsewhere) searches nothing.
+    stray = staff_client(helpline).get("/backoffice/members/", {"q": member.pesel})
+    assert stray.status_code == 200
+    assert f"/backoffice/members/{member.pk}/".encode() not in stray.content
 
 
 def test_r_b3_member_page_shows_channels_device_events_and_the_mobile_rule(helpline_client, member):
@@ -186,7 +202,7 @@ def test_r_b5_whom_staff_looked_up_is_recorded_but_not_what_they_typed(
 ):
     """Banking secrecy: who searched, whom the search showed and whose page was opened are in
     the audit log; the PESEL typed is not. The member page's last events leave them out."""
-    helpline_client.get("/backoffice/members/", {"q": member.pesel})
+    helpline_client.post("/backoffice/members/", {"q": member.pesel}, follow=True)
     page = helpline_client.get(f"/backoffice/members/{member.pk}/")
     searched = AuditEvent.objects.get(event="members_searched")
     assert searched.data == {"by": "number", "shown": [member.pk]}
@@ -197,7 +213,8 @@ def test_r_b5_whom_staff_looked_up_is_recorded_but_not_what_they_typed(
     assert b"member_viewed" not in page.content and b"members_searched" not in page.content
     helpline_client.get("/backoffice/audit/export.csv", {"member": member.login})
     exported = AuditEvent.objects.get(event="audit_exported")
-    assert exported.data["filter"] == {"member": member.login} and exported.data["rows"] >= 1
+    assert exported.data["filter"] == {"member": "found"} and exported.data["rows"] >= 1
+    assert exported.member_id == member.pk
 
 
 def test_r_b3_the_helpline_sees_a_members_accounts_but_not_their_balances(

@@ -64,8 +64,35 @@ def _logins(staff: StaffProfile, events: list[AuditEvent]) -> dict[int, str]:
     return dict(members_of(staff).filter(pk__in=ids).values_list("pk", "login"))
 
 
-def page_of_events(staff: StaffProfile, f: AuditFilter) -> list[tuple[AuditEvent, str]]:
+def _record_read(
+    event: str, staff: StaffProfile, f: AuditFilter, rows: int, ctx: RequestContext
+) -> None:
+    """Who read the log, with what filter and how much (R-B5). A filter naming a member files
+    the read under them (so "who looked at this member" is one filter of the log) instead of
+    keeping the Login typed, which may be another credit union's (R-B6)."""
+    member_id = (
+        members_of(staff).filter(login=f.member.strip()).values_list("pk", flat=True).first()
+        if f.member
+        else None
+    )
+    shown = {k: str(v) for k, v in asdict(f).items() if v}
+    if f.member:
+        shown["member"] = "found" if member_id else "none"
+    record_event(
+        event,
+        ctx,
+        credit_union_id=staff.credit_union_id,
+        member_id=member_id,
+        data={"rows": rows, "filter": shown},
+    )
+
+
+def page_of_events(
+    staff: StaffProfile, f: AuditFilter, ctx: RequestContext
+) -> list[tuple[AuditEvent, str]]:
+    """The newest PAGE_SIZE events the filter selects; reading them is recorded (R-B5)."""
     events = list(filtered_events(staff, f)[:PAGE_SIZE])
+    _record_read("audit_viewed", staff, f, len(events), ctx)
     logins = _logins(staff, events)
     return [(e, logins.get(e.member_id or 0, "")) for e in events]
 
@@ -77,12 +104,7 @@ COLUMNS = ["time", "chain", "seq", "event", "member_login", "staff_or_actor", "c
 def events_csv(staff: StaffProfile, f: AuditFilter, ctx: RequestContext) -> bytes:
     """The filtered events as CSV; the export itself is recorded, with its filter (R-B5)."""
     events = list(filtered_events(staff, f)[:EXPORT_LIMIT])
-    record_event(
-        "audit_exported",
-        ctx,
-        credit_union_id=staff.credit_union_id,
-        data={"rows": len(events), "filter": {k: str(v) for k, v in asdict(f).items() if v}},
-    )
+    _record_read("audit_exported", staff, f, len(events), ctx)
     logins = _logins(staff, events)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")

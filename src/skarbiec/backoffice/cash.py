@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from skarbiec.audit.models import AuditEvent
+from skarbiec.audit.services import record_event
 from skarbiec.backoffice.errors import CashFormUsed, InvalidField, NotInScope
 from skarbiec.backoffice.scope import account_of, audit_events_of
 from skarbiec.core import clock
@@ -27,6 +28,20 @@ def cash_account(staff: StaffProfile, account_id: object) -> Account:
     account = account_of(staff, account_id)
     if account.is_internal:
         raise NotInScope()
+    return account
+
+
+def view_cash_account(staff: StaffProfile, account_id: object, ctx: RequestContext) -> Account:
+    """The cash page shows the account's balance: who opened it is recorded (R-B5; banking
+    secrecy: the log answers who saw a member's money)."""
+    account = cash_account(staff, account_id)
+    record_event(
+        "account_balance_viewed",
+        ctx,
+        credit_union_id=account.credit_union_id,
+        member_id=account.member_id,
+        data={"account": account.number},
+    )
     return account
 
 

@@ -34,7 +34,13 @@ from skarbiec.members.passwords import temporary_password_expired
 SEARCH_LIMIT = 50
 #: Staff reading members' data (R-B5: who looked at whom). Not shown among a member's last
 #: events on the helpline page, which they would crowd out.
-STAFF_READ_EVENTS = ("members_searched", "member_viewed", "audit_exported")
+STAFF_READ_EVENTS = (
+    "members_searched",
+    "member_viewed",
+    "audit_viewed",
+    "audit_exported",
+    "account_balance_viewed",
+)
 PENDING_ORDER_STATES = (
     Order.State.AWAITING_AUTHORIZATION,
     Order.State.PENDING,

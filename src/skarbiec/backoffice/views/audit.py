@@ -60,7 +60,7 @@ def _filter(request: HttpRequest) -> tuple[AuditFilterForm, audit_log.AuditFilte
 def audit(request: HttpRequest) -> HttpResponse:
     staff = current_staff(request)
     form, f = _filter(request)
-    rows = audit_log.page_of_events(staff, f) if f is not None else []
+    rows = audit_log.page_of_events(staff, f, staff_ctx(request)) if f is not None else []
     return render(
         request,
         "backoffice/audit.html",

@@ -174,7 +174,11 @@ def _booked_here(request: HttpRequest, account_id: int) -> int | None:
 @staff_required("handle_cash")
 def cash_page(request: HttpRequest, account_id: int) -> HttpResponse:
     staff = current_staff(request)
-    account = cash.cash_account(staff, account_id)
+    account = (
+        cash.view_cash_account(staff, account_id, staff_ctx(request))
+        if request.method == "GET"
+        else cash.cash_account(staff, account_id)
+    )
 
     def action(data: dict[str, Any]) -> HttpResponse:
         txn = cash.book_cash(

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from skarbiec.backoffice import helpline
 from skarbiec.backoffice.views.access import (
@@ -18,11 +18,19 @@ from skarbiec.backoffice.views.access import (
 )
 from skarbiec.core.errors import DomainError, NotFound
 
+#: The last search, kept in the staff session: a query is sent by POST and shown after a
+#: redirect, so a PESEL never stands in a URL (browser history, proxies' and servers' logs)
+#: and the back button returns to the results without resending a form (R-B3).
+SEARCH_KEY = "backoffice_member_search"
 
-@require_GET
+
+@require_http_methods(["GET", "POST"])
 @staff_required("find_members")
 def members(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:100]
+    if request.method == "POST":
+        request.session[SEARCH_KEY] = request.POST.get("q", "")[:100]
+        return HttpResponseRedirect(reverse("backoffice:members"))
+    query = str(request.session.get(SEARCH_KEY, ""))
     found = helpline.search_members(current_staff(request), query, staff_ctx(request))
     return render(
         request,
