@@ -19,7 +19,7 @@ RUN_ARGS ?=
 # Extra `skarbiec bench` arguments, e.g. make bench BENCH_ARGS="--members 400 --seconds 30"
 BENCH_ARGS ?=
 
-.PHONY: run test lint install install-test chromium nginx postgres messages screenshots bench icons node-tools libreoffice
+.PHONY: run test lint install install-test chromium nginx pgbouncer postgres messages screenshots bench icons node-tools libreoffice
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,12 @@ nginx:
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends nginx; \
 	fi
 
+# Debian's PgBouncer for the transaction-pooling test (tests/operations/test_pgbouncer.py).
+pgbouncer:
+	@if [ ! -x /usr/sbin/pgbouncer ]; then \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends pgbouncer; \
+	fi
+
 postgres:
 	@if ! command -v pg_isready >/dev/null; then \
 	  echo "PostgreSQL 15 is needed for the tests: apt-get install postgresql" >&2; exit 1; \
@@ -99,7 +105,7 @@ lint: install-test
 
 # Any pytest failure fails make, including exit code 5 ("no tests collected"). Coverage (branch)
 # is gathered over both databases and checked against fail_under when the whole suite ran.
-test: install-test chromium nginx postgres messages node-tools libreoffice lint
+test: install-test chromium nginx pgbouncer postgres messages node-tools libreoffice lint
 	env -u DATABASE_URL -u SKARBIEC_SCREENSHOTS SKARBIEC_DATA_DIR=var/test-sqlite $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
 	env -u SKARBIEC_SCREENSHOTS DATABASE_URL=$(PG_URL) SKARBIEC_DATA_DIR=var/test-pg $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-append --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(BIN)/coverage report --precision=1; fi

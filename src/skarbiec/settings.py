@@ -170,9 +170,16 @@ if os.environ.get("DATABASE_URL"):
         # text comes back on every request, so psycopg prepares it after its fifth run and
         # PostgreSQL skips parsing and planning it (benchmarks/NOTES.md, step 7).
         # (Django turns psycopg's preparing off unless prepare_threshold is given.)
+        # PgBouncer older than 1.21 (Debian 12 ships 1.18) cannot follow a prepared statement
+        # to another server connection: SKARBIEC_PREPARED_STATEMENTS=0 leaves them out.
+        prepared = _flag("SKARBIEC_PREPARED_STATEMENTS", True)
         DATABASES["default"].setdefault("OPTIONS", {}).update(
-            {"server_side_binding": True, "prepare_threshold": 5}
+            {"server_side_binding": True, "prepare_threshold": 5 if prepared else None}
         )
+        # Behind PgBouncer's transaction pooling a cursor declared in one transaction is gone
+        # in the next, which may run on another server connection: SKARBIEC_PGBOUNCER=1 has
+        # long reads (history CSV, `ledger check`, `audit verify`) take their rows at once.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = _flag("SKARBIEC_PGBOUNCER", False)
 else:
     DATABASES = {
         "default": {

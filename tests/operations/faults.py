@@ -54,6 +54,8 @@ class RunningServer:
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # Beside server_env's: another database address, deployment switches.
+    env_overrides: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -87,7 +89,7 @@ class RunningServer:
                 *("--bind", f"127.0.0.1:{self.port}", "--http-port", "0"),
                 *("--workers", str(workers)),
             ],
-            env=server_env(self.data_dir, self.port),
+            env={**server_env(self.data_dir, self.port), **self.env_overrides},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
