@@ -318,7 +318,7 @@ def test_r_l5_history_pages_filters_detail_and_csv(client):
     csv = client.get(f"/accounts/{current.pk}/history.csv", {"text": "czynsz"})
     assert csv["Content-Type"].startswith("text/csv")
     assert csv["Content-Disposition"].startswith("attachment;")
-    lines = csv.content.decode("utf-8-sig").strip().splitlines()
+    lines = b"".join(csv.streaming_content).decode("utf-8-sig").strip().splitlines()
     # The test client chose English: commas, dot amounts, English headers.
     assert lines[0].startswith("Booking date,Amount,")
     assert len(lines) == 2 and "12.34" in lines[1] and "Czynsz za marzec" in lines[1]
@@ -464,3 +464,20 @@ def test_r_l1_transfer_to_an_unknown_account_in_the_same_credit_union(client, pa
     response = _transfer(client, current, payee_account=unknown, payee_name="Nikt")
     assert response.status_code == 404
     assert "no member account with this number" in response.content.decode()
+
+
+def test_r_l5_the_csv_goes_out_as_it_is_read(client, monkeypatch):
+    """A history of years is never held whole in a worker's memory (which Python keeps after
+    the export): the CSV is a stream of chunks of rows."""
+    from skarbiec.ledger import history
+
+    member, current = _history_member(client)
+    monkeypatch.setattr(history, "CSV_ROWS_PER_CHUNK", 10)
+    response = client.get(f"/accounts/{current.pk}/history.csv")
+    assert response.status_code == 200 and response.streaming
+    chunks = list(response.streaming_content)
+    assert [len(c.splitlines()) for c in chunks] == [1 + 10, 10, 9]  # the header, 29 entries
+    lines = b"".join(chunks).decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + 29 and lines[0].startswith("Booking date,")
+    whole = history.history_csv(member, current.pk, lang="en")
+    assert b"".join(chunks).decode("utf-8") == whole

@@ -59,7 +59,8 @@ def test_r_l5_csv_export_is_polish_by_default_with_bom_and_semicolons(account_a_
     log_in(polish, member)
     response = polish.get(f"/accounts/{account.pk}/history.csv")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response.content.startswith(b"\xef\xbb\xbf")
-    lines = response.content.decode("utf-8-sig").splitlines()
+    content = b"".join(response.streaming_content)
+    assert content.startswith(b"\xef\xbb\xbf")
+    lines = content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Data księgowania;Kwota;Waluta;")
     assert ";1 234,56;PLN;1 234,56;" in lines[1]

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -182,20 +183,36 @@ def csv_amount(amount_minor: int, lang: str) -> str:
     return f"{sign}{' '.join(groups)},{grosze:02d}"
 
 
-def history_csv(
+#: Rows written to the response at a time: a long history goes out as it is read, never held
+#: whole in a worker's memory (which Python keeps after the export).
+CSV_ROWS_PER_CHUNK = 500
+
+
+def history_csv_chunks(
     member: Member, account_id: int, filters: HistoryFilter | None = None, lang: str = "pl"
-) -> str:
+) -> Iterator[str]:
     """The filtered history as CSV for a spreadsheet in the member's language (R-L5): Polish
     with `;` separators, "1 234,56" amounts and Polish headers; English with `,` separators and
-    "1234.56". Starts with a UTF-8 byte order mark so spreadsheets read the Polish letters."""
+    "1234.56". Starts with a UTF-8 byte order mark so spreadsheets read the Polish letters.
+
+    The account and the filter are checked now (a refusal is raised here, before anything is
+    sent); the rows are read as the returned chunks are taken."""
     lang = "en" if (lang or "")[:2] == "en" else "pl"
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";" if lang == "pl" else ",", lineterminator="\r\n")
     qs = _entries(member, account_id, filters or HistoryFilter())
     with translation.override(lang):
-        writer.writerow([str(h) for h in CSV_HEADER])
+        header = [str(h) for h in CSV_HEADER]
         kinds = {k: str(v) for k, v in KIND_LABELS.items()}
-    for e in qs.iterator(chunk_size=1000):
+    return _csv_chunks(qs, header, kinds, lang)
+
+
+def _csv_chunks(
+    qs: "QuerySet[LedgerEntry]", header: list[str], kinds: dict[str, str], lang: str
+) -> Iterator[str]:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if lang == "pl" else ",", lineterminator="\r\n")
+    out.write("\ufeff")
+    writer.writerow(header)
+    for n, e in enumerate(qs.iterator(chunk_size=1000), start=1):
         writer.writerow(
             [
                 timezone.localtime(e.booked_at).strftime("%Y-%m-%d %H:%M"),
@@ -208,7 +225,19 @@ def history_csv(
                 kinds.get(e.transaction.kind, e.transaction.kind),
             ]
         )
-    return "\ufeff" + out.getvalue()
+        if n % CSV_ROWS_PER_CHUNK == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    if out.tell():
+        yield out.getvalue()
+
+
+def history_csv(
+    member: Member, account_id: int, filters: HistoryFilter | None = None, lang: str = "pl"
+) -> str:
+    """The whole CSV at once (the command line, tests)."""
+    return "".join(history_csv_chunks(member, account_id, filters, lang))
 
 
 KIND_LABELS = {

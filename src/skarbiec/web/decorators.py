@@ -3,11 +3,13 @@
 from collections.abc import Callable
 from functools import wraps
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from skarbiec.web.middleware import login_page_response
 
-View = Callable[..., HttpResponse]
+# A view's answer may be streamed (the history CSV): HttpResponseBase, not HttpResponse.
+View = Callable[..., HttpResponseBase]
 
 
 def member_required(view: View) -> View:
@@ -18,7 +20,7 @@ def member_required(view: View) -> View:
     """
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         if getattr(request, "member", None) is None:
             return login_page_response(request)
         return view(request, *args, **kwargs)

@@ -15,13 +15,14 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from skarbiec.channels.errors import WebChannelBlocked
 from skarbiec.core.errors import DomainError, NotFound
 from skarbiec.web import member_session
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 Renderer = Callable[..., HttpResponse]
 
 
@@ -37,7 +38,7 @@ def reshow_on_error(
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             try:
                 return view(request, *args, **kwargs)
             except passed_on:

@@ -8,7 +8,8 @@ and "1234.56").
 from datetime import date
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -137,15 +138,18 @@ def account_history(request: HttpRequest, account_id: int) -> HttpResponse:
 @require_GET
 @member_required
 @reshow_on_error(_history_refused)
-def account_history_csv(request: HttpRequest, account_id: int) -> HttpResponse:
-    """The filtered history as CSV; a filter that cannot be read shows the history page."""
-    text = history.history_csv(
+def account_history_csv(request: HttpRequest, account_id: int) -> HttpResponseBase:
+    """The filtered history as CSV, sent as it is read; a filter that cannot be read shows the
+    history page."""
+    chunks = history.history_csv_chunks(
         member_of(request),
         account_id,
         _history_filter(request.GET),
         translation.get_language() or "pl",
     )
-    response = HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        (chunk.encode("utf-8") for chunk in chunks), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="history-{account_id}.csv"'
     return response
 
