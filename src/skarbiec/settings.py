@@ -276,6 +276,9 @@ RATE_LIMIT_PER_LOGIN = (int(os.environ.get("SKARBIEC_RATE_LIMIT_PER_LOGIN", "10"
 OTP_SEND_LIMIT = (int(os.environ.get("SKARBIEC_OTP_SEND_LIMIT", "12")), 600)
 # And in any 24 hours: what one member's codes may cost the credit union in a day.
 OTP_DAILY_SEND_LIMIT = (int(os.environ.get("SKARBIEC_OTP_DAILY_SEND_LIMIT", "100")), 86400)
+# Orders booked at once (own account, trusted payee) per member per minute; the others wait
+# for an SMS code and are bounded by the code limits above.
+ORDER_RATE_LIMIT = (int(os.environ.get("SKARBIEC_ORDER_RATE_LIMIT", "30")), 60)
 # Days a temporary internet-service password (onboarding, unblock by staff) stays valid (R-W1).
 TEMPORARY_PASSWORD_DAYS = int(os.environ.get("SKARBIEC_TEMPORARY_PASSWORD_DAYS", "7"))
 if not 1 <= TEMPORARY_PASSWORD_DAYS <= 90:

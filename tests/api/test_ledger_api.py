@@ -487,3 +487,27 @@ def test_r_x8_every_field_a_ledger_refusal_carries_is_in_the_openapi_error_schem
     schema = device.call("GET", "/openapi.json")["components"]["schemas"]["ErrorOut"]
     for body in refusals:
         assert set(body) <= set(schema["properties"]), body
+
+
+def test_r_x10_orders_booked_at_once_are_limited_per_minute(device, payer, settings):
+    """Own transfers need no code: a script on the member's session could book dozens a
+    second, filling the ledger and the audit log. Over the minute's limit an order is refused
+    (429, nothing stored); a retry of a stored one still answers; the next minute books."""
+    from skarbiec.core import clock
+
+    settings.ORDER_RATE_LIMIT = (3, 60)
+    clock.advance(60 - clock.now().timestamp() % 60)  # a minute of its own
+    member, current, savings = payer
+    first = device.create_transfer(current.pk, savings.number, "Own 1", "1", idempotency_key="k-1")
+    for n in (2, 3):
+        device.create_transfer(current.pk, savings.number, f"Own {n}", "1")
+    stored = Order.objects.count()
+    error = _refused(device.create_transfer, current.pk, savings.number, "Own 4", "1")
+    assert error.status == 429 and error.code == "rate_limited"
+    assert "Too many transfers" in error.body["message"]
+    assert Order.objects.count() == stored
+    again = device.create_transfer(current.pk, savings.number, "Own 1", "1", idempotency_key="k-1")
+    assert again["id"] == first["id"]
+    clock.advance(60)
+    assert device.create_transfer(current.pk, savings.number, "Own 5", "1")["state"] == "booked"
+    assert balance(savings) == 4_00

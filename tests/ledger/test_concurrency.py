@@ -19,6 +19,12 @@ from tests.ledger.helpers import WEB, balance, last_code, member_with_account, r
 THREADS = 50
 
 
+@pytest.fixture(autouse=True)
+def _orders_per_minute_out_of_the_way(settings):
+    # The bursts here are about overdrafts and double bookings, not the per-minute limit.
+    settings.ORDER_RATE_LIMIT = (10_000, 60)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_r_l6_fifty_parallel_transfers_drain_one_account_never_overdraw():
     cu = make_credit_union()

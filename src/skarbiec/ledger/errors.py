@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from skarbiec.channels.errors import MobileChannelBlocked
-from skarbiec.core.errors import Conflict, DomainError, NotFound, ServerError
+from skarbiec.core.errors import Conflict, DomainError, NotFound, RateLimited, ServerError
 from skarbiec.otp.errors import OtpAttemptsExhausted
 
 
@@ -81,6 +81,14 @@ class LimitExceeded(Conflict):
 class LimitAboveMaximum(DomainError):
     code = "limit_above_maximum"
     message = _("The limit you asked for is above the maximum allowed by your credit union.")
+
+
+class TooManyOrders(RateLimited):
+    """More orders booked at once (own account, trusted payee) in a minute than a person makes:
+    a script on a member's session must not fill the ledger and the audit log. Orders that wait
+    for an SMS code are bounded by the code limits."""
+
+    message = _("Too many transfers in a short time. Wait a minute and try again.")
 
 
 class IdempotencyConflict(Conflict):

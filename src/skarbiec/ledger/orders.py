@@ -4,6 +4,7 @@ Own transfers and transfers to trusted payees are booked at once (`order_booking
 wait for an SMS code bound to the order's details (`order_authorization`).
 """
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -11,7 +12,9 @@ from django.utils.translation import gettext as _
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
+from skarbiec.core.errors import RateLimited
 from skarbiec.core.prepared import insert_new, prepared_select
+from skarbiec.core.throttling import consume_rate_limit
 from skarbiec.ledger.accounts import get_member_account
 from skarbiec.ledger.amounts import require_amount
 from skarbiec.ledger.errors import (
@@ -20,6 +23,7 @@ from skarbiec.ledger.errors import (
     OrderNotFound,
     PayeeAccountNotFound,
     SameAccount,
+    TooManyOrders,
 )
 from skarbiec.ledger.limits import check_limits
 from skarbiec.ledger.models import Account, Order, TrustedPayee
@@ -110,6 +114,8 @@ def create_transfer_order(
             # lock at booking (for an exempt order, moments from now in this request).
             check_limits(member, channel, amount_minor, lock=False)
 
+    if exempt:
+        _count_order_booked_at_once(member)
     now = clock.now()
     try:
         with transaction.atomic():
@@ -165,6 +171,17 @@ def create_transfer_order(
             raise
         return existing
     return order
+
+
+def _count_order_booked_at_once(member: Member) -> None:
+    """An order booked without a code counts toward the member's orders of the minute; over
+    the limit it is refused and nothing is stored. A retry of an order already stored was
+    answered above and counts for nothing."""
+    limit, window = settings.ORDER_RATE_LIMIT
+    try:
+        consume_rate_limit("orders-at-once", str(member.pk), limit, window)
+    except RateLimited as limited:
+        raise TooManyOrders(retry_after=limited.details.get("retry_after")) from None
 
 
 # Prepared shapes (core/prepared.py): every order runs them.
