@@ -206,6 +206,7 @@ def test_r_b5_whom_staff_looked_up_is_recorded_but_not_what_they_typed(
     page = helpline_client.get(f"/backoffice/members/{member.pk}/")
     searched = AuditEvent.objects.get(event="members_searched")
     assert searched.data == {"by": "number", "shown": [member.pk]}
+    assert searched.member_id == member.pk  # one member shown: filed under them
     actor = f"staff:{helpline.user.username}"
     assert searched.actor == actor and member.pesel not in str(searched.data)
     viewed = AuditEvent.objects.get(event="member_viewed")

@@ -71,6 +71,9 @@ def search_members(staff: StaffProfile, query: str, ctx: RequestContext) -> list
         "members_searched",
         ctx,
         credit_union_id=staff.credit_union_id,
+        # Filed under the member when the search showed one (a Login, PESEL or phone mostly
+        # does), so filtering the log by member shows who found them.
+        member_id=found[0].pk if len(found) == 1 else None,
         data={"by": "number" if digits.isdigit() else "name", "shown": [m.pk for m in found]},
     )
     return found
