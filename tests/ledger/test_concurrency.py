@@ -110,3 +110,28 @@ def test_r_l4_r_x4_parallel_transfers_to_a_trusted_payee_never_pass_the_daily_li
     assert Order.objects.filter(member=member).count() == 5
     assert balance(payee_account) == 500_00
     assert ledger_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x10_r_x4_parallel_orders_booked_at_once_stop_exactly_at_the_minutes_limit(settings):
+    """Forty own transfers at once against a limit of 25 a minute: each is counted by one
+    atomic upsert before anything is stored, so exactly 25 are booked, whatever the timing."""
+    from skarbiec.core import clock
+
+    settings.ORDER_RATE_LIMIT = (25, 60)
+    clock.advance(60 - clock.now().timestamp() % 60)  # all within one minute's window
+    cu = make_credit_union()
+    member, source = member_with_account(cu, balance_minor=1000_00)
+    savings = open_account(member, Account.Kind.SAVINGS, WEB)
+
+    def pay(i: int) -> str:
+        order = create_transfer_order(
+            member, "web", source.pk, savings.number, "", 1_00, f"Fast {i}", f"fast-{i}", WEB
+        )
+        return order.state
+
+    outcomes = Counter(run_parallel(pay, 40))
+    assert outcomes == {"booked": 25, "rate_limited": 15}, outcomes
+    assert Order.objects.filter(member=member).count() == 25
+    assert balance(savings) == 25_00
+    assert ledger_problems() == []
