@@ -116,3 +116,62 @@ def test_r_d5_every_migration_is_listed_in_docs_deploy_as_safe_or_not_and_rightl
         problems = _unsafe_operations(loader, (app, name))
         if verdict == "safe":
             assert not problems, f"{app}.{name} is listed as safe but has {problems}"
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("2001:db8:1:2:a:b:c:d", "2001:db8:1:2"),  # the same /64 ...
+        ("2001:db8:1:2::1", "2001:db8:1:2"),  # ... written short
+        ("2001:db8:1:3:a:b:c:d", "2001:db8:1:3"),  # the next /64 is another client
+        ("2001:db8:1::5:6:7", "2001:db8:1:0"),  # "::" inside the network part
+        ("2001:db8::1:2:3:4", "2001:db8:0:0"),
+        ("2001::1:2:3:4", "2001:0:0:0"),
+        ("2001:db8:0:0:1::", "2001:db8:0:0"),  # zeros compressed in the host part only
+        ("fe80::1", "fe80:0:0:0"),
+    ],
+)
+def test_r_d1_nginx_flood_limit_counts_an_ipv6_client_by_its_64(tmp_path: Path, address, key):
+    """The shipped map, run by Debian's nginx on an address given in a header: every form
+    nginx writes an IPv6 address in gives its /64 network; an IPv4 address counts alone."""
+    import shutil
+    import subprocess
+    import time
+
+    import httpx
+
+    from tests.core.test_run import free_port
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.skip("Debian's nginx is not installed (make test installs it)")
+    conf = (DEPLOY / "nginx" / "skarbiec.conf").read_text()
+    [block] = re.findall(r"^map \$remote_addr \$skarbiec_flood_key \{.*?^\}", conf, re.M | re.S)
+    assert re.search(r"^limit_req_zone \$skarbiec_flood_key ", conf, re.M)
+    port = free_port()
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        "http {\n    access_log off;\n"
+        + block.replace("$remote_addr", "$http_x_client_address")
+        + f"\n    server {{ listen 127.0.0.1:{port};\n"
+        '        location / { return 200 "key=$skarbiec_flood_key"; } }\n}\n'
+    )
+    subprocess.run([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], check=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                answer = httpx.get(
+                    f"http://127.0.0.1:{port}/", headers={"X-Client-Address": address}
+                )
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert answer.text == f"key={key}"
+        ipv4 = httpx.get(f"http://127.0.0.1:{port}/", headers={"X-Client-Address": "192.0.2.7"})
+        assert ipv4.content == b"key=\x7f\x00\x00\x01"  # the binary address nginx saw
+    finally:
+        subprocess.run(
+            [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-s", "stop"]
+        )
