@@ -108,3 +108,36 @@ def test_r_b5_audit_verify_names_the_first_broken_link(member, capsys):
     err = capsys.readouterr().err
     assert f"first broken link: chain cu:{member.credit_union_id}, event #1" in err
     assert victim.event in err and "event content changed" in err
+
+
+def test_r_b5_an_installation_administrators_reads_are_in_the_members_credit_union_log(member, cu):
+    """An installation administrator belongs to no credit union; what they looked up about a
+    member is filed in that member's credit union's log, where its staff look for it."""
+    from skarbiec.backoffice.audit_log import AuditFilter, filtered_events
+    from tests.backoffice.staff import make_staff, staff_client
+
+    root = staff_client(make_staff("admin", None, "root.admin"))
+    root.post("/backoffice/members/", {"q": member.pesel}, follow=True)
+    root.get("/backoffice/audit/", {"member": member.login})
+    root.get(f"/backoffice/members/{member.pk}/")
+    local = make_staff("admin", cu, "local.admin")
+    seen = {
+        e.event
+        for e in filtered_events(local, AuditFilter(member=member.login))
+        if e.actor == "staff:root.admin"
+    }
+    assert seen == {"members_searched", "audit_viewed", "member_viewed"}
+
+
+def test_r_b5_a_cash_form_shown_again_with_its_refusal_records_the_balance_read(
+    clerk_client, member
+):
+    from skarbiec.ledger.accounts import open_account
+    from skarbiec.ledger.models import Account
+    from tests.factories import CLI
+
+    account = open_account(member, Account.Kind.CURRENT, CLI)
+    url = f"/backoffice/accounts/{account.pk}/cash/"
+    refused = clerk_client.post(url, {})
+    assert refused.status_code == 400 and b"data-available" in refused.content  # the balance
+    assert AuditEvent.objects.filter(event="account_balance_viewed").count() == 1

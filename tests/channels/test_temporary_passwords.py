@@ -118,7 +118,8 @@ def test_r_w1_setting_an_own_password_ends_the_expiry(settings):
     member, password = onboarded()
     pending = begin_web_login(member.login, password, CTX)
     complete_web_login(pending, last_code(member), CTX)
-    set_own_web_password(member, "Mine#pass2024", "Mine#pass2024", CTX)
+    generation = WebChannel.objects.get(member=member).session_generation
+    set_own_web_password(member, "Mine#pass2024", "Mine#pass2024", generation, CTX)
     member.refresh_from_db()
     assert member.temporary_password_expires_at is None
     clock.advance(settings.TEMPORARY_PASSWORD_DAYS * DAY + 1)
@@ -228,3 +229,99 @@ def test_r_w1_the_upgrade_gives_pending_temporary_passwords_an_expiry(settings):
     valid_for = pending.temporary_password_expires_at - clock.now()
     assert abs(valid_for - timedelta(days=settings.TEMPORARY_PASSWORD_DAYS)) < timedelta(minutes=1)
     assert own.temporary_password_expires_at is None
+
+
+# Found by an outside review: the rules above must also hold against a request already past
+# the middleware's session check when staff act.
+
+
+def _staff_acts_while_the_password_is_hashed(monkeypatch, act) -> None:  # noqa: ANN001
+    from skarbiec.channels.web import password as web_password
+
+    real_hash, fired = web_password.hash_password, []
+
+    def hash_then_act(password: str) -> str:
+        hashed = real_hash(password)  # hashed before the locks are taken
+        if not fired:
+            fired.append(True)
+            act()
+        return hashed
+
+    monkeypatch.setattr(web_password, "hash_password", hash_then_act)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("staff_action", ["renew", "block"])
+def test_r_w1_r_b3_a_session_of_the_old_temporary_password_cannot_set_one_over_staff(
+    monkeypatch, staff_action
+):
+    """Someone logged in with a temporary password read off the member's phone; the member
+    phones the helpline, which renews it (or blocks the service) while that session's new
+    password is being hashed. The session must not put its own password in place."""
+    from skarbiec.channels.lifecycle import block_web_channel_on_request
+    from tests.factories import password_matches
+    from tests.web.login_steps import english_client, log_in
+
+    member, old = onboarded()
+    intruder = english_client()
+    log_in(intruder, member, old)
+    act = {
+        "renew": lambda: renew_temporary_password(Member.objects.get(pk=member.pk), CLI),
+        "block": lambda: block_web_channel_on_request(Member.objects.get(pk=member.pk), CLI),
+    }[staff_action]
+    _staff_acts_while_the_password_is_hashed(monkeypatch, act)
+    answer = intruder.post(
+        "/password/", {"new_password": "Intruz#2024x", "repeated": "Intruz#2024x"}
+    )
+    # A block is told as the blocked page (whom to call); a renewal as a login overtaken.
+    assert answer.status_code == {"block": 403, "renew": 409}[staff_action]
+    member.refresh_from_db()
+    assert not password_matches(member.web_password_hash, "Intruz#2024x")
+    assert member.must_change_password
+    ended = intruder.get("/start/")
+    assert ended.status_code == 302 and ended["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_r_w1_a_login_begun_before_the_expiry_does_not_finish_after_it(settings):
+    member, password = onboarded()
+    clock.advance(settings.TEMPORARY_PASSWORD_DAYS * DAY - 30)
+    pending = begin_web_login(member.login, password, CTX)
+    clock.advance(60)  # expired; the login's code is still valid
+    with pytest.raises(TemporaryPasswordExpired):
+        complete_web_login(pending, last_code(member), CTX)
+    assert WebChannel.objects.get(member=member).last_login_at is None
+
+
+@pytest.mark.django_db
+def test_r_w1_a_session_of_a_temporary_password_cannot_set_one_after_its_expiry(settings):
+    member, password = onboarded()
+    clock.advance(settings.TEMPORARY_PASSWORD_DAYS * DAY - 60)
+    pending = begin_web_login(member.login, password, CTX)
+    opened = complete_web_login(pending, last_code(member), CTX)
+    generation = WebChannel.objects.get(member=member).session_generation
+    clock.advance(120)
+    with pytest.raises(TemporaryPasswordExpired):
+        set_own_web_password(opened, "Later#2024xy", "Later#2024xy", generation, CTX)
+    opened.refresh_from_db()
+    assert opened.must_change_password
+
+
+@pytest.mark.django_db
+def test_r_w2_r_x6_an_expired_temporary_password_is_held_to_a_lowered_limit(settings):
+    """Four failures under a limit of five, the temporary password expires, the administrator
+    lowers the limit to three: the right password is compared and told it expired, not
+    answered "blocked" while nothing is blocked (which no staff action would end)."""
+    member, password = onboarded()
+    cu = member.credit_union
+    cu.max_web_password_failures = 5
+    cu.save(update_fields=["max_web_password_failures"])
+    for _ in range(4):
+        with pytest.raises(WrongCredentials):
+            begin_web_login(member.login, "Wrong#pass11", CTX)
+    clock.advance(settings.TEMPORARY_PASSWORD_DAYS * DAY + 1)
+    cu.max_web_password_failures = 3
+    cu.save(update_fields=["max_web_password_failures"])
+    with pytest.raises(TemporaryPasswordExpired):
+        begin_web_login(member.login, password, CTX)
+    assert WebChannel.objects.get(member=member).state == WebChannel.State.ACTIVE

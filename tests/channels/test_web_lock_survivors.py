@@ -160,7 +160,7 @@ def test_r_b3_r_w1_a_block_while_the_temporary_password_is_replaced_ends_that_se
         lambda: block_web_channel_on_request(member, CLI),
         blocked,
     )
-    generation = set_own_web_password(member, NEW, NEW, CTX)
+    generation = set_own_web_password(member, NEW, NEW, _channel(member).session_generation, CTX)
     _join(threads)
     monkeypatch.undo()
     assert blocked == [True], blocked
@@ -188,7 +188,9 @@ def test_r_b3_r_w1_a_block_while_a_password_change_is_confirmed_ends_that_sessio
         lambda: block_web_channel_on_request(member, CLI),
         blocked,
     )
-    generation = confirm_web_password_change(member, otp_id, code, CTX)
+    generation = confirm_web_password_change(
+        member, otp_id, code, _channel(member).session_generation, CTX
+    )
     _join(threads)
     monkeypatch.undo()
     assert blocked == [True], blocked
@@ -207,6 +209,7 @@ def test_r_w2_r_b3_a_password_change_requested_as_staff_reset_the_password_does_
     so the change's code, whenever it was requested, never replaces the temporary password."""
     _postgresql_only()
     member = make_member()
+    session = _channel(member).session_generation  # the member's session, before it all
     reset: list = []
 
     def block_and_unblock() -> str:
@@ -222,7 +225,9 @@ def test_r_w2_r_b3_a_password_change_requested_as_staff_reset_the_password_does_
     if isinstance(requested, int):  # requested before the block: the code SMS went out
         sms = SmsMessage.objects.get(confirmation_id=requested)
         code = re.search(r"\b(\d{6})\b", decrypt_body(sms.body_encrypted)).group(1)
-        confirmed = _outcome(lambda: confirm_web_password_change(member, requested, code, CTX))
+        confirmed = _outcome(
+            lambda: confirm_web_password_change(member, requested, code, session, CTX)
+        )
     member.refresh_from_db()
     assert password_matches(member.web_password_hash, reset[0]), (requested, confirmed)
     assert member.must_change_password and not password_matches(member.web_password_hash, NEW)
@@ -241,6 +246,7 @@ def test_r_w1_a_new_password_change_requested_while_the_last_one_is_confirmed_is
     member = make_member()
     otp_id = request_web_password_change(member, PASSWORD, NEW, NEW, CTX)
     code = last_code(member)
+    session = _channel(member).session_generation
     second: list = []
     real_for_update = password.for_update
     main = threading.current_thread()
@@ -261,7 +267,7 @@ def test_r_w1_a_new_password_change_requested_while_the_last_one_is_confirmed_is
         return real_for_update(rows, **kwargs)
 
     monkeypatch.setattr(password, "for_update", for_update_with_a_second_request)
-    first = _outcome(lambda: confirm_web_password_change(member, otp_id, code, CTX))
+    first = _outcome(lambda: confirm_web_password_change(member, otp_id, code, session, CTX))
     _join(threads)
     monkeypatch.undo()
     assert len(second) == 1 and not str(second[0]).startswith("crash"), (first, second)

@@ -179,3 +179,30 @@ def test_r_x7_r_w2_a_stolen_password_does_not_buy_fresh_codes_by_logging_in_agai
         assert WebChannel.objects.get(member=member).failed_attempts == failures
     with pytest.raises(WebChannelBlocked):
         begin_web_login(member.login, "Start#2024pl", CTX)
+
+
+@pytest.mark.django_db
+def test_r_o1_r_b3_a_change_requested_before_a_block_is_not_confirmed_by_that_session_after_it():
+    """Someone with the password (and the phone) asks for a new password; the member has the
+    service blocked at the helpline, then lifted. The block ended that session: its code does
+    not replace the password afterwards (a new session generation, checked under the lock)."""
+    from skarbiec.channels.errors import LoginOvertaken
+    from skarbiec.channels.lifecycle import block_web_channel_on_request, lift_web_block_on_request
+    from skarbiec.channels.web.password import (
+        confirm_web_password_change,
+        request_web_password_change,
+    )
+    from tests.factories import CLI, password_matches
+
+    member = make_member()
+    session = WebChannel.objects.get(member=member).session_generation
+    otp_id = request_web_password_change(
+        member, "Start#2024pl", "Intruz#2024x", "Intruz#2024x", CTX
+    )
+    code = last_code(member)
+    block_web_channel_on_request(member, CLI)
+    lift_web_block_on_request(member, CLI)
+    with pytest.raises(LoginOvertaken):
+        confirm_web_password_change(member, otp_id, code, session, CTX)
+    member.refresh_from_db()
+    assert password_matches(member.web_password_hash, "Start#2024pl")

@@ -381,7 +381,8 @@ def test_r_o4_r_x7_a_wrong_code_settles_even_as_a_deadlock_victim(_api):
     member = make_member()
     otp_id = request_web_password_change(member, PASSWORD, "Nowe#Haslo42", "Nowe#Haslo42", CTX)
     code = last_code(member)
-    wrong = lambda: confirm_web_password_change(member, otp_id, _wrong(code), CTX)  # noqa: E731
+    session = WebChannel.objects.get(member=member).session_generation
+    wrong = lambda: confirm_web_password_change(member, otp_id, _wrong(code), session, CTX)  # noqa: E731
     assert [_raises(wrong), _raises(wrong)] == ["otp_invalid", "otp_invalid"]
     locked = threading.Event()
     restarted: list[str] = []
@@ -416,7 +417,7 @@ def test_r_o4_r_x7_a_wrong_code_settles_even_as_a_deadlock_victim(_api):
     assert third == "otp_attempts_exhausted", (third, restarted)
     clock.advance(attempts.IN_FLIGHT_SECONDS + 1)
     try:
-        assert _raises(lambda: confirm_web_password_change(member, otp_id, code, CTX)) != (
+        assert _raises(lambda: confirm_web_password_change(member, otp_id, code, session, CTX)) != (
             "accepted"
         )
     finally:

@@ -8,6 +8,7 @@ import pytest
 from django.db import OperationalError
 
 from skarbiec.channels.mobile import activation
+from skarbiec.channels.models import WebChannel
 from skarbiec.channels.web import login as web_login
 from skarbiec.channels.web import password as web_password
 from skarbiec.client import DeviceClient
@@ -57,7 +58,10 @@ def _web_password_change() -> tuple[Callable[[], object], object, str]:
         member, PASSWORD, NEW_PASSWORD, NEW_PASSWORD, CTX
     )
     code = last_code(member)
-    confirm = lambda: web_password.confirm_web_password_change(member, otp_id, code, CTX)  # noqa: E731
+    session = WebChannel.objects.get(member=member).session_generation
+    confirm = lambda: web_password.confirm_web_password_change(  # noqa: E731
+        member, otp_id, code, session, CTX
+    )
     return confirm, web_password, "record_event"
 
 

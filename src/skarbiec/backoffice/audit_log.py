@@ -70,18 +70,23 @@ def _record_read(
     """Who read the log, with what filter and how much (R-B5). A filter naming a member files
     the read under them (so "who looked at this member" is one filter of the log) instead of
     keeping the Login typed, which may be another credit union's (R-B6)."""
-    member_id = (
-        members_of(staff).filter(login=f.member.strip()).values_list("pk", flat=True).first()
+    named = (
+        members_of(staff)
+        .filter(login=f.member.strip())
+        .values_list("pk", "credit_union_id")
+        .first()
         if f.member
         else None
     )
+    member_id, credit_union_id = named or (None, staff.credit_union_id)
     shown = {k: str(v) for k, v in asdict(f).items() if v}
     if f.member:
-        shown["member"] = "found" if member_id else "none"
+        shown["member"] = "found" if named else "none"
     record_event(
         event,
         ctx,
-        credit_union_id=staff.credit_union_id,
+        # In the member's credit union's log (an installation administrator has none).
+        credit_union_id=credit_union_id,
         member_id=member_id,
         data={"rows": rows, "filter": shown},
     )

@@ -31,10 +31,10 @@ def cash_account(staff: StaffProfile, account_id: object) -> Account:
     return account
 
 
-def view_cash_account(staff: StaffProfile, account_id: object, ctx: RequestContext) -> Account:
-    """The cash page shows the account's balance: who opened it is recorded (R-B5; banking
-    secrecy: the log answers who saw a member's money)."""
-    account = cash_account(staff, account_id)
+def record_balance_shown(account: Account, ctx: RequestContext) -> None:
+    """The cash page showed the account's balance (opened, or its form shown again with a
+    refusal): who saw it is recorded (R-B5; banking secrecy: the log answers who saw a
+    member's money). Not after a booking, whose own event names the account."""
     record_event(
         "account_balance_viewed",
         ctx,
@@ -42,7 +42,6 @@ def view_cash_account(staff: StaffProfile, account_id: object, ctx: RequestConte
         member_id=account.member_id,
         data={"account": account.number},
     )
-    return account
 
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

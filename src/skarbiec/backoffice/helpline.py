@@ -67,13 +67,15 @@ def search_members(staff: StaffProfile, query: str, ctx: RequestContext) -> list
     found = list(
         members_of(staff).filter(condition).order_by("last_name", "first_name", "pk")[:SEARCH_LIMIT]
     )
+    # Filed under the member when the search showed one (a Login, PESEL or phone mostly does),
+    # in their credit union's log (an installation administrator has none of their own), so
+    # filtering the log by member shows who found them.
+    [one] = found if len(found) == 1 else [None]
     record_event(
         "members_searched",
         ctx,
-        credit_union_id=staff.credit_union_id,
-        # Filed under the member when the search showed one (a Login, PESEL or phone mostly
-        # does), so filtering the log by member shows who found them.
-        member_id=found[0].pk if len(found) == 1 else None,
+        credit_union_id=one.credit_union_id if one else staff.credit_union_id,
+        member_id=one.pk if one else None,
         data={"by": "number" if digits.isdigit() else "name", "shown": [m.pk for m in found]},
     )
     return found

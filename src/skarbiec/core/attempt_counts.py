@@ -100,8 +100,8 @@ def held_to_a_lowered_limit(counter: "Counter[Any]", row: models.Model) -> None:
     has the consequence and a right one succeeds. Otherwise the row would refuse every
     attempt as if blocked while nothing is blocked, which no staff action ends (R-W2, R-M5,
     R-B4); never more attempts than the limit they were counted under."""
-    if counter.refusal_once_proven(row) is not None:
-        return  # closed: its consequence ran (a blocked web channel is counted on, R-T3)
+    if counter.closed(row):
+        return  # its consequence ran (a blocked web channel is counted on, R-T3)
     excess = counter.failures(row) - (counter.limit - 1)
     if excess > 0:
         store_count(counter, row, counter.counted(row) - excess)

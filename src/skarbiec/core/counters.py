@@ -37,6 +37,13 @@ class Counter(ABC, Generic[Row]):
         Login exists (R-T3); the right secret is not left counted."""
         return None
 
+    def closed(self, row: Row) -> bool:
+        """The consequence ran (a blocked channel, a locked account): the count is kept as it
+        stands, whatever the policy's limit is now. By default, any refusal told once the
+        secret is proven; a counter with a proven-only refusal that is no consequence of
+        failures (an expired temporary password) says so here."""
+        return self.refusal_once_proven(row) is not None
+
     #: What `open_rows` is given: the id of the member (or other owner) of the counter's row.
     subject_id: int = 0
 

@@ -131,6 +131,11 @@ def session_end_reason(member: Member | None, session: Any, now: float) -> str |
     return None
 
 
+def session_generation(request: HttpRequest) -> int:
+    """The channel's session generation this session started under (or carried on with)."""
+    return int(request.session.get(SESSION_GENERATION, 0))
+
+
 def keep_session_after_password_change(request: HttpRequest, generation: int) -> None:
     """The session that changed the password goes on (with a new key); the others end."""
     request.session.cycle_key()

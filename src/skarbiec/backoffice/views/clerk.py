@@ -174,11 +174,7 @@ def _booked_here(request: HttpRequest, account_id: int) -> int | None:
 @staff_required("handle_cash")
 def cash_page(request: HttpRequest, account_id: int) -> HttpResponse:
     staff = current_staff(request)
-    account = (
-        cash.view_cash_account(staff, account_id, staff_ctx(request))
-        if request.method == "GET"
-        else cash.cash_account(staff, account_id)
-    )
+    account = cash.cash_account(staff, account_id)
 
     def action(data: dict[str, Any]) -> HttpResponse:
         txn = cash.book_cash(
@@ -198,9 +194,12 @@ def cash_page(request: HttpRequest, account_id: int) -> HttpResponse:
         form = CashForm(initial={"request_key": secrets.token_urlsafe(18)})
     booked = _booked_here(request, account.pk) if request.method == "GET" else None
     account.refresh_from_db()
-    return form_page(
+    response = form_page(
         request, "backoffice/cash.html", form, action, {"account": account, "booked": booked}
     )
+    if not response.has_header("Location"):  # the page, with the balance, was shown
+        cash.record_balance_shown(account, staff_ctx(request))
+    return response
 
 
 @require_GET

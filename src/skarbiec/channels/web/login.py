@@ -112,6 +112,11 @@ class WebPasswordCounter(Counter[WebChannel]):
             return TemporaryPasswordExpired.of(self.member.credit_union)
         return None
 
+    def closed(self, row: WebChannel) -> bool:
+        # Only a block: an expired temporary password is no consequence of failures, and its
+        # failures are held to a lowered limit like any open channel's (R-W2).
+        return row.state == WebChannel.State.BLOCKED
+
     @classmethod
     def open_rows(cls, subject_id: int) -> QuerySet[WebChannel]:
         return WebChannel.objects.filter(member_id=subject_id)
@@ -228,19 +233,22 @@ def require_web_open(member: Member) -> None:
         raise WebChannelBlocked.of(member.credit_union)
 
 
-def _require_login_current(channel: WebChannel, pending: PendingWebLogin) -> None:
-    """The channel open, and its password the one this login passed (R-W1, R-O1)."""
+def _require_login_current(channel: WebChannel, member: Member, pending: PendingWebLogin) -> None:
+    """The channel open, its password the one this login passed (R-W1, R-O1), and, if that is
+    a temporary password, not expired since: it opens the service only until its expiry."""
     if channel.state == WebChannel.State.BLOCKED:
-        raise WebChannelBlocked.of(channel.member.credit_union)
+        raise WebChannelBlocked.of(member.credit_union)
     if channel.session_generation != pending.session_generation:
         raise LoginOvertaken()
+    if temporary_password_expired(member, clock.now()):
+        raise TemporaryPasswordExpired.of(member.credit_union)
 
 
 def resend_web_login_code(pending: PendingWebLogin, ctx: RequestContext) -> PendingWebLogin:
     """A new code for the same login: the wrong codes entered so far stay counted (R-X7)."""
     member = Member.objects.select_related("credit_union").get(pk=pending.member_id)
     with login_limits(member.login, ctx, proven=pending.known_browser):
-        _require_login_current(_web_channel(member), pending)
+        _require_login_current(_web_channel(member), member, pending)
         confirmation = resend_code(WEB_LOGIN, pending.otp_id, member, ctx)
     return replace(pending, otp_id=confirmation.pk, code_attempts=code_attempts_left(confirmation))
 
@@ -250,13 +258,13 @@ def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext)
     count as one failure toward the web lockout (R-O4, R-X7)."""
     member = Member.objects.select_related("credit_union").get(pk=pending.member_id)
     with login_limits(member.login, ctx, proven=pending.known_browser):
-        _require_login_current(_web_channel(member), pending)
+        _require_login_current(_web_channel(member), member, pending)
         confirm_code(WEB_LOGIN, pending.otp_id, member, {"login": member.login}, code, ctx)
     with reopened_if_the_database_fails(WEB_LOGIN, pending.otp_id, member), transaction.atomic():
         channel = for_update(WebChannel.objects).get(member=member)
         try:
             # Again under the lock: blocked, or the password replaced, since the code's check.
-            _require_login_current(channel, pending)
+            _require_login_current(channel, member, pending)
         except DomainError as refusal:
             refused: DomainError | None = refusal
         else:

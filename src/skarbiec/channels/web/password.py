@@ -9,7 +9,9 @@ from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import record_event
 from skarbiec.channels.errors import (
+    LoginOvertaken,
     PasswordChangeInvalid,
+    TemporaryPasswordExpired,
     WebChannelBlocked,
     WrongCurrentPassword,
 )
@@ -29,7 +31,7 @@ from skarbiec.core.locks import for_update
 from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.errors import PasswordRejected
 from skarbiec.members.models import Member
-from skarbiec.members.passwords import password_problems
+from skarbiec.members.passwords import password_problems, temporary_password_expired
 from skarbiec.members.queries import current_web_password_hash
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operations import (
@@ -71,11 +73,12 @@ def _new_password_problems(new_password: str, repeated: str, login: str) -> list
 
 
 def set_own_web_password(
-    member: Member, new_password: str, repeated: str, ctx: RequestContext
+    member: Member, new_password: str, repeated: str, session_generation: int, ctx: RequestContext
 ) -> int:
-    """Replace a temporary password with the member's own (R-W1, R-P1). The new password is
-    not compared with the temporary one: no secret is compared outside the attempts mechanism
-    (R-X6), and the temporary one is random, so typing it again is no weaker a choice.
+    """Replace a temporary password with the member's own (R-W1, R-P1), from a session of
+    `session_generation`. The new password is not compared with the temporary one: no secret is
+    compared outside the attempts mechanism (R-X6), and the temporary one is random, so typing
+    it again is no weaker a choice.
 
     Every other web session of the member ends, as with a voluntary change: one opened with the
     same temporary password elsewhere would otherwise go on with the member's own password set.
@@ -89,9 +92,23 @@ def set_own_web_password(
         # The channel first, then the member: the order of the voluntary change.
         channel = for_update(WebChannel.objects).get(member=member)
         locked = for_update(Member.objects).get(pk=member.pk)
+        _require_session_current(channel, member, session_generation)
         if not locked.must_change_password:
             raise PasswordChangeInvalid()
+        if temporary_password_expired(locked, clock.now()):
+            raise TemporaryPasswordExpired.of(member.credit_union)
         return _replace_web_password(member, locked, channel, password_hash, False, ctx)
+
+
+def _require_session_current(channel: WebChannel, member: Member, session_generation: int) -> None:
+    """Under the channel's lock: the session asking is still one the channel knows. The
+    middleware checked it as the request came in, but a block or a new temporary password by
+    staff (each a new generation) may have been committed since, while the new password was
+    being hashed; that session must not set a password over it (R-W1, R-B3)."""
+    if channel.state == WebChannel.State.BLOCKED:
+        raise WebChannelBlocked.of(member.credit_union)
+    if channel.session_generation != session_generation:
+        raise LoginOvertaken()
 
 
 def _replace_web_password(
@@ -175,11 +192,13 @@ def request_web_password_change(
     return confirmation.pk
 
 
-def confirm_web_password_change(member: Member, otp_id: int, code: str, ctx: RequestContext) -> int:
-    """R-O1 step 2: the SMS code. On success the new password replaces the old one and every
-    other web session of the member ends; returns the session generation the current session
-    carries on with. Three wrong codes cancel the change and count as one failure toward the
-    web lockout (R-O4)."""
+def confirm_web_password_change(
+    member: Member, otp_id: int, code: str, session_generation: int, ctx: RequestContext
+) -> int:
+    """R-O1 step 2: the SMS code, from a session of `session_generation`. On success the new
+    password replaces the old one and every other web session of the member ends; returns the
+    session generation the current session carries on with. Three wrong codes cancel the
+    change and count as one failure toward the web lockout (R-O4)."""
     with login_limits(member.login, ctx, proven=True):
         require_web_open(member)
         confirm_code(WEB_PASSWORD_CHANGE, otp_id, member, {"member": member.pk}, code, ctx)
@@ -197,8 +216,7 @@ def confirm_web_password_change(member: Member, otp_id: int, code: str, ctx: Req
         )
         if pending is None:
             raise PasswordChangeInvalid()
-        if channel.state == WebChannel.State.BLOCKED:
-            raise WebChannelBlocked.of(member.credit_union)
+        _require_session_current(channel, member, session_generation)
         locked = for_update(Member.objects).get(pk=member.pk)
         pending.delete()
         return _replace_web_password(member, locked, channel, pending.password_hash, True, ctx)

@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from skarbiec.channels.errors import LoginOvertaken
+from skarbiec.channels.errors import LoginOvertaken, TemporaryPasswordExpired
 from skarbiec.channels.web.login import (
     begin_web_login,
     complete_web_login,
@@ -111,9 +111,9 @@ def _render_code(
 
 
 def _code_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
-    if isinstance(error, OtpAttemptsExhausted | LoginOvertaken):
+    if isinstance(error, OtpAttemptsExhausted | LoginOvertaken | TemporaryPasswordExpired):
         # The login is cancelled (three wrong codes count toward the lockout, R-O4; a password
-        # changed meanwhile counts for nothing): start again.
+        # changed meanwhile, or a temporary one expired, counts for nothing): start again.
         member_session.cancel_pending_login(request)
         return _render_landing(request, error=error, status=error.status)
     return _render_code(request, error=error, status=error.status)
@@ -180,6 +180,7 @@ def change_temporary_password(request: HttpRequest) -> HttpResponse:
         member,
         form.cleaned_data["new_password"],
         form.cleaned_data["repeated"],
+        member_session.session_generation(request),
         context_of(request),
     )
     member_session.keep_session_after_password_change(request, generation)

@@ -110,7 +110,11 @@ def change_web_password_code(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_code(request, form=form, status=400)
     generation = confirm_web_password_change(
-        member_of(request), otp_id, form.cleaned_data["code"], context_of(request)
+        member_of(request),
+        otp_id,
+        form.cleaned_data["code"],
+        member_session.session_generation(request),
+        context_of(request),
     )
     request.session.pop(PENDING_WEB_PASSWORD, None)
     member_session.keep_session_after_password_change(request, generation)
