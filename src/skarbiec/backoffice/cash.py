@@ -31,10 +31,12 @@ def cash_account(staff: StaffProfile, account_id: object) -> Account:
     return account
 
 
-def record_balance_shown(account: Account, ctx: RequestContext) -> None:
-    """The cash page showed the account's balance (opened, or its form shown again with a
-    refusal): who saw it is recorded (R-B5; banking secrecy: the log answers who saw a
-    member's money). Not after a booking, whose own event names the account."""
+def account_shown(staff: StaffProfile, account_id: object, ctx: RequestContext) -> Account:
+    """The account as the cash page shows it, balance read now, and who saw it recorded (R-B5;
+    banking secrecy: the log answers who saw a member's money). For the page only when it is
+    shown (opened, or its form shown again with a refusal): not after a booking, whose own
+    event names the account."""
+    account = cash_account(staff, account_id)
     record_event(
         "account_balance_viewed",
         ctx,
@@ -42,6 +44,7 @@ def record_balance_shown(account: Account, ctx: RequestContext) -> None:
         member_id=account.member_id,
         data={"account": account.number},
     )
+    return account
 
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

@@ -61,10 +61,12 @@ def form_page(
     template: str,
     form: forms.Form,
     action: Callable[[dict[str, Any]], HttpResponse],
-    context: dict[str, Any] | None = None,
+    context: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
 ) -> HttpResponse:
     """GET shows the form; a valid POST runs `action` (one service call); bad input or a
-    refusal shows the form again with the message beside its field (4xx), nothing saved."""
+    refusal shows the form again with the message beside its field (4xx), nothing saved.
+    A `context` given as a function is called only when the page is rendered (a read that is
+    recorded as seen, R-B5), after the action's refusal, so it shows the state after it."""
     status = 200
     if request.method == "POST":
         status = 400
@@ -79,7 +81,8 @@ def form_page(
                 for problem in error.details.get("problems") or []:
                     form.add_error(field if field in form.fields else None, str(problem))
                 status = error.status
-    return render(request, template, {**(context or {}), "form": form}, status=status)
+    shown = context() if callable(context) else context
+    return render(request, template, {**(shown or {}), "form": form}, status=status)
 
 
 def error_page(request: HttpRequest, error: DomainError) -> HttpResponse:

@@ -193,13 +193,15 @@ def cash_page(request: HttpRequest, account_id: int) -> HttpResponse:
     else:
         form = CashForm(initial={"request_key": secrets.token_urlsafe(18)})
     booked = _booked_here(request, account.pk) if request.method == "GET" else None
-    account.refresh_from_db()
-    response = form_page(
-        request, "backoffice/cash.html", form, action, {"account": account, "booked": booked}
-    )
-    if not response.has_header("Location"):  # the page, with the balance, was shown
-        cash.record_balance_shown(account, staff_ctx(request))
-    return response
+
+    def shown() -> dict[str, Any]:
+        # Read, and recorded as seen, only when the page with the balance is rendered.
+        return {
+            "account": cash.account_shown(staff, account_id, staff_ctx(request)),
+            "booked": booked,
+        }
+
+    return form_page(request, "backoffice/cash.html", form, action, shown)
 
 
 @require_GET
