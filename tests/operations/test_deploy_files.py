@@ -118,6 +118,36 @@ def test_r_d5_every_migration_is_listed_in_docs_deploy_as_safe_or_not_and_rightl
             assert not problems, f"{app}.{name} is listed as safe but has {problems}"
 
 
+# Indexes added before builds were made online (their tables were new or small then).
+INDEXES_BUILT_BEFORE_ONLINE_BUILDS = {
+    ("audit", "0002_seal_chains_after_commit"),
+    ("channels", "0002_mobilechannel_pending_password_hash_and_more"),
+    ("ledger", "0001_initial"),
+    ("otp", "0003_confirmations"),
+    ("otp", "0007_sms_created_at_index"),
+}
+
+
+def test_r_d5_new_indexes_are_built_without_holding_off_writes():
+    """A plain CREATE INDEX stops every INSERT into its table until it is built (every login
+    writes an audit event): a new index is AddIndexOnline, CONCURRENTLY on PostgreSQL."""
+    from skarbiec.core.online_schema import AddIndexOnline
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    for key, migration in loader.disk_migrations.items():
+        if not apps.get_app_config(key[0]).name.startswith("skarbiec."):
+            continue
+        plain = [
+            op
+            for op in migration.operations
+            if isinstance(op, migrations.AddIndex) and not isinstance(op, AddIndexOnline)
+        ]
+        if key not in INDEXES_BUILT_BEFORE_ONLINE_BUILDS:
+            assert not plain, f"{key}: build the index with AddIndexOnline"
+        if any(isinstance(op, AddIndexOnline) for op in migration.operations):
+            assert migration.atomic is False, f"{key}: an online build runs outside a transaction"
+
+
 @pytest.mark.parametrize(
     ("address", "key"),
     [

@@ -38,6 +38,14 @@ class AuditEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["member_id", "-created_at"]),
+            # The back-office's audit view, newest first: a credit union's log (filtered by
+            # time or not), by event (and the loose scan of its event names), and the whole
+            # installation's for its administrators. Without them each page read the table.
+            models.Index(fields=["credit_union_id", "created_at", "id"], name="audit_cu_time"),
+            models.Index(
+                fields=["credit_union_id", "event", "created_at", "id"], name="audit_cu_event"
+            ),
+            models.Index(fields=["created_at", "id"], name="audit_time"),
             # What the sealer reads: the unsealed events of one chain, oldest first.
             models.Index(
                 fields=["chain_key", "id"], condition=Q(seq__isnull=True), name="audit_unsealed"

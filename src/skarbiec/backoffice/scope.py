@@ -55,6 +55,14 @@ def audit_events_of(staff: StaffProfile) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(credit_union_id=staff.credit_union_id or 0)
 
 
+def audit_logs_of(staff: StaffProfile) -> list[int | None]:
+    """The credit unions whose audit events the staff member reads, as `credit_union_id`s of
+    the log (None: the installation's own events), for reads done one log at a time."""
+    if is_installation_staff(staff):
+        return [None, *CreditUnion.objects.order_by("pk").values_list("pk", flat=True)]
+    return [staff.credit_union_id or 0]
+
+
 def _one(queryset: QuerySet[Any], **lookup: Any) -> Any:
     try:
         return queryset.get(**lookup)
