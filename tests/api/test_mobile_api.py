@@ -74,6 +74,35 @@ def test_rate_limit_per_device_on_pin_login(device, settings, fresh_rate_limit_w
     assert e.value.code == "rate_limited"
 
 
+def test_r_x10_a_stranger_naming_a_device_cannot_spend_its_limits(
+    device, settings, fresh_rate_limit_window
+):
+    """A device's id is no secret (it travels in URLs and in the WebAuthn options): requests
+    that name it without its key count under their own address, never against the member's
+    device. The stranger still meets a limit of their own."""
+    import httpx
+
+    from skarbiec.wsgi import application
+
+    ready_device(device)
+    settings.RATE_LIMIT_PER_LOGIN = (3, 60)  # set_pin counted once for this device
+    stranger = DeviceClient(
+        "http://localhost",
+        transport=httpx.WSGITransport(app=application, remote_addr="203.0.113.9"),
+        language="en",
+    )
+    stranger.device_id, stranger.device_secret = device.device_id, b"x" * 32  # not its key
+    refused: list[str] = []
+    for _ in range(10):
+        for attempt in (lambda: stranger.login_pin("48159"), stranger.fingerprint_login_options):
+            with pytest.raises(ApiError) as e:
+                attempt()
+            refused.append(e.value.code)
+    assert "signature_invalid" in refused and "rate_limited" in refused
+    device.login_pin("48159")
+    assert device.me()["channel_state"] == "active"
+
+
 def test_api_needs_no_csrf_token_and_sets_no_cookie(device):
     r = device.request("POST", "/challenge")
     assert r.status_code == 200

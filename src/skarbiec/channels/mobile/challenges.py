@@ -29,6 +29,9 @@ from skarbiec.core.throttling import address_subject, consume_rate_limit
 
 CHALLENGE_TTL_SECONDS = 60
 
+#: The limit of requests a device proved with its key (PIN, fingerprint, reports).
+PROVEN_DEVICE_SCOPE = "mobile-device"
+
 
 # Generic challenges sign activation, PIN setting, PIN login and failed-fingerprint reports;
 # WebAuthn challenges are bound to one device and one ceremony.
@@ -142,9 +145,22 @@ def verify_device_request(
     purpose: str = CHALLENGE_DEVICE,
 ) -> None:
     """The challenge is consumed first: a replay is refused even with a valid signature, and a
-    wrong signature burns the challenge."""
+    wrong signature burns the challenge. Once the signature proved the device, the request
+    counts against the device's own limit (R-X10); before that, only the sender's address
+    counts it (`state.device_rate_limits`): a device's id is no secret (it travels in URLs),
+    and a stranger's junk naming it must not spend the member's limit."""
     consume_challenge(challenge, purpose, device.device_id if purpose != CHALLENGE_DEVICE else "")
     signed_by(device.public_key, action, challenge, device.device_id, payload, signature)
+    per_device, window = settings.RATE_LIMIT_PER_LOGIN
+    consume_rate_limit(PROVEN_DEVICE_SCOPE, device.device_id, per_device, window)
+
+
+def named_device_subject(device_id: str, ctx: RequestContext) -> str:
+    """What a request that names a bound device without proving it (a challenge, fingerprint
+    options: nothing to sign yet) counts under: that device *from this address*. Members
+    behind one carrier address do not limit each other, and a stranger elsewhere who learnt
+    the device's id cannot spend the member's limit (R-X10)."""
+    return f"{device_id}@{address_subject(ctx.ip_address)}"
 
 
 @prepared_select
@@ -161,12 +177,13 @@ def is_bound_device(device_id: str) -> bool:
 
 def issue_device_challenge(ctx: RequestContext, device_id: str = "") -> IssuedChallenge:
     """A challenge for the next signed device request. An activated device names itself and is
-    limited per device, so members behind one carrier address do not limit each other; an
-    anonymous request (activation) is limited per address (R-X10)."""
+    limited per device and address (`named_device_subject`); an anonymous request
+    (activation) is limited per address (R-X10)."""
     per_addr, window = settings.RATE_LIMIT_PER_ADDRESS
     per_device, window_d = settings.RATE_LIMIT_PER_LOGIN
     if is_bound_device(device_id):
-        consume_rate_limit("mobile-challenge-device", str(device_id), per_device * 2, window_d)
+        subject = named_device_subject(str(device_id), ctx)
+        consume_rate_limit("mobile-challenge-device", subject, per_device * 2, window_d)
     else:
         address = address_subject(ctx.ip_address)
         consume_rate_limit("mobile-challenge", address, per_addr * 2, window)

@@ -47,6 +47,7 @@ from skarbiec.channels.mobile.challenges import (
     active_device,
     consume_challenge,
     issue_challenge,
+    named_device_subject,
     verify_device_request,
 )
 from skarbiec.channels.mobile.pin import check_device_at_login, login_with
@@ -163,7 +164,7 @@ def register_fingerprint(
 
 
 def fingerprint_login_options(device_id: str, ctx: RequestContext) -> dict[str, Any]:
-    with device_rate_limits("device", str(device_id), ctx):
+    with device_rate_limits("device-options", named_device_subject(str(device_id), ctx), ctx):
         device = active_device(device_id)
     require_usable_channel(device.member)
     credentials = list(device.credentials.all())

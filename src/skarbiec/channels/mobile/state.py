@@ -62,7 +62,10 @@ def device_rate_limits(
     """Every attempt counts per Login or device; per address only failures do (R-X10). A
     request `signed` by a bound device's key is served even when its address is over the
     limit (members behind one carrier address), unless it names no bound device or fails its
-    proof; anonymous and unsigned ones (activation, options) are refused there."""
+    proof; anonymous and unsigned ones (activation, options) are refused there. A signed
+    request counts against its device only once its signature proved it
+    (`challenges.verify_device_request`): until then it is anyone's, and only its address
+    counts it if it fails."""
     per_addr, window_a = settings.RATE_LIMIT_PER_ADDRESS
     per_subject, window_s = settings.RATE_LIMIT_PER_LOGIN
     unproven = _NOT_FROM_A_BOUND_DEVICE if signed else None
@@ -73,7 +76,8 @@ def device_rate_limits(
         # per-device counter of its own.
         if over_limit and not is_bound_device(subject):
             raise UnknownDevice()
-        consume_rate_limit(f"mobile-{scope}", subject or "-", per_subject, window_s)
+        if not signed:
+            consume_rate_limit(f"mobile-{scope}", subject or "-", per_subject, window_s)
         yield
 
 
