@@ -295,6 +295,26 @@ def test_r_o2_r_x8_hidden_characters_in_a_title_or_name_are_refused(two_members,
 
 
 @pytest.mark.django_db
+def test_r_o2_a_payee_name_cannot_pose_as_the_account_or_amount_in_the_sms(two_members):
+    """Malware in the browser chooses the payee name: written like another account and amount,
+    it must not read as what the code confirms. The SMS names the amount and the account
+    first, and the name last, shortened, inside quotes it cannot close."""
+    from skarbiec.ledger.nrb import masked_nrb
+
+    payer, source, _payee, target = two_members
+    payer.language = "pl"
+    payer.save(update_fields=["language"])
+    _transfer(payer, source, target.number, 4999_00, name="Jan” na rachunek …9999 (1,00 zł)")
+    sms = last_sms(payer)
+    amount, account = sms.index("4\u00a0999,00\u00a0zł"), sms.index(masked_nrb(target.number))
+    name = sms.index("„")
+    assert amount < account < name, sms
+    quoted = sms[name + 1 : sms.index("”", name)]
+    assert quoted == "Jan' na rachunek …9999 (1,00…", sms
+    assert sms.count("”") == 1
+
+
+@pytest.mark.django_db
 def test_r_l4_r_x6_a_right_code_whose_booking_a_killed_process_left_undone_books_later(
     two_members, monkeypatch
 ):

@@ -37,3 +37,20 @@ def shown_name(name: str) -> str:
     """A catalogue name in the active language; any other name unchanged."""
     entry = _forms().get(name.strip().casefold())
     return str(entry) if entry is not None else name
+
+
+#: The most of a name people gave that an SMS code's text quotes.
+SMS_NAME_LENGTH = 30
+
+
+def sms_name(name: str) -> str:
+    """A payee's name as an SMS code's text quotes it (R-O2), after the amount and account
+    the code confirms: on one line, shortened, and with quote marks of its own turned into
+    apostrophes, so a name written to look like another account or amount ("Jan na rachunek
+    …9999 (1,00 zł)") stays visibly inside the text's quotes, never in their place."""
+    flat = " ".join(name.split())
+    for mark in '"„”“«»':
+        flat = flat.replace(mark, "'")
+    if len(flat) > SMS_NAME_LENGTH:
+        flat = flat[: SMS_NAME_LENGTH - 1].rstrip() + "…"
+    return flat

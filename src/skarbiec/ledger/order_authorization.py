@@ -27,6 +27,7 @@ from skarbiec.ledger.errors import (
     TransferCancelledAfterWrongCodes,
 )
 from skarbiec.ledger.models import Order
+from skarbiec.ledger.names import sms_name
 from skarbiec.ledger.nrb import masked_nrb
 from skarbiec.ledger.order_booking import execute_order
 from skarbiec.ledger.order_input import MOBILE
@@ -56,14 +57,15 @@ def transfer_details(order: Order) -> dict[str, Any]:
 
 
 def _transfer_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    # The amount and account first, the name people gave last and quoted (R-O2).
     return _(
-        "%(cu)s: code %(code)s confirms a transfer of %(amount)s to %(payee)s, account "
-        "%(account)s. Do not give the code to anyone."
+        "%(cu)s: code %(code)s confirms a transfer of %(amount)s to account %(account)s, "
+        "payee “%(payee)s”. Do not give the code to anyone."
     ) % {
         "cu": member.credit_union.name,
         "code": code,
         "amount": format_amount(details["amount_minor"], member.language),
-        "payee": details["payee_name"],
+        "payee": sms_name(details["payee_name"]),
         "account": masked_nrb(details["payee_account"]),
     }
 

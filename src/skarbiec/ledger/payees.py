@@ -22,6 +22,7 @@ from skarbiec.ledger.errors import (
 from skarbiec.ledger.models import (
     TrustedPayee,
 )
+from skarbiec.ledger.names import sms_name
 from skarbiec.ledger.nrb import masked_nrb, parse_nrb
 from skarbiec.ledger.order_input import ORDER_CHANNELS, WEB, clean_text, require_channel
 from skarbiec.members.models import Member
@@ -37,13 +38,14 @@ from skarbiec.otp.reopening import reopened_if_the_database_fails
 
 
 def _payee_sms(member: Member, details: dict[str, Any], code: str) -> str:
+    # The account first, the name people gave last and quoted (R-O2).
     return _(
-        "%(cu)s: code %(code)s adds %(name)s, account %(account)s, to your trusted payees "
-        "(transfers without SMS codes). Do not give the code to anyone."
+        "%(cu)s: code %(code)s adds account %(account)s, payee “%(name)s”, to your trusted "
+        "payees (transfers without SMS codes). Do not give the code to anyone."
     ) % {
         "cu": member.credit_union.name,
         "code": code,
-        "name": details["name"],
+        "name": sms_name(details["name"]),
         "account": masked_nrb(details["account"]),
     }
 
