@@ -306,6 +306,20 @@ def test_r_x8_requests_gunicorn_refuses_itself_get_the_apis_json_not_html(
     assert headers["strict-transport-security"].startswith("max-age=31536000")
 
 
+def test_r_x8_a_connection_kept_alive_after_a_413_serves_the_next_request(
+    server: Server,
+) -> None:
+    """The body refused unread is read and dropped: gunicorn would otherwise close the
+    connection it had just called keep-alive, and the client's next request there, perhaps a
+    transfer, would get no answer at all."""
+    context = ssl.create_default_context(cafile=str(server.ca))
+    url = f"https://localhost:{server.https_port}/api/mobile/v1/challenge"
+    with httpx.Client(verify=context, timeout=10) as client:
+        refused = client.post(url, content=b"{" + b" " * 70_000 + b"}")
+        assert refused.status_code == 413 and refused.json()["code"] == "request_too_large"
+        assert client.post(url).status_code == 200
+
+
 def test_r_x1_a_local_process_cannot_forge_the_scheme_or_script_path(server: Server) -> None:
     """Over TLS from 127.0.0.1, headers that gunicorn trusts from loopback by default would
     make the request plain HTTP (a redirect loop) or move every link under a forged prefix."""

@@ -27,6 +27,10 @@ from skarbiec.core.errors import (
 from skarbiec.core.refusals import RETRY_AFTER_SECONDS, is_api_request, refusal_response
 
 NUL = "\x00"
+#: A body refused unread up to this size is read and dropped, so the client's kept-alive
+#: connection serves its next request: gunicorn closes a connection whose body is left unread
+#: after it said keep-alive, and the client's next request there gets no answer at all.
+DRAIN_LIMIT_BYTES = 1024 * 1024
 ERRORS_BY_STATUS: dict[int, type[DomainError]] = {404: NotFound, 405: MethodNotAllowed}
 
 
@@ -69,6 +73,7 @@ class EdgeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         refusal = _refusal(request)
         if refusal is not None:
+            _drain(request)
             # The API refuses unreadable input with 422 like its schemas; pages with 400.
             status = 422 if is_api_request(request) and refusal.status == 400 else None
             return refusal_response(request, refusal, status)
@@ -84,6 +89,20 @@ class EdgeMiddleware:
                 refused["Allow"] = response["Allow"]
             return refused
         return response
+
+
+def _drain(request: HttpRequest) -> None:
+    try:
+        left = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if not 0 < left <= DRAIN_LIMIT_BYTES or hasattr(request, "_body"):
+        return
+    try:
+        while left > 0 and (chunk := request.read(min(left, 64 * 1024))):
+            left -= len(chunk)
+    except (OSError, UnreadablePostError):
+        pass  # the client went away: nothing left to keep alive
 
 
 def _bare(request: HttpRequest, response: HttpResponse) -> bool:
