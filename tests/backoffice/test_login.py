@@ -197,6 +197,27 @@ def test_r_t3_an_unknown_staff_username_locks_at_the_limit_of_the_credit_union_c
     assert real[-2:] == [("staff_account_locked", None)] * 2
 
 
+def test_r_t3_an_unknown_username_answered_as_the_installation_stays_so(db, settings):
+    """An unknown username the installation itself answers for (its §8 limit of three) is
+    still answered so after credit unions allowing five are added."""
+    settings.RATE_LIMIT_PER_ADDRESS = settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
+    make_credit_union(max_web_password_failures=5)
+    make_staff("admin", None, "root.admin")
+    from skarbiec.core.keys import keyed_hash
+
+    def chosen_among(username: str, n: int) -> int:  # credit_union_answering_for's index
+        return int(keyed_hash("unknown-login-credit-union", username)[:12], 16) % n
+
+    # The last of [credit union, installation] now; a credit union of four once two are added.
+    names = (f"nobody.{n}" for n in range(200))
+    unknown = next(u for u in names if chosen_among(u, 2) == 1 and chosen_among(u, 4) != 3)
+    assert credit_union_answering_for(unknown, installation_too=True) is None
+    assert _wrong_password_walk(unknown, 4)[-1] == ("staff_account_locked", None)
+    make_credit_union(max_web_password_failures=5)
+    make_credit_union(max_web_password_failures=5)
+    assert _wrong_password_walk(unknown, 2) == [("staff_account_locked", None)] * 2
+
+
 def test_r_b1_a_code_is_counted_before_it_is_compared(helpline, transactional_db):
     """At the moment of the comparison another connection already sees the attempt counted."""
     log_in(english_client(), helpline)

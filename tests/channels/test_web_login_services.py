@@ -128,6 +128,42 @@ def test_r_t3_an_unknown_login_blocks_at_the_limit_of_the_credit_union_chosen_fo
     assert walk(unknown)[-1] == ("channel_blocked", None, ["22 111 22 33"])
 
 
+@pytest.mark.django_db
+def test_r_t3_an_unknown_login_keeps_its_answers_when_credit_unions_are_added(settings):
+    """A member's Login names its own credit union's helpline and limit for ever; an unknown
+    one must too, or adding a credit union to the installation would tell them apart."""
+    settings.RATE_LIMIT_PER_ADDRESS = settings.RATE_LIMIT_PER_LOGIN = (1000, 60)
+    from skarbiec.core.keys import keyed_hash
+    from tests.factories import make_credit_union
+
+    first = make_credit_union(helpline_phones=["22 111 11 11"])
+    make_credit_union(helpline_phones=["22 222 22 22"])
+
+    def chosen_among(login: str, n: int) -> int:  # credit_union_answering_for's index
+        return int(keyed_hash("unknown-login-credit-union", login)[:12], 16) % n
+
+    # Answered by the first of two now, and by another of five once three are added.
+    unknown = next(str(n) for n in range(5_000_000_000, 5_000_001_000)
+                   if chosen_among(str(n), 2) == 0 and chosen_among(str(n), 5) != 0)  # fmt: skip
+
+    def answers(attempts: int) -> list[tuple[str, object, object]]:
+        seen = []
+        for _ in range(attempts):
+            with pytest.raises((WrongCredentials, WebChannelBlocked)) as e:
+                begin_web_login(unknown, "Wrong#pass1", CTX)
+            details = e.value.details
+            seen.append((e.value.code, details.get("attempts_left")))
+            seen[-1] += (details.get("helpline"),)
+        return seen
+
+    # One wrong password, then the credit unions come; the walk goes on as it began.
+    assert answers(1) == [("wrong_credentials", 2, None)]
+    for n in range(3):
+        make_credit_union(helpline_phones=[f"22 333 33 3{n}"], max_web_password_failures=5)
+    blocked = ("channel_blocked", None, list(first.helpline_phones))
+    assert answers(4) == [("wrong_credentials", 1, None), blocked, blocked, blocked]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_r_x4_twenty_parallel_wrong_passwords_count_to_exactly_the_limit(settings):
     settings.RATE_LIMIT_PER_LOGIN = (1000, 60)

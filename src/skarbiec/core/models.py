@@ -10,6 +10,10 @@ class RateLimitCounter(models.Model):
     # Attempts counted and still being compared, and the last count (core/attempts.py).
     count_in_flight = models.PositiveSmallIntegerField(default=0, db_default=0)
     count_counted_at = models.DateTimeField(null=True, blank=True)
+    # An unknown Login's counter (window 0): the credit union that answers for it, fixed at its
+    # first answer so the answers do not change when credit unions are added (R-T3); 0 for the
+    # installation itself.
+    answered_as = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

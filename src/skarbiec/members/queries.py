@@ -7,8 +7,9 @@ from django.db.models import QuerySet
 
 from skarbiec.core.errors import DomainError
 from skarbiec.core.keys import keyed_hash
+from skarbiec.core.models import RateLimitCounter
 from skarbiec.core.prepared import prepared_select
-from skarbiec.core.throttling import UnknownLoginCounter
+from skarbiec.core.throttling import UnknownLoginCounter, rate_limit_key
 from skarbiec.members.models import CreditUnion, Member
 
 
@@ -85,14 +86,44 @@ def unknown_login_counter(
     gets (R-T3): the limit `policy_field` and the refusals of the credit union `chosen` (the
     one the app names), or of the one answering for that Login (`installation_too`: or of the
     installation, where it has staff of its own)."""
-    answering = chosen or credit_union_answering_for(login, installation_too)
+    answering: CreditUnion | None = chosen
+    answered_as: int | None = None
+    if chosen is None:
+        answering, answered_as = _answering_as_before(scope, login, installation_too)
     return UnknownLoginCounter(
         scope,
         login,
         policy_value(answering, policy_field),
         wrong=wrong,
         blocked=lambda: blocked(answering),
+        answered_as=answered_as,
     )
+
+
+#: `RateLimitCounter.answered_as` of the installation answering for itself.
+_INSTALLATION = 0
+
+
+def _answering_as_before(
+    scope: str, login: str, installation_too: bool
+) -> tuple[CreditUnion | None, int]:
+    """The credit union that answered for this unknown Login the first time (kept with its
+    counter, `UnknownLoginCounter.answered_as`), and how the counter keeps it. Chosen again
+    by the hash, a Login blocked with one credit union's helpline and limit would name
+    another's once a credit union was added, which a member's Login never does (R-T3)."""
+    kept = (
+        RateLimitCounter.objects.filter(key=rate_limit_key(scope, login), window_start=0)
+        .values_list("answered_as", flat=True)
+        .first()
+    )
+    if kept == _INSTALLATION:
+        return None, _INSTALLATION
+    if kept is not None:
+        found = CreditUnion.objects.filter(pk=kept).first()
+        if found is not None:
+            return found, kept
+    answering = credit_union_answering_for(login, installation_too)
+    return answering, answering.pk if answering is not None else _INSTALLATION
 
 
 def helpline_phones(credit_union: CreditUnion | None) -> list[str]:
