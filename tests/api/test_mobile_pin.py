@@ -286,3 +286,18 @@ def test_r_x6_a_pin_bound_before_the_key_id_was_stored_is_noted_at_its_next_logi
         assert MobileChannel.objects.get(member=member).state == MobileChannel.State.ACTIVE
     finally:
         keys.derive_key.cache_clear()
+
+
+@pytest.mark.django_db
+def test_r_m3_a_proof_in_upper_case_is_checked_as_signed(device):
+    """The proof's hexadecimal digits may come in either case: the signature covers the proof
+    as sent, the comparison ignores the case. A client's formatting must not read as a
+    foreign key (whose answer tells the member to activate again)."""
+    member = ready_device(device)
+    body = device.login_pin_body(PIN)
+    proof = body["pin_proof"].upper()
+    body["pin_proof"] = proof
+    body["signature"] = device.sign(protocol.LOGIN_PIN, body["challenge"], {"pin_proof": proof})
+    answer = device.request("POST", "/login/pin", body)
+    assert answer.status_code == 200, answer.text
+    assert channel_of(member).failed_auth_attempts == 0

@@ -51,6 +51,10 @@ def test_r_w1_overview_names_the_login_before_this_session(device, member_accoun
     # Setting the PIN opened this session: there is no earlier login.
     assert device.overview()["previous_login"] is None
     clock.advance(60)
+    device.login_pin(PIN)
+    # ... and that session was a login of its own.
+    assert device.overview()["previous_login"]["channel"] == "mobile"
+    clock.advance(60)
     # A web login in between (what the web login service records).
     record_event("web_login", WEB, credit_union_id=member.credit_union_id, member_id=member.pk)
     clock.advance(60)

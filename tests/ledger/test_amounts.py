@@ -32,6 +32,8 @@ from skarbiec.ledger.errors import (
         ("  12,00  ", 1200),
         ("100,", 10000),
         ("999 999 999,99", 99999999999),
+        ("1'000", 100000),
+        ("12\u202f345.67", 1234567),
     ],
 )
 def test_r_l2_parse_amount_accepts_common_forms(typed, minor):
@@ -59,6 +61,11 @@ def test_r_l2_parse_amount_accepts_common_forms(typed, minor):
         ("1 000 000 000,00", AmountTooLarge),
         ("9" * 40, AmountTooLarge),
         ("１２３", InvalidAmount),
+        # Spaces group thousands only: "1 2 3" is no 123,00 zł.
+        ("1 2 3", InvalidAmount),
+        ("12 34,00", InvalidAmount),
+        ("1 234,5 6", InvalidAmount),
+        ("1'0", InvalidAmount),
     ],
 )
 def test_r_l2_parse_amount_refuses_with_a_clear_reason(typed, error):

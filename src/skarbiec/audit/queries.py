@@ -93,7 +93,8 @@ def member_security_events(member_id: int, limit: int = 50) -> list[SecurityEven
     return events
 
 
-LOGIN_EVENTS = ("web_login", "mobile_login")
+# Setting the PIN right after activation opens the app's first session: a login too.
+LOGIN_EVENTS = ("web_login", "mobile_login", "mobile_pin_set")
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def previous_login(member_id: int, session_started_at: datetime) -> PreviousLogi
     row = rows[0]
     return PreviousLogin(
         at=row.created_at,
-        channel="mobile" if row.event == "mobile_login" else "web",
+        channel="web" if row.event == "web_login" else "mobile",
         ip_address=row.ip_address,
         device=device_summary(row.device),
     )

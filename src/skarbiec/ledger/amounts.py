@@ -19,6 +19,8 @@ MAX_AMOUNT_MINOR = 100_000_000_000 - 1
 NBSP = "\u00a0"
 
 _SPACES = re.compile(r"[\s\u00a0\u2007\u202f']+")
+# Spaces (and apostrophes) only group thousands, in the złoty part: "1 2 3" is no amount.
+_SPACE_GROUPED = re.compile(r"^[0-9]{1,3}(?:[\s\u00a0\u2007\u202f'][0-9]{3})+(?:[.,][0-9]*)?$")
 _CURRENCY = re.compile(r"^(?:pln|zł|zl)\s*|\s*(?:pln|zł|zl)$", re.IGNORECASE)
 _NUMBER = re.compile(r"^(?P<whole>[0-9]+)(?:[.,](?P<frac>[0-9]*))?$")
 
@@ -34,6 +36,8 @@ def parse_amount(text: str) -> int:
     s = _CURRENCY.sub("", text.strip()).strip()
     if s.startswith("-") or s.startswith("−"):
         raise AmountNotPositive()
+    if _SPACES.search(s) and not _SPACE_GROUPED.match(s):
+        raise InvalidAmount()
     s = _SPACES.sub("", s)
     if "," in s and "." in s:
         decimal = "," if s.rfind(",") > s.rfind(".") else "."

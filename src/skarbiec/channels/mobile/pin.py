@@ -79,10 +79,11 @@ def _pin_proof_hash(device_id: str, proof: str) -> str:
 
 
 def _valid_proof(proof: str) -> str:
+    """The proof as sent, which its signature covers; compared in lower case (its hash)."""
     proof = str(proof or "")
     if len(proof) != 64 or any(c not in "0123456789abcdefABCDEF" for c in proof):
         raise InvalidInput(_("The PIN proof must be 64 hexadecimal characters."))
-    return proof.lower()
+    return proof
 
 
 def set_pin(
