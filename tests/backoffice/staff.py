@@ -8,7 +8,7 @@ from django.test import Client
 
 from skarbiec.core import clock
 from skarbiec.members.models import CreditUnion, StaffProfile
-from skarbiec.members.staff import create_staff_user
+from skarbiec.members.staff import authenticator_secret, create_staff_user
 from tests.factories import CLI
 from tests.web.login_steps import english_client
 
@@ -26,14 +26,14 @@ def make_staff(
 
 def totp_code(profile: StaffProfile, step_offset: int = 0) -> str:
     profile.refresh_from_db()
-    totp = pyotp.TOTP(profile.totp_secret)
+    totp = pyotp.TOTP(authenticator_secret(profile))
     return totp.at(clock.now().timestamp() + step_offset * totp.interval)
 
 
 def next_code(profile: StaffProfile) -> str:
     """A code of a step not used yet (a code is never accepted twice)."""
     profile.refresh_from_db()
-    totp = pyotp.TOTP(profile.totp_secret)
+    totp = pyotp.TOTP(authenticator_secret(profile))
     step = int(clock.now().timestamp() // totp.interval)
     if profile.totp_last_step >= step + 1:
         clock.advance(seconds=totp.interval)

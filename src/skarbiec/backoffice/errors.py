@@ -2,7 +2,14 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from skarbiec.core.errors import DomainError, NotFound, Refused, Unauthenticated
+from skarbiec.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    NotMembersMistake,
+    Refused,
+    Unauthenticated,
+)
 
 
 class WrongStaffCredentials(Unauthenticated):
@@ -25,6 +32,15 @@ class StaffAccountLocked(Refused):
     message = _(
         "This staff account is locked after too many failed attempts. "
         "An administrator must unlock it."
+    )
+
+
+class StaffAuthenticatorUnreadable(NotMembersMistake, Conflict):
+    code = "staff_authenticator_unreadable"
+    message = _(
+        "Your authenticator app cannot be checked since the installation's secret key was "
+        "changed. Ask an administrator to reset it, then enrol it again; no attempt was "
+        "counted."
     )
 
 

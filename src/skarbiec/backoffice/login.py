@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare
 from skarbiec.audit.services import record_event
 from skarbiec.backoffice.errors import (
     StaffAccountLocked,
+    StaffAuthenticatorUnreadable,
     StaffLoginExpired,
     WrongRecoveryCode,
     WrongStaffCode,
@@ -33,9 +34,11 @@ from skarbiec.core.attempts import AnyDigestGuess, Counter, PasswordGuess, TotpG
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError, Unauthenticated
 from skarbiec.core.locks import for_update
+from skarbiec.core.sealed import Unsealable
 from skarbiec.core.throttling import address_failures_limited, consume_rate_limit
 from skarbiec.members.models import StaffProfile
 from skarbiec.members.queries import policy_value, unknown_login_counter
+from skarbiec.members.staff import authenticator_secret, sealed_authenticator_secret
 
 RECOVERY_CODES = 10
 ISSUER = "Skarbiec"
@@ -235,14 +238,26 @@ def enrolment_for(staff_id: int, stamp: str) -> Enrolment:
             or not constant_time_compare(stamp, password_stamp(profile))
         ):
             raise StaffLoginExpired()
-        if not profile.totp_secret:
-            profile.totp_secret = pyotp.random_base32()
+        try:
+            secret = authenticator_secret(profile)
+        except Unsealable:
+            secret = ""  # sealed under a key changed since, and never confirmed: a new one
+        if not secret:
+            secret = pyotp.random_base32()
+            profile.totp_secret = sealed_authenticator_secret(secret)
             profile.save(update_fields=["totp_secret"])
-    uri = pyotp.TOTP(profile.totp_secret).provisioning_uri(
-        name=profile.user.username, issuer_name=ISSUER
-    )
+    uri = pyotp.TOTP(secret).provisioning_uri(name=profile.user.username, issuer_name=ISSUER)
     qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#111", light="#fff")
-    return Enrolment(profile.totp_secret, uri, qr_svg)
+    return Enrolment(secret, uri, qr_svg)
+
+
+def _authenticator_secret(profile: StaffProfile) -> str:
+    try:
+        return authenticator_secret(profile)
+    except Unsealable:
+        # Sealed under a secret key changed since: no code can be checked, and none counts
+        # against the staff member; an administrator resets the authenticator.
+        raise StaffAuthenticatorUnreadable()
 
 
 @dataclass(frozen=True)
@@ -260,7 +275,7 @@ def check_staff_code(staff_id: int, code: str, stamp: str, ctx: RequestContext) 
     authenticator and issues the recovery codes."""
     profile = StaffProfile.objects.select_related("user", "credit_union").get(pk=staff_id)
     guess = TotpGuess(
-        lambda row: row.totp_secret,
+        _authenticator_secret,
         lambda row: row.totp_last_step,
         "".join((code or "").split()),
         clock.now().timestamp(),

@@ -91,8 +91,13 @@ def unlock(admin: StaffProfile, staff_id: object, ctx: RequestContext) -> None:
         _audit("staff_account_unlocked", ctx, profile)
 
 
-def reset_authenticator(admin: StaffProfile, staff_id: object, ctx: RequestContext) -> None:
-    profile = _other(admin, staff_id)
+def reset_authenticator(
+    admin: StaffProfile, staff_id: object, ctx: RequestContext, *, at_the_server: bool = False
+) -> None:
+    """The staff member enrols their authenticator app again at the next login. An
+    administrator's own only at the server (`skarbiec staff reset-authenticator`): after the
+    secret key was changed, a lone administrator has no colleague to do it."""
+    profile = colleague_of(admin, staff_id) if at_the_server else _other(admin, staff_id)
     with transaction.atomic():
         StaffProfile.objects.filter(pk=profile.pk).update(
             totp_secret="", totp_confirmed_at=None, totp_last_step=0, recovery_codes=[]

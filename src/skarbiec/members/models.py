@@ -99,8 +99,9 @@ class StaffProfile(models.Model):
         CreditUnion, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
     role = models.CharField(max_length=16, choices=Role.choices)
-    # The authenticator's secret (R-B1): shown once as a QR code at enrolment, never again.
-    totp_secret = models.CharField(max_length=64, blank=True)
+    # The authenticator's secret (R-B1): shown once as a QR code at enrolment, never again;
+    # stored sealed (members/staff.authenticator_secret).
+    totp_secret = models.CharField(max_length=255, blank=True)
     totp_confirmed_at = models.DateTimeField(null=True, blank=True)
     # The last time step accepted: a code is never accepted twice.
     totp_last_step = models.BigIntegerField(default=0, db_default=0)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import record_event
 from skarbiec.core.context import RequestContext
+from skarbiec.core.sealed import seal, unseal
 from skarbiec.members.errors import DuplicateStaffUser, InvalidStaffUser, PasswordRejected
 from skarbiec.members.models import CreditUnion, StaffProfile
 from skarbiec.members.passwords import generate_temporary_password, password_problems
@@ -107,3 +108,19 @@ def create_staff_user(
         # Two creations of the same username at once: the unique index decides.
         raise DuplicateStaffUser()
     return user, password
+
+
+#: What staff authenticator secrets are sealed for (core/sealed.py).
+AUTHENTICATOR_SEAL = "staff-authenticator"
+
+
+def sealed_authenticator_secret(secret: str) -> str:
+    """How a staff member's authenticator secret is stored (R-B1, R-X9): a copy of the
+    database alone must not give every staff member's second factor."""
+    return seal(AUTHENTICATOR_SEAL, secret) if secret else ""
+
+
+def authenticator_secret(profile: StaffProfile) -> str:
+    """The staff member's authenticator secret, "" when none is enrolled; raises
+    core.sealed.Unsealable when it was sealed under a secret key changed since."""
+    return unseal(AUTHENTICATOR_SEAL, profile.totp_secret) if profile.totp_secret else ""

@@ -28,7 +28,6 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
-from cryptography.fernet import InvalidToken
 from django.db import connection, transaction
 from django.db.models import F, QuerySet, Subquery
 
@@ -37,6 +36,7 @@ from skarbiec.core import clock
 from skarbiec.core.context import SYSTEM
 from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import Update, prepared_select, prepared_update
+from skarbiec.core.sealed import Unsealable
 from skarbiec.otp.gateways import GatewayError, SmsGateway, gateway_from_settings
 from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.sms import decrypt_body
@@ -168,7 +168,7 @@ def message_reference(message: SmsMessage) -> str:
 def _deliver(message: SmsMessage, gateway: SmsGateway) -> None:
     try:
         text = decrypt_body(message.body_encrypted)
-    except InvalidToken:
+    except Unsealable:
         # Encrypted under another secret key: no retry can read it.
         _record_failure(message, GatewayError("body cannot be decrypted", temporary=False))
         return

@@ -4,35 +4,31 @@ Bodies are encrypted at rest with a key derived from the secret key (kept outsid
 database), so a database copy alone does not reveal codes or temporary passwords.
 """
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
-from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
 from skarbiec.core import clock
-from skarbiec.core.keys import derive_key
 from skarbiec.core.prepared import insert_new
+from skarbiec.core.sealed import Unsealable, seal, unseal
 from skarbiec.members.models import Member
 from skarbiec.otp.models import SmsMessage
 
-
-@cache
-def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(derive_key("sms-body")))
+#: What the bodies are sealed for (core/sealed.py): the key is derived for it alone.
+BODY_SEAL = "sms-body"
 
 
 def encrypt_body(text: str) -> str:
-    return _fernet().encrypt(text.encode()).decode()
+    return seal(BODY_SEAL, text)
 
 
 def decrypt_body(token: str) -> str:
-    """The message text, or "" once the body was erased after delivery."""
+    """The message text, or "" once the body was erased after delivery. Raises Unsealable
+    for a body sealed under another secret key."""
     if not token:
         return ""
-    return _fernet().decrypt(token.encode()).decode()
+    return unseal(BODY_SEAL, token)
 
 
 def queue_sms(
@@ -104,6 +100,6 @@ def read_outbox(phone: str = "", last: int = 20) -> list[OutboxEntry]:
 def _readable_body(token: str) -> str:
     try:
         return decrypt_body(token)
-    except InvalidToken:
+    except Unsealable:
         # Encrypted under another secret key (e.g. a copied database): unreadable here.
         return ""

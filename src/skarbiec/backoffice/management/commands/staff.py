@@ -2,6 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from skarbiec.backoffice.errors import NotInScope
+from skarbiec.backoffice.staff_accounts import reset_authenticator
 from skarbiec.core.errors import DomainError
 from skarbiec.members.cli import FIRST_STAFF, add_staff_argument, cli_staff
 from skarbiec.members.models import CreditUnion, StaffProfile
@@ -22,8 +24,18 @@ class Command(BaseCommand):
             help="sort code of the credit union (required except for installation admins)",
         )
         add_staff_argument(create)
+        reset = sub.add_parser(
+            "reset-authenticator",
+            help="make a staff member enrol their authenticator app again (after the secret "
+            "key was changed, or a lost phone)",
+        )
+        reset.add_argument("--username", required=True)
+        add_staff_argument(reset)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "reset-authenticator":
+            self._reset_authenticator(options)
+            return
         credit_union = None
         if options["credit_union"]:
             credit_union = CreditUnion.objects.filter(sort_code=options["credit_union"]).first()
@@ -49,6 +61,23 @@ class Command(BaseCommand):
         where = credit_union.name if credit_union else "the whole installation"
         self.stdout.write(f"Staff user {user.username} ({options['role']}, {where}) created.")
         self.stdout.write(f"Password: {password}")
+
+    def _reset_authenticator(self, options: dict[str, Any]) -> None:
+        staff = cli_staff(options["staff"])
+        if staff.profile.role != StaffProfile.Role.ADMIN:
+            raise CommandError("Only an administrator resets an authenticator.")
+        target = StaffProfile.objects.filter(
+            user__username__iexact=options["username"].strip()
+        ).first()
+        try:
+            if target is None:
+                raise NotInScope()
+            reset_authenticator(staff.profile, target.pk, staff.ctx, at_the_server=True)
+        except DomainError as exc:
+            raise CommandError(_describe(exc))
+        self.stdout.write(
+            f"{target.user.username} enrols the authenticator app again at the next login."
+        )
 
 
 def _describe(exc: DomainError) -> str:
