@@ -7,12 +7,12 @@ import pyotp
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from skarbiec.core import keys
 from skarbiec.members.models import StaffProfile
 from skarbiec.members.staff import authenticator_secret
 from tests.backoffice.staff import PASSWORD, log_in, make_staff
+from tests.migrating import migrate_to, migrated_back_to
 from tests.web.login_steps import english_client
 
 
@@ -59,24 +59,12 @@ def test_r_b1_r_x6_after_a_new_secret_key_the_code_page_says_so_and_counts_nothi
 
 @pytest.mark.django_db(transaction=True)
 def test_r_b1_the_upgrade_seals_the_secrets_stored_in_clear():
-    before, after = (
-        ("members", "0007_temporary_password_expiry"),
-        (
-            "members",
-            "0008_staff_authenticator_sealed",
-        ),
-    )
-    helpline = make_staff("admin", None, "stary.admin")
-    executor = MigrationExecutor(connection)
-    try:
-        executor.migrate([before])
-        old = executor.loader.project_state([before]).apps.get_model("members", "StaffProfile")
-        plain = pyotp.random_base32()
-        old.objects.filter(pk=helpline.pk).update(totp_secret=plain)
-        executor = MigrationExecutor(connection)
-        executor.migrate([after])
-        sealed = StaffProfile.objects.get(pk=helpline.pk)
-        assert sealed.totp_secret != plain and authenticator_secret(sealed) == plain
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    admin = make_staff("admin", None, "stary.admin")
+    plain = pyotp.random_base32()
+    with migrated_back_to(("members", "0007_temporary_password_expiry")) as earlier:
+        earlier.get_model("members", "StaffProfile").objects.filter(pk=admin.pk).update(
+            totp_secret=plain
+        )
+        migrate_to(("members", "0008_staff_authenticator_sealed"))
+    sealed = StaffProfile.objects.get(pk=admin.pk)
+    assert sealed.totp_secret != plain and authenticator_secret(sealed) == plain

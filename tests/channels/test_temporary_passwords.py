@@ -213,19 +213,14 @@ def test_r_b3_cli_renews_a_temporary_password():
 def test_r_w1_the_upgrade_gives_pending_temporary_passwords_an_expiry(settings):
     """Temporary passwords issued before expiries were recorded expire the configured number
     of days after the upgrade; members' own passwords get none."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
+    from tests.migrating import migrate_to, migrated_back_to
 
     pending, _ = onboarded()
     own = make_member(pending.credit_union, password="Own#pass2024")
-    before = ("members", "0006_staff_session_generation")
-    after = ("members", "0007_temporary_password_expiry")
-    executor = MigrationExecutor(connection)
-    executor.migrate([before])
-    executor = MigrationExecutor(connection)
-    executor.migrate([after])
-    pending.refresh_from_db()
-    own.refresh_from_db()
+    with migrated_back_to(("members", "0006_staff_session_generation")):
+        migrate_to(("members", "0007_temporary_password_expiry"))
+        pending.refresh_from_db(fields=["temporary_password_expires_at"])
+        own.refresh_from_db(fields=["temporary_password_expires_at"])
     valid_for = pending.temporary_password_expires_at - clock.now()
     assert abs(valid_for - timedelta(days=settings.TEMPORARY_PASSWORD_DAYS)) < timedelta(minutes=1)
     assert own.temporary_password_expires_at is None

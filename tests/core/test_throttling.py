@@ -213,27 +213,17 @@ def test_r_x9_counters_name_logins_and_addresses_by_a_keyed_hash():
 def test_r_x9_the_upgrade_renames_every_counter_by_its_keyed_hash():
     """No plain hash of a Login stays in the table after the upgrade, and the failures an
     unknown Login had go on counting under its new name (R-T3)."""
-    from django.db.migrations.executor import MigrationExecutor
-
     from skarbiec.core.throttling import UnknownLoginCounter, plain_digest
+    from tests.migrating import migrate_to, migrated_back_to
 
-    before, after = ("core", "0002_attempts_in_flight"), ("core", "0003_rate_limit_keyed_names")
-    executor = MigrationExecutor(connection)
-    executor.migrate([before])
-    old_counters = executor.loader.project_state([before]).apps.get_model(
-        "core", "RateLimitCounter"
-    )
-    old_counters.objects.create(
-        key=f"unknown-login:{plain_digest('0000000042')}", window_start=0, count=2
-    )
-    executor = MigrationExecutor(connection)
-    executor.migrate([after])
-    [renamed] = RateLimitCounter.objects.values_list("key", "count")
+    with migrated_back_to(("core", "0002_attempts_in_flight")) as earlier:
+        earlier.get_model("core", "RateLimitCounter").objects.create(
+            key=f"unknown-login:{plain_digest('0000000042')}", window_start=0, count=2
+        )
+        migrate_to(("core", "0003_rate_limit_keyed_names"))
+        [renamed] = RateLimitCounter.objects.values_list("key", "count")
     assert renamed == (rate_limit_key("unknown-login", "0000000042"), 2)
     assert plain_digest("0000000042") not in renamed[0]
-    # On to the latest schema, which the counter and the later tests read.
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
     counter = UnknownLoginCounter(
         "unknown-login", "0000000042", 3, wrong=lambda left: RateLimited(), blocked=RateLimited
     )

@@ -181,24 +181,20 @@ def test_r_l3_a_file_already_in_place_is_never_written_twice():
 @pytest.mark.django_db(transaction=True)
 def test_r_l3_batches_of_the_earlier_version_are_marked_written_at_the_upgrade():
     """Their files went out as each committed: none may be written a second time."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
+    from tests.migrating import migrate_to, migrated_back_to
 
     cu = make_credit_union()
-    before, after = [("ledger", "0006_cash_requests")], [("ledger", "0007_outgoing_batch_written")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old_batch = executor.loader.project_state(before).apps.get_model("ledger", "OutgoingBatch")
     made = clock.now()
     old, killed = (f"elixir-{what}-{secrets.token_hex(4)}.csv" for what in ("old", "killed"))
-    for name in (old, killed):
-        old_batch.objects.create(
-            credit_union_id=cu.pk, file_name=name, order_count=0, total_minor=0, created_at=made
-        )
-    # The earlier version killed between its commit and the rename left only the .tmp file.
-    (outgoing_dir() / f"{killed}.tmp").write_text("half")
-    executor = MigrationExecutor(connection)
-    executor.migrate(after)
+    with migrated_back_to(("ledger", "0006_cash_requests")) as earlier:
+        for name in (old, killed):
+            earlier.get_model("ledger", "OutgoingBatch").objects.create(
+                credit_union_id=cu.pk, file_name=name, order_count=0, total_minor=0,
+                created_at=made,
+            )  # fmt: skip
+        # The earlier version killed between its commit and the rename left only the .tmp file.
+        (outgoing_dir() / f"{killed}.tmp").write_text("half")
+        migrate_to(("ledger", "0007_outgoing_batch_written"))
     assert OutgoingBatch.objects.get(file_name=old).written_at == made
     assert OutgoingBatch.objects.get(file_name=killed).written_at is None
     assert clearing.write_unwritten_batch_files() == 1

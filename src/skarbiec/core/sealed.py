@@ -1,5 +1,5 @@
 """Secrets the server must read back, kept sealed at rest (R-X9): encrypted and authenticated
-(Fernet: AES-CBC and HMAC-SHA256) under a key derived from the secret key, which never is in
+(Fernet: AES-CBC and HMAC-SHA256) under a key derived from the secret key, which is never in
 the database. A copy of the database alone reads none of them; a database restored without
 its secret key cannot unseal them either (docs/deploy.md says what then)."""
 
