@@ -512,3 +512,25 @@ def test_r_m7_r_x6_a_code_checked_as_a_new_password_is_defined_binds_nothing(mon
         stranger.close()
     assert not MobileDevice.objects.filter(member=member, state="active").exists()
     assert channel_of(member).state == MobileChannel.State.PENDING
+
+
+def test_r_t3_an_unknown_login_answers_in_the_app_as_in_the_web(device):
+    """A member's Login answers as its own credit union in both channels; an unknown one tried
+    in the web before a credit union was added must answer in the app as the same one."""
+    from skarbiec.channels.errors import WrongCredentials
+    from skarbiec.channels.web.login import begin_web_login
+    from skarbiec.core.context import RequestContext
+    from skarbiec.members.queries import credit_union_answering_for
+
+    web = RequestContext(ip_address="198.51.100.20", channel="web")
+    make_credit_union()  # the §8 limits: three
+    logins = [f"99{n:08d}" for n in range(40)]
+    for login in logins:  # tried once in the web while there is one credit union
+        with pytest.raises(WrongCredentials):
+            begin_web_login(login, "Wrong#pass12", web)
+    lenient = make_credit_union(max_web_password_failures=5, max_auth_failures=5)
+    moved = next(login for login in logins if credit_union_answering_for(login) == lenient)
+    with pytest.raises(ApiError) as refused:
+        device.activate(moved, "Wrong#pass12")
+    # The first credit union's three attempts, less this one; a Login of the new one has four.
+    assert (refused.value.code, refused.value.body["attempts_left"]) == ("wrong_credentials", 2)

@@ -194,6 +194,7 @@ def _check_staff_password(username: str, password: str, ctx: RequestContext) -> 
             # Installation staff are locked at the §8 default: an unknown username may be
             # answered as one of them too (R-T3).
             installation_too=StaffProfile.objects.filter(credit_union__isnull=True).exists(),
+            names="staff",
         )
         check_secret(unknown, PasswordGuess(None, password))
         raise WrongStaffCredentials()  # never reached: nothing matches an unknown user

@@ -10,9 +10,9 @@ class RateLimitCounter(models.Model):
     # Attempts counted and still being compared, and the last count (core/attempts.py).
     count_in_flight = models.PositiveSmallIntegerField(default=0, db_default=0)
     count_counted_at = models.DateTimeField(null=True, blank=True)
-    # An unknown Login's counter (window 0): the credit union that answers for it, fixed at its
-    # first answer so the answers do not change when credit unions are added (R-T3); 0 for the
-    # installation itself.
+    # The row (window 0) keeping the credit union that answers for an unknown Login, fixed at
+    # its first answer so the answers do not change when credit unions are added
+    # (members/queries.py, R-T3); 0 for the installation itself.
     answered_as = models.BigIntegerField(null=True, blank=True)
 
     class Meta:

@@ -179,27 +179,17 @@ class UnknownLoginCounter(Counter[RateLimitCounter]):
         limit: int,
         wrong: Callable[[int], DomainError],
         blocked: Callable[[], DomainError],
-        answered_as: int | None = None,
     ) -> None:
         self.key = rate_limit_key(scope, login)
         self._plain_hash_key = f"{scope}:{plain_digest(login)}"
         self.limit = limit
         self._wrong = wrong
         self._blocked = blocked
-        # Who answers for the Login (its caller's choice), kept with the row from the first
-        # count on so that it answers the same ever after (R-T3).
-        self.answered_as = answered_as
 
     def lock(self) -> RateLimitCounter:
-        row, created = RateLimitCounter.objects.get_or_create(key=self.key, window_start=0)
+        _row, created = RateLimitCounter.objects.get_or_create(key=self.key, window_start=0)
         if created:
             self._carry_over_plain_hash_count()
-        if row.answered_as is None and self.answered_as is not None:
-            # New, or counted before the choice was kept: kept from now on (the first write
-            # stays, should a parallel attempt have written it meanwhile).
-            RateLimitCounter.objects.filter(pk=row.pk, answered_as__isnull=True).update(
-                answered_as=self.answered_as
-            )
         return for_update(RateLimitCounter.objects).get(key=self.key, window_start=0)
 
     def _carry_over_plain_hash_count(self) -> None:

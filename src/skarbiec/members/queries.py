@@ -81,22 +81,22 @@ def unknown_login_counter(
     blocked: Callable[[CreditUnion | None], DomainError],
     chosen: CreditUnion | None = None,
     installation_too: bool = False,
+    names: str = "member",
 ) -> UnknownLoginCounter:
     """The failures of a Login (or staff username) nobody has, walking the answers a real one
     gets (R-T3): the limit `policy_field` and the refusals of the credit union `chosen` (the
     one the app names), or of the one answering for that Login (`installation_too`: or of the
-    installation, where it has staff of its own)."""
-    answering: CreditUnion | None = chosen
-    answered_as: int | None = None
-    if chosen is None:
-        answering, answered_as = _answering_as_before(scope, login, installation_too)
+    installation, where it has staff of its own), kept for what it `names` (a member's Login
+    in every channel, or a staff username)."""
+    answering = (
+        chosen if chosen is not None else _answering_as_before(names, login, installation_too)
+    )
     return UnknownLoginCounter(
         scope,
         login,
         policy_value(answering, policy_field),
         wrong=wrong,
         blocked=lambda: blocked(answering),
-        answered_as=answered_as,
     )
 
 
@@ -104,26 +104,22 @@ def unknown_login_counter(
 _INSTALLATION = 0
 
 
-def _answering_as_before(
-    scope: str, login: str, installation_too: bool
-) -> tuple[CreditUnion | None, int]:
-    """The credit union that answered for this unknown Login the first time (kept with its
-    counter, `UnknownLoginCounter.answered_as`), and how the counter keeps it. Chosen again
-    by the hash, a Login blocked with one credit union's helpline and limit would name
-    another's once a credit union was added, which a member's Login never does (R-T3)."""
-    kept = (
-        RateLimitCounter.objects.filter(key=rate_limit_key(scope, login), window_start=0)
-        .values_list("answered_as", flat=True)
-        .first()
+def _answering_as_before(names: str, login: str, installation_too: bool) -> CreditUnion | None:
+    """The credit union that answered for this unknown Login the first time, in any channel,
+    kept in a row of its own from then on. Chosen again by the hash, a Login blocked with one
+    credit union's helpline and limit would name another's once a credit union was added, or
+    answer in the app as another than in the web, which a member's Login never does (R-T3)."""
+    choice = credit_union_answering_for(login, installation_too)
+    # A parallel first attempt chooses the same; whichever writes first is kept.
+    kept, _created = RateLimitCounter.objects.get_or_create(
+        key=rate_limit_key(f"unknown-{names}-answered-as", login),
+        window_start=0,
+        defaults={"answered_as": choice.pk if choice is not None else _INSTALLATION},
     )
-    if kept == _INSTALLATION:
-        return None, _INSTALLATION
-    if kept is not None:
-        found = CreditUnion.objects.filter(pk=kept).first()
-        if found is not None:
-            return found, kept
-    answering = credit_union_answering_for(login, installation_too)
-    return answering, answering.pk if answering is not None else _INSTALLATION
+    if kept.answered_as == _INSTALLATION:
+        return None
+    found = CreditUnion.objects.filter(pk=kept.answered_as or 0).first()
+    return found if found is not None else choice
 
 
 def helpline_phones(credit_union: CreditUnion | None) -> list[str]:
