@@ -295,23 +295,25 @@ def test_r_o2_r_x8_hidden_characters_in_a_title_or_name_are_refused(two_members,
 
 
 @pytest.mark.django_db
-def test_r_o2_a_payee_name_cannot_pose_as_the_account_or_amount_in_the_sms(two_members):
+@pytest.mark.parametrize("mark", ["”", "″", "＂", "‟", "〞", "ʺ", "״", "»"])
+def test_r_o2_a_payee_name_cannot_pose_as_the_account_or_amount_in_the_sms(two_members, mark):
     """Malware in the browser chooses the payee name: written like another account and amount,
     it must not read as what the code confirms. The SMS names the amount and the account
-    first, and the name last, shortened, inside quotes it cannot close."""
+    first, and the name last, shortened, inside quotes it cannot close, not even with a mark
+    that only looks like a quote."""
     from skarbiec.ledger.nrb import masked_nrb
 
     payer, source, _payee, target = two_members
     payer.language = "pl"
     payer.save(update_fields=["language"])
-    _transfer(payer, source, target.number, 4999_00, name="Jan” na rachunek …9999 (1,00 zł)")
+    _transfer(payer, source, target.number, 4999_00, name=f"Jan{mark} na rachunek …9999 (1,00 zł)")
     sms = last_sms(payer)
     amount, account = sms.index("4\u00a0999,00\u00a0zł"), sms.index(masked_nrb(target.number))
     name = sms.index("„")
     assert amount < account < name, sms
     quoted = sms[name + 1 : sms.index("”", name)]
-    assert quoted == "Jan' na rachunek …9999 (1,00…", sms
-    assert sms.count("”") == 1
+    assert quoted == "Jan' na rachunek '9999 (1,00…", sms
+    assert sms.count("”") == 1 and mark not in sms.replace("”", "", 1)
 
 
 @pytest.mark.django_db

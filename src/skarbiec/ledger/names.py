@@ -5,6 +5,7 @@ Accounts opened without a name, the demo's accounts, the credit union's own acco
 deposits carry one of these names, stored in either language.
 """
 
+import unicodedata
 from functools import cache
 
 from django.conf import settings
@@ -43,14 +44,25 @@ def shown_name(name: str) -> str:
 SMS_NAME_LENGTH = 30
 
 
+#: Punctuation a payee's name keeps in an SMS; any other mark (every kind of quote, primes,
+#: modifier letters and look-alikes of other scripts) becomes an apostrophe.
+_SMS_NAME_PUNCTUATION = frozenset(".,-–/&()+:;!?@#%*_' ")
+# Letters (not modifier letters, some of which look like quotes), digits, combining accents.
+_SMS_NAME_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lo", "Nd", "Mn"})
+
+
+def _kept_in_sms(c: str) -> bool:
+    return c in _SMS_NAME_PUNCTUATION or unicodedata.category(c) in _SMS_NAME_CATEGORIES
+
+
 def sms_name(name: str) -> str:
     """A payee's name as an SMS code's text quotes it (R-O2), after the amount and account
-    the code confirms: on one line, shortened, and with quote marks of its own turned into
-    apostrophes, so a name written to look like another account or amount ("Jan na rachunek
-    …9999 (1,00 zł)") stays visibly inside the text's quotes, never in their place."""
+    the code confirms: on one line, shortened, and with every mark but plain punctuation
+    turned into an apostrophe, so a name written to look like another account or amount
+    ("Jan na rachunek …9999 (1,00 zł)") stays visibly inside the text's quotes, never in
+    their place."""
     flat = " ".join(name.split())
-    for mark in '"„”“«»':
-        flat = flat.replace(mark, "'")
+    flat = "".join(c if _kept_in_sms(c) else "'" for c in flat)
     if len(flat) > SMS_NAME_LENGTH:
         flat = flat[: SMS_NAME_LENGTH - 1].rstrip() + "…"
     return flat
