@@ -62,13 +62,21 @@ def credit_union_answering_for(login: str, installation_too: bool = False) -> Cr
     back-office answers an unknown staff username the same way (R-B1); `installation_too`
     lets the installation itself (None: the §8 defaults) answer as well, as it does for its
     own staff."""
+    return _hashed_choice(login, _answering_candidates(installation_too))
+
+
+def _answering_candidates(installation_too: bool) -> list[CreditUnion | None]:
     credit_unions: list[CreditUnion | None] = list(CreditUnion.objects.order_by("pk"))
     if installation_too:
         credit_unions.append(None)
-    if not credit_unions:
+    return credit_unions
+
+
+def _hashed_choice(login: str, candidates: list[CreditUnion | None]) -> CreditUnion | None:
+    if not candidates:
         return None
-    return credit_unions[
-        int(keyed_hash("unknown-login-credit-union", login)[:12], 16) % len(credit_unions)
+    return candidates[
+        int(keyed_hash("unknown-login-credit-union", login)[:12], 16) % len(candidates)
     ]
 
 
@@ -109,7 +117,8 @@ def _answering_as_before(names: str, login: str, installation_too: bool) -> Cred
     kept in a row of its own from then on. Chosen again by the hash, a Login blocked with one
     credit union's helpline and limit would name another's once a credit union was added, or
     answer in the app as another than in the web, which a member's Login never does (R-T3)."""
-    choice = credit_union_answering_for(login, installation_too)
+    candidates = _answering_candidates(installation_too)
+    choice = _hashed_choice(login, candidates)
     # A parallel first attempt chooses the same; whichever writes first is kept.
     kept, _created = RateLimitCounter.objects.get_or_create(
         key=rate_limit_key(f"unknown-{names}-answered-as", login),
@@ -118,8 +127,7 @@ def _answering_as_before(names: str, login: str, installation_too: bool) -> Cred
     )
     if kept.answered_as == _INSTALLATION:
         return None
-    found = CreditUnion.objects.filter(pk=kept.answered_as or 0).first()
-    return found if found is not None else choice
+    return next((cu for cu in candidates if cu and cu.pk == kept.answered_as), choice)
 
 
 def helpline_phones(credit_union: CreditUnion | None) -> list[str]:

@@ -233,13 +233,21 @@ def require_web_open(member: Member) -> None:
         raise WebChannelBlocked.of(member.credit_union)
 
 
+def require_session_current(channel: WebChannel, member: Member, session_generation: int) -> None:
+    """The channel open, and a login or session of `session_generation` still one it knows:
+    a block, a new password or a new temporary password by staff (each a new generation) may
+    have been committed since the request was let in (R-W1, R-O1, R-B3). Under the channel's
+    lock where what follows writes."""
+    if channel.state == WebChannel.State.BLOCKED:
+        raise WebChannelBlocked.of(member.credit_union)
+    if channel.session_generation != session_generation:
+        raise LoginOvertaken()
+
+
 def _require_login_current(channel: WebChannel, member: Member, pending: PendingWebLogin) -> None:
     """The channel open, its password the one this login passed (R-W1, R-O1), and, if that is
     a temporary password, not expired since: it opens the service only until its expiry."""
-    if channel.state == WebChannel.State.BLOCKED:
-        raise WebChannelBlocked.of(member.credit_union)
-    if channel.session_generation != pending.session_generation:
-        raise LoginOvertaken()
+    require_session_current(channel, member, pending.session_generation)
     if temporary_password_expired(member, clock.now()):
         raise TemporaryPasswordExpired.of(member.credit_union)
 

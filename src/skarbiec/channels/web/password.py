@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 
 from skarbiec.audit.services import record_event
 from skarbiec.channels.errors import (
-    LoginOvertaken,
     PasswordChangeInvalid,
     TemporaryPasswordExpired,
     WebChannelBlocked,
@@ -21,6 +20,7 @@ from skarbiec.channels.web.login import (
     WEB_LOGIN,
     WebPasswordCounter,
     login_limits,
+    require_session_current,
     require_web_open,
 )
 from skarbiec.core import clock
@@ -92,23 +92,12 @@ def set_own_web_password(
         # The channel first, then the member: the order of the voluntary change.
         channel = for_update(WebChannel.objects).get(member=member)
         locked = for_update(Member.objects).get(pk=member.pk)
-        _require_session_current(channel, member, session_generation)
+        require_session_current(channel, member, session_generation)
         if not locked.must_change_password:
             raise PasswordChangeInvalid()
         if temporary_password_expired(locked, clock.now()):
             raise TemporaryPasswordExpired.of(member.credit_union)
         return _replace_web_password(member, locked, channel, password_hash, False, ctx)
-
-
-def _require_session_current(channel: WebChannel, member: Member, session_generation: int) -> None:
-    """Under the channel's lock: the session asking is still one the channel knows. The
-    middleware checked it as the request came in, but a block or a new temporary password by
-    staff (each a new generation) may have been committed since, while the new password was
-    being hashed; that session must not set a password over it (R-W1, R-B3)."""
-    if channel.state == WebChannel.State.BLOCKED:
-        raise WebChannelBlocked.of(member.credit_union)
-    if channel.session_generation != session_generation:
-        raise LoginOvertaken()
 
 
 def _replace_web_password(
@@ -216,7 +205,7 @@ def confirm_web_password_change(
         )
         if pending is None:
             raise PasswordChangeInvalid()
-        _require_session_current(channel, member, session_generation)
+        require_session_current(channel, member, session_generation)
         locked = for_update(Member.objects).get(pk=member.pk)
         pending.delete()
         return _replace_web_password(member, locked, channel, pending.password_hash, True, ctx)
