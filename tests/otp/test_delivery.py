@@ -4,12 +4,18 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
-from skarbiec.otp.delivery import LEASE_SECONDS, RETRY_DELAYS_SECONDS, send_pending_sms
+from skarbiec.otp.delivery import (
+    LEASE_SECONDS,
+    RETRY_DELAYS_SECONDS,
+    _claim_sendable_message,
+    _give_up,
+    send_pending_sms,
+)
 from skarbiec.otp.errors import OtpResendLimited
 from skarbiec.otp.gateways import GatewayError, OutboxGateway
 from skarbiec.otp.models import Confirmation, SmsMessage
@@ -328,7 +334,51 @@ def test_r_o5_r_x7_a_code_replaced_before_it_went_out_is_never_sent():
     assert [text for _, text in gateway.sent] == [f"Kod {last_code()}"]
     old, new = SmsMessage.objects.filter(member=member, give_up_at__isnull=False).order_by("pk")
     assert (old.state, old.body_encrypted) == (SmsMessage.State.EXPIRED, "")
+    assert old.last_error == "code replaced or operation closed"
     assert new.state == SmsMessage.State.SENT
+    # The old code never reached the member: it is not one of the operation's codes sent.
+    assert Confirmation.objects.get(pk=confirmation.pk).codes_sent == 1
+    event = AuditEvent.objects.get(member_id=member.pk, event="sms_not_delivered")
+    assert event.credit_union_id == member.credit_union_id
+    assert event.data == {
+        "sms": old.pk,
+        "state": SmsMessage.State.EXPIRED,
+        "reason": "code replaced or operation closed",
+    }
+
+
+@pytest.mark.django_db
+def test_r_x7_a_replaced_code_that_may_have_gone_out_stays_a_code_sent():
+    """Its first try got no answer (it may have reached the member), then it was replaced:
+    given up, it still counts among the operation's codes sent."""
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    unanswered = GatewayError("timeout", temporary=True, maybe_sent=True)
+    send_pending_sms(gateway=RecordingGateway([unanswered]))
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    clock.advance(RETRY_DELAYS_SECONDS[0])
+    assert send_pending_sms(gateway=RecordingGateway()) == 2
+    old, new = SmsMessage.objects.filter(member=member, give_up_at__isnull=False).order_by("pk")
+    assert (old.state, new.state) == (SmsMessage.State.EXPIRED, SmsMessage.State.SENT)
+    assert Confirmation.objects.get(pk=confirmation.pk).codes_sent == 2
+
+
+@pytest.mark.django_db
+def test_r_o5_a_replaced_code_whose_lease_another_worker_took_is_left_to_it():
+    """A worker whose lease ran out gives up nothing: the message is the later lease's."""
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    claimed = _claim_sendable_message()
+    clock.advance(LEASE_SECONDS + 1)
+    again = _claim_sendable_message()
+    assert (claimed.pk, again.attempts) == (again.pk, claimed.attempts + 1)
+    void_confirmations(member, TEST_OPERATION)
+    with transaction.atomic():
+        assert _give_up(claimed, SmsMessage.State.EXPIRED, "late") is False
+    sms = SmsMessage.objects.get(pk=claimed.pk)
+    assert (sms.state, sms.last_error) == (SmsMessage.State.PENDING, "")
+    assert Confirmation.objects.get(pk=confirmation.pk).codes_sent == 1
+    assert not AuditEvent.objects.filter(event="sms_not_delivered").exists()
 
 
 @pytest.mark.django_db

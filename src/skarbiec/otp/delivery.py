@@ -27,6 +27,7 @@ passwords do not stay readable in the database.
 import hashlib
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, QuerySet, Subquery
@@ -35,8 +36,9 @@ from skarbiec.audit.services import record_event
 from skarbiec.core import clock
 from skarbiec.core.context import SYSTEM
 from skarbiec.core.locks import for_update
-from skarbiec.core.prepared import Update, prepared_select, prepared_update
+from skarbiec.core.prepared import Update, prepared_rows, prepared_select, prepared_update
 from skarbiec.core.sealed import Unsealable
+from skarbiec.members.models import Member
 from skarbiec.otp.gateways import GatewayError, SmsGateway, gateway_from_settings
 from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.sms import decrypt_body
@@ -91,13 +93,14 @@ def _claim_sendable_message() -> SmsMessage | None:
             f" WHERE id = (SELECT id FROM {table} WHERE state = %s AND next_attempt_at <= %s"
             " AND (give_up_at IS NULL OR give_up_at > %s)"
             f" ORDER BY next_attempt_at, id LIMIT 1{skip_locked})"
-            " RETURNING id, attempts, phone, body_encrypted, member_id, confirmation_id",
+            " RETURNING id, attempts, phone, body_encrypted, member_id, confirmation_id,"
+            " maybe_sent",
             [adapt(until), SmsMessage.State.PENDING, adapt(now), adapt(now)],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    message_id, attempts, phone, body_encrypted, member_id, confirmation_id = row
+    message_id, attempts, phone, body_encrypted, member_id, confirmation_id, maybe_sent = row
     message = SmsMessage(
         pk=message_id,
         attempts=attempts,
@@ -105,6 +108,7 @@ def _claim_sendable_message() -> SmsMessage | None:
         body_encrypted=body_encrypted,
         member_id=member_id,
         confirmation_id=confirmation_id,
+        maybe_sent=bool(maybe_sent),
         state=SmsMessage.State.PENDING,
         next_attempt_at=until,
     )
@@ -136,9 +140,7 @@ def _give_up_replaced_code(message: SmsMessage) -> None:
     """A code SMS whose code was replaced by a resend, or whose operation closed, before it
     went out: never sent (an old code arriving after the new one would cost a wrong code)."""
     with transaction.atomic():
-        locked = _locked_if_pending(message)
-        if locked is not None:
-            _give_up(locked, SmsMessage.State.EXPIRED, "code replaced or operation closed")
+        _give_up(message, SmsMessage.State.EXPIRED, "code replaced or operation closed")
     message.state = SmsMessage.State.EXPIRED  # not sent, whoever wrote its outcome
 
 
@@ -248,24 +250,55 @@ def _record_failure(message: SmsMessage, error: GatewayError) -> None:
         locked.save(update_fields=["next_attempt_at", "last_error"])
 
 
-def _give_up(message: SmsMessage, state: str, reason: str) -> None:
-    """PENDING → FAILED or EXPIRED, in the caller's transaction. The member's security events
-    show it, so the helpline can tell why a code never arrived. A code that surely never
-    reached the member is not one of its operation's codes sent (R-X7): a gateway's fault
-    must not use up the member's resends."""
-    message.state = state
-    message.last_error = reason[:300]
-    message.body_encrypted = ""
-    message.save(update_fields=["state", "last_error", "body_encrypted"])
+# Prepared, as the claim is: at a peak the worker falls behind, members who wait for a code ask
+# for another, and every code replaced in the queue is given up here (one statement less and
+# ~4,000 fewer Python calls each than locking, saving and lazily loading the member).
+@prepared_update
+def _mark_given_up(message_id: int, attempts: int, state: str, reason: str) -> Update:
+    return _under_lease(message_id, attempts), {
+        "state": state,
+        "last_error": reason,
+        "body_encrypted": "",
+    }
+
+
+@prepared_update
+def _code_not_sent(confirmation_id: int) -> Update:
+    return Confirmation.objects.filter(pk=confirmation_id, codes_sent__gt=0), {
+        "codes_sent": F("codes_sent") - 1
+    }
+
+
+@prepared_rows
+def _credit_union_of(member_id: int) -> "QuerySet[Any, tuple[Any]]":
+    return Member.objects.filter(pk=member_id).values_list("credit_union_id")
+
+
+def _give_up(message: SmsMessage, state: str, reason: str) -> bool:
+    """PENDING → FAILED or EXPIRED, in the caller's transaction, if the message is still
+    pending under this worker's lease (its attempt count); False if another worker or a later
+    lease wrote its outcome meanwhile. The member's security events show it, so the helpline
+    can tell why a code never arrived. A code that surely never reached the member is not one
+    of its operation's codes sent (R-X7): a gateway's fault must not use up the member's
+    resends."""
+    reason = reason[:300]
+    given_up = _mark_given_up.run(
+        message_id=message.pk, attempts=message.attempts, state=state, reason=reason
+    )
+    if not given_up:
+        return False
+    message.state, message.last_error, message.body_encrypted = state, reason, ""
     if message.confirmation_id is not None and not message.maybe_sent:
-        Confirmation.objects.filter(pk=message.confirmation_id, codes_sent__gt=0).update(
-            codes_sent=F("codes_sent") - 1
-        )
-    member = message.member
+        _code_not_sent.run(confirmation_id=message.confirmation_id)
+    credit_union_id = None
+    if message.member_id is not None:
+        found = _credit_union_of.all(member_id=message.member_id)
+        credit_union_id = found[0][0] if found else None
     record_event(
         "sms_not_delivered",
         SYSTEM,
-        credit_union_id=member.credit_union_id if member else None,
-        member_id=member.pk if member else None,
-        data={"sms": message.pk, "state": state, "reason": reason[:300]},
+        credit_union_id=credit_union_id,
+        member_id=message.member_id,
+        data={"sms": message.pk, "state": state, "reason": reason},
     )
+    return True
