@@ -1,7 +1,8 @@
 """EdgeMiddleware: refuses what no view should ever see, before any view or database work
 (R-X8): a body over the size limit (413), NUL characters in the path, the query, form fields or
 headers (PostgreSQL cannot store them: 4xx, never a 500). It also makes every 503 carry
-Retry-After and every API error speak JSON.
+Retry-After and every API error speak JSON, and drops the languages a request refuses (q=0)
+before anything reads its language (core/languages.py).
 
 The body limit is MAX_REQUEST_BYTES (SKARBIEC_MAX_REQUEST_BYTES), and API_MAX_REQUEST_BYTES
 (64 KiB) under the API; a proxy in front should refuse the same (nginx `client_max_body_size`).
@@ -24,6 +25,7 @@ from skarbiec.core.errors import (
     NotFound,
     RequestTooLarge,
 )
+from skarbiec.core.languages import drop_refused_languages
 from skarbiec.core.refusals import RETRY_AFTER_SECONDS, is_api_request, refusal_response
 
 NUL = "\x00"
@@ -71,6 +73,7 @@ class EdgeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        drop_refused_languages(request)
         refusal = _refusal(request)
         if refusal is not None:
             _drain(request)
