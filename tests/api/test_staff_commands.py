@@ -102,5 +102,5 @@ def test_r_b3_cli_asks_for_the_staff_member_on_a_terminal(monkeypatch):
 
     member = make_member()
     create_staff_user("ola", "helpline", member.credit_union, CLI)
-    staff = cli_staff(None, interactive=True, ask=lambda: "ola")
+    staff = cli_staff(None, permission=None, interactive=True, ask=lambda: "ola")
     assert staff.ctx.actor == "staff:ola"

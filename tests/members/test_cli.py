@@ -56,7 +56,7 @@ def test_r_x2_staff_create_prints_a_valid_generated_password() -> None:
             "--credit-union",
             cu.sort_code,
         )
-    with pytest.raises(CommandError, match="Only an administrator"):
+    with pytest.raises(CommandError, match="Your role does not allow this"):
         run("staff", "create", "--username", "jan", "--role", "clerk", "--credit-union",
             cu.sort_code, "--staff", "ewa")  # fmt: skip
 

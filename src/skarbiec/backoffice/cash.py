@@ -9,13 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from skarbiec.audit.models import AuditEvent
-from skarbiec.audit.services import record_event
 from skarbiec.backoffice.errors import CashFormUsed, InvalidField, NotInScope
 from skarbiec.backoffice.scope import account_of, audit_events_of
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
-from skarbiec.ledger.accounts import deposit_cash, withdraw_cash
+from skarbiec.ledger.accounts import deposit_cash, record_balance_seen, withdraw_cash
 from skarbiec.ledger.amounts import parse_amount
 from skarbiec.ledger.models import Account, CashRequest, LedgerTransaction
 from skarbiec.ledger.pdf import cash_receipt_pdf
@@ -37,13 +36,7 @@ def account_shown(staff: StaffProfile, account_id: object, ctx: RequestContext) 
     shown (opened, or its form shown again with a refusal): not after a booking, whose own
     event names the account."""
     account = cash_account(staff, account_id)
-    record_event(
-        "account_balance_viewed",
-        ctx,
-        credit_union_id=account.credit_union_id,
-        member_id=account.member_id,
-        data={"account": account.number},
-    )
+    record_balance_seen(account, ctx)
     return account
 
 

@@ -203,3 +203,15 @@ def withdraw_cash(
             data={"account": account.number, "amount_minor": amount_minor, "txn": txn.pk},
         )
     return txn
+
+
+def record_balance_seen(account: Account, ctx: RequestContext) -> None:
+    """Who saw a member's balance (R-B5; banking secrecy: the log answers who saw a member's
+    money), wherever staff see it: the back-office's cash page, `skarbiec ledger balances`."""
+    record_event(
+        "account_balance_viewed",
+        ctx,
+        credit_union_id=account.credit_union_id,
+        member_id=account.member_id,
+        data={"account": account.number},
+    )

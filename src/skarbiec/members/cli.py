@@ -1,7 +1,8 @@
 """Who acts on the command line (R-B5, R-B6): staff commands name the staff member with
 `--staff USERNAME` (asked for on a terminal when missing, refused otherwise), so the audit log
-records a person, never a shared identity; and a staff member of one credit union acts only on
-its members, as in the back-office.
+records a person, never a shared identity; a staff member of one credit union acts only on
+its members, and only as their role allows (the permission the back-office's page for the
+same action asks, `members/staff.require_permission`).
 
 The very first staff member of an installation is created without one (there is nobody to
 name yet); that is audited as `cli:first-staff`.
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 from django.core.management.base import CommandError, CommandParser
 
 from skarbiec.core.context import RequestContext
+from skarbiec.core.errors import DomainError
 from skarbiec.members.models import CreditUnion, Member, StaffProfile
+from skarbiec.members.staff import require_permission
 
 FIRST_STAFF = RequestContext(actor="cli:first-staff", channel="cli")
 
@@ -61,10 +64,13 @@ def _ask() -> str:
 def cli_staff(
     username: str | None,
     *,
+    permission: str | None,
     interactive: bool | None = None,
     ask: Callable[[], str] = _ask,
 ) -> CliStaff:
-    """The named, active staff member. Missing: asked for on a terminal, refused otherwise."""
+    """The named, active staff member, whose role holds `permission` (each command names the
+    one its back-office page asks; None only where every role may). Missing: asked for on a
+    terminal, refused otherwise."""
     if not (username or "").strip():
         if interactive is None:
             interactive = sys.stdin.isatty()
@@ -83,6 +89,11 @@ def cli_staff(
     )
     if profile is None:
         raise CommandError(f"No active staff member {name or '(none given)'}.")
+    if permission is not None:
+        try:
+            require_permission(profile, permission)
+        except DomainError as refused:
+            raise CommandError(f"{profile.user.username}: {refused.message}")
     ctx = RequestContext(actor=f"staff:{profile.user.username}", channel="cli")
     return CliStaff(profile, ctx)
 
@@ -91,7 +102,4 @@ def first_staff_or(username: str | None) -> RequestContext:
     """For `staff create`: no staff member needed while there is none at all."""
     if not (username or "").strip() and not StaffProfile.objects.exists():
         return FIRST_STAFF
-    staff = cli_staff(username)
-    if staff.profile.role != StaffProfile.Role.ADMIN:
-        raise CommandError("Only an administrator creates staff members.")
-    return staff.ctx
+    return cli_staff(username, permission="manage_staff").ctx

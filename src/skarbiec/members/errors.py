@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from skarbiec.core.errors import Conflict, DomainError, NotFound
+from skarbiec.core.errors import Conflict, DomainError, NotFound, Refused
 
 
 class PasswordRejected(DomainError):
@@ -41,3 +41,8 @@ class DuplicateStaffUser(Conflict):
 class InvalidStaffUser(DomainError):
     code = "invalid_staff_user"
     message = _("The staff user data is not valid.")
+
+
+class NotAllowedForRole(Refused):
+    code = "not_allowed_for_role"
+    message = _("Your role does not allow this.")

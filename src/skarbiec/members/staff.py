@@ -9,7 +9,12 @@ from django.utils.translation import gettext as _
 from skarbiec.audit.services import record_event
 from skarbiec.core.context import RequestContext
 from skarbiec.core.sealed import seal, unseal
-from skarbiec.members.errors import DuplicateStaffUser, InvalidStaffUser, PasswordRejected
+from skarbiec.members.errors import (
+    DuplicateStaffUser,
+    InvalidStaffUser,
+    NotAllowedForRole,
+    PasswordRejected,
+)
 from skarbiec.members.models import CreditUnion, StaffProfile
 from skarbiec.members.passwords import generate_temporary_password, password_problems
 
@@ -27,6 +32,14 @@ ROLE_PERMISSIONS = {
     "clerk": ["find_members", "onboard_members", "handle_cash"],
     "administrator": [codename for codename, _name in StaffProfile._meta.permissions],
 }
+
+
+def require_permission(staff: StaffProfile, permission: str) -> None:
+    """What a staff member's role allows (R-B2, R-B6), asked by every door the same way: the
+    back-office's pages (`staff_required`) and the staff commands (`cli_staff`) name the
+    permission, and the roles' groups hold the permissions (ROLE_PERMISSIONS)."""
+    if not staff.user.has_perm(f"members.{permission}"):
+        raise NotAllowedForRole()
 
 
 def role_group(role: str) -> Group:

@@ -13,20 +13,15 @@ from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
 from skarbiec.backoffice.login import staff_context
 from skarbiec.core.context import RequestContext
-from skarbiec.core.errors import DomainError, NotFound, Refused
+from skarbiec.core.errors import DomainError, NotFound
 from skarbiec.core.http import request_context
 from skarbiec.members.models import StaffProfile
+from skarbiec.members.staff import require_permission
 
 View = Callable[..., HttpResponse]
-
-
-class NotAllowedForRole(Refused):
-    code = "not_allowed_for_role"
-    message = _("Your role does not allow this.")
 
 
 def staff_required(permission: str | None = None) -> Callable[[View], View]:
@@ -36,8 +31,8 @@ def staff_required(permission: str | None = None) -> Callable[[View], View]:
             staff = getattr(request, "staff", None)
             if staff is None:
                 return HttpResponseRedirect(reverse("backoffice:login"))
-            if permission and not staff.user.has_perm(f"members.{permission}"):
-                raise NotAllowedForRole()
+            if permission:
+                require_permission(staff, permission)
             return view(request, *args, **kwargs)
 
         return wrapper

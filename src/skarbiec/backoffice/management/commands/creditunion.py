@@ -65,10 +65,7 @@ class Command(BaseCommand):
             raise CommandError(prefix + str(exc.message))
 
     def _admin(self, options: dict[str, Any]) -> CliStaff:
-        staff = cli_staff(options["staff"])
-        if staff.profile.role != StaffProfile.Role.ADMIN:
-            raise CommandError("Only an administrator changes credit unions.")
-        return staff
+        return cli_staff(options["staff"], permission="configure_credit_union")
 
     def _create(self, options: dict[str, Any]) -> None:
         if not options["staff"] and not StaffProfile.objects.exists():
@@ -106,7 +103,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Credit union {cu.name} (sort code {cu.sort_code}) configured.")
 
     def _list(self, options: dict[str, Any]) -> None:
-        staff = cli_staff(options["staff"])
+        staff = cli_staff(options["staff"], permission="configure_credit_union")
         unions: list[CreditUnion] = list(credit_unions_of(staff.profile))
         for cu in unions:
             self.stdout.write(

@@ -44,9 +44,7 @@ class Command(BaseCommand):
         ctx = FIRST_STAFF
         if options["staff"] or StaffProfile.objects.exists():
             # Only an administrator creates staff, in their own credit union (R-B4, R-B6).
-            staff = cli_staff(options["staff"])
-            if staff.profile.role != StaffProfile.Role.ADMIN:
-                raise CommandError("Only an administrator creates staff members.")
+            staff = cli_staff(options["staff"], permission="manage_staff")
             if not staff.installation_wide and (
                 credit_union is None or not staff.may_act_in(credit_union)
             ):
@@ -63,9 +61,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Password: {password}")
 
     def _reset_authenticator(self, options: dict[str, Any]) -> None:
-        staff = cli_staff(options["staff"])
-        if staff.profile.role != StaffProfile.Role.ADMIN:
-            raise CommandError("Only an administrator resets an authenticator.")
+        staff = cli_staff(options["staff"], permission="manage_staff")
         target = StaffProfile.objects.filter(
             user__username__iexact=options["username"].strip()
         ).first()

@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not CreditUnion.objects.filter(sort_code=options["credit_union"]).exists():
             raise CommandError(f"No credit union with sort code {options['credit_union']}.")
-        staff = cli_staff(options["staff"])
+        staff = cli_staff(options["staff"], permission="onboard_members")
         credit_union = staff.credit_union(options["credit_union"])
         if not options["first_name"].strip() or not options["last_name"].strip():
             raise CommandError("First and last name must not be empty.")

@@ -34,7 +34,7 @@ class Command(BaseCommand):
         member_by_login(options["login"])
         if options["action"] == "unblock":
             if options["staff"]:  # a named attempt is audited under that name (R-B3, R-B5)
-                staff = cli_staff(options["staff"])
+                staff = cli_staff(options["staff"], permission="act_on_channels")
                 member = staff.member(options["login"])
                 record_event(
                     "staff_mobile_unblock_refused",
@@ -43,7 +43,7 @@ class Command(BaseCommand):
                     member_id=member.pk,
                 )
             raise CommandError(UNBLOCK_REFUSED)
-        staff = cli_staff(options["staff"])
+        staff = cli_staff(options["staff"], permission="act_on_channels")
         member = staff.member(options["login"])
         # Lost phone: the app is BLOCKED (not DISABLED), its sessions end (R-B3).
         block_mobile_channel(member, "lost_phone", staff.ctx)

@@ -45,7 +45,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         member_by_login(options["login"])
-        staff = cli_staff(options["staff"])
+        staff = cli_staff(options["staff"], permission="act_on_channels")
         member = staff.member(options["login"])
         try:
             if options["action"] == "block":

@@ -5,12 +5,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skarbiec.core.errors import DomainError
-from skarbiec.ledger.accounts import deposit_cash, open_account
+from skarbiec.ledger.accounts import deposit_cash, open_account, record_balance_seen
 from skarbiec.ledger.amounts import format_amount, parse_amount
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Account
 from skarbiec.ledger.nrb import format_nrb, parse_nrb
-from skarbiec.members.cli import CliStaff, add_staff_argument, cli_staff
+from skarbiec.members.cli import add_staff_argument, cli_staff
 
 
 class Command(BaseCommand):
@@ -48,16 +48,13 @@ class Command(BaseCommand):
         n = Account.objects.count()
         self.stdout.write(f"ledger check passed: {n} accounts, balances equal their entries")
 
-    def _staff(self, opts: dict[str, Any]) -> CliStaff:
-        return cli_staff(opts["staff"])
-
     def _open_account(self, opts: dict[str, Any]) -> None:
-        staff = self._staff(opts)
+        staff = cli_staff(opts["staff"], permission="onboard_members")
         account = open_account(staff.member(opts["login"]), opts["kind"], staff.ctx, opts["name"])
         self.stdout.write(f"{account.kind} {format_nrb(account.number)}")
 
     def _deposit(self, opts: dict[str, Any]) -> None:
-        staff = self._staff(opts)
+        staff = cli_staff(opts["staff"], permission="handle_cash")
         number = parse_nrb(opts["account"])
         account = Account.objects.filter(number=number, member__isnull=False).first()
         if account is None or not staff.may_act_in(account.credit_union):
@@ -69,8 +66,12 @@ class Command(BaseCommand):
         )
 
     def _balances(self, opts: dict[str, Any]) -> None:
-        member = self._staff(opts).member(opts["login"])
+        # Balances only for staff who pay cash, and who saw them recorded, as on the back-office's
+        # cash page (R-B5).
+        staff = cli_staff(opts["staff"], permission="handle_cash")
+        member = staff.member(opts["login"])
         for a in Account.objects.filter(member=member).order_by("pk"):
+            record_balance_seen(a, staff.ctx)
             self.stdout.write(
                 f"{a.kind:8} {format_nrb(a.number)}  booked {format_amount(a.booked_minor)}"
                 f"  available {format_amount(a.available_minor)}"
