@@ -90,6 +90,36 @@ def test_r_b5_reading_the_log_and_a_members_balance_is_recorded(
     assert b"audit_viewed" not in page and b"account_balance_viewed" not in page
 
 
+def test_r_b5_text_typed_into_the_audit_filter_is_recorded_only_as_what_the_log_holds(
+    helpline_client, clerk_client
+):
+    """A PESEL typed into the staff or event field is not kept in the log."""
+    pesel = "85031212343"
+    response = helpline_client.get("/backoffice/audit/", {"staff": pesel, "event": pesel})
+    assert response.status_code == 200
+    typed = AuditEvent.objects.filter(event="audit_viewed").latest("pk")
+    assert typed.data["filter"] == {"staff": "none", "event": "other"}
+    assert pesel not in str(AuditEvent.objects.values_list("data", flat=True))
+    helpline_client.get(
+        "/backoffice/audit/export.csv",
+        {"staff": "PIOTR.Clerk", "event": "cash_deposited", "channel": "backoffice"},
+    )
+    named = AuditEvent.objects.get(event="audit_exported")
+    assert named.data["filter"] == {
+        "staff": "piotr.clerk",
+        "event": "cash_deposited",
+        "channel": "backoffice",
+    }
+    # Staff of another credit union are "none", as if they did not exist (R-B6).
+    from skarbiec.members.staff import create_staff_user
+    from tests.factories import CLI, make_credit_union
+
+    create_staff_user("obcy.admin", "admin", make_credit_union(), CLI)
+    helpline_client.get("/backoffice/audit/", {"staff": "obcy.admin"})
+    other = AuditEvent.objects.filter(event="audit_viewed").latest("pk")
+    assert other.data["filter"] == {"staff": "none"}
+
+
 def test_r_b5_clerks_do_not_read_the_audit_log(clerk_client):
     assert clerk_client.get("/backoffice/audit/").status_code == 403
     assert clerk_client.get("/backoffice/audit/export.csv").status_code == 403

@@ -5,6 +5,7 @@ Only the staff member's own credit union's events (`scope.audit_events_of`, R-B6
 import csv
 import io
 import json
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -14,12 +15,14 @@ from django.utils import timezone
 
 from skarbiec.audit.models import AuditEvent
 from skarbiec.audit.services import record_event
-from skarbiec.backoffice.scope import audit_events_of, audit_logs_of, members_of
+from skarbiec.backoffice.scope import audit_events_of, audit_logs_of, members_of, staff_of
 from skarbiec.core.context import RequestContext
 from skarbiec.core.spreadsheets import inert_cell
 from skarbiec.members.models import StaffProfile
 
 PAGE_SIZE = 100
+# Event names as the code writes them (`record_event`): lower case and underscores.
+NAME_RE = re.compile(r"^[a-z][a-z_]{0,63}\Z")
 EXPORT_LIMIT = 50_000
 
 
@@ -105,6 +108,19 @@ def _record_read(
     shown = {k: str(v) for k, v in asdict(f).items() if v}
     if f.member:
         shown["member"] = "found" if named else "none"
+    # What was typed is kept only when it is what the log holds: text typed into the wrong
+    # field (a PESEL, a name) stays out of a log that is kept for years. (The channel is a
+    # choice of the form.)
+    if f.event:
+        shown["event"] = f.event.strip() if NAME_RE.match(f.event.strip()) else "other"
+    if f.staff:
+        shown["staff"] = (
+            staff_of(staff)
+            .filter(user__username__iexact=f.staff.strip())
+            .values_list("user__username", flat=True)
+            .first()
+            or "none"
+        )
     record_event(
         event,
         ctx,
