@@ -344,7 +344,8 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
     believe a consequence that a right secret among them then averts; counted, it could pass
     the limit. If they have not settled after SETTLE_WAIT_SECONDS, it is refused as not the
     member's mistake, nothing counted."""
-    if not guess.reads_row and _count_in_one_statement(counter):
+    shares_a_budget = type(counter).counted_beside is not Counter.counted_beside
+    if not guess.reads_row and not shares_a_budget and _count_in_one_statement(counter):
         return None
     deadline, pause = time.monotonic() + SETTLE_WAIT_SECONDS, 0.01
     while True:
@@ -354,9 +355,11 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
             give_back_lost(counter, row)
             if refusal is None:
                 held_to_a_lowered_limit(counter, row)
+            beside = counter.counted_beside(row) if refusal is None else 0
             undecided = False
-            if refusal is None and counter.counted(row) >= counter.limit:
-                undecided = counter.in_flight(row) > 0 and counter.failures(row) < counter.limit
+            if refusal is None and counter.counted(row) + beside >= counter.limit:
+                in_flight = counter.in_flight(row) + beside
+                undecided = in_flight > 0 and counter.failures(row) < counter.limit
                 if not undecided:
                     refusal = counter.exhausted(row)
             if refusal is None and not undecided:
@@ -364,12 +367,15 @@ def _count(counter: Counter[Row], guess: Guess) -> Row | None:
                 store_count(counter, row, counter.counted(row) + 1, counted_at=clock.now())
         if not undecided:
             break
+        # Waiting on the row's own attempts, or only on those beside it (which run out by
+        # themselves: `counted_beside` leaves out the ones older than IN_FLIGHT_SECONDS).
+        own = counter.in_flight(row) > 0
         counted_at = getattr(row, counted_at_field(counter.field))
-        since = (clock.now() - counted_at).total_seconds()
+        since = (clock.now() - counted_at).total_seconds() if own else 0.0
         if time.monotonic() >= deadline or since > SETTLE_WAIT_SECONDS:
             # Not settled in time, or counted so long ago that it was most likely lost with
             # its process: it holds its place until IN_FLIGHT_SECONDS after the last count.
-            held = IN_FLIGHT_SECONDS - since
+            held = IN_FLIGHT_SECONDS - since if own else SETTLE_WAIT_SECONDS
             refusal = AttemptsBeingChecked(retry_after=max(math.ceil(held), 1))
             break
         time.sleep(pause)

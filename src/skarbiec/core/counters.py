@@ -30,6 +30,13 @@ class Counter(ABC, Generic[Row]):
         """Why no attempt may be made now (closed, every attempt taken), or None."""
         return None
 
+    def counted_beside(self, row: Row) -> int:
+        """Attempts being compared right now on other rows that share this row's budget (the
+        operations waiting side by side for their SMS codes): each holds one of its places, as
+        one in flight on the row itself does. Asked only when an attempt is counted, under the
+        lock `lock()` takes; a counter that has such rows counts under it (no `open_rows`)."""
+        return 0
+
     def refusal_once_proven(self, row: Row) -> DomainError | None:
         """A refusal told only to whoever presented the right secret, or None. A blocked Login
         is counted and answered like an unknown one ("wrong", attempts left, then blocked at

@@ -56,8 +56,14 @@ from skarbiec.otp.errors import (
 )
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operation_channels import takes_codes_in
-from skarbiec.otp.restarts import carried_over, codes_per_operation, share_wrong_codes
-from skarbiec.otp.send_budget import spend_send_budget
+from skarbiec.otp.restarts import (
+    carried_over,
+    close_the_others_waiting,
+    codes_per_operation,
+    others_in_flight,
+    share_wrong_codes,
+)
+from skarbiec.otp.send_budget import lock_members_codes, spend_send_budget
 from skarbiec.otp.sms import queue_sms
 
 log = logging.getLogger(__name__)
@@ -288,7 +294,9 @@ def void_confirmation(member: Member, confirmation_id: int) -> None:
 
 
 def lock_operation(kind: OperationKind, confirmation_id: int, member: Member) -> Confirmation:
-    """The member's operation of `kind`, locked; refused as the kind's closed one if none."""
+    """The member's operation of `kind`, locked (after the member's codes: one order of locks,
+    `lock_members_codes`); refused as the kind's closed one if none."""
+    lock_members_codes(member)
     confirmation = (
         for_update(Confirmation.objects)
         .select_related("member__credit_union")
@@ -331,6 +339,13 @@ class ConfirmationCounter(Counter[Confirmation]):
             return OtpExpired()
         return None
 
+    def counted_beside(self, row: Confirmation) -> int:
+        # The operations of a kind waiting side by side in one channel have one budget (R-X7):
+        # a code being compared on another of them holds one of its places until it settles
+        # (its settlement then shares the outcome). Without this each of K waiting transfers
+        # let three codes be compared at once.
+        return others_in_flight(row)
+
     def exhausted(self, row: Confirmation) -> DomainError:
         return OtpAttemptsExhausted()
 
@@ -358,4 +373,6 @@ class ConfirmationCounter(Counter[Confirmation]):
         row.state = Confirmation.State.EXHAUSTED
         row.closed_at = clock.now()
         row.save(update_fields=["state", "closed_at"])
+        # The budget they shared is spent: their codes are compared no more (R-X7).
+        close_the_others_waiting(row)
         return self.kind.on_codes_exhausted(row, self.ctx)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Greatest
 
+from skarbiec.core import clock
 from skarbiec.core.attempt_counts import in_flight_now, settled_failures
 from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import prepared_select
@@ -138,12 +139,35 @@ def share_wrong_codes(operation: Confirmation, wrong: int) -> None:
     have three of their own, and the app would never block however many codes were guessed.
     Runs in the wrong code's settlement, under its operation's lock; attempts in flight on the
     others keep their places on top."""
-    Confirmation.objects.filter(
+    _waiting_beside(operation).update(
+        failed_codes=Greatest(F("failed_codes") - F("failed_codes_in_flight"), Value(wrong))
+        + F("failed_codes_in_flight")
+    )
+
+
+def _waiting_beside(operation: Confirmation) -> QuerySet[Confirmation]:
+    """The member's other operations of its kind waiting in its channel: one budget of wrong
+    codes with it (R-X7)."""
+    return Confirmation.objects.filter(
         member_id=operation.member_id,
         kind=operation.kind,
         channel=operation.channel,
         state=Confirmation.State.OPEN,
-    ).exclude(pk=operation.pk).update(
-        failed_codes=Greatest(F("failed_codes") - F("failed_codes_in_flight"), Value(wrong))
-        + F("failed_codes_in_flight")
+    ).exclude(pk=operation.pk)
+
+
+def others_in_flight(operation: Confirmation) -> int:
+    """Codes being compared right now on the operations waiting beside `operation`. Read under
+    the member's lock (`lock_members_codes`), which every count and settlement takes first."""
+    return sum(
+        in_flight_now(other, "failed_codes")
+        for other in _waiting_beside(operation).only(
+            "failed_codes", "failed_codes_in_flight", "failed_codes_counted_at"
+        )
     )
+
+
+def close_the_others_waiting(operation: Confirmation) -> None:
+    """`operation`'s wrong codes used up the budget it shared: the ones waiting beside it take
+    no more codes (VOIDED; what they wait for stays as it is, to be confirmed afresh)."""
+    _waiting_beside(operation).update(state=Confirmation.State.VOIDED, closed_at=clock.now())

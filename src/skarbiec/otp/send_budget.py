@@ -22,6 +22,13 @@ def _member_locked(member_id: int) -> QuerySet[Member]:
     return for_update(Member.objects).filter(pk=member_id).only("pk")
 
 
+def lock_members_codes(member: Member) -> None:
+    """The member's row, locked: every start, resend and check of the member's SMS codes takes
+    it first, so they run one at a time per member and lock the operations' rows in one order
+    (a wrong code settled on one of them writes the others waiting beside it, R-X7)."""
+    _member_locked.all(member_id=member.pk)
+
+
 _newest_codes: dict[int, PreparedSelect[SmsMessage]] = {}
 
 # A code the gateway refused for good, or could not send before it expired, never reached the
@@ -58,7 +65,7 @@ def spend_send_budget(member: Member) -> None:
     wait it names is exact). In the caller's transaction, under the member's row lock, so
     parallel requests cannot both take the last one."""
     now = clock.now()
-    _member_locked.all(member_id=member.pk)
+    lock_members_codes(member)
     # Ten minutes for the member's story (R-X7); a day for what the credit union pays: a
     # script on a member's session must not send a code every fifty seconds all day long.
     for limit, window in (settings.OTP_SEND_LIMIT, settings.OTP_DAILY_SEND_LIMIT):
