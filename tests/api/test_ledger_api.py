@@ -232,6 +232,11 @@ def test_r_o4_r_x7_transfers_waiting_side_by_side_share_three_wrong_codes(device
     assert error.code == "channel_blocked"
     assert MobileChannel.objects.get(member=member).state == MobileChannel.State.BLOCKED
     assert balance(current) == 1_234_56 and balance(target) == 0
+    # Guessed at together, rejected together: the fourth too, never guessed at.
+    states = Order.objects.filter(pk__in=[o["id"] for o in orders]).values_list(
+        "state", "reject_reason"
+    )
+    assert list(states) == [(Order.State.REJECTED, "wrong_codes")] * 4
 
 
 def test_r_o4_r_x7_wrong_codes_across_resends_still_block_the_app_at_three(device, payer, target):

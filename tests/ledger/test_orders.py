@@ -171,6 +171,28 @@ def test_r_o4_three_wrong_codes_in_web_cancel_order_and_count_toward_web_lockout
 
 
 @pytest.mark.django_db
+def test_r_o4_r_x7_transfers_guessed_at_together_in_web_are_cancelled_together(two_members):
+    """Three waiting side by side, one wrong code on each: their one budget is spent, one
+    failure counts toward the web lockout, and every one of them is cancelled, not only the
+    last guessed at (they were most likely all a thief's); none takes a code any more."""
+    payer, source, payee, target = two_members
+    orders = [_transfer(payer, source, target.number, 100_00 + i) for i in range(3)]
+    bad = wrong_code(payer)
+    for order, answer in zip(orders, (OtpInvalid, OtpInvalid, OtpAttemptsExhausted), strict=True):
+        with pytest.raises(answer):
+            authorize_transfer(payer, order.pk, bad, WEB)
+    for order in orders:
+        order.refresh_from_db()
+        assert (order.state, order.reject_reason) == (Order.State.CANCELLED, "wrong_codes")
+        with pytest.raises(OrderStateConflict):
+            authorize_transfer(payer, order.pk, bad, WEB)
+    assert WebChannel.objects.get(member=payer).failed_attempts == 1
+    assert AuditEvent.objects.filter(member_id=payer.pk, event="order_cancelled").count() == 3
+    assert AuditEvent.objects.filter(member_id=payer.pk, event="otp_failed").count() == 3
+    assert balance(source) == 1000_00
+
+
+@pytest.mark.django_db
 def test_r_o4_three_wrong_codes_in_mobile_block_the_app_and_reject_the_order(two_members):
     payer, source, payee, target = two_members
     otp_id = request_mobile_channel_activation(payer, "Mobi#2024ab", "Mobi#2024ab", WEB)

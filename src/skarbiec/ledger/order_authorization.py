@@ -75,10 +75,7 @@ def _transfer_codes_exhausted(confirmation: Confirmation, ctx: RequestContext) -
     cancelled and one failure counts toward the web lockout."""
     member = confirmation.member
     channel = confirmation.channel
-    locked = lock_order(member, int(confirmation.subject))
-    if locked.state == Order.State.AWAITING_AUTHORIZATION:
-        final = Order.State.REJECTED if channel == MOBILE else Order.State.CANCELLED
-        _end_unauthorised_order(locked, final, "wrong_codes", ctx)
+    _end_for_wrong_codes(confirmation, ctx)
     refusal = codes_exhausted(member, channel, ctx)
     # Say what happened to the money and to the channel, not only to the code.
     if channel == MOBILE:
@@ -88,6 +85,16 @@ def _transfer_codes_exhausted(confirmation: Confirmation, ctx: RequestContext) -
     return refusal
 
 
+def _end_for_wrong_codes(confirmation: Confirmation, ctx: RequestContext) -> None:
+    """The order of a transfer whose codes are used up, or of one waiting beside it when they
+    were (R-X7): rejected in the app, cancelled in the web (R-O4). Transfers begun in one
+    session and guessed at together end together: they are most likely all a thief's."""
+    locked = lock_order(confirmation.member, int(confirmation.subject))
+    if locked.state == Order.State.AWAITING_AUTHORIZATION:
+        final = Order.State.REJECTED if confirmation.channel == MOBILE else Order.State.CANCELLED
+        _end_unauthorised_order(locked, final, "wrong_codes", ctx)
+
+
 TRANSFER = declare_operation(
     OperationKind(
         "transfer",
@@ -95,6 +102,7 @@ TRANSFER = declare_operation(
         _transfer_codes_exhausted,
         OrderStateConflict,
         side_by_side=True,
+        on_closed_beside=_end_for_wrong_codes,
     )
 )
 

@@ -85,6 +85,10 @@ class OperationKind:
     #: Operations of this kind wait for their codes side by side, each its own (transfers
     #: awaiting authorization); otherwise a new one replaces the last (`otp/restarts.py`).
     side_by_side: bool = False
+    #: What happens to an operation closed because the one beside it used up their shared
+    #: budget of wrong codes (R-X7), in the same transaction; the channel's consequence runs
+    #: once, with `on_codes_exhausted`. None: the subject stays as it is.
+    on_closed_beside: Callable[[Confirmation, RequestContext], None] | None = None
 
 
 _KINDS: dict[str, OperationKind] = {}
@@ -374,5 +378,7 @@ class ConfirmationCounter(Counter[Confirmation]):
         row.closed_at = clock.now()
         row.save(update_fields=["state", "closed_at"])
         # The budget they shared is spent: their codes are compared no more (R-X7).
-        close_the_others_waiting(row)
+        for other in close_the_others_waiting(row):
+            if self.kind.on_closed_beside is not None:
+                self.kind.on_closed_beside(other, self.ctx)
         return self.kind.on_codes_exhausted(row, self.ctx)

@@ -167,7 +167,14 @@ def others_in_flight(operation: Confirmation) -> int:
     )
 
 
-def close_the_others_waiting(operation: Confirmation) -> None:
+def close_the_others_waiting(operation: Confirmation) -> list[Confirmation]:
     """`operation`'s wrong codes used up the budget it shared: the ones waiting beside it take
-    no more codes (VOIDED; what they wait for stays as it is, to be confirmed afresh)."""
-    _waiting_beside(operation).update(state=Confirmation.State.VOIDED, closed_at=clock.now())
+    no more codes (VOIDED); returned, for their kind to end what they wait for."""
+    closed = list(for_update(_waiting_beside(operation)).order_by("pk"))
+    now = clock.now()
+    for other in closed:
+        other.state, other.closed_at = Confirmation.State.VOIDED, now
+    Confirmation.objects.filter(pk__in=[o.pk for o in closed]).update(
+        state=Confirmation.State.VOIDED, closed_at=now
+    )
+    return closed
