@@ -96,10 +96,3 @@ def cli_staff(
             raise CommandError(f"{profile.user.username}: {refused.message}")
     ctx = RequestContext(actor=f"staff:{profile.user.username}", channel="cli")
     return CliStaff(profile, ctx)
-
-
-def first_staff_or(username: str | None) -> RequestContext:
-    """For `staff create`: no staff member needed while there is none at all."""
-    if not (username or "").strip() and not StaffProfile.objects.exists():
-        return FIRST_STAFF
-    return cli_staff(username, permission="manage_staff").ctx
