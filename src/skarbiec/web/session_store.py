@@ -46,8 +46,10 @@ def _live_session(session_key: str, now: datetime) -> QuerySet[Session]:
 
 
 class SessionStore(DatabaseSessionStore):
-    #: The session data this store last wrote under its current key, encoded.
-    _written: str | None = None
+    #: The session data this store last wrote under its current key, serialized (not encoded:
+    #: the encoding is signed with the second it was made in, so the same data written in
+    #: another second would not compare equal).
+    _written: bytes | None = None
 
     def _get_new_session_key(self) -> str:
         # 32 characters of 36 (165 bits): a clash is not expected, and `create()` retries on
@@ -80,9 +82,10 @@ class SessionStore(DatabaseSessionStore):
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
-        obj = self.create_model_instance(data)
-        if not must_create and obj.session_data == self._written:
+        plain = self._plain(data)
+        if not must_create and plain == self._written:
             return
+        obj = self.create_model_instance(data)
         expire_date = connection.ops.adapt_datetimefield_value(obj.expire_date)
         if must_create:
             try:
@@ -103,7 +106,10 @@ class SessionStore(DatabaseSessionStore):
             )
             if updated != 1:
                 raise UpdateError  # the session was deleted meanwhile (logged out elsewhere)
-        self._written = obj.session_data
+        self._written = plain
+
+    def _plain(self, data: dict[str, Any]) -> bytes:
+        return bytes(self.serializer().dumps(data))
 
     def cycle_key(self) -> None:
         """A new key for the same data. The stored row is re-keyed in place: one statement
@@ -145,7 +151,7 @@ class SessionStore(DatabaseSessionStore):
             self._session_key = old_key
             return "gone"
         self._session_cache = data
-        self._written = obj.session_data
+        self._written = self._plain(data)
         self.modified = True
         return "rekeyed"
 
