@@ -22,22 +22,36 @@ from tests.ledger.helpers import WEB, member_with_account
 CTX = RequestContext(ip_address="10.0.0.1", channel="web", actor="member")
 
 
-def _in_another_process(fn) -> None:
-    """Run `fn` on a connection of its own and wait until it has committed."""
-    errors: list[BaseException] = []
+class _AnotherProcess:
+    """`fn` run on a connection of its own. On PostgreSQL it commits while the check waits;
+    on SQLite the check's transaction holds writers off (`core.snapshots.one_moment`), so it
+    must still be waiting a second later, and commits once the check is done."""
 
-    def run() -> None:
+    def __init__(self, fn) -> None:
+        self.fn = fn
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
         try:
-            fn()
-        except BaseException as e:  # noqa: BLE001 (reported below)
-            errors.append(e)
+            self.fn()
+        except BaseException as e:  # noqa: BLE001 (reported by finish)
+            self.errors.append(e)
         finally:
             connection.close()
 
-    t = threading.Thread(target=run)
-    t.start()
-    t.join(timeout=30)
-    assert not errors, errors
+    def commit_meanwhile(self) -> None:
+        self.thread.start()
+        if connection.vendor == "postgresql":
+            self.finish()
+        else:
+            self.thread.join(timeout=1)
+            assert self.thread.is_alive(), self.errors
+
+    def finish(self) -> None:
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()
+        assert not self.errors, self.errors
 
 
 def _before_first_query_matching(predicate, fn):
@@ -68,12 +82,14 @@ def test_r_b5_verify_stays_exact_while_the_worker_seals():
         record_event("web_logout", CTX, credit_union_id=41, member_id=1)
         assert seal_audit_chains() == 1
 
+    worker = _AnotherProcess(worker_seals_one_more)
     events_of_a_chain = _before_first_query_matching(
         lambda sql: '"audit_auditevent"' in sql and '"seq" IS NOT NULL' in sql,
-        lambda: _in_another_process(worker_seals_one_more),
+        worker.commit_meanwhile,
     )
     with connection.execute_wrapper(events_of_a_chain):
         problems = verify_audit_chains()
+    worker.finish()
     assert problems == [], problems
     assert verify_audit_chains() == []  # and nothing was wrong with the chain
 
@@ -87,11 +103,13 @@ def test_r_l2_ledger_check_stays_exact_while_money_is_booked():
     _member, account = member_with_account(cu, balance_minor=100_00)
     assert ledger_problems() == []
 
+    deposit = _AnotherProcess(lambda: deposit_cash(account, 5_00, WEB))
     accounts_read = _before_first_query_matching(
         lambda sql: 'FROM "ledger_account"' in sql and "ledger_ledgerentry" not in sql,
-        lambda: _in_another_process(lambda: deposit_cash(account, 5_00, WEB)),
+        deposit.commit_meanwhile,
     )
     with connection.execute_wrapper(accounts_read):
         problems = ledger_problems()
+    deposit.finish()
     assert problems == [], [str(p) for p in problems]
     assert ledger_problems() == []  # and nothing was wrong with the ledger
