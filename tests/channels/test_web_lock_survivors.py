@@ -277,3 +277,94 @@ def test_r_w1_a_new_password_change_requested_while_the_last_one_is_confirmed_is
             first,
             second,
         )
+
+
+def _renewal(member: Member) -> object:
+    from skarbiec.channels.lifecycle import renew_temporary_password
+
+    return renew_temporary_password(member, CLI)
+
+
+def _own_password(member: Member) -> object:
+    return set_own_web_password(member, NEW, NEW, _channel(member).session_generation, CTX)
+
+
+def _change_requested(member: Member) -> object:
+    return request_web_password_change(member, PASSWORD, NEW, NEW, CTX)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("flow", [_renewal, _own_password, _change_requested])
+def test_r_x7_r_b3_a_password_flow_while_the_third_wrong_code_settles_does_not_deadlock(
+    monkeypatch, flow
+):
+    """The helpline renews a temporary password, or the member sets or changes theirs in
+    another tab, while their third wrong login code is settled: the settlement holds the
+    member's codes and is about to count the failure on the web channel (R-O4, R-X7). A flow
+    that locked the channel and then the member deadlocked with it (the database aborts one of
+    the two: the settlement, tried once here, or the other request); it waits for the member's
+    codes instead, then does its work."""
+    _postgresql_only()
+    from skarbiec.channels import lifecycle
+    from skarbiec.core import attempts
+
+    monkeypatch.setattr(attempts, "SETTLEMENT_TRIES", 1)
+    member = make_member(must_change_password="yes" if flow is not _change_requested else "")
+    pending = begin_web_login(member.login, PASSWORD, CTX)
+    bad = "000000" if last_code(member) != "000000" else "111111"
+    for _ in range(2):
+        assert _outcome(lambda: complete_web_login(pending, bad, CTX)) == "otp_invalid"
+    done: list = []
+    threads = _meanwhile(
+        monkeypatch, lifecycle, "count_web_failure", lambda: flow(member) is not None, done
+    )
+    third = _outcome(lambda: complete_web_login(pending, bad, CTX))
+    _join(threads)
+    monkeypatch.undo()
+    assert (third, done) == ("otp_attempts_exhausted", [True]), (third, done)
+    assert Confirmation.objects.get(pk=pending.otp_id).state == Confirmation.State.EXHAUSTED
+    assert _channel(member).state == WebChannel.State.ACTIVE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x7_r_o1_a_change_confirmed_while_a_third_wrong_code_settles_does_not_deadlock(
+    monkeypatch,
+):
+    """The member confirms a password change in one tab while the third wrong code of a
+    transfer is entered in another: the change holds the web channel when the settlement,
+    holding the member's codes, comes to count the failure on it (R-O4, R-X7). A change that
+    locked the channel before the member deadlocked with it (the settlement is tried once
+    here); it takes the member's codes first, and the settlement waits for it."""
+    _postgresql_only()
+    from skarbiec.core import attempts
+    from skarbiec.ledger.models import Order
+    from skarbiec.ledger.order_authorization import authorize_transfer
+    from tests.factories import make_credit_union
+    from tests.ledger.helpers import WEB, internal_transfer_awaiting_code
+
+    monkeypatch.setattr(attempts, "SETTLEMENT_TRIES", 1)
+    payer, _source, _target, order = internal_transfer_awaiting_code(
+        make_credit_union(), 10_00, "pw-1"
+    )
+    bad = "000000" if last_code(payer) != "000000" else "111111"
+    for _ in range(2):
+        assert _outcome(lambda: authorize_transfer(payer, order.pk, bad, WEB)) == "otp_invalid"
+    otp_id = request_web_password_change(payer, PASSWORD, NEW, NEW, CTX)
+    code = last_code(payer)
+    third: list = []
+    threads = _meanwhile(
+        monkeypatch,
+        password,
+        "require_session_current",
+        lambda: authorize_transfer(payer, order.pk, bad, WEB),
+        third,
+    )
+    generation = _channel(payer).session_generation
+    changed = _outcome(lambda: confirm_web_password_change(payer, otp_id, code, generation, CTX))
+    _join(threads)
+    monkeypatch.undo()
+    assert isinstance(changed, int) and third == ["otp_attempts_exhausted"], (changed, third)
+    order.refresh_from_db()
+    assert (order.state, order.reject_reason) == (Order.State.CANCELLED, "wrong_codes")
+    payer.refresh_from_db()
+    assert password_matches(payer.web_password_hash, NEW)

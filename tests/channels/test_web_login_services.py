@@ -3,6 +3,7 @@
 import re
 import threading
 
+import argon2
 import pytest
 from django.db import connection
 
@@ -10,10 +11,12 @@ from skarbiec.channels.errors import WebChannelBlocked, WrongCredentials
 from skarbiec.channels.models import WebChannel
 from skarbiec.channels.web.login import begin_web_login, complete_web_login
 from skarbiec.core.context import RequestContext
+from skarbiec.core.password_hashing import password_needs_rehash
+from skarbiec.members.models import Member
 from skarbiec.otp.errors import OtpAttemptsExhausted, OtpInvalid
 from skarbiec.otp.models import SmsMessage
 from skarbiec.otp.sms import decrypt_body
-from tests.factories import make_member
+from tests.factories import make_member, password_matches
 
 CTX = RequestContext(ip_address="10.1.1.1", channel="web")
 
@@ -28,6 +31,19 @@ def test_r_w1_password_then_sms_code_logs_in():
     member = make_member()
     pending = begin_web_login(member.login, "Start#2024pl", CTX)
     assert complete_web_login(pending, last_code(member), CTX).pk == member.pk
+
+
+@pytest.mark.django_db
+def test_r_w1_a_password_hashed_with_older_parameters_is_hashed_anew_at_login():
+    """After an ARGON2_* upgrade a member's stored hash is replaced at their next login."""
+    member = make_member()
+    older = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("Start#2024pl")
+    Member.objects.filter(pk=member.pk).update(web_password_hash=older)
+    begin_web_login(member.login, "Start#2024pl", CTX)
+    member.refresh_from_db()
+    assert member.web_password_hash != older
+    assert not password_needs_rehash(member.web_password_hash)
+    assert password_matches(member.web_password_hash, "Start#2024pl")
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ from skarbiec.audit.models import AuditEvent
 from skarbiec.core.errors import DomainError
 from skarbiec.ledger import clearing, order_booking, payees
 from skarbiec.ledger.clearing import send_outgoing_batch
+from skarbiec.ledger.errors import TransferCancelledAfterWrongCodes
 from skarbiec.ledger.integrity import ledger_problems
 from skarbiec.ledger.models import Order, OutgoingBatch, TrustedPayee
 from skarbiec.ledger.order_authorization import authorize_transfer, cancel_order
@@ -24,6 +25,7 @@ from skarbiec.ledger.payees import add_trusted_payee, confirm_trusted_payee
 from tests.factories import make_credit_union
 from tests.ledger.helpers import (
     EXTERNAL,
+    MOBILE,
     WEB,
     balance,
     internal_transfer_awaiting_code,
@@ -253,3 +255,115 @@ def test_r_x7_two_orders_at_once_cannot_both_take_the_last_code_of_the_budget(
         second,
     )
     assert SmsMessage.objects.filter(member=member, give_up_at__isnull=False).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x7_r_o4_a_cancel_while_wrong_codes_end_the_transfers_beside_does_not_deadlock(
+    monkeypatch,
+):
+    """The third wrong code on one of two transfers waiting side by side ends both (R-X7,
+    R-O4) while the member cancels the other: the settlement holds the member's codes and both
+    operations and is about to lock the other order. A cancel that locked the order first and
+    then its operation deadlocked with it (the database aborts one of the two); it waits for
+    the member's codes instead and then finds the order already cancelled for wrong codes."""
+    _postgresql_only()
+    from skarbiec.ledger import order_authorization
+
+    cu = make_credit_union()
+    payer, source, target, other = internal_transfer_awaiting_code(cu, 10_00, "beside-1")
+    guessed = create_transfer_order(
+        payer, "web", source.pk, target.number, "Anna Nowak", 20_00, "Rent", "beside-2", WEB
+    )
+    bad = "000000" if last_code(payer) != "000000" else "111111"
+    for order in (other, guessed):
+        with pytest.raises(DomainError):
+            authorize_transfer(payer, order.pk, bad, WEB)
+    real_lock_order = order_authorization.lock_order
+    cancelled: list = []
+    threads: list[threading.Thread] = []
+
+    def lock_order_with_a_cancel_meanwhile(member, order_id):
+        if not threads:  # the settlement holds the member's codes and both operations
+            threads.append(
+                _on_a_thread(lambda: cancel_order(payer, other.pk, WEB).state, cancelled)
+            )
+            threads[0].join(1.0)
+        return real_lock_order(member, order_id)
+
+    monkeypatch.setattr(order_authorization, "lock_order", lock_order_with_a_cancel_meanwhile)
+    with pytest.raises(TransferCancelledAfterWrongCodes):
+        authorize_transfer(payer, guessed.pk, bad, WEB)
+    threads[0].join(10)
+    assert cancelled == ["order_state_conflict"], cancelled
+    for order in (other, guessed):
+        order.refresh_from_db()
+        assert (order.state, order.reject_reason) == (Order.State.CANCELLED, "wrong_codes")
+    assert AuditEvent.objects.filter(event="order_cancelled").count() == 2
+    assert AuditEvent.objects.filter(event="otp_failed").count() == 3
+    assert balance(source) == 1000_00
+
+
+def _app_deactivated(member) -> object:
+    from skarbiec.channels.lifecycle import deactivate_mobile_channel
+
+    deactivate_mobile_channel(member, WEB)
+    return "deactivated"
+
+
+def _app_reactivation_requested(member) -> object:
+    from skarbiec.channels.mobile.app_password import request_mobile_app_reactivation
+
+    request_mobile_app_reactivation(member, "Nowe#Haslo2025", "Nowe#Haslo2025", WEB)
+    return "requested"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("flow", [_app_deactivated, _app_reactivation_requested])
+def test_r_x7_r_o4_the_app_changed_while_a_third_wrong_code_blocks_it_does_not_deadlock(
+    monkeypatch, flow
+):
+    """The app is deactivated, or its new password asked for in the web, while the third wrong
+    code of a transfer in the app is settled: the settlement holds the member's codes and the
+    operation and is about to block the app (R-O4, R-X7). A flow that locked the app's channel
+    and then the member or its operations deadlocked with it (the settlement is tried once
+    here); it waits for the member's codes instead, then does its work."""
+    _postgresql_only()
+    from skarbiec.channels import access
+    from skarbiec.channels.mobile.app_password import (
+        confirm_mobile_channel_activation,
+        request_mobile_channel_activation,
+    )
+    from skarbiec.core import attempts
+    from skarbiec.ledger.errors import AppBlockedAfterWrongCodes
+
+    monkeypatch.setattr(attempts, "SETTLEMENT_TRIES", 1)
+    cu = make_credit_union()
+    payer, source = member_with_account(cu, balance_minor=1000_00)
+    _payee, target = member_with_account(cu, first_name="Anna", last_name="Nowak")
+    otp_id = request_mobile_channel_activation(payer, "Mobi#2024ab", "Mobi#2024ab", WEB)
+    confirm_mobile_channel_activation(payer, otp_id, last_code(payer), WEB)
+    order = create_transfer_order(
+        payer, "mobile", source.pk, target.number, "Anna Nowak", 10_00, "Rent", "app-1", MOBILE
+    )
+    bad = "000000" if last_code(payer) != "000000" else "111111"
+    for _ in range(2):
+        with pytest.raises(DomainError):
+            authorize_transfer(payer, order.pk, bad, MOBILE)
+    real_block = access.block_mobile_channel
+    done: list = []
+    threads: list[threading.Thread] = []
+
+    def block_with_the_flow_meanwhile(*args, **kwargs):
+        if not threads:  # the settlement holds the member's codes and the operation
+            threads.append(_on_a_thread(lambda: flow(payer), done))
+            threads[0].join(1.0)
+        return real_block(*args, **kwargs)
+
+    monkeypatch.setattr(access, "block_mobile_channel", block_with_the_flow_meanwhile)
+    with pytest.raises(AppBlockedAfterWrongCodes):
+        authorize_transfer(payer, order.pk, bad, MOBILE)
+    threads[0].join(10)
+    assert done in (["deactivated"], ["requested"]), done
+    order.refresh_from_db()
+    assert (order.state, order.reject_reason) == (Order.State.REJECTED, "wrong_codes")
+    assert balance(source) == 1000_00

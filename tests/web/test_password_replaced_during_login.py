@@ -72,6 +72,26 @@ def test_r_w1_a_rehash_never_writes_back_a_replaced_password(monkeypatch):
     assert not password_matches(member.web_password_hash, PASSWORD)
 
 
+@pytest.mark.django_db
+def test_r_w1_a_password_replaced_after_its_acceptance_is_not_rehashed_over(monkeypatch):
+    """The rehash runs after the acceptance, outside the channel's lock: a change committed in
+    between stays (the rehash writes only over the hash it compared)."""
+    from skarbiec.channels.web import login
+
+    member = make_member()
+    old = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    Member.objects.filter(pk=member.pk).update(web_password_hash=old)
+
+    def hash_after_a_change(password: str) -> str:
+        Member.objects.filter(pk=member.pk).update(web_password_hash=hash_password(NEW))
+        return hash_password(password)
+
+    monkeypatch.setattr(login, "hash_password", hash_after_a_change)
+    english_client().post("/login/", {"login": member.login, "password": PASSWORD})
+    member.refresh_from_db()
+    assert password_matches(member.web_password_hash, NEW)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_r_w1_a_change_committing_while_the_login_waits_for_its_lock_is_seen(monkeypatch):
     """Fault review of 7 December (PostgreSQL): the change holds the channel's lock while the

@@ -45,6 +45,7 @@ from skarbiec.members.models import Member
 from skarbiec.members.passwords import generate_temporary_password, temporary_password_fields
 from skarbiec.otp.errors import OtpAttemptsExhausted
 from skarbiec.otp.operations import (
+    lock_members_codes,
     void_channel_confirmations,
     void_confirmation,
 )
@@ -124,6 +125,8 @@ def set_mobile_password(
 def deactivate_mobile_channel(member: Member, ctx: RequestContext) -> None:
     """R-W4, R-M7: any state → DISABLED; device unbound, password void, sessions revoked."""
     with transaction.atomic():
+        # The member first, as a code's settlement that would block this channel (R-X7).
+        lock_members_codes(member)
         channel = lock_mobile_channel(member)
         previous = channel.state
         if channel.pending_password_otp_id:
@@ -306,6 +309,7 @@ def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
     password = generate_temporary_password()
     fields = temporary_password_fields(password)
     with transaction.atomic():
+        lock_members_codes(member)  # first: see `renew_temporary_password`
         channel = for_update(WebChannel.objects).get(member=member)
         if channel.state != WebChannel.State.BLOCKED:
             raise WebChannelNotBlocked()
@@ -328,7 +332,9 @@ def renew_temporary_password(member: Member, ctx: RequestContext) -> str:
     password = generate_temporary_password()
     fields = temporary_password_fields(password)
     with transaction.atomic():
-        # The channel first, then the member: the order of every password change.
+        # The member, the channel, the member's fields: the order of every password change,
+        # and the member first as a code's settlement, which counts on this channel (R-X7).
+        lock_members_codes(member)
         channel = for_update(WebChannel.objects).get(member=member)
         locked = for_update(Member.objects).get(pk=member.pk)
         if channel.state == WebChannel.State.BLOCKED:

@@ -38,6 +38,7 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
+    lock_members_codes,
     resend_code,
     void_confirmations,
 )
@@ -214,6 +215,9 @@ def order_code_channel(order: Order) -> str | None:
 def cancel_order(member: Member, order_id: int, ctx: RequestContext) -> Order:
     """The member gives up an order that still waits for its code."""
     with transaction.atomic():
+        # The member's codes first, as a wrong code settled on another transfer does before it
+        # ends this one beside it (R-X7): one order of locks, no deadlock between the two.
+        lock_members_codes(member)
         order = lock_order(member, order_id)
         if order.state != Order.State.AWAITING_AUTHORIZATION:
             raise OrderStateConflict()

@@ -25,7 +25,13 @@ def _member_locked(member_id: int) -> QuerySet[Member]:
 def lock_members_codes(member: Member) -> None:
     """The member's row, locked: every start, resend and check of the member's SMS codes takes
     it first, so they run one at a time per member and lock the operations' rows in one order
-    (a wrong code settled on one of them writes the others waiting beside it, R-X7)."""
+    (a wrong code settled on one of them writes the others waiting beside it, R-X7).
+
+    That settlement goes on to what the operations wait for (orders, payees, limit changes)
+    and to the channel that bears three wrong codes. So the member's row is the first lock of
+    every transaction that locks one of those and then writes the member's row or operations:
+    cancelling an order, a password's change, renewal or unblock, the app's deactivation or new
+    password. The member's row is never locked after a channel's."""
     _member_locked.all(member_id=member.pk)
 
 

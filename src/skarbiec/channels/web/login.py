@@ -196,9 +196,6 @@ def begin_web_login(
             # Under the channel's lock, which every password change takes first.
             if current_web_password_hash(member.pk) != guess.compared_hash:
                 raise LoginOvertaken()
-            if password_needs_rehash(guess.compared_hash or ""):
-                member.web_password_hash = hash_password(password)
-                member.save(update_fields=["web_password_hash"])
             record_event(
                 "web_password_accepted",
                 ctx,
@@ -220,11 +217,22 @@ def begin_web_login(
                 data={"reason": "temporary_password_expired"},
             )
             raise
+    if password_needs_rehash(guess.compared_hash or ""):
+        _rehash_web_password(member, guess.compared_hash or "", password)
     confirmation = start_confirmation(
         WEB_LOGIN, member, details={"login": member.login}, channel="web", ctx=ctx
     )
     return PendingWebLogin(
         member.pk, confirmation.pk, code_attempts_left(confirmation), known, generation
+    )
+
+
+def _rehash_web_password(member: Member, compared_hash: str, password: str) -> None:
+    """The accepted password hashed with today's parameters, unless the password was replaced
+    since it was compared (a write-back would restore the old one). One statement outside the
+    channel's lock: a member's row is locked before a channel's, never after (R-X7)."""
+    Member.objects.filter(pk=member.pk, web_password_hash=compared_hash).update(
+        web_password_hash=hash_password(password)
     )
 
 

@@ -38,6 +38,7 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
+    lock_members_codes,
     start_confirmation,
     void_confirmations,
 )
@@ -89,7 +90,9 @@ def set_own_web_password(
     # Argon2 is slow: hash before the row locks are taken.
     password_hash = hash_password(new_password)
     with transaction.atomic():
-        # The channel first, then the member: the order of the voluntary change.
+        # The member's codes, the channel, then the member: the order of every change
+        # (`renew_temporary_password`).
+        lock_members_codes(member)
         channel = for_update(WebChannel.objects).get(member=member)
         locked = for_update(Member.objects).get(pk=member.pk)
         require_session_current(channel, member, session_generation)
@@ -158,6 +161,7 @@ def request_web_password_change(
     # Argon2 is slow: hash before the row lock is taken.
     password_hash = hash_password(new_password)
     with transaction.atomic():
+        lock_members_codes(member)  # first: see `renew_temporary_password`
         channel = for_update(WebChannel.objects).get(member=member)
         if channel.state == WebChannel.State.BLOCKED:
             raise WebChannelBlocked.of(member.credit_union)
@@ -195,8 +199,10 @@ def confirm_web_password_change(
         reopened_if_the_database_fails(WEB_PASSWORD_CHANGE, otp_id, member),
         transaction.atomic(),
     ):
-        # The channel first, as every flow that changes the password or its pending change
-        # locks them (a request of a new change in another tab would deadlock otherwise).
+        # The member's codes, then the channel, as every flow that changes the password or its
+        # pending change locks them (a request of a new change in another tab, or a code's
+        # settlement, would deadlock otherwise).
+        lock_members_codes(member)
         channel = for_update(WebChannel.objects).get(member=member)
         pending = (
             for_update(PendingWebPasswordChange.objects)
