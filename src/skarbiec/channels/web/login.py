@@ -193,7 +193,7 @@ def begin_web_login(
         guess = PasswordGuess(member.web_password_hash, password)
 
         def accepted(channel: WebChannel) -> int:
-            # Under the channel's lock, which every password change takes first.
+            # Under the channel's lock, which every password change takes (after the member's).
             if current_web_password_hash(member.pk) != guess.compared_hash:
                 raise LoginOvertaken()
             record_event(
