@@ -367,3 +367,46 @@ def test_r_x7_r_o4_the_app_changed_while_a_third_wrong_code_blocks_it_does_not_d
     order.refresh_from_db()
     assert (order.state, order.reject_reason) == (Order.State.REJECTED, "wrong_codes")
     assert balance(source) == 1000_00
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x7_r_l4_new_limits_asked_for_while_a_third_wrong_code_voids_the_raise_no_deadlock(
+    monkeypatch,
+):
+    """A raise of limits waits for its code; the member asks for other limits in another tab
+    while the raise's third wrong code is settled. The settlement holds the member's codes and
+    is about to void the raise; asking for limits voided it first and then started a code (the
+    member's codes): a deadlock (the settlement is tried once here). It takes the member's
+    codes first instead, and finds the raise already voided."""
+    _postgresql_only()
+    from skarbiec.core import attempts
+    from skarbiec.ledger.limits import change_limits, confirm_limit_change
+    from skarbiec.ledger.models import LimitChange
+    from skarbiec.otp import operations
+
+    monkeypatch.setattr(attempts, "SETTLEMENT_TRIES", 1)
+    member, _source = member_with_account(make_credit_union(), balance_minor=0)
+    change_limits(member, "web", 100_00, 300_00, 1000_00, WEB)
+    raise_ = change_limits(member, "web", 200_00, 300_00, 1000_00, WEB)
+    bad = "000000" if last_code(member) != "000000" else "111111"
+    for _ in range(2):
+        with pytest.raises(DomainError):
+            confirm_limit_change(member, raise_.pk, bad, WEB)
+    real_close = operations.close_the_others_waiting
+    asked: list = []
+    threads: list[threading.Thread] = []
+
+    def close_with_new_limits_meanwhile(*args, **kwargs):
+        if not threads:  # the settlement holds the member's codes and the raise's operation
+            work = lambda: change_limits(member, "web", 150_00, 300_00, 1000_00, WEB).state  # noqa: E731
+            threads.append(_on_a_thread(work, asked))
+            threads[0].join(1.0)
+        return real_close(*args, **kwargs)
+
+    monkeypatch.setattr(operations, "close_the_others_waiting", close_with_new_limits_meanwhile)
+    with pytest.raises(DomainError):
+        confirm_limit_change(member, raise_.pk, bad, WEB)
+    threads[0].join(10)
+    assert asked == [LimitChange.State.PENDING], asked
+    raise_.refresh_from_db()
+    assert raise_.state == LimitChange.State.VOIDED

@@ -40,6 +40,7 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
+    lock_members_codes,
     start_confirmation,
 )
 from skarbiec.otp.reopening import reopened_if_the_database_fails
@@ -305,6 +306,8 @@ def change_limits(
             max_monthly_minor=maximum.max_monthly_minor,
         )
     with transaction.atomic():
+        # The member first, as a wrong code's settlement that voids a raise waiting (R-X7).
+        lock_members_codes(member)
         LimitChange.objects.filter(
             member=member, channel=channel, state=LimitChange.State.PENDING
         ).update(state=LimitChange.State.VOIDED)
