@@ -13,6 +13,8 @@ from django.utils import translation
 from skarbiec.audit.models import AuditEvent
 from skarbiec.channels.lifecycle import block_web_channel
 from skarbiec.channels.models import WebChannel
+from skarbiec.ledger.models import Account
+from skarbiec.ledger.nrb import format_nrb
 from skarbiec.members.models import Member, StaffProfile
 from skarbiec.members.passwords import password_problems
 from skarbiec.otp.models import SmsMessage
@@ -110,6 +112,10 @@ def test_r_b2_member_create_prints_login_and_sends_password_by_sms_only() -> Non
     member = Member.objects.get()
     assert f"Login: {member.login}" in out
     assert member.must_change_password
+    # As the back-office's onboarding: a current account, shown with its number.
+    (account,) = Account.objects.filter(member=member)
+    assert account.kind == Account.Kind.CURRENT
+    assert f"Account (current): {format_nrb(account.number)}" in out
     sms = SmsMessage.objects.get(member=member)
     assert sms.phone == "+48600100200"
     body = decrypt_body(sms.body_encrypted)
