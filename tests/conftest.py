@@ -68,3 +68,25 @@ def _no_connections_left_behind(django_db_setup, django_db_blocker):
             if cursor.fetchone()[0] == 0:
                 return
             time.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def _lock_order_watched(request):
+    """On PostgreSQL, every statement of a test's own connection goes past the watch of
+    tests/lock_order.py: a member's row locked after a row a settlement locks after it fails
+    the test."""
+    from django.db import connection
+
+    from tests.lock_order import LockOrderWatch
+
+    if request.node.get_closest_marker("django_db") is None:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    if connection.vendor != "postgresql":
+        yield
+        return
+    watch = LockOrderWatch(outer=len(connection.atomic_blocks))
+    with connection.execute_wrapper(watch):
+        yield
+    assert watch.violations == [], watch.violations

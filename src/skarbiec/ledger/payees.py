@@ -32,6 +32,7 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
+    lock_members_codes,
     start_confirmation,
 )
 from skarbiec.otp.reopening import reopened_if_the_database_fails
@@ -77,6 +78,7 @@ def add_trusted_payee(
     name = clean_text(name, "payee_name", 70)
     title = clean_text(title, "title", 140, required=False)
     with transaction.atomic():
+        lock_members_codes(member)  # first, as the lock order says (`lock_members_codes`)
         in_book = (
             for_update(TrustedPayee.objects)
             .filter(member=member, account=number, state__in=TrustedPayee.IN_BOOK)
