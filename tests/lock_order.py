@@ -1,10 +1,11 @@
 """The order of row locks (docs/architecture.md, `otp/send_budget.lock_members_codes`), checked
-on every statement of every test on PostgreSQL: a transaction that locks a member's row must
-not have locked, before it, a row that a wrong code's settlement writes after the member's
-(operations, orders, payees, limit changes, channels). Two such flows run side by side wait for
-each other, and PostgreSQL aborts one of them (a 503). Races in tests/ledger/test_race_gaps.py
-and tests/channels/test_web_lock_survivors.py show each case; this watch finds a new flow that
-takes the other order even where no test races it.
+on every statement of every test on PostgreSQL. A wrong code's settlement locks the member's
+row, then rows of several tables (operations, orders, payees, limit changes, channels). A
+transaction that locks a member's row after one of those, or rows of two of those tables
+without the member's row first, may take them in another order than the settlement: run side
+by side, the two wait for each other and PostgreSQL aborts one of them (a 503). Races in
+tests/ledger/test_race_gaps.py and tests/channels/test_web_lock_survivors.py show each case;
+this watch finds a new flow that takes another order even where no test races it.
 
 Rows a transaction inserted itself are no one else's to wait for: an INSERT is not a lock here.
 """
@@ -63,5 +64,7 @@ class LockOrderWatch:
                     self.violations.append(f"{self._locked} before {_MEMBER}: {sql[:200]}")
                 self._member_locked = True
             elif table in _AFTER_THE_MEMBER:
+                if not self._member_locked and self._locked and table not in self._locked:
+                    self.violations.append(f"{self._locked} then {table} without {_MEMBER}")
                 self._locked.append(table)
         return execute(sql, params, many, context)

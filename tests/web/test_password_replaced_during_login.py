@@ -16,6 +16,7 @@ from skarbiec.core.locks import for_update
 from skarbiec.core.password_hashing import hash_password
 from skarbiec.members.models import Member
 from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.operations import lock_members_codes
 
 NEW = "Nowe#Haslo2025"
 
@@ -30,6 +31,7 @@ def _change_password_meanwhile(monkeypatch, member):
             done.append(1)
             # The member's voluntary change commits while this login's Argon2 runs.
             with transaction.atomic():
+                lock_members_codes(member)  # the order of every change (docs/architecture.md)
                 channel = for_update(WebChannel.objects).get(member=member)
                 locked = for_update(Member.objects).get(pk=member.pk)
                 web_password._replace_web_password(
@@ -102,6 +104,7 @@ def test_r_w1_a_change_committing_while_the_login_waits_for_its_lock_is_seen(mon
     member = make_member()
 
     def change() -> None:
+        lock_members_codes(member)
         channel = for_update(WebChannel.objects).get(member=member)
         locked = for_update(Member.objects).get(pk=member.pk)
         web_password._replace_web_password(member, locked, channel, hash_password(NEW), True, CLI)

@@ -168,6 +168,8 @@ def _book_authorized_order(member: Member, order: Order, ctx: RequestContext) ->
     any more; its code was accepted."""
     error: DomainError | None = None
     with transaction.atomic():
+        # The member first (`lock_members_codes`): a rejection here voids the operation too.
+        lock_members_codes(member)
         order = lock_order(member, order.pk)
         if order.state != Order.State.AWAITING_AUTHORIZATION:
             raise OrderStateConflict()

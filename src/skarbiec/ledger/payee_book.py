@@ -17,7 +17,7 @@ from skarbiec.ledger.order_input import clean_text
 from skarbiec.ledger.orders import create_transfer_order
 from skarbiec.ledger.payees import add_trusted_payee
 from skarbiec.members.models import Member
-from skarbiec.otp.operations import void_confirmation
+from skarbiec.otp.operations import lock_members_codes, void_confirmation
 
 MAX_BOOK = 200
 
@@ -52,6 +52,8 @@ def save_payee(
     for _attempt in range(2):
         try:
             with transaction.atomic():
+                # The member first (`lock_members_codes`): a rename voids the payee's code.
+                lock_members_codes(member)
                 payee = (
                     for_update(TrustedPayee.objects)
                     .filter(member=member, account=number, state__in=TrustedPayee.IN_BOOK)

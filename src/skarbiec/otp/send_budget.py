@@ -29,9 +29,9 @@ def lock_members_codes(member: Member) -> None:
 
     That settlement goes on to what the operations wait for (orders, payees, limit changes)
     and to the channel that bears three wrong codes. So the member's row is the first lock of
-    every transaction that locks one of those and then writes the member's row or operations:
-    cancelling an order, asking for other limits, a password's change, renewal or unblock, the
-    app's deactivation or new password. The member's row is never locked after a channel's."""
+    every transaction that locks one of those and then another of them, the member's row or
+    operations (docs/architecture.md lists them); tests/lock_order.py watches every test on
+    PostgreSQL for a transaction that does not."""
     _member_locked.all(member_id=member.pk)
 
 
