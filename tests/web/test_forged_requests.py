@@ -133,3 +133,20 @@ def test_r_w7_every_page_refuses_a_post_without_a_csrf_token_or_from_another_ori
         )  # fmt: skip
         assert response.status_code == 403, (page, "origin", response.status_code)
     assert browser.get("/start/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/api/mobile/v1/session"])
+def test_r_x8_a_forged_host_is_told_what_is_wrong_in_a_page_or_json(path):
+    """A Host header naming another server (DNS rebinding, a proxy's mistake): a 400 that says
+    so, as a page outside the API and as JSON in it, never "the data you entered"."""
+    client = Client(raise_request_exception=False)
+    response = client.get(path, HTTP_HOST="evil.example", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    if path.startswith("/api/"):
+        assert response.json()["code"] == "unknown_host"
+    else:
+        assert response["Content-Type"].startswith("text/html")
+        assert "does not answer for the address" in response.content.decode()
+    polish = client.get(path, HTTP_HOST="evil.example")
+    text = polish.json()["message"] if path.startswith("/api/") else polish.content.decode()
+    assert "nie obsługuje adresu" in text

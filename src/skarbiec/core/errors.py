@@ -38,6 +38,13 @@ class InvalidInput(DomainError):
     status = 400
 
 
+class UnknownHost(InvalidInput):
+    """A Host header naming a server this installation is not (SKARBIEC_ALLOWED_HOSTS)."""
+
+    code = "unknown_host"
+    message = _("This server does not answer for the address named in the request.")
+
+
 class NothingPresented(InvalidInput):
     """A password of nothing but spaces or invisible characters (core/attempts.py)."""
 

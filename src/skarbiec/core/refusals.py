@@ -7,7 +7,7 @@ numbers in URLs, unknown addresses, the database unavailable, anything no view c
 
 import sys
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
@@ -22,6 +22,7 @@ from skarbiec.core.errors import (
     RequestTooLarge,
     ServerError,
     ServiceUnavailable,
+    UnknownHost,
 )
 
 API_PREFIX = "/api/"
@@ -82,6 +83,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     an unknown host)."""
     if isinstance(exception, RequestDataTooBig):
         return refusal_response(request, RequestTooLarge())
+    if isinstance(exception, DisallowedHost):
+        return refusal_response(request, UnknownHost())
     return refusal_response(request, InvalidInput())
 
 
