@@ -127,7 +127,8 @@ MIDDLEWARE = [
 ]
 
 PAGE_MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, answering a session ended in another window as what it is (web/).
+    "skarbiec.web.session_middleware.SessionEndedElsewhereMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "skarbiec.web.middleware.MemberSessionMiddleware",

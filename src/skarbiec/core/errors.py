@@ -45,6 +45,26 @@ class UnknownHost(InvalidInput):
     message = _("This server does not answer for the address named in the request.")
 
 
+class SessionEndedElsewhere(DomainError):
+    """The session was ended in another window (a logout, a new password) while this request
+    ran: its end could not be saved (web/session_middleware.py)."""
+
+    code = "session_ended_elsewhere"
+    message = _("You logged out or set a new password in another window. Log in again.")
+    status = 409
+    page_title = _("Your session has ended")
+
+
+class SessionEndedAfterItsWork(SessionEndedElsewhere):
+    """As SessionEndedElsewhere, for a request whose work was done (a transfer booked)."""
+
+    message = _(
+        "You logged out or set a new password in another window while this was being done. "
+        "It was done: log in again to see it."
+    )
+    status = 200
+
+
 class NothingPresented(InvalidInput):
     """A password of nothing but spaces or invisible characters (core/attempts.py)."""
 

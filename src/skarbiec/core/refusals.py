@@ -58,7 +58,8 @@ def refusal_response(
         else:
             context = {
                 "error": error,
-                "title": PAGE_TITLES.get(status, _("The request was not accepted")),
+                "title": getattr(error, "page_title", None)
+                or PAGE_TITLES.get(status, _("The request was not accepted")),
                 "language": language,
                 # The language switch posts back here; a GET retried in the new language.
                 "next": _same_page(request),
