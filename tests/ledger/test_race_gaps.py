@@ -56,6 +56,23 @@ def _on_a_thread(work, results: list) -> threading.Thread:
     return thread
 
 
+def _meanwhile(monkeypatch, module, name: str, work, results: list) -> list[threading.Thread]:
+    """`work` on another connection at the first call of `module.name`, given a second to
+    finish before that call goes on (with a lock first it waits; without, it runs into the
+    other order)."""
+    real = getattr(module, name)
+    threads: list[threading.Thread] = []
+
+    def hooked(*args, **kwargs):
+        if not threads:
+            threads.append(_on_a_thread(work, results))
+            threads[0].join(1.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, hooked)
+    return threads
+
+
 @pytest.mark.django_db(transaction=True)
 def test_r_l3_r_x4_two_clearing_runs_at_once_send_each_order_in_one_batch(monkeypatch):
     """`skarbiec settle` from cron while an operator runs it by hand: the second run,
@@ -278,19 +295,15 @@ def test_r_x7_r_o4_a_cancel_while_wrong_codes_end_the_transfers_beside_does_not_
     for order in (other, guessed):
         with pytest.raises(DomainError):
             authorize_transfer(payer, order.pk, bad, WEB)
-    real_lock_order = order_authorization.lock_order
     cancelled: list = []
-    threads: list[threading.Thread] = []
-
-    def lock_order_with_a_cancel_meanwhile(member, order_id):
-        if not threads:  # the settlement holds the member's codes and both operations
-            threads.append(
-                _on_a_thread(lambda: cancel_order(payer, other.pk, WEB).state, cancelled)
-            )
-            threads[0].join(1.0)
-        return real_lock_order(member, order_id)
-
-    monkeypatch.setattr(order_authorization, "lock_order", lock_order_with_a_cancel_meanwhile)
+    # When the settlement holds the member's codes and both operations:
+    threads = _meanwhile(
+        monkeypatch,
+        order_authorization,
+        "lock_order",
+        lambda: cancel_order(payer, other.pk, WEB).state,
+        cancelled,
+    )
     with pytest.raises(TransferCancelledAfterWrongCodes):
         authorize_transfer(payer, guessed.pk, bad, WEB)
     threads[0].join(10)
@@ -349,17 +362,9 @@ def test_r_x7_r_o4_the_app_changed_while_a_third_wrong_code_blocks_it_does_not_d
     for _ in range(2):
         with pytest.raises(DomainError):
             authorize_transfer(payer, order.pk, bad, MOBILE)
-    real_block = access.block_mobile_channel
     done: list = []
-    threads: list[threading.Thread] = []
-
-    def block_with_the_flow_meanwhile(*args, **kwargs):
-        if not threads:  # the settlement holds the member's codes and the operation
-            threads.append(_on_a_thread(lambda: flow(payer), done))
-            threads[0].join(1.0)
-        return real_block(*args, **kwargs)
-
-    monkeypatch.setattr(access, "block_mobile_channel", block_with_the_flow_meanwhile)
+    # When the settlement holds the member's codes and the operation:
+    threads = _meanwhile(monkeypatch, access, "block_mobile_channel", lambda: flow(payer), done)
     with pytest.raises(AppBlockedAfterWrongCodes):
         authorize_transfer(payer, order.pk, bad, MOBILE)
     threads[0].join(10)
@@ -392,18 +397,15 @@ def test_r_x7_r_l4_new_limits_asked_for_while_a_third_wrong_code_voids_the_raise
     for _ in range(2):
         with pytest.raises(DomainError):
             confirm_limit_change(member, raise_.pk, bad, WEB)
-    real_close = operations.close_the_others_waiting
     asked: list = []
-    threads: list[threading.Thread] = []
-
-    def close_with_new_limits_meanwhile(*args, **kwargs):
-        if not threads:  # the settlement holds the member's codes and the raise's operation
-            work = lambda: change_limits(member, "web", 150_00, 300_00, 1000_00, WEB).state  # noqa: E731
-            threads.append(_on_a_thread(work, asked))
-            threads[0].join(1.0)
-        return real_close(*args, **kwargs)
-
-    monkeypatch.setattr(operations, "close_the_others_waiting", close_with_new_limits_meanwhile)
+    # When the settlement holds the member's codes and the raise's operation:
+    threads = _meanwhile(
+        monkeypatch,
+        operations,
+        "close_the_others_waiting",
+        lambda: change_limits(member, "web", 150_00, 300_00, 1000_00, WEB).state,
+        asked,
+    )
     with pytest.raises(DomainError):
         confirm_limit_change(member, raise_.pk, bad, WEB)
     threads[0].join(10)
