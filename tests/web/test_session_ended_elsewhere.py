@@ -60,7 +60,9 @@ def test_r_w1_a_refused_code_as_another_window_logs_out_is_not_said_to_be_done(
 ):
     client, member, source, order = waiting_transfer
     _logged_out_in_another_window_meanwhile(monkeypatch, client)
-    response = client.post(f"/transfers/{order.pk}/code/", {"code": wrong_code(last_sms_code(member))})
+    response = client.post(
+        f"/transfers/{order.pk}/code/", {"code": wrong_code(last_sms_code(member))}
+    )
     order.refresh_from_db()
     assert order.state == Order.State.AWAITING_AUTHORIZATION and balance(source) == 500_00
     assert response.status_code == 409
