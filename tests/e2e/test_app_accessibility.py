@@ -71,6 +71,8 @@ def test_r_m9_r_x5_idle_warning_typing_pin_count_errors_and_language(app: Page):
     # Typing in a form is activity: it keeps the session on the server and in the app.
     stay.click()
     app.get_by_role("button", name="New transfer").first.click()
+    # The form on screen before the app's clock jumps (under load its data may come late).
+    expect(app.locator("#transfer-title-input")).to_be_visible()
     for minute in range(6):
         clock.advance(55)
         app.clock.run_for(55_000)
