@@ -32,7 +32,7 @@ from skarbiec.members.models import Member
 from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.sms import decrypt_body
 from tests.factories import CLI, make_member, password_matches
-from tests.ledger.helpers import last_code
+from tests.ledger.helpers import last_code, wrong_code
 
 CTX = RequestContext(ip_address="10.7.7.9", channel="web")
 PASSWORD = "Start#2024pl"
@@ -311,7 +311,7 @@ def test_r_x7_r_b3_a_password_flow_while_the_third_wrong_code_settles_does_not_d
     monkeypatch.setattr(attempts, "SETTLEMENT_TRIES", 1)
     member = make_member(must_change_password="yes" if flow is not _change_requested else "")
     pending = begin_web_login(member.login, PASSWORD, CTX)
-    bad = "000000" if last_code(member) != "000000" else "111111"
+    bad = wrong_code(member)
     for _ in range(2):
         assert _outcome(lambda: complete_web_login(pending, bad, CTX)) == "otp_invalid"
     done: list = []
@@ -346,7 +346,7 @@ def test_r_x7_r_o1_a_change_confirmed_while_a_third_wrong_code_settles_does_not_
     payer, _source, _target, order = internal_transfer_awaiting_code(
         make_credit_union(), 10_00, "pw-1"
     )
-    bad = "000000" if last_code(payer) != "000000" else "111111"
+    bad = wrong_code(payer)
     for _ in range(2):
         assert _outcome(lambda: authorize_transfer(payer, order.pk, bad, WEB)) == "otp_invalid"
     otp_id = request_web_password_change(payer, PASSWORD, NEW, NEW, CTX)

@@ -32,6 +32,7 @@ from tests.ledger.helpers import (
     key,
     last_code,
     member_with_account,
+    wrong_code,
 )
 
 
@@ -291,7 +292,7 @@ def test_r_x7_r_o4_a_cancel_while_wrong_codes_end_the_transfers_beside_does_not_
     guessed = create_transfer_order(
         payer, "web", source.pk, target.number, "Anna Nowak", 20_00, "Rent", "beside-2", WEB
     )
-    bad = "000000" if last_code(payer) != "000000" else "111111"
+    bad = wrong_code(payer)
     for order in (other, guessed):
         with pytest.raises(DomainError):
             authorize_transfer(payer, order.pk, bad, WEB)
@@ -358,7 +359,7 @@ def test_r_x7_r_o4_the_app_changed_while_a_third_wrong_code_blocks_it_does_not_d
     order = create_transfer_order(
         payer, "mobile", source.pk, target.number, "Anna Nowak", 10_00, "Rent", "app-1", MOBILE
     )
-    bad = "000000" if last_code(payer) != "000000" else "111111"
+    bad = wrong_code(payer)
     for _ in range(2):
         with pytest.raises(DomainError):
             authorize_transfer(payer, order.pk, bad, MOBILE)
@@ -393,7 +394,7 @@ def test_r_x7_r_l4_new_limits_asked_for_while_a_third_wrong_code_voids_the_raise
     member, _source = member_with_account(make_credit_union(), balance_minor=0)
     change_limits(member, "web", 100_00, 300_00, 1000_00, WEB)
     raise_ = change_limits(member, "web", 200_00, 300_00, 1000_00, WEB)
-    bad = "000000" if last_code(member) != "000000" else "111111"
+    bad = wrong_code(member)
     for _ in range(2):
         with pytest.raises(DomainError):
             confirm_limit_change(member, raise_.pk, bad, WEB)
