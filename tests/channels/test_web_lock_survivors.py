@@ -248,25 +248,16 @@ def test_r_w1_a_new_password_change_requested_while_the_last_one_is_confirmed_is
     code = last_code(member)
     session = _channel(member).session_generation
     second: list = []
-    real_for_update = password.for_update
-    main = threading.current_thread()
-    threads: list[threading.Thread] = []
-
-    def for_update_with_a_second_request(rows, **kwargs):
-        if threading.current_thread() is main:
-            if rows.model is WebChannel and not threads:  # the change read, the channel next
-                threads.append(
-                    _on_a_thread(
-                        lambda: request_web_password_change(
-                            member, PASSWORD, "Trzecie#Haslo26", "Trzecie#Haslo26", CTX
-                        ),
-                        second,
-                    )
-                )
-                threads[0].join(2.0)
-        return real_for_update(rows, **kwargs)
-
-    monkeypatch.setattr(password, "for_update", for_update_with_a_second_request)
+    # The change read, its locks next:
+    threads = _meanwhile(
+        monkeypatch,
+        password,
+        "lock_member_and_web_channel",
+        lambda: request_web_password_change(
+            member, PASSWORD, "Trzecie#Haslo26", "Trzecie#Haslo26", CTX
+        ),
+        second,
+    )
     first = _outcome(lambda: confirm_web_password_change(member, otp_id, code, session, CTX))
     _join(threads)
     monkeypatch.undo()

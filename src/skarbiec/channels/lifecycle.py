@@ -27,6 +27,7 @@ from skarbiec.channels.errors import (
 )
 from skarbiec.channels.mobile.state import (
     ACTIVATED_STATES,
+    lock_member_and_mobile_channel,
     lock_mobile_channel,
     record_member_event,
 )
@@ -125,9 +126,7 @@ def set_mobile_password(
 def deactivate_mobile_channel(member: Member, ctx: RequestContext) -> None:
     """R-W4, R-M7: any state → DISABLED; device unbound, password void, sessions revoked."""
     with transaction.atomic():
-        # The member first, as a code's settlement that would block this channel (R-X7).
-        lock_members_codes(member)
-        channel = lock_mobile_channel(member)
+        channel = lock_member_and_mobile_channel(member)
         previous = channel.state
         if channel.pending_password_otp_id:
             void_confirmation(member, channel.pending_password_otp_id)
@@ -222,6 +221,15 @@ def bind_device(
     return BoundDevice(device_id=device.device_id, pin_length=member.credit_union.pin_length)
 
 
+def lock_member_and_web_channel(member: Member) -> WebChannel:
+    """The member's row, then the web channel: the order of every flow that writes the member
+    or its operations under the channel (a password's change, renewal, unblock), as a wrong
+    code's settlement that counts on the channel takes them (`lock_members_codes`, R-X7).
+    Password attempts and blocks, which write neither, lock the channel alone."""
+    lock_members_codes(member)
+    return for_update(WebChannel.objects).get(member=member)
+
+
 def block_web_channel(channel: WebChannel, reason: str, ctx: RequestContext) -> None:
     """ACTIVE → BLOCKED. The caller holds the row lock inside its transaction. Every web
     session of the member ends for good: a new generation, so a session that sent nothing
@@ -309,8 +317,7 @@ def unblock_web_channel(member: Member, ctx: RequestContext) -> str:
     password = generate_temporary_password()
     fields = temporary_password_fields(password)
     with transaction.atomic():
-        lock_members_codes(member)  # first: see `renew_temporary_password`
-        channel = for_update(WebChannel.objects).get(member=member)
+        channel = lock_member_and_web_channel(member)
         if channel.state != WebChannel.State.BLOCKED:
             raise WebChannelNotBlocked()
         channel.state = WebChannel.State.ACTIVE
@@ -332,10 +339,7 @@ def renew_temporary_password(member: Member, ctx: RequestContext) -> str:
     password = generate_temporary_password()
     fields = temporary_password_fields(password)
     with transaction.atomic():
-        # The member, the channel, the member's fields: the order of every password change,
-        # and the member first as a code's settlement, which counts on this channel (R-X7).
-        lock_members_codes(member)
-        channel = for_update(WebChannel.objects).get(member=member)
+        channel = lock_member_and_web_channel(member)
         locked = for_update(Member.objects).get(pk=member.pk)
         if channel.state == WebChannel.State.BLOCKED:
             raise WebChannelBlockedForRenewal()

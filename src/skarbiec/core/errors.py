@@ -14,6 +14,8 @@ class DomainError(Exception):
     code: str = "error"
     message: str | Promise = _("The operation could not be completed.")
     status: int = 400
+    #: The page's heading, where the status's own would mislead (core/refusals.py).
+    page_title: str | Promise | None = None
 
     def __init__(self, message: str | Promise | None = None, **details: Any) -> None:
         if message is not None:

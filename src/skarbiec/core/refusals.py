@@ -58,7 +58,7 @@ def refusal_response(
         else:
             context = {
                 "error": error,
-                "title": getattr(error, "page_title", None)
+                "title": error.page_title
                 or PAGE_TITLES.get(status, _("The request was not accepted")),
                 "language": language,
                 # The language switch posts back here; a GET retried in the new language.

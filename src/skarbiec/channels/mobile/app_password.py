@@ -18,7 +18,7 @@ from skarbiec.channels.mobile.state import (
     ACTIVATED_STATES,
     device_rate_limits,
     has_bound_device,
-    lock_mobile_channel,
+    lock_member_and_mobile_channel,
     record_member_event,
 )
 from skarbiec.channels.models import (
@@ -35,7 +35,6 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
-    lock_members_codes,
     start_confirmation,
 )
 from skarbiec.otp.reopening import reopened_if_the_database_fails
@@ -94,9 +93,7 @@ def _request_new_password(
         raise PasswordRejected(problems)
     password_hash = hash_password(password)
     with transaction.atomic():
-        # The member first, as a code's settlement that would block this channel (R-X7).
-        lock_members_codes(member)
-        channel = lock_mobile_channel(member)
+        channel = lock_member_and_mobile_channel(member)
         _require_transition(member, channel, operation)
         confirmation = start_confirmation(
             operation, member, details={"member": member.pk}, channel="web", ctx=ctx
@@ -127,8 +124,7 @@ def _confirm_new_password(
     with device_rate_limits("code", member.login, ctx):
         confirm_code(operation, otp_id, member, {"member": member.pk}, code, ctx)
     with reopened_if_the_database_fails(operation, otp_id, member), transaction.atomic():
-        lock_members_codes(member)  # first, as in `_request_new_password`
-        channel = lock_mobile_channel(member)
+        channel = lock_member_and_mobile_channel(member)
         if channel.pending_password_otp_id != otp_id or not channel.pending_password_hash:
             raise ActivationInvalid()
         _require_transition(member, channel, operation)

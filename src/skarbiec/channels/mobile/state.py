@@ -30,6 +30,7 @@ from skarbiec.core.throttling import (
     consume_rate_limit,
 )
 from skarbiec.members.models import Member
+from skarbiec.otp.operations import lock_members_codes
 
 ACTIVATED_STATES = (MobileChannel.State.ACTIVE, MobileChannel.State.PENDING)
 
@@ -45,6 +46,15 @@ def lock_mobile_channel(member: Member) -> MobileChannel:
     return (
         for_update(MobileChannel.objects).select_related("member__credit_union").get(member=member)
     )
+
+
+def lock_member_and_mobile_channel(member: Member) -> MobileChannel:
+    """The member's row, then the app's channel: the order of every flow that writes the
+    member's operations under the channel, as a wrong code's settlement that blocks the app
+    takes them (`otp/send_budget.lock_members_codes`, R-X7). PIN and fingerprint attempts,
+    which write neither, lock the channel alone."""
+    lock_members_codes(member)
+    return lock_mobile_channel(member)
 
 
 def has_bound_device(member: Member) -> bool:

@@ -14,7 +14,7 @@ from skarbiec.channels.errors import (
     WebChannelBlocked,
     WrongCurrentPassword,
 )
-from skarbiec.channels.lifecycle import web_codes_exhausted
+from skarbiec.channels.lifecycle import lock_member_and_web_channel, web_codes_exhausted
 from skarbiec.channels.models import PendingWebPasswordChange, WebChannel
 from skarbiec.channels.web.login import (
     WEB_LOGIN,
@@ -38,7 +38,6 @@ from skarbiec.otp.operations import (
     OperationKind,
     confirm_code,
     declare_operation,
-    lock_members_codes,
     start_confirmation,
     void_confirmations,
 )
@@ -90,10 +89,7 @@ def set_own_web_password(
     # Argon2 is slow: hash before the row locks are taken.
     password_hash = hash_password(new_password)
     with transaction.atomic():
-        # The member's codes, the channel, then the member: the order of every change
-        # (`renew_temporary_password`).
-        lock_members_codes(member)
-        channel = for_update(WebChannel.objects).get(member=member)
+        channel = lock_member_and_web_channel(member)
         locked = for_update(Member.objects).get(pk=member.pk)
         require_session_current(channel, member, session_generation)
         if not locked.must_change_password:
@@ -161,8 +157,7 @@ def request_web_password_change(
     # Argon2 is slow: hash before the row lock is taken.
     password_hash = hash_password(new_password)
     with transaction.atomic():
-        lock_members_codes(member)  # first: see `renew_temporary_password`
-        channel = for_update(WebChannel.objects).get(member=member)
+        channel = lock_member_and_web_channel(member)
         if channel.state == WebChannel.State.BLOCKED:
             raise WebChannelBlocked.of(member.credit_union)
         confirmation = start_confirmation(
@@ -199,11 +194,9 @@ def confirm_web_password_change(
         reopened_if_the_database_fails(WEB_PASSWORD_CHANGE, otp_id, member),
         transaction.atomic(),
     ):
-        # The member's codes, then the channel, as every flow that changes the password or its
-        # pending change locks them (a request of a new change in another tab, or a code's
-        # settlement, would deadlock otherwise).
-        lock_members_codes(member)
-        channel = for_update(WebChannel.objects).get(member=member)
+        # As every flow that changes the password or its pending change (a request of a new
+        # change in another tab, or a code's settlement, would deadlock otherwise).
+        channel = lock_member_and_web_channel(member)
         pending = (
             for_update(PendingWebPasswordChange.objects)
             .filter(member=member, otp_id=otp_id)
