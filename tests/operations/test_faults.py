@@ -8,6 +8,8 @@ on PostgreSQL:
     shared server is never stopped): the API answers 503 JSON and the web a 503 page, never a
     500; the service recovers by itself; no order is half written.
 
+(c) the SMS worker killed: `skarbiec run` starts it again and what waits in the outbox goes out.
+
 Two other faults are covered elsewhere: the SMS gateway failing and recovering
 (tests/otp/test_delivery.py::test_r_o5_message_is_sent_when_the_provider_recovers) and two
 instances sharing PostgreSQL (tests/operations/test_deploy_nginx.py).
@@ -33,6 +35,9 @@ from django.db import connection
 from skarbiec.ledger.models import Order
 from skarbiec.operations.benchmark.load import CSRF_RE
 from skarbiec.operations.benchmark.population import prepare_members
+from skarbiec.operations.benchmark.probes import process_tree, stat_fields
+from skarbiec.otp.models import SmsMessage
+from skarbiec.otp.sms import queue_sms
 from tests.operations.faults import (
     SKARBIEC,
     Outcome,
@@ -252,3 +257,32 @@ def test_postgresql_down_for_10_s_under_load_503_then_recovers_by_itself(
     assert pages and all(status == 503 and "text/html" in kind for status, kind in pages), pages
     assert_booked_exactly_once(orders, outcome)
     assert_ledger_and_audit_sound(server_env(tmp_path, server.port))
+
+
+def _sms_workers(server: RunningServer) -> list[int]:
+    assert server.process is not None
+    found = []
+    for pid in process_tree(server.process.pid)[1:]:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"skarbiec worker" in cmdline and stat_fields(pid)[:1] != ["Z"]:
+            found.append(pid)
+    return found
+
+
+def test_r_o5_a_killed_sms_worker_is_started_again_and_sends_what_waits(tmp_path: Path) -> None:
+    server = RunningServer(tmp_path)
+    server.start(workers=1)
+    try:
+        wait_until(lambda: len(_sms_workers(server)) == 1, 30)
+        first = _sms_workers(server)[0]
+        os.kill(first, signal.SIGKILL)
+        waiting = queue_sms("600100200", "Kod: 123456")  # queued while no worker runs
+
+        wait_until(lambda: _sms_workers(server) not in ([], [first]), 30)
+        wait_until(lambda: SmsMessage.objects.get(pk=waiting.pk).state == SmsMessage.State.SENT, 30)
+        assert len(_sms_workers(server)) == 1
+    finally:
+        server.stop()

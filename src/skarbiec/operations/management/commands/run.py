@@ -1,14 +1,12 @@
 """`skarbiec run`: serve the internet service, the mobile app and the back-office over HTTPS (R-X1).
 
 Gunicorn serves the app with TLS 1.2 or newer; a separate small process answers the plain HTTP
-port with redirects only; the SMS worker runs alongside when it exists.
+port with redirects only; the SMS worker runs alongside when it exists. Both are started again
+when they end (operations/companions.py).
 """
 
-import ctypes
 import os
-import signal
 import ssl
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ from django.db.migrations.executor import MigrationExecutor
 from gunicorn.app.base import BaseApplication
 
 from skarbiec.core.bounds import ascii_number
+from skarbiec.operations.companions import Companion, CompanionKeeper
 from skarbiec.operations.metrics import prepare_multiprocess_dir
 from skarbiec.operations.tls import (
     TLS12_CIPHERS,
@@ -61,15 +60,6 @@ class SkarbiecServer(BaseApplication):
         from skarbiec.wsgi import application
 
         return application
-
-
-def _die_with_parent() -> None:
-    # Linux: the child gets SIGTERM when `skarbiec run` dies, even by SIGKILL.
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def split_bind(bind: str) -> tuple[str, int]:
@@ -167,28 +157,21 @@ class Command(BaseCommand):
 
         # Latency samples of every gunicorn worker of this instance, summed at /metrics (R-D4).
         prepare_multiprocess_dir(Path(settings.DATA_DIR) / "metrics" / f"{host or 'all'}-{port}")
-        children: list[subprocess.Popen[bytes]] = []
+        companions: list[Companion] = []
+        if options["http_port"] and not options["no_tls"]:
+            companions.append(self._redirect(host, options["http_port"], port))
+            self.stdout.write(f"Plain HTTP on port {options['http_port']} redirects to HTTPS.")
+        if not options["no_sms_worker"]:
+            companions.extend(self._sms_worker())
         # Forked workers must not share a connection opened by the checks above.
         connections.close_all()
+        keeper = CompanionKeeper(companions)
         try:
-            if options["http_port"] and not options["no_tls"]:
-                children.append(self._start_redirect(host, options["http_port"], port))
-                self.stdout.write(f"Plain HTTP on port {options['http_port']} redirects to HTTPS.")
-            if not options["no_sms_worker"]:
-                worker = self._start_sms_worker()
-                if worker:
-                    children.append(worker)
+            keeper.start()
             self.stdout.flush()
             SkarbiecServer(gunicorn_options).run()
         finally:
-            for child in children:
-                if child.poll() is None:
-                    child.terminate()
-            for child in children:
-                try:
-                    child.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            keeper.stop()
 
     def _require_migrated(self) -> None:
         connection = connections[DEFAULT_DB_ALIAS]
@@ -210,10 +193,9 @@ class Command(BaseCommand):
         local = ensure_local_certificate(Path(settings.DATA_DIR))
         return local.cert_path, local.key_path, local.ca_path, local.spki_sha256
 
-    def _start_redirect(
-        self, host: str, http_port: int, https_port: int
-    ) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
+    def _redirect(self, host: str, http_port: int, https_port: int) -> Companion:
+        return Companion(
+            "the plain HTTP redirect",
             [
                 sys.executable,
                 "-m",
@@ -229,16 +211,13 @@ class Command(BaseCommand):
                 "--public-url",
                 settings.PUBLIC_URL,
             ],
-            preexec_fn=_die_with_parent,
         )
 
-    def _start_sms_worker(self) -> subprocess.Popen[bytes] | None:
-        # Hook for the SMS worker (R-O5): started when the `worker` command is installed.
+    def _sms_worker(self) -> list[Companion]:
+        # The SMS worker (R-O5), when the `worker` command is installed; started again if it
+        # dies, as gunicorn's workers are.
         if "worker" not in get_commands():
             self.stdout.write("No SMS worker installed; SMS messages stay in the outbox.")
-            return None
-        self.stdout.write("SMS worker started.")
-        return subprocess.Popen(
-            [sys.executable, "-m", "skarbiec", "worker"],
-            preexec_fn=_die_with_parent,
-        )
+            return []
+        self.stdout.write("SMS worker started (and started again if it ends).")
+        return [Companion("the SMS worker", [sys.executable, "-m", "skarbiec", "worker"])]
