@@ -384,3 +384,38 @@ def test_r_b1_a_login_step_opened_without_a_login_under_way_logs_nobody_out(
         assert helpline_client.get("/backoffice/").status_code == 200
         assert member_client.get(step).status_code == 302
         assert member_client.get("/start/").status_code == 200
+
+
+def _argon2_parameters(encoded: str) -> str:
+    """The "m=…,t=…,p=…" part of an Argon2 hash: what its verify costs."""
+    return next(part for part in encoded.split("$") if part.startswith("m="))
+
+
+def test_r_t3_r_b1_every_wrong_staff_login_costs_the_argon2_work_of_a_real_password(
+    helpline, monkeypatch
+):
+    """An unknown username, a deactivated staff member and a wrong password each run one
+    Argon2id verify of the parameters staff passwords are hashed with (Django's, heavier than
+    the members'): a decoy of the members' parameters answered an unknown username three times
+    faster, which listed the staff's usernames to anyone timing the login form."""
+    from skarbiec.core.password_hashing import argon2_hasher
+
+    hasher = argon2_hasher()
+    verified: list[str] = []
+    real = type(hasher).verify
+
+    def counting(self, stored, password):  # noqa: ANN001, ANN202
+        verified.append(stored)
+        return real(self, stored, password)
+
+    monkeypatch.setattr(type(hasher), "verify", counting)
+    retired = make_staff("helpline", helpline.credit_union, "ewa.retired").user
+    type(retired).objects.filter(pk=retired.pk).update(is_active=False)
+    for username in ("ola.helpline", "nobody.at.all", "ewa.retired"):
+        verified.clear()
+        with pytest.raises(WrongStaffCredentials):
+            staff_login.check_staff_password(username, "Wrong#2024pl", CTX)
+        assert len(verified) == 1, username
+        assert _argon2_parameters(verified[0]) == _argon2_parameters(helpline.user.password), (
+            username
+        )

@@ -11,10 +11,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 import pyotp
 import segno
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils.crypto import constant_time_compare
 
@@ -64,6 +66,14 @@ def _django_argon2(row: StaffProfile) -> str | None:
     if not row.user.is_active or not encoded.startswith("argon2$"):
         return None
     return encoded[len("argon2") :]
+
+
+@cache
+def staff_decoy_hash() -> str:
+    """A hash no password opens, made by the hasher of staff passwords (Django's, heavier than
+    the members'): an unknown username, or a staff member without a usable password, costs
+    the work a known one does, so timing does not tell which usernames exist (R-T3, R-B1)."""
+    return make_password(secrets.token_urlsafe(24))[len("argon2") :]
 
 
 def _locked_profile(staff_id: int) -> StaffProfile:
@@ -196,10 +206,10 @@ def _check_staff_password(username: str, password: str, ctx: RequestContext) -> 
             installation_too=StaffProfile.objects.filter(credit_union__isnull=True).exists(),
             names="staff",
         )
-        check_secret(unknown, PasswordGuess(None, password))
+        check_secret(unknown, PasswordGuess(None, password, staff_decoy_hash))
         raise WrongStaffCredentials()  # never reached: nothing matches an unknown user
     counter = StaffPasswordCounter(profile.pk, _limit(profile, "max_web_password_failures"), ctx)
-    guess = PasswordGuess(_django_argon2, password)
+    guess = PasswordGuess(_django_argon2, password, staff_decoy_hash)
 
     def accepted(row: StaffProfile) -> PasswordAccepted:
         # The stamp must be of the hash the password was compared with (read afresh by lock()).

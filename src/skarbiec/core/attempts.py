@@ -109,12 +109,17 @@ def _blank(text: str) -> bool:
 class PasswordGuess(Guess):
     """A password against an Argon2id hash. `stored_hash` may be a function of the counter's
     row; None or "" (unknown Login, channel without a password) never matches but costs the
-    same Argon2 work (R-T3)."""
+    same Argon2 work (R-T3): a `decoy` hash of the parameters the real hashes of its kind have
+    (members' by default; staff passwords are hashed by Django with heavier ones)."""
 
     def __init__(
-        self, stored_hash: str | None | Callable[[Any], str | None], presented: str
+        self,
+        stored_hash: str | None | Callable[[Any], str | None],
+        presented: str,
+        decoy: Callable[[], str] = decoy_hash,
     ) -> None:
         self._stored = stored_hash
+        self._decoy_hash = decoy
         self._presented = presented if isinstance(presented, str) else ""
         self.reads_row = callable(stored_hash)
         #: The hash the comparison used. A caller's acceptance, under the lock every password
@@ -126,15 +131,14 @@ class PasswordGuess(Guess):
         stored = self._stored(row) if callable(self._stored) else self._stored
         self.compared_hash = stored
         try:
-            return bool(argon2_hasher().verify(stored or decoy_hash(), self._presented)) and bool(
-                stored
-            )
+            matched = argon2_hasher().verify(stored or self._decoy_hash(), self._presented)
         except (VerificationError, InvalidHashError):
             return False
+        return bool(matched) and bool(stored)
 
     def _decoy(self) -> None:
         try:
-            argon2_hasher().verify(decoy_hash(), self._presented)
+            argon2_hasher().verify(self._decoy_hash(), self._presented)
         except (VerificationError, InvalidHashError):
             pass
 
