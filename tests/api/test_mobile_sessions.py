@@ -14,6 +14,7 @@ from skarbiec.client import ApiError, DeviceClient
 from skarbiec.core import clock
 from skarbiec.core.attempts import DigestGuess
 from skarbiec.core.keys import keyed_hash
+from skarbiec.members.models import CreditUnion
 from tests.api.steps import PIN, WEB, activate_device, reactivate_mobile_app, ready_device
 
 pytestmark = pytest.mark.django_db
@@ -70,9 +71,34 @@ def test_r_m9_absolute_limit(device):
             device.me()
         except ApiError as e:
             assert e.code == "session_expired"
+            # The answer names the limit that ended it: not "without activity".
+            assert "maximum length of 60 minutes" in e.body["message"], e.body
             break
     else:
         pytest.fail("the session outlived its absolute limit")
+    with pytest.raises(ApiError) as again:  # and says so again while it stays ended
+        device.me()
+    assert "maximum length of 60 minutes" in again.value.body["message"]
+
+
+def test_r_m9_the_idle_logout_names_the_credit_unions_limit(device):
+    """A credit union that logs out after one minute says one minute, in the app's language:
+    the answer was a fixed "5 minutes"."""
+    member = ready_device(device)
+    CreditUnion.objects.filter(pk=member.credit_union_id).update(idle_timeout_seconds=90)
+    device.me()
+    clock.advance(91)
+    with pytest.raises(ApiError) as e:
+        device.me()
+    assert e.value.code == "session_expired"
+    assert e.value.body["message"] == (
+        "You were logged out after 1 minute without activity. Log in again to continue."
+    )
+    polish = DeviceClient.in_process(language="pl")
+    polish.token = device.token
+    with pytest.raises(ApiError) as e:
+        polish.me()
+    assert "po 1 minucie bez aktywności" in e.value.body["message"]
 
 
 def test_r_m9_logout_revokes_the_token(device):

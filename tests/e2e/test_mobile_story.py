@@ -247,7 +247,7 @@ def test_r_m2_r_m4_r_m5_r_w5_r_m9_mobile_story(
     app.clock.run_for(61_000)
     expect_pin_screen(app)
     expect(app.get_by_role("status")).to_have_text(
-        "You were logged out after 5 minutes without activity."
+        "You were logged out after 5 minutes without activity. Log in again to continue."
     )
     # ...and the page's own timer, with the server clock standing still, both lead there.
     app_type_pin(app, PIN)
@@ -255,7 +255,7 @@ def test_r_m2_r_m4_r_m5_r_w5_r_m9_mobile_story(
     app.clock.run_for(301_000)
     expect_pin_screen(app)
     expect(app.get_by_role("status")).to_have_text(
-        "You were logged out after 5 minutes without activity."
+        "You were logged out after 5 minutes without activity. Log in again to continue."
     )
     app_type_pin(app, PIN)
     expect_start(app, member)

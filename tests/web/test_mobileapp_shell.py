@@ -98,6 +98,11 @@ def test_r_x5_texts_in_polish_and_english(client: Client):
     used = set(re.findall(r'\bt\("([a-z_0-9]+)"', script))
     used |= set(re.findall(r'data-t(?:-label)?="([a-z_0-9]+)"', page))
     assert used and used <= set(TEXTS), used - set(TEXTS)
+    # The idle lock's text is chosen by the credit union's minutes (1 to 5), in each language.
+    assert "t(`idle_logout_${idleMinutes}`)" in script
+    assert texts["en"]["idle_logout_1"].startswith("You were logged out after 1 minute without")
+    assert "po 1 minucie" in texts["pl"]["idle_logout_1"]
+    assert "po 5 minutach" in texts["pl"]["idle_logout_5"]
 
 
 def test_r_m11_get_the_app_page_with_qr_code_and_link(client: Client, settings):

@@ -3,6 +3,7 @@
 from typing import Self
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from skarbiec.core.errors import (
     Conflict,
@@ -78,9 +79,43 @@ class TransitionNotAllowed(Conflict):
     message = _("This operation is not possible in the current state of the channel.")
 
 
+def whole_minutes(seconds: int) -> int:
+    """A policy's time limit as the minutes a member is told (at least one)."""
+    return max(seconds // 60, 1)
+
+
+def idle_logout_text(minutes: int) -> str:
+    """The logout after the credit union's idle limit, in the active language; the web's
+    notice (web/_notice.html) says the same."""
+    return ngettext(
+        "You were logged out after %(minutes)s minute without activity. Log in again to continue.",
+        "You were logged out after %(minutes)s minutes without activity. Log in again to continue.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def session_limit_text(minutes: int) -> str:
+    return ngettext(
+        "Your session reached its maximum length of %(minutes)s minute and was ended. Log in "
+        "again to continue.",
+        "Your session reached its maximum length of %(minutes)s minutes and was ended. Log in "
+        "again to continue.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 class SessionExpired(Unauthenticated):
+    """The session ended by the credit union's idle limit or its absolute limit (R-M9): the
+    answer names which, and the minutes of the member's credit union."""
+
     code = "session_expired"
-    message = _("You were logged out after 5 minutes without activity. Log in again.")
+    message = _("Your session has ended. Log in again.")
+
+    @classmethod
+    def of(cls, credit_union: CreditUnion, at_absolute_limit: bool) -> Self:
+        if at_absolute_limit:
+            return cls(session_limit_text(whole_minutes(credit_union.session_absolute_seconds)))
+        return cls(idle_logout_text(whole_minutes(credit_union.idle_timeout_seconds)))
 
 
 class PasswordChangeRequired(Refused):

@@ -2,12 +2,16 @@
 Keys are used by app.js and ledger.js (data-t attributes and messages); {name} placeholders are
 filled in by the scripts."""
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
+from skarbiec.channels.errors import idle_logout_text
 from skarbiec.mobileapp.texts_home import TEXTS as HOME_TEXTS
 from skarbiec.mobileapp.texts_ledger import TEXTS as LEDGER_TEXTS
 
-TEXTS = {
+# Read with str() in the language of the moment (views.py).
+TEXTS: dict[str, Any] = {
     "app_name": _("Mobile app"),
     "loading": _("Loading…"),
     "language": _("Language"),
@@ -59,7 +63,6 @@ TEXTS = {
         "The fingerprint was not recognised. Try again or log in with your PIN."
     ),
     "attempts_left": _("Attempts left: {n}."),
-    "idle_logout": _("You were logged out after 5 minutes without activity."),
     "idle_warning_title": _("You will be logged out soon"),
     "idle_warning_text": _(
         "For your security the app locks after a period without activity. It will lock in {n} "
@@ -97,3 +100,18 @@ TEXTS = {
 # The account and transfer screens (ledger.js) bring their own texts.
 TEXTS.update(LEDGER_TEXTS)
 TEXTS.update(HOME_TEXTS)
+
+
+class _IdleLogout:
+    """The app's own lock after the idle limit names the credit union's minutes, as the web's
+    notice and the API's `session_expired` do (R-M9): one text per limit a policy may set
+    (1 to 5 minutes, §8), made in the language active when it is read."""
+
+    def __init__(self, minutes: int) -> None:
+        self.minutes = minutes
+
+    def __str__(self) -> str:
+        return idle_logout_text(self.minutes)
+
+
+TEXTS.update({f"idle_logout_{minutes}": _IdleLogout(minutes) for minutes in range(1, 6)})

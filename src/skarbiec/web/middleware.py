@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
+from skarbiec.channels.errors import whole_minutes
 from skarbiec.channels.web.login import end_web_session
 from skarbiec.core.http import request_context
 from skarbiec.core.middleware import PUBLIC_ASSETS
@@ -40,8 +41,8 @@ def _ended_notice(member: Member | None, reason: str) -> dict[str, object]:
     notice: dict[str, object] = {"kind": reason}
     if member is not None:
         policy = member.credit_union
-        notice["idle_minutes"] = max(policy.idle_timeout_seconds // 60, 1)
-        notice["absolute_minutes"] = max(policy.session_absolute_seconds // 60, 1)
+        notice["idle_minutes"] = whole_minutes(policy.idle_timeout_seconds)
+        notice["absolute_minutes"] = whole_minutes(policy.session_absolute_seconds)
         # Whom to call is shown if the channel was blocked under the member's session (R-W2).
         notice["helpline"] = list(policy.helpline_phones)
     return notice

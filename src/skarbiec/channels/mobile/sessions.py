@@ -107,7 +107,9 @@ def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSession
         ):
             raise MobileChannelBlocked.of(member.credit_union)
         if session.revoke_reason == "timeout":
-            raise SessionExpired()
+            raise SessionExpired.of(
+                member.credit_union, session.revoked_at >= session.absolute_expires_at
+            )
         raise MobileNotAuthenticated()
     idle = timedelta(seconds=member.credit_union.idle_timeout_seconds)
     now = clock.now()
@@ -115,7 +117,7 @@ def authenticate_mobile_session(token: str, slide: bool = True) -> MobileSession
         MobileSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
             revoked_at=now, revoke_reason="timeout"
         )
-        raise SessionExpired()
+        raise SessionExpired.of(member.credit_union, now >= session.absolute_expires_at)
     # The sliding expiry is written at most every few seconds: a burst of calls costs one
     # write, and the session can only end those seconds earlier, never later (R-M9).
     if slide and now - session.last_seen_at >= SLIDE_WRITE_INTERVAL:

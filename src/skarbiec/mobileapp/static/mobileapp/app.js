@@ -30,6 +30,8 @@
   let idleTimer = null;
   let pollTimer = null;
   let idleSeconds = 300;
+  // The credit union's idle limit in whole minutes (1 to 5), as the lock's text names it.
+  let idleMinutes = 5;
   let pendingActivation = null; // {activation_id}
   let pinLength = 5;
   let returnTo = null; // screen to go back to from help
@@ -334,7 +336,8 @@
     }
     const data = err.data;
     if (err.code === "channel_blocked") return showBlocked(data);
-    if (err.code === "session_expired") return lock(t("idle_logout"));
+    // The server names the limit that ended the session (idle or absolute) and its minutes.
+    if (err.code === "session_expired") return lock(data.message || idleLogoutText());
     if (err.code === "not_authenticated" && token) return lock("");
     if (err.code === "device_not_supported" || err.code === "device_rooted") {
       $("#refused-message").textContent = data.message;
@@ -379,12 +382,17 @@
   // ---------------------------------------------------------------------------------------
   // Session and the automatic return to the PIN screen (R-M9)
 
+  // One text per limit a credit union may set (texts.py: idle_logout_1 … idle_logout_5).
+  function idleLogoutText() {
+    return t(`idle_logout_${idleMinutes}`);
+  }
+
   function restartIdleTimer() {
     clearTimeout(idleTimer);
     clearTimeout(warnTimer);
     hideIdleWarning();
     if (!token) return;
-    idleTimer = setTimeout(() => lock(t("idle_logout")), idleSeconds * 1000);
+    idleTimer = setTimeout(() => lock(idleLogoutText()), idleSeconds * 1000);
     const warnAt = Math.max(idleSeconds - IDLE_WARNING_SECONDS, 0);
     warnTimer = setTimeout(showIdleWarning, warnAt * 1000);
   }
@@ -449,6 +457,7 @@
   function startSession(session) {
     token = session.token;
     idleSeconds = Math.max((session.idle_timeout_seconds || 300) - SERVER_SLIDE_SLACK_SECONDS, 1);
+    idleMinutes = Math.min(Math.max(Math.floor((session.idle_timeout_seconds || 300) / 60), 1), 5);
     restartIdleTimer();
     clearInterval(pollTimer);
     // The check does not extend the session: it only learns that the server ended it.
