@@ -344,6 +344,10 @@ def test_r_b1_every_back_office_post_needs_csrf(helpline, member):
     client = english_client(enforce_csrf_checks=True)
     response = client.post("/backoffice/login/", {"username": "ola.helpline", "password": PASSWORD})
     assert response.status_code == 403
+    # The back-office's own page, not the internet service's (which sends to its login).
+    page = response.content.decode()
+    assert "The form was not accepted" in page and "Back-office" in page
+    assert 'href="/backoffice/"' in page and "internet service" not in page
 
 
 def test_r_b1_menus_follow_the_role(helpline_client, clerk_client):

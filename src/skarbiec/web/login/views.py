@@ -220,7 +220,10 @@ def session_extend(request: HttpRequest) -> JsonResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """A form sent without a valid CSRF token (R-W7): refused, nothing changed."""
+    """A form sent without a valid CSRF token (R-W7): refused, nothing changed; staff are
+    answered in the back-office's page, members in the internet service's."""
+    if request.path.startswith("/backoffice/"):
+        return render(request, "backoffice/csrf_failure.html", status=403)
     return render(request, "web/csrf_failure.html", status=403)
 
 
