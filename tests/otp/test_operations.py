@@ -563,6 +563,32 @@ def test_r_x7_operations_waiting_side_by_side_share_their_wrong_codes(settings):
         confirm(member, ops[2], "000000" if last_code() != "000000" else "111111", kind=kind)
 
 
+def _wrong_code() -> str:
+    return "000000" if last_code() != "000000" else "111111"
+
+
+@pytest.mark.django_db
+def test_r_x7_r_o4_wrong_codes_whose_consequence_ran_are_not_carried_to_the_next(settings):
+    """Three wrong codes on the oldest of three operations waiting side by side exhaust the
+    budget they share: its consequence runs once, for all of them. The two begun after it held
+    the same two wrong codes; closed as merely voided, a transfer begun next took those over,
+    and its first wrong code blocked the app with the consequence already run."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    kind = SIDE_BY_SIDE_OPERATION
+    ops = [start(member, kind=kind, subject=str(i)) for i in range(3)]
+    for expected in (OtpInvalid, OtpInvalid, OtpAttemptsExhausted):
+        with pytest.raises(expected):
+            confirm(member, ops[0], _wrong_code(), kind=kind)
+    states = dict(Confirmation.objects.filter(member=member).values_list("pk", "state"))
+    assert {states[o.pk] for o in ops} == {Confirmation.State.EXHAUSTED}
+    after = start(member, kind=kind, subject="next")
+    assert Confirmation.objects.get(pk=after.pk).failed_codes == 0
+    with pytest.raises(OtpInvalid) as first:
+        confirm(member, after, _wrong_code(), kind=kind)
+    assert first.value.details["attempts_left"] == 2
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "not_a_code", ["12345", "1234567", "\uff11\uff12\uff13\uff14\uff15\uff16", "12345x", "\u200b"]

@@ -169,12 +169,14 @@ def others_in_flight(operation: Confirmation) -> int:
 
 def close_the_others_waiting(operation: Confirmation) -> list[Confirmation]:
     """`operation`'s wrong codes used up the budget it shared: the ones waiting beside it take
-    no more codes (VOIDED); returned, for their kind to end what they wait for."""
+    no more codes; returned, for their kind to end what they wait for. EXHAUSTED like it, not
+    VOIDED: the consequence of the wrong codes they hold has run, so an operation begun next
+    must not take them over (`carried_over` stops at an exhausted one, R-X7)."""
     closed = list(for_update(_waiting_beside(operation)).order_by("pk"))
     now = clock.now()
     for other in closed:
-        other.state, other.closed_at = Confirmation.State.VOIDED, now
+        other.state, other.closed_at = Confirmation.State.EXHAUSTED, now
     Confirmation.objects.filter(pk__in=[o.pk for o in closed]).update(
-        state=Confirmation.State.VOIDED, closed_at=now
+        state=Confirmation.State.EXHAUSTED, closed_at=now
     )
     return closed
