@@ -413,3 +413,32 @@ def test_r_x7_r_l4_new_limits_asked_for_while_a_third_wrong_code_voids_the_raise
     assert asked == [LimitChange.State.PENDING], asked
     raise_.refresh_from_db()
     assert raise_.state == LimitChange.State.VOIDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_l4_the_old_limits_sent_again_while_a_lowering_commits_need_a_code(monkeypatch):
+    """The member lowers the app's limits in the web (a lost phone); at the same moment the
+    app sends its limits as they were. Judged against a reading from before the lowering,
+    the old limits were no raise and were applied at once: the lowering undone without a
+    code. Judged under the lock, they are a raise and wait for the member's SMS code."""
+    _postgresql_only()
+    from skarbiec.ledger import limits
+    from skarbiec.ledger.models import LimitChange, MemberLimits
+
+    member, _source = member_with_account(make_credit_union(), balance_minor=0)
+    old = limits.member_limits(member, "mobile")
+    before = (old.per_transaction_minor, old.daily_minor, old.monthly_minor)
+    lowered: list = []
+    threads = _meanwhile(
+        monkeypatch,
+        limits,
+        "lock_members_codes",
+        lambda: limits.change_limits(member, "mobile", 1_00, 2_00, 3_00, WEB).state,
+        lowered,
+    )
+    again = limits.change_limits(member, "mobile", *before, MOBILE)
+    threads[0].join(10)
+    assert lowered == [LimitChange.State.APPLIED], lowered
+    assert again.state == LimitChange.State.PENDING and again.otp_id is not None
+    now = MemberLimits.objects.get(member=member, channel="mobile")
+    assert (now.per_transaction_minor, now.daily_minor, now.monthly_minor) == (1_00, 2_00, 3_00)

@@ -288,26 +288,29 @@ def change_limits(
         raise InvalidOrderDetails(
             _("The per-transaction limit may not exceed the daily one, nor the daily the monthly.")
         )
-    current = member_limits(member, channel)
     maximum = credit_union_limits(member.credit_union, channel)
-    raised = (
-        values[0] > current.per_transaction_minor
-        or values[1] > current.daily_minor
-        or values[2] > current.monthly_minor
-    )
-    if raised and (
-        values[0] > maximum.max_per_transaction_minor
-        or values[1] > maximum.max_daily_minor
-        or values[2] > maximum.max_monthly_minor
-    ):
-        raise LimitAboveMaximum(
-            max_per_transaction_minor=maximum.max_per_transaction_minor,
-            max_daily_minor=maximum.max_daily_minor,
-            max_monthly_minor=maximum.max_monthly_minor,
-        )
     with transaction.atomic():
         # The member first, as a wrong code's settlement that voids a raise waiting (R-X7).
         lock_members_codes(member)
+        # A raise is judged against the limits under their lock: judged against a reading of
+        # before, the old limits sent again while a lowering committed were applied without a
+        # code, undoing the member's lowering (R-L4).
+        current = for_update(MemberLimits.objects).get(pk=member_limits(member, channel).pk)
+        raised = (
+            values[0] > current.per_transaction_minor
+            or values[1] > current.daily_minor
+            or values[2] > current.monthly_minor
+        )
+        if raised and (
+            values[0] > maximum.max_per_transaction_minor
+            or values[1] > maximum.max_daily_minor
+            or values[2] > maximum.max_monthly_minor
+        ):
+            raise LimitAboveMaximum(
+                max_per_transaction_minor=maximum.max_per_transaction_minor,
+                max_daily_minor=maximum.max_daily_minor,
+                max_monthly_minor=maximum.max_monthly_minor,
+            )
         LimitChange.objects.filter(
             member=member, channel=channel, state=LimitChange.State.PENDING
         ).update(state=LimitChange.State.VOIDED)
