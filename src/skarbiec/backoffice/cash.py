@@ -14,6 +14,7 @@ from skarbiec.backoffice.scope import account_of, audit_events_of
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import DomainError
+from skarbiec.core.locks import for_update
 from skarbiec.ledger.accounts import deposit_cash, record_balance_seen, withdraw_cash
 from skarbiec.ledger.amounts import parse_amount
 from skarbiec.ledger.models import Account, CashRequest, LedgerTransaction
@@ -69,6 +70,13 @@ def book_cash(
         return booked
     try:
         with transaction.atomic():
+            # The account first, then the key again: a submit of the same form that booked
+            # meanwhile is found here, before this one's withdrawal meets the balance it left
+            # (the clerk was shown "too low" for cash the account had paid out) (R-B2, R-L6).
+            for_update(Account.objects).filter(pk=account.pk).first()
+            booked = _booked_under(key, account, direction, amount)
+            if booked is not None:
+                return booked
             if direction == "deposit":
                 booking = deposit_cash(account, amount, ctx, "Wpłata gotówkowa w oddziale")
             else:
