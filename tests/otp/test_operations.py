@@ -568,6 +568,34 @@ def _wrong_code() -> str:
 
 
 @pytest.mark.django_db
+def test_r_o3_a_code_replaced_while_it_was_compared_confirms_nothing(monkeypatch):
+    """The right code and a resend at the same moment: the resend commits while the code is
+    compared. The code it replaced confirmed the operation (the member then got a new code for
+    an operation already done); it is refused now, and not counted: no mistake of the
+    member's. The new code confirms."""
+    from skarbiec.core.attempts import DigestGuess
+
+    member = make_member()
+    operation = start(member)
+    code = last_code()
+    real = DigestGuess._matches
+
+    def resent_meanwhile(self, row):  # noqa: ANN001, ANN202
+        matched = real(self, row)
+        resend_code(TEST_OPERATION, operation.pk, member, CTX)
+        return matched
+
+    monkeypatch.setattr(DigestGuess, "_matches", resent_meanwhile)
+    with pytest.raises(OtpExpired):
+        confirm(member, operation, code)
+    monkeypatch.undo()
+    row = Confirmation.objects.get(pk=operation.pk)
+    assert (row.state, row.failed_codes, row.failed_codes_in_flight) == ("open", 0, 0)
+    assert last_code() != code
+    assert confirm(member, operation, last_code()).state == "confirmed"
+
+
+@pytest.mark.django_db
 def test_r_x7_r_o4_wrong_codes_whose_consequence_ran_are_not_carried_to_the_next(settings):
     """Three wrong codes on the oldest of three operations waiting side by side exhaust the
     budget they share: its consequence runs once, for all of them. The two begun after it held

@@ -264,7 +264,17 @@ def confirm_code(
         raise InvalidInput(_("The SMS code is %(n)d digits from the SMS.") % {"n": digits})
     presented = _code_hash(confirmation_id, code, operation_digest(kind.name, details))
     counter = ConfirmationCounter(kind, confirmation_id, member, ctx)
-    return check_secret(counter, DigestGuess(lambda row: row.code_hash, presented))
+
+    def still_the_code_sent(row: Confirmation) -> Confirmation:
+        # A resend committed while this code was being compared: the code it replaced
+        # confirms nothing (R-O3). Not the member's mistake either: nothing stays counted.
+        if row.code_hash != presented:
+            raise OtpExpired()
+        return row
+
+    return check_secret(
+        counter, DigestGuess(lambda row: row.code_hash, presented), still_the_code_sent
+    )
 
 
 def code_attempts_left(confirmation: Confirmation) -> int:
