@@ -249,3 +249,84 @@ def test_r_x8_policy_with_arabic_indic_min_android_version_is_refused(settings):
     cu.refresh_from_db()
     _page_4xx(response, f"stored {cu.min_android_version!r}")
     assert cu.min_android_version == "5.1"
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("first_name", "Ola\x1b[31m\x08"),
+        ("last_name", "\u202eanoK"),
+        ("first_name", "O\u200bla"),
+        ("address", "ul. Długa 1\r\nX-Injected: 1"),
+        ("address", "ul. Długa\x7f 1"),
+    ],
+)
+def test_r_t2_r_b5_onboarding_refuses_controls_and_invisible_characters(settings, field, value):
+    """A terminal's escape codes act on whoever prints the audit log; U+202E shows one
+    member's name as another's. The member's own forms refused them; the clerk's stored them."""
+    cu = make_credit_union()
+    client = _client(settings, make_staff("clerk", cu))
+    data = {"first_name": "Ewa", "last_name": "Lis", "pesel": make_pesel(),
+            "phone": "600100200", "language": "pl", field: value}  # fmt: skip
+    response = client.post("/backoffice/onboard/", data)
+    _page_4xx(response, f"{field}={value!r}")
+    assert f'data-field-error="{field}"'.encode() in response.content
+    assert not Member.objects.exists()
+
+
+def test_r_t2_an_address_on_two_lines_is_kept(settings):
+    cu = make_credit_union()
+    client = _client(settings, make_staff("clerk", cu))
+    data = {"first_name": "Ewa", "last_name": "Lis", "pesel": make_pesel(),
+            "phone": "600100200", "language": "pl",
+            "address": "ul. Długa 1\n00-001 Warszawa"}  # fmt: skip
+    assert client.post("/backoffice/onboard/", data).status_code == 302
+    assert Member.objects.get().address == "ul. Długa 1\n00-001 Warszawa"
+
+
+@pytest.mark.parametrize("name", ["SKOK\x1b[2J Demo", "SKOK \u202eDemo", "SKOK\u200b Demo"])
+def test_r_b4_r_o2_a_credit_union_name_with_controls_is_refused(settings, name):
+    """The name starts every SMS of the credit union and heads its pages."""
+    cu = make_credit_union()
+    before = cu.name
+    client = _client(settings, make_staff("admin", cu))
+    response = client.post(f"/backoffice/credit-unions/{cu.pk}/", _settings_form(cu, name=name))
+    _page_4xx(response, repr(name))
+    cu.refresh_from_db()
+    assert cu.name == before
+
+
+@pytest.mark.parametrize(
+    "field,value", [("idle_timeout_seconds", "٢٤٠"), ("session_absolute_seconds", "３０００")]
+)
+def test_r_x8_policy_numbers_in_other_scripts_are_refused(settings, field, value):
+    """Every other number is read in ASCII digits; Django's field took any script's."""
+    cu = make_credit_union()
+    before = getattr(cu, field)
+    client = _client(settings, make_staff("admin", cu))
+    response = client.post(
+        f"/backoffice/credit-unions/{cu.pk}/", _settings_form(cu, **{field: value})
+    )
+    _page_4xx(response, f"{field}={value!r}")
+    cu.refresh_from_db()
+    assert getattr(cu, field) == before
+
+
+def test_r_x8_a_staff_username_in_arabic_indic_digits_is_refused(settings):
+    cu = make_credit_union()
+    client = _client(settings, make_staff("admin", cu, username="admin"))
+    response = client.post("/backoffice/staff/new/", {"username": "١٢٣", "role": "helpline"})
+    _page_4xx(response, "username")
+    assert not StaffProfile.objects.filter(user__username="١٢٣").exists()
+
+
+def test_r_x8_an_unknown_choice_is_not_repeated_in_the_page(settings):
+    """Django's message repeats the value sent: a megabyte's value, a megabyte's page."""
+    cu = make_credit_union()
+    client = _client(settings, make_staff("clerk", cu))
+    data = {"first_name": "Ewa", "last_name": "Lis", "pesel": make_pesel(),
+            "phone": "600100200", "language": "x" * 100_000}  # fmt: skip
+    response = client.post("/backoffice/onboard/", data)
+    _page_4xx(response, "language")
+    assert len(response.content) < 50_000
+    assert b'data-field-error="language"' in response.content

@@ -19,6 +19,7 @@ from skarbiec.backoffice.scope import credit_union_of, is_installation_staff
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import Refused
 from skarbiec.core.locks import for_update
+from skarbiec.core.plain_text import has_hidden_characters
 from skarbiec.ledger.accounts import (
     ensure_internal_accounts,
     members_have_accounts,
@@ -39,6 +40,9 @@ class OnlyInstallationAdministrators(Refused):
 
 def _name(value: Any) -> str:
     name = " ".join(str(value or "").split())
+    # The name starts every SMS of the credit union and heads its pages (R-O2).
+    if has_hidden_characters(name):
+        raise InvalidField("name", _("The name contains characters that are not allowed."))
     if not 2 <= len(name) <= 200:
         raise InvalidField("name", _("Enter a name of 2 to 200 characters."))
     return name

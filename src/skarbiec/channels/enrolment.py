@@ -15,6 +15,7 @@ from skarbiec.channels.models import MobileChannel, WebChannel
 from skarbiec.core import clock
 from skarbiec.core.context import RequestContext
 from skarbiec.core.errors import InvalidInput
+from skarbiec.core.plain_text import has_hidden_characters
 from skarbiec.members.errors import DuplicateMember, InvalidPesel
 from skarbiec.members.models import CreditUnion, Member
 from skarbiec.members.passwords import generate_temporary_password, temporary_password_fields
@@ -43,9 +44,11 @@ def temporary_password_sms(member: Member, password: str) -> str:
     return f"{text} {validity}"
 
 
-def _require_lengths(**values: str) -> None:
+def _require_member_fields(**values: str) -> None:
     """What the member's record holds, checked before it is written: pages, the API and the
-    command line alike get a clear refusal, never a database error (R-X8)."""
+    command line alike get a clear refusal, never a database error (R-X8), and no control or
+    invisible character reaches the pages, the audit log or a terminal (a name written right
+    to left by U+202E reads as another member's) (R-T2, R-B5). An address may have lines."""
     labels = {
         "first_name": _("First name"),
         "last_name": _("Last name"),
@@ -53,6 +56,13 @@ def _require_lengths(**values: str) -> None:
         "address": _("Postal address"),
     }
     for name, value in values.items():
+        if has_hidden_characters(
+            (value or "").replace("\n", " ") if name == "address" else value or ""
+        ):
+            raise InvalidInput(
+                _("%(field)s contains characters that are not allowed.") % {"field": labels[name]},
+                field=name,
+            )
         limit = int(getattr(Member._meta.get_field(name), "max_length", 0) or 0)
         if len((value or "").strip()) > limit:
             raise InvalidInput(
@@ -84,7 +94,7 @@ def create_member(
     if not is_valid_pesel(pesel):
         raise InvalidPesel()
     phone = normalize_phone(phone)
-    _require_lengths(first_name=first_name, last_name=last_name, email=email, address=address)
+    _require_member_fields(first_name=first_name, last_name=last_name, email=email, address=address)
     password = temporary_password or generate_temporary_password()
     password_fields = temporary_password_fields(password)
     now = clock.now()

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated
 
 from django import forms
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
@@ -91,7 +91,20 @@ class RecordIdConverter:
         return str(value)
 
 
-class RecordIdField(forms.IntegerField):
+class AsciiIntegerField(forms.IntegerField):
+    """A whole number in ASCII digits, as every other number of the product is read: Django's
+    field takes any script's digits ("٢٤٠" is 240 to `int`), which a page would then show
+    back as another number than the one typed (R-X8)."""
+
+    def to_python(self, value: object) -> int | None:
+        if value not in self.empty_values:
+            text = str(value).strip()
+            if ascii_number(text.removeprefix("-")) is None:
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class RecordIdField(AsciiIntegerField):
     """A form field holding the id of a record (an account chosen in a list)."""
 
     def __init__(self, **kwargs: object) -> None:

@@ -88,6 +88,10 @@ def create_staff_user(
     username = User.normalize_username((username or "").strip())
     try:
         UnicodeUsernameValidator()(username)
+        # Letters of any language (a Polish "ł"), digits of ASCII only: "١٢٣" reads as
+        # another name than "123" in the audit log and at the login form.
+        if any(c.isdigit() and not c.isascii() for c in username):
+            raise ValidationError("digits")
     except ValidationError:
         raise InvalidStaffUser(_("The username may contain only letters, digits and @.+-_."))
     # 100 at most: the audit log names the person as "staff:<username>" (R-B5).

@@ -13,6 +13,7 @@ from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from skarbiec.backoffice.login import staff_context
 from skarbiec.core.context import RequestContext
@@ -51,6 +52,17 @@ def staff_ctx(request: HttpRequest) -> RequestContext:
     return staff_context(current_staff(request), request_context(request, "backoffice"))
 
 
+#: Django's own message repeats the value sent, whatever its size or characters (a
+#: megabyte's value made a megabyte's page).
+CHOICE_NOT_LISTED = gettext_lazy("Choose one of the options listed.")
+
+
+def _choices_not_echoed(form: forms.Form) -> None:
+    for field in form.fields.values():
+        if isinstance(field, forms.ChoiceField):
+            field.error_messages = {**field.error_messages, "invalid_choice": CHOICE_NOT_LISTED}
+
+
 def form_page(
     request: HttpRequest,
     template: str,
@@ -65,6 +77,7 @@ def form_page(
     status = 200
     if request.method == "POST":
         status = 400
+        _choices_not_echoed(form)
         if form.is_valid():
             try:
                 return action(form.cleaned_data)

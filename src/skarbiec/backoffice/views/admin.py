@@ -27,6 +27,7 @@ from skarbiec.backoffice.views.access import (
     staff_ctx,
     staff_required,
 )
+from skarbiec.core.bounds import AsciiIntegerField
 from skarbiec.members.models import StaffProfile
 
 
@@ -82,7 +83,7 @@ class SettingsForm(NewCreditUnionForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, bound in BOUNDS.items():
-            self.fields[name] = forms.IntegerField(
+            self.fields[name] = AsciiIntegerField(
                 label=bound.label, min_value=bound.low, max_value=bound.high
             )
         for name, label in FLAGS.items():
