@@ -388,3 +388,23 @@ def test_r_t3_an_unknown_logins_failures_counted_before_the_upgrade_go_on(client
         RateLimitCounter.objects.filter(window_start=0, key__startswith="unknown-login:").count()
         == 1
     )
+
+
+@pytest.mark.django_db
+def test_r_x8_head_is_answered_wherever_get_is(client):
+    """HTTP servers answer HEAD wherever they answer GET (RFC 9110): monitoring and link
+    checkers use it. Member pages answered 405 while the back-office answered 200."""
+    from tests.web.login_steps import log_in as log_in_member
+
+    for page in ("/", "/get-the-app/", "/m/"):
+        response = client.head(page)
+        assert response.status_code == 200, page
+        assert response.content == b"", page
+    log_in_member(client, make_member())
+    for page in ("/start/", "/accounts/"):
+        response = client.head(page)
+        assert response.status_code == 200, page
+    # A form's page answers GET and POST only: its views tell a form sent from a page shown by
+    # "not GET", and HEAD carries no CSRF token.
+    assert client.head("/transfers/new/").status_code == 405
+    assert client.head("/login/").status_code == 405  # POST only

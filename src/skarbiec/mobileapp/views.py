@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from skarbiec.members.branding import (
     PNG,
@@ -70,7 +70,7 @@ def texts_by_language() -> dict[str, dict[str, str]]:
     return result
 
 
-@require_GET
+@require_safe
 def app_shell(request: HttpRequest) -> HttpResponse:
     """The one page of the app. Contains no member data, so the worker may cache it."""
     # The installation's credit union (if it has one) names the header until the app knows the
@@ -91,7 +91,7 @@ def app_shell(request: HttpRequest) -> HttpResponse:
         )
 
 
-@require_GET
+@require_safe
 def texts(request: HttpRequest) -> JsonResponse:
     return JsonResponse(texts_by_language())
 
@@ -124,7 +124,7 @@ def _icons() -> list[dict[str, str]]:
     ]
 
 
-@require_GET
+@require_safe
 def manifest(request: HttpRequest) -> HttpResponse:
     credit_union = installation_credit_union()
     with translation.override(settings.LANGUAGE_CODE):
@@ -151,7 +151,7 @@ def manifest(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The worker caches the shell listed here and nothing else (never /api/)."""
     shell = ["/m/", "/m/i18n.json", "/m/manifest.webmanifest"] + [

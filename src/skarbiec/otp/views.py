@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from skarbiec.core.bounds import ascii_number
 from skarbiec.otp.sms import read_outbox
@@ -12,7 +12,7 @@ from skarbiec.otp.sms import read_outbox
 MAX_MESSAGES = 200
 
 
-@require_GET
+@require_safe
 def outbox_page(request: HttpRequest) -> HttpResponse:
     if not settings.SMS_OUTBOX_PAGE:
         # Same answer as any unknown address: production does not reveal the page exists.

@@ -6,7 +6,7 @@ without it, for five minutes, revalidated by its ETag.
 """
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from skarbiec.members.branding import SVG, Logo, installation_credit_union, logo_of
 from skarbiec.members.models import CreditUnion
@@ -32,13 +32,13 @@ def _logo_response(request: HttpRequest, logo: Logo) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def brand_mark(request: HttpRequest) -> HttpResponse:
     """The installation's mark: its one credit union's logo, else the default mark."""
     return _logo_response(request, logo_of(installation_credit_union()))
 
 
-@require_GET
+@require_safe
 def brand_logo(request: HttpRequest, credit_union_id: int) -> HttpResponse:
     credit_union = CreditUnion.objects.filter(pk=credit_union_id).first()
     if credit_union is None:

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from skarbiec.backoffice import credit_unions, staff_accounts
 from skarbiec.backoffice.policy import BOUNDS, FLAGS, VERSIONS
@@ -31,7 +31,7 @@ from skarbiec.core.bounds import AsciiIntegerField
 from skarbiec.members.models import StaffProfile
 
 
-@require_GET
+@require_safe
 @staff_required("configure_credit_union")
 def credit_union_list(request: HttpRequest) -> HttpResponse:
     staff = current_staff(request)
@@ -128,7 +128,7 @@ def credit_union_settings(request: HttpRequest, credit_union_id: int) -> HttpRes
     return form_page(request, "backoffice/credit_union_settings.html", form, action, {"cu": cu})
 
 
-@require_GET
+@require_safe
 @staff_required("manage_staff")
 def staff_list(request: HttpRequest) -> HttpResponse:
     staff = current_staff(request)

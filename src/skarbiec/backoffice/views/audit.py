@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from skarbiec.backoffice import audit_log
 from skarbiec.backoffice.views.access import current_staff, staff_ctx, staff_required
@@ -55,7 +55,7 @@ def _filter(request: HttpRequest) -> tuple[AuditFilterForm, audit_log.AuditFilte
     )
 
 
-@require_GET
+@require_safe
 @staff_required("read_audit")
 def audit(request: HttpRequest) -> HttpResponse:
     staff = current_staff(request)
@@ -75,7 +75,7 @@ def audit(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @staff_required("read_audit")
 def audit_csv(request: HttpRequest) -> HttpResponse:
     staff = current_staff(request)

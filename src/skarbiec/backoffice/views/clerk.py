@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from skarbiec.backoffice import cash, onboarding
 from skarbiec.backoffice.scope import credit_unions_of, is_installation_staff, member_of
@@ -204,7 +204,7 @@ def cash_page(request: HttpRequest, account_id: int) -> HttpResponse:
     return form_page(request, "backoffice/cash.html", form, action, shown)
 
 
-@require_GET
+@require_safe
 @staff_required("handle_cash")
 def receipt(request: HttpRequest, txn_id: int) -> HttpResponse:
     found = cash.cash_receipt(current_staff(request), txn_id, translation.get_language() or "pl")

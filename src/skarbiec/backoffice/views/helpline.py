@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from skarbiec.backoffice import helpline
 from skarbiec.backoffice.views.access import (
@@ -47,7 +47,7 @@ def _member_page(
     return render(request, "backoffice/member.html", context, status=error.status if error else 200)
 
 
-@require_GET
+@require_safe
 @staff_required("find_members")
 def member(request: HttpRequest, member_id: int) -> HttpResponse:
     return _member_page(request, member_id)

@@ -13,7 +13,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from skarbiec.audit.queries import previous_login
 from skarbiec.core.bounds import FIRST_DAY, LAST_DAY, ascii_number, is_day
@@ -30,7 +30,7 @@ from skarbiec.web.request import member_of
 HISTORY_PAGE_SIZE = 20
 
 
-@require_GET
+@require_safe
 @member_required
 def start(request: HttpRequest) -> HttpResponse:
     """Balances, the latest operations, orders on their way, the previous login and a chart
@@ -52,7 +52,7 @@ def start(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @member_required
 def accounts(request: HttpRequest) -> HttpResponse:
     return render(
@@ -117,7 +117,7 @@ def _history_refused(request: HttpRequest, error: DomainError, account_id: int) 
     )
 
 
-@require_GET
+@require_safe
 @member_required
 @reshow_on_error(_history_refused)
 def account_history(request: HttpRequest, account_id: int) -> HttpResponse:
@@ -135,7 +135,7 @@ def account_history(request: HttpRequest, account_id: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @member_required
 @reshow_on_error(_history_refused)
 def account_history_csv(request: HttpRequest, account_id: int) -> HttpResponseBase:
@@ -154,14 +154,14 @@ def account_history_csv(request: HttpRequest, account_id: int) -> HttpResponseBa
     return response
 
 
-@require_GET
+@require_safe
 @member_required
 def history_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
     item = history.history_entry(member_of(request), entry_id)
     return render(request, "web/accounts/entry.html", {"item": item, "section": "accounts"})
 
 
-@require_GET
+@require_safe
 @member_required
 def account_statements(request: HttpRequest, account_id: int) -> HttpResponse:
     """The months of an account with a statement to download (R-L5)."""
@@ -177,7 +177,7 @@ def account_statements(request: HttpRequest, account_id: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @member_required
 def account_statement_pdf(
     request: HttpRequest, account_id: int, year: int, month: int

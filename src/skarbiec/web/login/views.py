@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from skarbiec.channels.errors import LoginOvertaken, TemporaryPasswordExpired
 from skarbiec.channels.web.login import (
@@ -57,7 +57,7 @@ def _login_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
     return _render_landing(request, form=form, error=error, status=error.status)
 
 
-@require_GET
+@require_safe
 def landing(request: HttpRequest) -> HttpResponse:
     """The public page with the login form (step 1 of R-W1)."""
     if getattr(request, "member", None) is not None:
@@ -205,7 +205,7 @@ def _session_status(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_GET
+@require_safe
 @member_required
 def session_status(request: HttpRequest) -> JsonResponse:
     """Seconds left, for the page's countdown. Polling it does not extend the session."""
@@ -235,7 +235,7 @@ def _qr_svg(url: str) -> str:
     return out.getvalue().decode()
 
 
-@require_GET
+@require_safe
 def get_the_app(request: HttpRequest) -> HttpResponse:
     """R-M11: public page with a QR code and the link to the app."""
     app_url = settings.PUBLIC_URL + "/m/"

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from skarbiec.channels.lifecycle import deactivate_mobile_channel
 from skarbiec.channels.mobile.app_password import (
@@ -86,13 +86,13 @@ def _channels_refused(request: HttpRequest, error: DomainError) -> HttpResponse:
     return _render_channels(request, error=error, status=error.status)
 
 
-@require_GET
+@require_safe
 @member_required
 def settings_home(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("web:settings_channels"))
 
 
-@require_GET
+@require_safe
 @member_required
 def access_channels(request: HttpRequest) -> HttpResponse:
     """R-W4: the web and mobile channel states and what can be done with the mobile one."""

@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from skarbiec.audit.queries import member_security_events
 from skarbiec.channels.lifecycle import remove_mobile_device
@@ -35,7 +35,7 @@ def _devices_refused(request: HttpRequest, error: DomainError, device_id: str) -
     return _render_devices(request, error=error, status=error.status)
 
 
-@require_GET
+@require_safe
 @member_required
 def devices(request: HttpRequest) -> HttpResponse:
     """R-W6: the bound device (name, system, activated, last used)."""
@@ -52,7 +52,7 @@ def remove_device(request: HttpRequest, device_id: str) -> HttpResponse:
     return HttpResponseRedirect(reverse("web:settings_devices"))
 
 
-@require_GET
+@require_safe
 @member_required
 def security_events(request: HttpRequest) -> HttpResponse:
     """R-W6: recent logins, failures and blocks of the member."""

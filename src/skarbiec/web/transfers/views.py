@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from skarbiec.core.bounds import record_id_or_none
 from skarbiec.core.errors import DomainError, InvalidInput
@@ -186,7 +186,7 @@ def transfer_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     return HttpResponseRedirect(reverse("web:transfer_detail", args=[order.pk]))
 
 
-@require_GET
+@require_safe
 @member_required
 def transfer_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = get_order(member_of(request), order_id)
@@ -197,7 +197,7 @@ def transfer_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @member_required
 def transfer_confirmation(request: HttpRequest, order_id: int) -> HttpResponse:
     """The PDF confirmation of one transfer (R-L5), in the page's language."""
