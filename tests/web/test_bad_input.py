@@ -278,3 +278,22 @@ def test_r_x8_back_office_forms_show_the_message_beside_the_field(settings):
     assert response.status_code == 400
     assert b'data-field-error="idle_timeout_seconds"' in response.content
     assert _saved_state() == before
+
+
+def test_r_x8_a_form_refusal_says_what_is_wrong_with_the_field(member_client):
+    """A title too long was answered "fill in the field", an account that is no number
+    likewise, the payee book's "fill in the name and account" whatever was wrong, and a
+    missing hidden key named the field's code name."""
+    form = {"from_account": "1", "payee_account": "61109010140000071219812874",
+            "payee_name": "Anna", "title": "x" * 401, "amount": "1,00",
+            "idempotency_key": "k" * 20}  # fmt: skip
+    page = member_client.post("/transfers/new/", form).content.decode()
+    assert "Tytuł: " in page and "400" in page and "Wypełnij" not in page
+    page = member_client.post("/transfers/new/", {**form, "title": "T", "from_account": "abc"})
+    assert "Z rachunku: " in page.content.decode() and page.status_code == 400
+    page = member_client.post("/transfers/new/", {**form, "title": "T", "idempotency_key": ""})
+    text = page.content.decode()
+    assert "Odśwież stronę" in text and "idempotency_key" not in text
+    payee = {"name": "Anna", "account": "61109010140000071219812874", "title": "x" * 401}
+    text = member_client.post("/payees/", payee).content.decode()
+    assert "Domyślny tytuł: " in text and "nazwę odbiorcy i numer" not in text

@@ -33,7 +33,7 @@ class ForeignAccountNumber(InvalidAccountNumber):
 
 class InvalidAmount(DomainError):
     code = "invalid_amount"
-    message = _("Enter the amount in złoty, for example 1 234,56.")
+    message = _("Enter the amount in złoty, for example 1,234.56.")
 
 
 class AmountNotPositive(InvalidAmount):

@@ -14,12 +14,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from skarbiec.channels.errors import WebChannelBlocked
-from skarbiec.core.errors import DomainError, NotFound
+from skarbiec.core.errors import DomainError, InvalidInput, NotFound
 from skarbiec.web import member_session
 
 View = Callable[..., HttpResponseBase]
@@ -49,6 +51,20 @@ def reshow_on_error(
         return wrapper
 
     return decorate
+
+
+def form_refusal(form: forms.Form) -> InvalidInput:
+    """A form's first problem as the refusal its page shows: the field's label and Django's
+    own words for what is wrong with it (too long, not a number, missing), not a guess; a field
+    with no label is one the page fills in itself (the transfer's key): the page is out of date."""
+    name, problems = next(iter(form.errors.items()))
+    field = form.fields.get(name)
+    if field is None or not field.label:
+        return InvalidInput(_("This form is out of date. Reload the page and fill it in again."))
+    return InvalidInput(
+        _("%(field)s: %(problem)s") % {"field": field.label, "problem": problems[0]},
+        field=name,
+    )
 
 
 def blocked_page(request: HttpRequest, error: WebChannelBlocked) -> HttpResponse:

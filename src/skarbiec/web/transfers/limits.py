@@ -23,7 +23,7 @@ from skarbiec.ledger.order_input import ORDER_CHANNELS, WEB
 from skarbiec.otp.errors import OperationOfOtherChannel, OtpAttemptsExhausted, OtpExpired
 from skarbiec.otp.operation_channels import takes_codes_in
 from skarbiec.web.decorators import member_required
-from skarbiec.web.errors import error_context, reshow_on_error
+from skarbiec.web.errors import error_context, form_refusal, reshow_on_error
 from skarbiec.web.forms import CodeForm
 from skarbiec.web.request import context_of, member_of
 from skarbiec.web.transfers.forms import LimitsForm
@@ -107,7 +107,7 @@ def limits(request: HttpRequest) -> HttpResponse:
     channel = _requested_channel(request)
     form = LimitsForm(request.POST)
     if not form.is_valid():
-        raise InvalidInput(_("Fill in all three limits."))
+        raise form_refusal(form)
     change = change_limits(
         member_of(request),
         channel,

@@ -22,7 +22,7 @@ from skarbiec.ledger.payees import (
 from skarbiec.otp.errors import OperationOfOtherChannel, OtpAttemptsExhausted, OtpExpired
 from skarbiec.otp.operation_channels import takes_codes_in
 from skarbiec.web.decorators import member_required
-from skarbiec.web.errors import error_context, reshow_on_error
+from skarbiec.web.errors import error_context, form_refusal, reshow_on_error
 from skarbiec.web.forms import CodeForm
 from skarbiec.web.request import context_of, member_of
 from skarbiec.web.transfers.forms import PayeeForm
@@ -66,7 +66,7 @@ def payees(request: HttpRequest) -> HttpResponse:
         return _render_payees(request)
     form = PayeeForm(request.POST)
     if not form.is_valid():
-        raise InvalidInput(_("Fill in the payee name and the account number."))
+        raise form_refusal(form)
     data = form.cleaned_data
     payee = add_payee(
         member_of(request),

@@ -35,7 +35,7 @@ from skarbiec.ledger.payee_book import book_payee, create_transfer_saving_payee,
 from skarbiec.otp.errors import OperationOfOtherChannel, OtpAttemptsExhausted, OtpExpired
 from skarbiec.otp.operation_channels import takes_codes_in
 from skarbiec.web.decorators import member_required
-from skarbiec.web.errors import error_context, reshow_on_error
+from skarbiec.web.errors import error_context, form_refusal, reshow_on_error
 from skarbiec.web.forms import CodeForm
 from skarbiec.web.request import context_of, member_of
 from skarbiec.web.transfers.forms import TransferForm
@@ -100,11 +100,7 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
         return _render_transfer_form(request, initial)
     form = TransferForm(request.POST)
     if not form.is_valid():
-        field = next(iter(form.errors))
-        raise InvalidInput(
-            _("Fill in the field: %(field)s.") % {"field": form.fields[field].label or field},
-            field=field,
-        )
+        raise form_refusal(form)
     data = form.cleaned_data
     order = create_transfer_saving_payee(
         member_of(request),
