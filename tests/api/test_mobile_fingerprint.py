@@ -236,3 +236,84 @@ def test_r_m4_a_session_a_fingerprint_opened_enrols_no_other_finger(device):
         device.fingerprint_registration_options()
     assert e.value.code == "pin_confirmation_needed"
     assert FingerprintCredential.objects.count() == 1
+
+
+def _padded(value: str) -> str:
+    return value + "=" * (-len(value) % 4 or 4)
+
+
+def test_r_m5_r_x8_client_data_nested_thousands_deep_is_invalid_input_not_a_500(device):
+    """Only the device id is needed to send it (the assertion is read before the device's
+    signature is checked): JSON nested 5,000 deep ended in a RecursionError, a 500."""
+    import base64
+
+    member = ready_device(device)
+    enable_fingerprint(device)
+    device.logout()
+    deep = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).rstrip(b"=").decode()
+    options = device.fingerprint_login_options()
+    response = {"clientDataJSON": deep, "authenticatorData": "AAAA", "signature": "AAAA"}
+    with pytest.raises(ApiError) as refused:
+        device.login_fingerprint(
+            options["challenge"],
+            {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": response},
+        )
+    assert (refused.value.status, refused.value.code) == (400, "invalid_input")
+    assert MobileChannel.objects.get(member=member).failed_auth_attempts == 0
+
+
+def test_r_m5_r_x6_an_assertion_without_its_signature_is_invalid_input_not_a_failure(device):
+    member = ready_device(device)
+    authenticator = enable_fingerprint(device)
+    device.logout()
+    for _ in range(3):
+        options = device.fingerprint_login_options()
+        assertion = authenticator.get(options)
+        assertion["response"]["signature"] = ""
+        with pytest.raises(ApiError) as refused:
+            device.login_fingerprint(options["challenge"], assertion)
+        assert refused.value.code == "invalid_input"
+    assert MobileChannel.objects.get(member=member).failed_auth_attempts == 0
+
+
+def test_r_m4_an_assertion_with_padded_ids_logs_in(device):
+    """Padding is no part of WebAuthn's base64url, but a client library may add it: the
+    member's own fingerprint was counted as a failure, and three blocked the app."""
+    member = ready_device(device)
+    authenticator = enable_fingerprint(device)
+    device.logout()
+    options = device.fingerprint_login_options()
+    assertion = authenticator.get(options)
+    assertion["id"], assertion["rawId"] = _padded(assertion["id"]), _padded(assertion["rawId"])
+    assert device.login_fingerprint(options["challenge"], assertion)["token"]
+    assert MobileChannel.objects.get(member=member).failed_auth_attempts == 0
+
+
+def test_r_m4_an_assertion_overtaken_by_a_later_count_is_refused(device, monkeypatch):
+    """Two assertions compared at once, each against the counter as it was: both were
+    accepted and the counter could go back (35 stored, then 30). The acceptance now moves
+    the counter only from the value its comparison read; the other is refused, not counted."""
+    from skarbiec.core.attempts import FingerprintGuess
+
+    member = ready_device(device)
+    authenticator = enable_fingerprint(device)
+    device.logout()
+    options = device.fingerprint_login_options()
+    slower = authenticator.get(options, sign_count=30)
+    real = FingerprintGuess._matches
+    overtaken: list[bool] = []
+
+    def another_login_meanwhile(self, row):  # noqa: ANN001, ANN202
+        matched = real(self, row)
+        if not overtaken:
+            overtaken.append(True)
+            other = device.fingerprint_login_options()
+            device.login_fingerprint(other["challenge"], authenticator.get(other, sign_count=35))
+        return matched
+
+    monkeypatch.setattr(FingerprintGuess, "_matches", another_login_meanwhile)
+    with pytest.raises(ApiError) as refused:
+        device.login_fingerprint(options["challenge"], slower)
+    assert refused.value.code == "fingerprint_failed"
+    assert FingerprintCredential.objects.get().sign_count == 35
+    assert MobileChannel.objects.get(member=member).failed_auth_attempts == 0

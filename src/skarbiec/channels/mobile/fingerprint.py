@@ -70,6 +70,11 @@ from skarbiec.core.errors import InvalidInput
 log = logging.getLogger(__name__)
 
 
+#: What the WebAuthn library raises for a credential it cannot read; JSON or CBOR nested
+#: thousands deep ends in a RecursionError, which is bad input too, never a 500 (R-X8).
+UNREADABLE = (WebAuthnException, ValueError, TypeError, KeyError, RecursionError)
+
+
 def webauthn_rp() -> tuple[str, str]:
     """(rp_id, origin) from the public URL (R-X1)."""
     parts = urlsplit(settings.PUBLIC_URL)
@@ -129,7 +134,7 @@ def register_fingerprint(
         parsed = parse_registration_credential_json(
             credential if isinstance(credential, dict) else "null"
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as e:
+    except UNREADABLE as e:
         # The library's reason is English and technical: logged, never shown (R-X5).
         log.info("unreadable fingerprint credential: %s", str(e)[:200])
         raise InvalidInput(_("The fingerprint credential cannot be read."))
@@ -141,6 +146,9 @@ def register_fingerprint(
             expected_origin=origin,
             require_user_verification=True,
         )
+    except RecursionError as e:
+        log.info("unreadable fingerprint credential: %s", str(e)[:200])
+        raise InvalidInput(_("The fingerprint credential cannot be read."))
     except (WebAuthnException, ValueError, TypeError, KeyError) as e:
         log.info("fingerprint registration refused: %s", str(e)[:200])
         raise FingerprintRegistrationRefused()
@@ -195,9 +203,21 @@ def _well_formed_assertion(credential: object) -> None:
         )
         parse_client_data_json(parsed.response.client_data_json)
         parse_authenticator_data(parsed.response.authenticator_data)
-    except (WebAuthnException, ValueError, TypeError, KeyError) as e:
+        if not parsed.response.signature:
+            raise ValueError("no signature")  # a part missing, as an empty PIN proof
+    except UNREADABLE as e:
         log.info("unreadable fingerprint assertion: %s", str(e)[:200])
         raise InvalidInput(_("The fingerprint assertion cannot be read."))
+
+
+def _unpadded_ids(credential: object) -> dict[str, Any]:
+    """The assertion (already known to be readable) with `id` and `rawId` unpadded."""
+    assert isinstance(credential, dict)
+    return {
+        **credential,
+        "id": str(credential.get("id") or "").rstrip("="),
+        "rawId": str(credential.get("rawId") or "").rstrip("="),
+    }
 
 
 def fingerprint_login(
@@ -225,12 +245,15 @@ def fingerprint_login(
         member = device.member
         require_usable_channel(member)
         check_device_at_login(member, device, device_info)
+        # WebAuthn's base64url has no padding; a client library may add it. The device's
+        # signature covers the id as sent; the credential is looked up and checked without it.
+        credential = _unpadded_ids(credential)
         stored = FingerprintCredential.objects.filter(
-            device=device, credential_id=credential_id
+            device=device, credential_id=credential["id"]
         ).first()
         rp_id, origin = webauthn_rp()
         guess = FingerprintGuess(
-            credential if isinstance(credential, dict) else {},
+            credential,
             challenge=protocol.b64_decode(challenge),
             rp_id=rp_id,
             origin=origin,
@@ -240,9 +263,15 @@ def fingerprint_login(
 
         def count_signature() -> None:
             assert stored is not None  # the guess matched a stored credential
-            FingerprintCredential.objects.filter(pk=stored.pk).update(
-                sign_count=guess.new_sign_count, last_used_at=clock.now()
-            )
+            # Under the channel's lock, as every login's acceptance: only if no other login
+            # moved the counter since it was read for this comparison. Two assertions of one
+            # count (a cloned authenticator) sent at once were both accepted, and the counter
+            # could go back (R-M4). Refused, not counted: the attempt proved the key.
+            moved_on = FingerprintCredential.objects.filter(
+                pk=stored.pk, sign_count=stored.sign_count
+            ).update(sign_count=guess.new_sign_count, last_used_at=clock.now())
+            if not moved_on:
+                raise FingerprintFailed()
 
         return login_with(
             member, device, "fingerprint", FingerprintFailed, guess, ctx, count_signature
