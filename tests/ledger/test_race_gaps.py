@@ -41,6 +41,10 @@ def _postgresql_only() -> None:
         pytest.skip("SQLite runs one writer at a time: no request runs inside another's")
 
 
+#: The name of the thread a hook starts: its own call of the hooked function runs the real one.
+MEANWHILE = "meanwhile"
+
+
 def _on_a_thread(work, results: list) -> threading.Thread:
     def run() -> None:
         try:
@@ -52,7 +56,7 @@ def _on_a_thread(work, results: list) -> threading.Thread:
         finally:
             connection.close()
 
-    thread = threading.Thread(target=run)
+    thread = threading.Thread(target=run, name=MEANWHILE)
     thread.start()
     return thread
 
@@ -65,7 +69,8 @@ def _meanwhile(monkeypatch, module, name: str, work, results: list) -> list[thre
     threads: list[threading.Thread] = []
 
     def hooked(*args, **kwargs):
-        if not threads:
+        # Not from the thread it starts, whose call can come before the append.
+        if not threads and threading.current_thread().name != MEANWHILE:
             threads.append(_on_a_thread(work, results))
             threads[0].join(1.0)
         return real(*args, **kwargs)
@@ -92,7 +97,9 @@ def test_r_l3_r_x4_two_clearing_runs_at_once_send_each_order_in_one_batch(monkey
     threads: list[threading.Thread] = []
 
     def record_event_with_a_second_run(*args, **kwargs):
-        if not threads:  # the first run, its orders marked SENT, not yet committed
+        # the first run, its orders marked SENT, not yet committed
+        # Not from the thread it starts, whose call can come before the append.
+        if not threads and threading.current_thread().name != MEANWHILE:
             threads.append(_on_a_thread(lambda: send_outgoing_batch(cu), second))
             threads[0].join(1.0)
         return real_record_event(*args, **kwargs)
@@ -121,7 +128,9 @@ def test_r_l6_a_cancel_while_the_order_books_is_refused_not_reported_done(monkey
     threads: list[threading.Thread] = []
 
     def post_with_a_cancel_meanwhile(*args, **kwargs):
-        if not threads:  # the order read under its lock, not yet booked
+        # the order read under its lock, not yet booked
+        # Not from the thread it starts, whose call can come before the append.
+        if not threads and threading.current_thread().name != MEANWHILE:
             threads.append(
                 _on_a_thread(lambda: cancel_order(payer, order.pk, WEB).state, cancelled)
             )
@@ -205,7 +214,9 @@ def test_r_l2_r_l6_a_booking_waiting_for_another_shows_the_balance_after_both(mo
     threads: list[threading.Thread] = []
 
     def write_with_a_second_booking(*args, **kwargs):
-        if not threads:  # the first booking moved the balances, its entries not yet written
+        # the first booking moved the balances, its entries not yet written
+        # Not from the thread it starts, whose call can come before the append.
+        if not threads and threading.current_thread().name != MEANWHILE:
             threads.append(
                 _on_a_thread(
                     lambda: (
@@ -260,7 +271,9 @@ def test_r_x7_two_orders_at_once_cannot_both_take_the_last_code_of_the_budget(
     threads: list[threading.Thread] = []
 
     def queue_with_a_second_order(*args, **kwargs):
-        if not threads:  # the budget spent under the member's lock, the SMS not yet queued
+        # the budget spent under the member's lock, the SMS not yet queued
+        # Not from the thread it starts, whose call can come before the append.
+        if not threads and threading.current_thread().name != MEANWHILE:
             threads.append(_on_a_thread(lambda: order(2), second))
             threads[0].join(1.0)
         return real_queue(*args, **kwargs)

@@ -133,3 +133,21 @@ def test_r_w1_a_login_waiting_for_its_code_does_not_finish_after_the_password_is
     assert client.post("/password/", GOOD_NEW_PASSWORD)["Location"] == "/start/"
     other.post("/login/code/", {"code": code})
     assert other.get("/start/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_r_p2_a_password_too_long_is_refused_by_the_rules_with_all_their_reasons(
+    new_member_client,
+):
+    """150 characters were refused by the form field ("at most 128 characters", once per
+    field) instead of the password rules: "8 to 15 characters" and the rest, at once."""
+    client, member = new_member_client
+    long_one = "Aa1#" * 37 + "ąb"
+    response = client.post("/password/", {"new_password": long_one, "repeated": long_one})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "at most 15 characters" in body
+    assert "Polish letters with diacritics" in body
+    assert "at most 128" not in body and body.count("at most 15 characters") == 1
+    member.refresh_from_db()
+    assert member.must_change_password

@@ -290,8 +290,12 @@ def change_limits(
         )
     maximum = credit_union_limits(member.credit_union, channel)
     with transaction.atomic():
-        # The member first, as a wrong code's settlement that voids a raise waiting (R-X7).
+        # The member first, as a wrong code's settlement that voids a raise waiting (R-X7);
+        # then the raises waiting, then the limits, as confirming a raise locks them.
         lock_members_codes(member)
+        LimitChange.objects.filter(
+            member=member, channel=channel, state=LimitChange.State.PENDING
+        ).update(state=LimitChange.State.VOIDED)
         # A raise is judged against the limits under their lock: judged against a reading of
         # before, the old limits sent again while a lowering committed were applied without a
         # code, undoing the member's lowering (R-L4).
@@ -311,9 +315,6 @@ def change_limits(
                 max_daily_minor=maximum.max_daily_minor,
                 max_monthly_minor=maximum.max_monthly_minor,
             )
-        LimitChange.objects.filter(
-            member=member, channel=channel, state=LimitChange.State.PENDING
-        ).update(state=LimitChange.State.VOIDED)
         change = LimitChange.objects.create(
             member=member,
             channel=channel,
@@ -387,6 +388,8 @@ def confirm_limit_change(
         reopened_if_the_database_fails(RAISE_LIMITS, change.otp_id or 0, member),
         transaction.atomic(),
     ):
+        # One order of locks with asking for limits: the member, the raise, the limits.
+        lock_members_codes(member)
         change = for_update(LimitChange.objects).get(pk=change.pk)
         if change.state != LimitChange.State.PENDING:
             raise LimitChangeNotFound()
