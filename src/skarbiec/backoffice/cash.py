@@ -65,9 +65,6 @@ def book_cash(
     key = request_key if isinstance(request_key, str) and KEY_RE.match(request_key) else ""
     if not key:
         raise CashFormUsed()
-    booked = _booked_under(key, account, direction, amount)
-    if booked is not None:
-        return booked
     try:
         with transaction.atomic():
             # The account first, then the key again: a submit of the same form that booked

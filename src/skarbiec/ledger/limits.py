@@ -177,6 +177,16 @@ def _limits_locked(member_id: int, channel: str) -> QuerySet[MemberLimits]:
     return for_update(MemberLimits.objects).filter(member_id=member_id, channel=channel)
 
 
+def locked_member_limits(member: Member, channel: str) -> MemberLimits:
+    """The member's limits in a channel, locked (the policy's defaults stored once first)."""
+    found = _limits_locked.first(member_id=member.pk, channel=channel)
+    if found is None:
+        member_limits(member, channel)
+        found = _limits_locked.first(member_id=member.pk, channel=channel)
+    assert found is not None
+    return found
+
+
 def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) -> datetime:
     """Refuse an amount over the member's limits in this channel; the moment checked, which
     under the lock is the order's time of authorization: read after the lock is taken, so an
@@ -184,12 +194,7 @@ def check_limits(member: Member, channel: str, amount_minor: int, lock: bool) ->
     (R-L4)."""
     if lock:
         # The row lock serialises the member's orders in this channel (R-X4).
-        found = _limits_locked.first(member_id=member.pk, channel=channel)
-        if found is None:
-            member_limits(member, channel)  # the policy's defaults, stored once
-            found = _limits_locked.first(member_id=member.pk, channel=channel)
-        assert found is not None
-        limits = found
+        limits = locked_member_limits(member, channel)
     else:
         limits = member_limits(member, channel)
     if amount_minor > limits.per_transaction_minor:
@@ -253,8 +258,10 @@ def _limit_details(change: LimitChange) -> dict[str, Any]:
     }
 
 
-def _apply_limits(member: Member, change: LimitChange, ctx: RequestContext) -> MemberLimits:
-    limits = for_update(MemberLimits.objects).get(pk=member_limits(member, change.channel).pk)
+def _apply_limits(
+    member: Member, change: LimitChange, limits: MemberLimits, ctx: RequestContext
+) -> MemberLimits:
+    """`change` into `limits`, the channel's limits the caller locked."""
     limits.per_transaction_minor = change.per_transaction_minor
     limits.daily_minor = change.daily_minor
     limits.monthly_minor = change.monthly_minor
@@ -299,7 +306,7 @@ def change_limits(
         # A raise is judged against the limits under their lock: judged against a reading of
         # before, the old limits sent again while a lowering committed were applied without a
         # code, undoing the member's lowering (R-L4).
-        current = for_update(MemberLimits.objects).get(pk=member_limits(member, channel).pk)
+        current = locked_member_limits(member, channel)
         raised = (
             values[0] > current.per_transaction_minor
             or values[1] > current.daily_minor
@@ -324,7 +331,7 @@ def change_limits(
             created_at=clock.now(),
         )
         if not raised:
-            _apply_limits(member, change, ctx)
+            _apply_limits(member, change, current, ctx)
         else:
             confirmation = start_confirmation(
                 RAISE_LIMITS,
@@ -400,4 +407,4 @@ def confirm_limit_change(
             or change.monthly_minor > maximum.max_monthly_minor
         ):
             raise LimitAboveMaximum()
-        return _apply_limits(member, change, ctx)
+        return _apply_limits(member, change, locked_member_limits(member, change.channel), ctx)
