@@ -14,6 +14,7 @@ from skarbiec.otp.delivery import (
     RETRY_DELAYS_SECONDS,
     _claim_sendable_message,
     _give_up,
+    _record_failure,
     send_pending_sms,
 )
 from skarbiec.otp.errors import OtpResendLimited
@@ -427,3 +428,155 @@ def test_r_x7_codes_tried_without_an_answer_use_up_the_resends(settings):
         send_pending_sms(gateway=RecordingGateway([_refused(maybe_sent=True)]))
     with pytest.raises(OtpResendLimited):
         resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+
+
+def _provider_down() -> RecordingGateway:
+    """The provider answers every try with a temporary failure: each code waits for a retry."""
+    return RecordingGateway([temporary() for _ in range(20)])
+
+
+def _codes_of(confirmation) -> list[SmsMessage]:
+    return list(SmsMessage.objects.filter(confirmation_id=confirmation.pk).order_by("pk"))
+
+
+@pytest.mark.django_db
+def test_r_x7_codes_waiting_for_a_retry_while_the_provider_is_down_do_not_use_up_the_resends(
+    settings,
+):
+    """The provider is down and every code waits for its retry. The member asks for new codes
+    as often as the operation allows, and once more: the codes that never left are taken back
+    at once, not minutes later when the worker would try them again (R-X6, R-X7). Once the
+    provider is back, only the newest code goes out."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    send_pending_sms(gateway=_provider_down())
+    for _ in range(codes_per_operation() - 1):
+        resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+        send_pending_sms(gateway=_provider_down())
+    waiting = _codes_of(confirmation)
+    assert [m.state for m in waiting] == [SmsMessage.State.PENDING] * codes_per_operation()
+    assert all(m.next_attempt_at > clock.now() and m.sending_until is None for m in waiting)
+
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+
+    assert Confirmation.objects.get(pk=confirmation.pk).codes_sent == 1
+    *taken_back, newest = _codes_of(confirmation)
+    assert {m.state for m in taken_back} == {SmsMessage.State.EXPIRED}
+    assert {m.last_error for m in taken_back} == {"code replaced before it was sent"}
+    assert newest.state == SmsMessage.State.PENDING
+    assert (
+        AuditEvent.objects.filter(event="sms_not_delivered", member_id=member.pk).count()
+        == codes_per_operation()
+    )
+    gateway = RecordingGateway()
+    clock.advance(RETRY_DELAYS_SECONDS[0] + 1)
+    assert send_pending_sms(gateway=gateway) == 1
+    assert [text for _, text in gateway.sent] == [f"Kod {last_code()}"]
+
+
+@pytest.mark.django_db
+def test_r_x7_a_code_being_handed_to_the_provider_is_not_taken_back(settings):
+    """A code a worker is sending right now may reach the member: a resend beyond the limit
+    waits for the try's outcome, and is given once that try failed (R-X7)."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    settings.OTP_CODES_PER_OPERATION = 1
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    on_its_way = _claim_sendable_message()
+    assert on_its_way is not None and on_its_way.sending_until is not None
+
+    with pytest.raises(OtpResendLimited):
+        resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    assert SmsMessage.objects.get(pk=on_its_way.pk).state == SmsMessage.State.PENDING
+
+    _record_failure(on_its_way, temporary())
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    assert SmsMessage.objects.get(pk=on_its_way.pk).state == SmsMessage.State.EXPIRED
+    assert Confirmation.objects.get(pk=confirmation.pk).codes_sent == 1
+
+
+@pytest.mark.django_db
+def test_r_x7_a_code_tried_without_an_answer_is_not_taken_back_from_the_count(settings):
+    """A try whose answer never came may have reached the member: waiting for its retry, it
+    still uses up a resend."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    settings.OTP_CODES_PER_OPERATION = 1
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    unanswered = GatewayError("timeout", temporary=True, maybe_sent=True)
+    send_pending_sms(gateway=RecordingGateway([unanswered]))
+    with pytest.raises(OtpResendLimited):
+        resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+
+
+@pytest.mark.django_db
+def test_r_x7_codes_replaced_while_the_provider_is_down_free_the_members_budget(settings):
+    """The member's budget of codes (R-X7) counts codes on their way; one replaced while it
+    waited for a retry is not, and a new code is given at once."""
+    settings.OTP_SEND_LIMIT = (2, 600)
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    send_pending_sms(gateway=_provider_down())
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    send_pending_sms(gateway=_provider_down())
+
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+
+    states = [m.state for m in _codes_of(confirmation)]
+    assert states == [SmsMessage.State.EXPIRED, SmsMessage.State.PENDING, SmsMessage.State.PENDING]
+
+
+@pytest.mark.django_db
+def test_r_x7_an_operation_started_again_while_the_provider_is_down_is_not_refused(settings):
+    """A web login begun again while its code waits for a retry replaces that code: the code
+    never left, so starting again is not refused for codes sent (R-X7)."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    settings.OTP_CODES_PER_OPERATION = 1
+    member = member_without_queue()
+    first = _start_code(member)
+    send_pending_sms(gateway=_provider_down())
+
+    second = _start_code(member)
+
+    assert [m.state for m in _codes_of(first)] == [SmsMessage.State.EXPIRED]
+    assert Confirmation.objects.get(pk=second.pk).codes_sent == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+def test_r_x7_a_code_a_worker_holds_is_skipped_not_waited_for(settings):
+    """A worker settling a replaced code holds its row, then its operation's: a resend, which
+    holds the operation's row, must not wait for the message's, or the two would wait for each
+    other. The code it skips stays counted until the worker settles it."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    settings.OTP_CODES_PER_OPERATION = 1
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    send_pending_sms(gateway=_provider_down())
+    held, release = threading.Event(), threading.Event()
+
+    def worker_holding_the_message() -> None:
+        try:
+            with transaction.atomic():
+                SmsMessage.objects.select_for_update().get(confirmation_id=confirmation.pk)
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker_holding_the_message)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        with pytest.raises(OtpResendLimited):
+            resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    finally:
+        release.set()
+        thread.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    assert [m.state for m in _codes_of(confirmation)][0] == SmsMessage.State.EXPIRED

@@ -3,7 +3,8 @@
 How one message travels:
 - it is *claimed* by one statement committed by itself: its attempt is counted and it is
   leased for LEASE_SECONDS by moving next_attempt_at forward, so a parallel worker skips it
-  (a subquery FOR NO KEY UPDATE SKIP LOCKED on PostgreSQL; SQLite queues writers anyway);
+  (a subquery FOR NO KEY UPDATE SKIP LOCKED on PostgreSQL; SQLite queues writers anyway), and
+  sending_until marks it as on its way until the lease ends;
 - the gateway is called with no transaction or lock open (an HTTP call may take seconds);
 - the outcome is written in a second transaction. A worker that dies in between leaves a lease
   that runs out, and the message is tried again, under the same reference
@@ -19,6 +20,13 @@ fall after it. A code arriving after it stopped working only confuses the member
 new code instead. Messages that can still be sent go first; the expired ones are given up when
 none of those is due. Messages without give_up_at (temporary passwords) run through all retries.
 
+Taking back (R-X7): a code SMS replaced by a resend, or whose operation closed, while it waited
+for a retry after a failed try (the provider down) has not reached the member. Where a resend
+or a code's budget would refuse, `withdraw_replaced_codes` gives such messages up at once, as
+the worker would at their next try, so the provider's outage does not use up the member's
+resends for minutes.
+A message a worker is handing to the gateway (sending_until ahead) is left to that worker.
+
 The body is erased as soon as the message leaves PENDING, except when the development outbox
 delivered it (reading it is the outbox's purpose): a real gateway's codes and temporary
 passwords do not stay readable in the database.
@@ -30,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet, Subquery
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
@@ -89,13 +97,14 @@ def _claim_sendable_message() -> SmsMessage | None:
     adapt = connection.ops.adapt_datetimefield_value
     with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET attempts = attempts + 1, next_attempt_at = %s"  # noqa: S608
+            f"UPDATE {table} SET attempts = attempts + 1, next_attempt_at = %s,"  # noqa: S608
+            " sending_until = %s"
             f" WHERE id = (SELECT id FROM {table} WHERE state = %s AND next_attempt_at <= %s"
             " AND (give_up_at IS NULL OR give_up_at > %s)"
             f" ORDER BY next_attempt_at, id LIMIT 1{skip_locked})"
             " RETURNING id, attempts, phone, body_encrypted, member_id, confirmation_id,"
             " maybe_sent",
-            [adapt(until), SmsMessage.State.PENDING, adapt(now), adapt(now)],
+            [adapt(until), adapt(until), SmsMessage.State.PENDING, adapt(now), adapt(now)],
         )
         row = cursor.fetchone()
     if row is None:
@@ -111,6 +120,7 @@ def _claim_sendable_message() -> SmsMessage | None:
         maybe_sent=bool(maybe_sent),
         state=SmsMessage.State.PENDING,
         next_attempt_at=until,
+        sending_until=until,
     )
     if confirmation_id is not None and not _carries_current_code(message):
         _give_up_replaced_code(message)
@@ -142,6 +152,36 @@ def _give_up_replaced_code(message: SmsMessage) -> None:
     with transaction.atomic():
         _give_up(message, SmsMessage.State.EXPIRED, "code replaced or operation closed")
     message.state = SmsMessage.State.EXPIRED  # not sent, whoever wrote its outcome
+
+
+def withdraw_replaced_codes(member: Member, replacing: int | None = None) -> int:
+    """Give up now the member's code SMS whose try failed and which wait for their retry, if
+    their code is no longer its operation's current one, or is the current one of the
+    operation `replacing` (the caller replaces its code); return how many of them surely never
+    reached the member and so stop counting as codes sent (R-X7). One not tried yet is on its
+    way (the worker sends it within a second), and so is one a worker is handing to the
+    gateway. In the caller's transaction, under the member's lock
+    (`send_budget.lock_members_codes`). A message another transaction holds is skipped, not
+    waited for: its worker settles it."""
+    now = clock.now()
+    queued = (
+        for_update(SmsMessage.objects, skip_locked=True)
+        .filter(
+            Q(sending_until__isnull=True) | Q(sending_until__lte=now),
+            member_id=member.pk,
+            state=SmsMessage.State.PENDING,
+            confirmation_id__isnull=False,
+            attempts__gt=0,
+        )
+        .only("attempts", "member_id", "confirmation_id", "maybe_sent")
+    )
+    withdrawn = 0
+    for message in queued:
+        if message.confirmation_id != replacing and _carries_current_code(message):
+            continue
+        if _give_up(message, SmsMessage.State.EXPIRED, "code replaced before it was sent"):
+            withdrawn += not message.maybe_sent
+    return withdrawn
 
 
 def _give_up_next_expired_message() -> SmsMessage | None:
@@ -247,7 +287,9 @@ def _record_failure(message: SmsMessage, error: GatewayError) -> None:
             return
         locked.next_attempt_at = retry_at
         locked.last_error = reason
-        locked.save(update_fields=["next_attempt_at", "last_error"])
+        # Not on its way any more: a resend may take it back while it waits (R-X7).
+        locked.sending_until = None
+        locked.save(update_fields=["next_attempt_at", "last_error", "sending_until"])
 
 
 # Prepared, as the claim is: at a peak the worker falls behind, members who wait for a code ask

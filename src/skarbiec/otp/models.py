@@ -75,6 +75,10 @@ class SmsMessage(models.Model):
     next_attempt_at = models.DateTimeField()
     # A code SMS is useless once its code expired; the worker does not send it after this.
     give_up_at = models.DateTimeField(null=True, blank=True)
+    # A worker's lease while it hands the message to the gateway: until then it may be on its
+    # way to the member, so a resend must not take it back (otp/delivery.py). Cleared when the
+    # try failed and the message waits for its retry.
+    sending_until = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     gateway = models.CharField(max_length=32, blank=True)
     gateway_message_id = models.CharField(max_length=100, blank=True)

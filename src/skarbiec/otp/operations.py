@@ -47,6 +47,7 @@ from skarbiec.core.prepared import (
     prepared_update,
 )
 from skarbiec.members.models import Member
+from skarbiec.otp.delivery import withdraw_replaced_codes
 from skarbiec.otp.errors import (
     OperationOfOtherChannel,
     OtpAttemptsExhausted,
@@ -217,7 +218,11 @@ def resend_code(
         if other_channel := _started_elsewhere(confirmation, ctx):
             raise other_channel
         if confirmation.codes_sent >= codes_per_operation():
-            raise OtpResendLimited()
+            # Codes the provider never took (it is down) are not resends the member used.
+            if withdraw_replaced_codes(member, replacing=confirmation.pk):
+                confirmation.refresh_from_db(fields=["codes_sent"])
+            if confirmation.codes_sent >= codes_per_operation():
+                raise OtpResendLimited()
         spend_send_budget(member)
         code = _new_code(member)
         confirmation.code_hash = _code_hash(confirmation.pk, code, confirmation.details_digest)

@@ -14,6 +14,7 @@ from skarbiec.core.attempt_counts import in_flight_now, settled_failures
 from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import prepared_select
 from skarbiec.members.models import Member
+from skarbiec.otp.delivery import withdraw_replaced_codes
 from skarbiec.otp.errors import CodeBeingChecked, OtpSendingLimited
 from skarbiec.otp.models import Confirmation
 
@@ -124,6 +125,10 @@ def carried_over(
         newest.subject == subject or not side_by_side
     )
     codes_sent = newest.codes_sent if started_again else 0
+    if codes_sent >= codes_per_operation() and withdraw_replaced_codes(member, newest.pk):
+        # Codes the provider never took (it is down) are not codes the member was sent.
+        newest.refresh_from_db(fields=["codes_sent"])
+        codes_sent = newest.codes_sent
     if codes_sent >= codes_per_operation():
         frees_at = _last_active(newest, code_lifetime) + WRONG_CODES_KEPT_FOR
         raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))

@@ -12,6 +12,7 @@ from skarbiec.core import clock
 from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import PreparedSelect, prepared_select
 from skarbiec.members.models import Member
+from skarbiec.otp.delivery import withdraw_replaced_codes
 from skarbiec.otp.errors import OtpSendingLimited
 from skarbiec.otp.models import SmsMessage
 
@@ -72,6 +73,17 @@ def spend_send_budget(member: Member) -> None:
     parallel requests cannot both take the last one."""
     now = clock.now()
     lock_members_codes(member)
+    try:
+        _refuse_over_budget(member, now)
+    except OtpSendingLimited:
+        # Codes replaced while the provider was down never left: taken back, they free their
+        # places now rather than when the worker next tries them (R-X7).
+        if not withdraw_replaced_codes(member):
+            raise
+        _refuse_over_budget(member, now)
+
+
+def _refuse_over_budget(member: Member, now: datetime) -> None:
     # Ten minutes for the member's story (R-X7); a day for what the credit union pays: a
     # script on a member's session must not send a code every fifty seconds all day long.
     for limit, window in (settings.OTP_SEND_LIMIT, settings.OTP_DAILY_SEND_LIMIT):
