@@ -180,7 +180,9 @@ def test_r_x10_an_ipv6_client_is_counted_by_its_64_network(address, counted_as):
 
 
 @pytest.mark.django_db
-def test_r_x10_failures_from_addresses_of_one_ipv6_network_share_one_limit(settings):
+def test_r_x10_failures_from_addresses_of_one_ipv6_network_share_one_limit(
+    settings, fresh_rate_limit_window
+):
     """A client given a /64 picks any of its 2^64 addresses: wrong passwords from new
     addresses of one network are refused at the per-address limit."""
     settings.RATE_LIMIT_PER_ADDRESS = (3, 60)
