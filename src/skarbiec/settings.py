@@ -223,6 +223,9 @@ USE_TZ = True
 # it. A proxy in front should refuse the same: nginx `client_max_body_size` (1 MiB is its "1m").
 MAX_REQUEST_BYTES = int(os.environ.get("SKARBIEC_MAX_REQUEST_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# Every page but those that take files (core/edges.takes_uploads) sends a form of text: parsed
+# before any session or rate limit, a crafted megabyte of %-escapes cost 100 ms of CPU.
+FORM_MAX_REQUEST_BYTES = min(MAX_REQUEST_BYTES, 32 * 1024)
 # The API's bodies are small JSON (the largest, an activation with its integrity token, is
 # under 30 KB); parsing a crafted megabyte of JSON costs ~0.5 s of CPU before any rate limit
 # can refuse it. nginx's /api/ locations refuse the same (`client_max_body_size 64k`).

@@ -251,3 +251,36 @@ def test_r_x5_staff_roles_are_named_in_the_pages_language(admin_client, clerk):
     assert "branch clerk" not in page and "helpline operator" not in page
     admin_client.cookies["skarbiec_lang"] = "en"
     assert "branch clerk" in admin_client.get("/backoffice/staff/").content.decode()
+
+
+def test_r_x8_an_anonymous_upload_to_the_settings_is_never_parsed(cu, monkeypatch):
+    """The only page taking files (a logo) may get a megabyte: its body is read into form
+    fields only once the staff member's access was checked, so an anonymous one costs no
+    parsing (R-X8: no unauthenticated request costs more than a few milliseconds)."""
+    from django.http.request import HttpRequest
+
+    parsed: list[str] = []
+    parse = HttpRequest._load_post_and_files
+    monkeypatch.setattr(
+        HttpRequest,
+        "_load_post_and_files",
+        lambda request: parsed.append(request.path) or parse(request),
+    )
+    parts = {f"f{n}": "%41" * 1000 for n in range(300)}
+    visitor = Client(enforce_csrf_checks=True)
+    visitor.get("/backoffice/login/")  # a CSRF cookie, as anyone can have
+    assert visitor.cookies
+    parsed.clear()
+    response = visitor.post(f"/backoffice/credit-unions/{cu.pk}/", parts)
+    assert response.status_code == 302 and response["Location"] == "/backoffice/login/"
+    assert parsed == []
+
+
+def test_r_b1_the_settings_page_refuses_a_form_without_its_csrf_token(admin_client, cu):
+    """CSRF is checked inside the access check there (not by the middleware): still checked."""
+    admin_client.handler.enforce_csrf_checks = True
+    data = {**VALID, "sort_code": cu.sort_code}
+    response = admin_client.post(f"/backoffice/credit-unions/{cu.pk}/", data)
+    assert response.status_code == 403
+    cu.refresh_from_db()
+    assert cu.name != "SKOK Nowa Nazwa"

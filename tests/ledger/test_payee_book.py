@@ -114,3 +114,28 @@ def test_r_o2_a_payee_renamed_as_its_code_is_checked_is_not_trusted(monkeypatch)
         confirm_trusted_payee(member, payee.pk, last_code(member), WEB)
     payee.refresh_from_db()
     assert payee.state == TrustedPayee.State.SAVED
+
+
+@pytest.mark.parametrize("saved_by", ["the book's form", "a transfer saving its payee"])
+def test_r_l4_a_payee_saved_while_its_trust_waits_for_the_code_is_trusted_once(saved_by):
+    """Trusting a new payee waits for its code; meanwhile the same account is saved in the book.
+    The right code trusts the account: one payee in the book, the confirmed one, with the
+    saved copy's title (not a database error, R-X8)."""
+    from skarbiec.ledger.payee_book import create_transfer_saving_payee
+    from skarbiec.ledger.payees import add_trusted_payee
+
+    member, account = member_with_account()
+    pending = add_trusted_payee(member, "web", "Jan", EXTERNAL, WEB)
+    code = last_code(member)
+    if saved_by == "the book's form":
+        save_payee(member, "Jan K.", EXTERNAL, "Rent", WEB)
+    else:
+        create_transfer_saving_payee(
+            member, "web", account.pk, EXTERNAL, "Jan K.", 100, "Rent", "key-1", WEB, save=True
+        )
+
+    confirm_trusted_payee(member, pending.pk, code, WEB, "web")
+
+    assert [(p.pk, p.name, p.title, p.state) for p in payee_book(member)] == [
+        (pending.pk, "Jan", "Rent", "active")
+    ]

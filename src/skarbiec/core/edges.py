@@ -4,17 +4,24 @@ headers (PostgreSQL cannot store them: 4xx, never a 500). It also makes every 50
 Retry-After and every API error speak JSON, and drops the languages a request refuses (q=0)
 before anything reads its language (core/languages.py).
 
-The body limit is MAX_REQUEST_BYTES (SKARBIEC_MAX_REQUEST_BYTES), and API_MAX_REQUEST_BYTES
-(64 KiB) under the API; a proxy in front should refuse the same (nginx `client_max_body_size`).
+The body limit is MAX_REQUEST_BYTES (SKARBIEC_MAX_REQUEST_BYTES) for a page that takes files
+(`takes_uploads`: a credit union's logo), FORM_MAX_REQUEST_BYTES (32 KiB) for every other page,
+and API_MAX_REQUEST_BYTES (64 KiB) under the API; a proxy in front should refuse the largest
+(nginx `client_max_body_size`). Parsing a form costs about 0.1 ms of CPU per kilobyte of
+percent-escapes, and it happens before any rate limit or session: a page's form of text is
+never near 32 KiB, and a megabyte crafted for any address cost 100 ms. A page that takes files
+reads its body only after its access check, so an anonymous upload is never parsed.
 """
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import UnreadablePostError
+from django.urls import Resolver404, resolve
 
 from skarbiec.core.errors import (
     DomainError,
@@ -35,6 +42,25 @@ NUL = "\x00"
 DRAIN_LIMIT_BYTES = 1024 * 1024
 ERRORS_BY_STATUS: dict[int, type[DomainError]] = {404: NotFound, 405: MethodNotAllowed}
 
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def takes_uploads(view: View) -> View:
+    """Mark a page whose form sends files: its body may be up to MAX_REQUEST_BYTES, and this
+    middleware leaves it unparsed (the view's form refuses NUL characters in its fields). The
+    view must check access before it reads the body: CSRF included (`csrf_exempt` outside the
+    access check, `csrf_protect` inside it)."""
+    view.takes_uploads = True  # type: ignore[attr-defined]
+    return view
+
+
+def _takes_uploads(request: HttpRequest) -> bool:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return bool(getattr(match.func, "takes_uploads", False))
+
 
 def _has_nul(params: QueryDict) -> bool:
     return any(NUL in key or any(NUL in v for v in values) for key, values in params.lists())
@@ -49,6 +75,12 @@ def _refusal(request: HttpRequest) -> DomainError | None:
     limit = settings.API_MAX_REQUEST_BYTES if api else settings.MAX_REQUEST_BYTES
     if length > limit:
         return RequestTooLarge()
+    uploads = False
+    if not api and length > settings.FORM_MAX_REQUEST_BYTES:
+        # Resolved only for a body this large: every page of text refuses it here.
+        if not _takes_uploads(request):
+            return RequestTooLarge()
+        uploads = True
     if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         # Django reads a body by its length: one sent in chunks would be read as empty.
         return LengthRequired()
@@ -59,7 +91,7 @@ def _refusal(request: HttpRequest) -> DomainError | None:
     try:
         # Read now (Django keeps it for the view): a body larger than allowed stops here.
         request.body  # noqa: B018
-        if _has_nul(request.GET) or _has_nul(request.POST):
+        if _has_nul(request.GET) or (not uploads and _has_nul(request.POST)):
             return ForbiddenCharacters()
     except RequestDataTooBig:
         return RequestTooLarge()

@@ -34,6 +34,7 @@ from skarbiec.otp.operations import (
     declare_operation,
     lock_members_codes,
     start_confirmation,
+    void_confirmation,
 )
 from skarbiec.otp.reopening import reopened_if_the_database_fails
 
@@ -138,6 +139,7 @@ def confirm_trusted_payee(
         reopened_if_the_database_fails(TRUSTED_PAYEE, payee.otp_id or 0, member),
         transaction.atomic(),
     ):
+        lock_members_codes(member)  # first, as the lock order says: a copy's code is voided
         payee = for_update(TrustedPayee.objects).get(pk=payee.pk)
         # Again under the lock: renamed since the code's check, it is not what the SMS named.
         if not awaits_code(payee) or _payee_details(payee) != confirmed:
@@ -150,9 +152,10 @@ def confirm_trusted_payee(
             .exists()
         ):
             raise PayeeAlreadyTrusted()
+        _take_the_place_of_a_saved_copy(member, payee)
         payee.state = TrustedPayee.State.ACTIVE
         payee.activated_at = clock.now()
-        payee.save(update_fields=["state", "activated_at"])
+        payee.save(update_fields=["state", "activated_at", "title"])
         record_event(
             "trusted_payee_added",
             ctx,
@@ -161,6 +164,26 @@ def confirm_trusted_payee(
             data={"payee": payee.pk, "account": payee.account},
         )
     return payee
+
+
+def _take_the_place_of_a_saved_copy(member: Member, payee: TrustedPayee) -> None:
+    """The same account saved in the book while this payee's trust waited for its code (the
+    book's form, a transfer with "save this payee"): the book holds one payee per account, so
+    the trusted one, whose name the SMS confirmed, replaces the copy and keeps its default
+    title. A code sent to trust the copy is void with it."""
+    copy = (
+        for_update(TrustedPayee.objects)
+        .filter(member=member, account=payee.account, state=TrustedPayee.State.SAVED)
+        .exclude(pk=payee.pk)
+        .first()
+    )
+    if copy is None:
+        return
+    if copy.otp_id is not None:
+        void_confirmation(member, copy.otp_id)
+    copy.state = TrustedPayee.State.REMOVED
+    copy.save(update_fields=["state"])
+    payee.title = payee.title or copy.title
 
 
 def awaits_code(payee: TrustedPayee) -> bool:

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from skarbiec.backoffice import credit_unions, staff_accounts
@@ -28,6 +29,7 @@ from skarbiec.backoffice.views.access import (
     staff_required,
 )
 from skarbiec.core.bounds import AsciiIntegerField
+from skarbiec.core.edges import takes_uploads
 from skarbiec.members.models import StaffProfile
 
 
@@ -101,8 +103,11 @@ def _initial(cu: Any) -> dict[str, Any]:
     return initial
 
 
+@csrf_exempt  # checked below, after the access check: an anonymous upload is never parsed
+@takes_uploads
 @require_http_methods(["GET", "POST"])
 @staff_required("configure_credit_union")
+@csrf_protect
 def credit_union_settings(request: HttpRequest, credit_union_id: int) -> HttpResponse:
     staff = current_staff(request)
     cu = credit_union_of(staff, credit_union_id)
