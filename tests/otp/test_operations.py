@@ -785,3 +785,29 @@ def test_r_x7_after_staff_close_an_operation_a_fresh_start_has_its_own_codes(set
         start(member)
     assert void_confirmations(member, TEST_OPERATION) == 1
     assert start(member).codes_sent == 1
+
+
+@pytest.mark.django_db
+def test_r_o4_r_x7_wrong_codes_entered_in_one_channel_are_not_carried_to_the_other(settings):
+    """Two wrong codes for a transfer in the internet service, then a transfer begun in the
+    app: one wrong code there blocked the app, which R-O4 blocks for three entered in the app.
+    Each channel bears its own three; begun again in the web, the web's two are still there."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = make_member()
+    kind = SIDE_BY_SIDE_OPERATION
+    in_app_ctx = RequestContext(ip_address="10.2.2.3", channel="mobile")
+    in_web = start(member, kind=kind, subject="1")
+    for _ in range(2):
+        with pytest.raises(OtpInvalid):
+            confirm(member, in_web, wrong(last_code()), kind=kind)
+    void_confirmations(member, kind, "1")
+
+    in_app = start_confirmation(
+        kind, member, details={**TEXT, **DETAILS}, channel="mobile", ctx=in_app_ctx, subject="2"
+    )
+    assert in_app.failed_codes == 0
+    with pytest.raises(OtpInvalid) as refused:
+        confirm_code(kind, in_app.pk, member, {**TEXT, **DETAILS}, wrong(last_code()), in_app_ctx)
+    assert refused.value.details["attempts_left"] == 2
+
+    assert start(member, kind=kind, subject="3").failed_codes == 2

@@ -321,9 +321,7 @@ def test_r_x8_a_page_refuses_a_form_larger_than_any_of_text_unparsed(settings, m
     parsed = _parses(monkeypatch)
     escapes = "x=" + "%41" * (settings.FORM_MAX_REQUEST_BYTES // 3 + 1)
     for page in ("/login/", "/no-such-page/", "/backoffice/login/", "/i18n/setlang/"):
-        response = Client().post(
-            page, escapes, content_type="application/x-www-form-urlencoded"
-        )
+        response = Client().post(page, escapes, content_type="application/x-www-form-urlencoded")
         _assert_page(response, 413, f"POST {page} 32 KiB")
     assert parsed == []
     within = Client().post("/login/", {"login": "1" * 10, "password": "x" * 20_000})

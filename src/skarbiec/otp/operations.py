@@ -165,7 +165,7 @@ def start_confirmation(
     now = clock.now()
     with transaction.atomic():
         spend_send_budget(member)  # locks the member: starts of one member one at a time
-        carried = carried_over(member, kind.name, subject, kind.side_by_side, now)
+        carried = carried_over(member, kind.name, subject, kind.side_by_side, channel, now)
         _void_open_operations.run(member_id=member.pk, kind=kind.name, subject=subject, now=now)
         confirmation = insert_new(
             Confirmation(

@@ -32,7 +32,7 @@ WRONG_CODES_KEPT_FOR = timedelta(minutes=10)
 
 @prepared_select
 def _recent_operations_locked(
-    member_id: int, kind: str, since: datetime, sent_since: datetime
+    member_id: int, kind: str, channel: str, since: datetime, sent_since: datetime
 ) -> QuerySet[Confirmation]:
     # Active within the window: begun, a code counted, or a code (re)sent in it, whose expiry
     # is then later than `sent_since` (the window's start plus the code's lifetime). A resend
@@ -47,6 +47,7 @@ def _recent_operations_locked(
             | Q(code_expires_at__gt=sent_since),
             member_id=member_id,
             kind=kind,
+            channel=channel,
         )
         .order_by("-pk")
         .only(
@@ -91,11 +92,14 @@ class CarriedOver:
 
 
 def carried_over(
-    member: Member, kind: str, subject: str, side_by_side: bool, now: datetime
+    member: Member, kind: str, subject: str, side_by_side: bool, channel: str, now: datetime
 ) -> CarriedOver:
     """What an operation starts with (R-X7), from the member's operations of its kind active
     (begun, a code counted or sent) within WRONG_CODES_KEPT_FOR since the newest one confirmed
-    (a right code ends the count) or exhausted (its consequence already ran):
+    (a right code ends the count) or exhausted (its consequence already ran), in its channel:
+    each channel bears its own three wrong codes (R-O4: the app is blocked by three entered in
+    the app, a web operation cancelled by three entered in the web), as the operations waiting
+    side by side share theirs only within a channel;
     - the most wrong codes any of them holds, whatever its subject: a transfer, a payee or a
       raise of limits sent again is a new row each time, and starting over must never buy a
       fresh three, not even after another operation of the kind begun (and cancelled) meanwhile;
@@ -108,7 +112,11 @@ def carried_over(
     since = now - WRONG_CODES_KEPT_FOR
     recent = _since_last_confirmed(
         _recent_operations_locked.all(
-            member_id=member.pk, kind=kind, since=since, sent_since=since + code_lifetime
+            member_id=member.pk,
+            kind=kind,
+            channel=channel,
+            since=since,
+            sent_since=since + code_lifetime,
         )
     )
     if not recent:
