@@ -321,12 +321,12 @@ def test_r_x8_a_staff_username_in_arabic_indic_digits_is_refused(settings):
 
 
 def test_r_x8_an_unknown_choice_is_not_repeated_in_the_page(settings):
-    """Django's message repeats the value sent: a megabyte's value, a megabyte's page."""
+    """Django's message repeats the value sent: a form's largest value, a page as large."""
     cu = make_credit_union()
     client = _client(settings, make_staff("clerk", cu))
     data = {"first_name": "Ewa", "last_name": "Lis", "pesel": make_pesel(),
-            "phone": "600100200", "language": "x" * 100_000}  # fmt: skip
+            "phone": "600100200", "language": "x" * 30_000}  # fmt: skip
     response = client.post("/backoffice/onboard/", data)
     _page_4xx(response, "language")
-    assert len(response.content) < 50_000
+    assert b"x" * 100 not in response.content
     assert b'data-field-error="language"' in response.content

@@ -82,7 +82,11 @@ def test_r_d4_requests_anyone_can_send_are_logged_as_warnings_without_djangos_st
     stream = io.StringIO()
     previous = console.setStream(stream)
     try:
-        response = Client().post("/login/", {f"f{i}": "x" for i in range(1200)})
+        response = Client().post(
+            "/login/",
+            "&".join(f"f{i}=x" for i in range(1200)),
+            content_type="application/x-www-form-urlencoded",
+        )
         logging.getLogger("skarbiec").error("a real error")
     finally:
         console.setStream(previous)

@@ -1,5 +1,7 @@
 """R-X5: Polish by default, English on request; the switch is on every page."""
 
+import re
+
 import pytest
 from django.test import Client
 from tests.factories import make_member
@@ -56,3 +58,27 @@ def test_r_x5_switch_is_on_every_page_for_members_too(client):
     for url in ("/start/",):
         assert 'action="/i18n/setlang/"' in client.get(url).content.decode()
     assert 'action="/i18n/setlang/"' in client.get("/login/code/", follow=True).content.decode()
+
+
+@pytest.mark.parametrize(
+    "refused",
+    ["GET / with a NUL in its query (400)", "POST /login/ of a form over 32 KiB (413)"],
+)
+@pytest.mark.django_db
+def test_r_x5_r_x8_the_language_switch_of_a_page_refused_at_the_edge_works(refused, settings):
+    """Pages refused before the page middleware runs (NUL characters, a body too large) show
+    the language switch too: its CSRF token must match a cookie the page sets."""
+    client = Client(enforce_csrf_checks=True)
+    if refused.startswith("GET"):
+        page = client.get("/", {"q": "\x00"})
+    else:
+        page = client.post("/login/", {"x": "a" * settings.FORM_MAX_REQUEST_BYTES})
+    assert page.status_code in (400, 413)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert token and settings.CSRF_COOKIE_NAME in page.cookies
+    switched = client.post(
+        "/i18n/setlang/",
+        {"language": "en", "next": "/", "csrfmiddlewaretoken": token.group(1)},
+    )
+    assert switched.status_code == 302
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"

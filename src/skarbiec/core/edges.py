@@ -21,6 +21,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import UnreadablePostError
+from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import Resolver404, resolve
 
 from skarbiec.core.errors import (
@@ -41,6 +42,7 @@ NUL = "\x00"
 #: after it said keep-alive, and the client's next request there gets no answer at all.
 DRAIN_LIMIT_BYTES = 1024 * 1024
 ERRORS_BY_STATUS: dict[int, type[DomainError]] = {404: NotFound, 405: MethodNotAllowed}
+_CSRF = CsrfViewMiddleware(lambda request: HttpResponse())
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -109,9 +111,15 @@ class EdgeMiddleware:
         refusal = _refusal(request)
         if refusal is not None:
             _drain(request)
-            # The API refuses unreadable input with 422 like its schemas; pages with 400.
-            status = 422 if is_api_request(request) and refusal.status == 400 else None
-            return refusal_response(request, refusal, status)
+            if is_api_request(request):
+                # The API refuses unreadable input with 422 like its schemas.
+                return refusal_response(request, refusal, 422 if refusal.status == 400 else None)
+            # The page's language switch posts a CSRF token: the cookie it matches is set here,
+            # as the page middleware that sets it never runs for a request refused this early.
+            _CSRF.process_request(request)
+            page = refusal_response(request, refusal)
+            _CSRF.process_response(request, page)  # sets the cookie on `page` itself
+            return page
         response = self.get_response(request)
         if response.status_code == 503 and not response.has_header("Retry-After"):
             response["Retry-After"] = str(RETRY_AFTER_SECONDS)
