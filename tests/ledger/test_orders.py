@@ -289,6 +289,12 @@ HIDDEN_CHARACTERS = [
     "\x85",  # next line (a C1 control)
     "\ue000",  # private use
     "\u0301\u0301\u0301",  # three accents stacked on one letter
+    "\u034f",  # combining grapheme joiner: "J\u034fan" looks like "Jan"
+    "\u3164",  # Hangul filler
+    "\u17b4",  # Khmer inherent vowel
+    "\ufe0f",  # variation selector
+    "\U000e0100",  # variation selector supplement
+    "\u2800",  # braille blank
 ]
 
 

@@ -12,6 +12,26 @@ import unicodedata
 
 _NOT_ALLOWED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
+#: Shown as nothing although not of those categories: Unicode's default-ignorable code points
+#: that are marks or letters (the combining grapheme joiner, Hangul fillers, Khmer inherent
+#: vowels, Mongolian and other variation selectors), and the braille blank, shown as a space.
+#: "J\u034fan" looks like "Jan" in the SMS and the payee book.
+_INVISIBLE = frozenset(
+    chr(code)
+    for first, last in (
+        (0x034F, 0x034F),
+        (0x115F, 0x1160),
+        (0x17B4, 0x17B5),
+        (0x180B, 0x180F),
+        (0x2800, 0x2800),
+        (0x3164, 0x3164),
+        (0xFE00, 0xFE0F),
+        (0xFFA0, 0xFFA0),
+        (0xE0000, 0xE0FFF),
+    )
+    for code in range(first, last + 1)
+)
+
 #: Accents stacked on one letter: two serve every language (Vietnamese "ệ" written
 #: decomposed); more only make the letter spill over the lines of the SMS and the pages.
 _MOST_MARKS_ON_A_LETTER = 2
@@ -21,7 +41,7 @@ def has_hidden_characters(text: str) -> bool:
     stacked = 0
     for c in text:
         category = unicodedata.category(c)
-        if category in _NOT_ALLOWED_CATEGORIES:
+        if category in _NOT_ALLOWED_CATEGORIES or c in _INVISIBLE:
             return True
         stacked = stacked + 1 if category in ("Mn", "Me") else 0
         if stacked > _MOST_MARKS_ON_A_LETTER:
