@@ -382,3 +382,60 @@ def test_r_x8_an_api_body_over_64_kib_is_refused_before_it_is_parsed(device, mon
     _assert_json_error(refused, 413, "request_too_large", "64 KiB + 1")
     assert parsed == []
     assert settings.API_MAX_REQUEST_BYTES == 64 * 1024 < settings.MAX_REQUEST_BYTES
+
+
+def _with_body(op: dict) -> bool:
+    return bool(_body_properties(op))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "op"),
+    [o for o in _operations() if _with_body(o[2])],
+    ids=lambda v: str(v)[:40],
+)
+def test_r_x8_a_body_that_is_not_a_json_object_is_a_422(device, method, path, op):
+    """Ninja's schemas read attributes of whatever they are given: `[]` for the limits was
+    taken as an object of defaults (and answered `invalid_amount`)."""
+    ready_device(device)
+    for body in ([], [1, 2], "x", 5, True):
+        response = device.request(method, _concrete(path), auth=True, json=body)
+        _assert_json_error(response, 422, "invalid_input", f"{method} {path} {body!r}")
+
+
+@pytest.mark.parametrize("device_info", [[1, 2], "android", 5, True, [["platform", "android"]]])
+def test_r_m8_r_x8_device_information_that_is_not_an_object_is_a_422(device, device_info):
+    """It was taken as no information at all, and the activation went on to the password."""
+    body = {
+        "login": "1234567890",
+        "password": "x",
+        "public_key": "x",
+        "device": device_info,
+        "challenge": "x",
+        "signature": "x",
+    }
+    response = device.request("POST", "/activation", json=body)
+    _assert_json_error(response, 422, "invalid_input", repr(device_info))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_r_x8_a_json_body_not_in_utf_8_is_a_400(device, encoding):
+    """docs/mobile-api.md: a body that is not UTF-8 cannot be read as JSON (400); Python's
+    json read UTF-16 and UTF-32 bytes as well, and such transfers were created."""
+    member = ready_device(device)
+    account = open_account(member, Account.Kind.CURRENT, WEB)
+    body = {
+        "from_account_id": account.pk,
+        "payee_account": EXTERNAL,
+        "payee_name": "Jan",
+        "amount_minor": 100,
+        "title": "x",
+        "idempotency_key": "k-" + encoding,
+    }
+    response = device.request(
+        "POST",
+        "/transfers",
+        auth=True,
+        content=json.dumps(body).encode(encoding),
+        headers={"Content-Type": "application/json"},
+    )
+    _assert_json_error(response, 400, "invalid_input", encoding)

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 
 def _refuse_nul_characters(value: Any) -> None:
@@ -43,6 +43,16 @@ def presented_secret(**kwargs: Any) -> Any:
 
 class InputSchema(Schema):
     """Base of every request body and query of the API."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value: Any) -> Any:
+        # Ninja's schemas read any value's attributes (to take ORM objects; it hands us the
+        # value wrapped): a list or a string sent for an object would pass as one with every
+        # field at its default.
+        if not isinstance(getattr(value, "_obj", value), dict):
+            raise ValueError(_("must be a JSON object"))
+        return value
 
     @field_validator("*", mode="before")
     @classmethod

@@ -67,7 +67,10 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 class RequestBodyParser(Parser):
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(request.body, object_pairs_hook=_json_object)
+        # UTF-8 only (RFC 8259 §8.1): given bytes, `json.loads` also reads UTF-16 and UTF-32,
+        # which the documented signed bytes and every other client never send.
+        text = request.body.decode("utf-8")
+        body: dict[str, Any] = json.loads(text, object_pairs_hook=_json_object)
         return body
 
 
