@@ -297,6 +297,10 @@ def _raw_https(server: Server, request: bytes) -> tuple[int, dict[str, str], byt
         # A header over gunicorn's 9000 bytes.
         (b"GET /api/mobile/v1/session HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"b" * 17000
          + b"\r\n\r\n", 431, "request_too_large"),
+        # Headers of 80 KB in all, each line and their number within gunicorn's limits.
+        (b"GET /api/mobile/v1/session HTTP/1.1\r\nHost: localhost\r\n"
+         + b"".join(b"X-Junk-%d: " % n + b"j" * 8000 + b"\r\n" for n in range(10))
+         + b"\r\n", 431, "request_too_large"),
         # Not HTTP at all.
         (b"\x16GARBAGE\r\n\r\n", 400, "invalid_input"),
     ],

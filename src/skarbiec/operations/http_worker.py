@@ -1,16 +1,23 @@
 """The gunicorn worker of `skarbiec run`: gthread, with gunicorn's own refusals as JSON (R-X8).
 
 gunicorn refuses some requests before Django sees them: a request line over 8190 bytes (414),
-a header line over 9000 bytes or more than 200 headers (431), a request it cannot parse
-(400); its length limits are set in `skarbiec run` above nginx's buffers, so behind nginx what
-is too long is answered by nginx (JSON under /api/, a page in the member's language elsewhere;
-a request of over 200 small headers still reaches gunicorn's limit). What
+a header line over 9000 bytes, more than 200 headers or over HEADER_BLOCK_BYTES of headers in
+all (431), a request it cannot parse (400); its length limits are set in `skarbiec run` above
+nginx's buffers, so behind nginx what is too long is answered by nginx (JSON under /api/, a
+page in the member's language elsewhere; a request of over 200 small headers still reaches
+gunicorn's limit). What
 reaches gunicorn directly is written by it as an HTML page; such requests come from programs,
 not from a member's browser, so they get the API's error body instead, in the installation's
 language: no header of the refused request can be trusted to choose another.
 
 gunicorn has no setting for that body; the worker replaces gunicorn's error writer in its own
 process when it starts.
+
+Nor has it one for the headers in all: it allows as many bytes as its two limits multiply to
+(200 lines of 9000 bytes, 1.8 MB), and copies and parses what it holds again at every read of
+the socket. Sent in small TLS records, 880 KB of headers cost 3.3 s of CPU, before anything
+could refuse them (R-X8). The worker's requests hold at most HEADER_BLOCK_BYTES, as much as
+nginx's `large_client_header_buffers 4 8k` in front of it.
 """
 
 import json
@@ -19,9 +26,24 @@ import socket
 from django.conf import settings
 from django.utils import translation
 from gunicorn import util
+from gunicorn.http.message import Request
+from gunicorn.http.parser import RequestParser
 from gunicorn.workers.gthread import ThreadWorker
 
 from skarbiec.core.errors import DomainError, RequestTooLarge, ServerError, UnreadableRequest
+
+#: The request line aside, the most bytes of headers a request may carry (nginx: 4 × 8k).
+HEADER_BLOCK_BYTES = 32 * 1024
+
+
+class BoundedRequest(Request):
+    """gunicorn's request, whose headers may take HEADER_BLOCK_BYTES in all."""
+
+    def parse(self, unreader: object) -> bytes:
+        # Set by gunicorn's __init__ from its two limits, just before it parses.
+        limit: int = getattr(self, "max_buffer_headers")  # noqa: B009
+        self.max_buffer_headers = min(limit, HEADER_BLOCK_BYTES)
+        return super().parse(unreader)
 
 
 def refusal_of(status: int) -> DomainError:
@@ -63,4 +85,5 @@ def _write_refusal(sock: socket.socket, status_int: int, reason: str, mesg: str)
 class SkarbiecThreadWorker(ThreadWorker):
     def init_process(self) -> None:
         util.write_error = _write_refusal
+        RequestParser.mesg_class = BoundedRequest
         super().init_process()
