@@ -408,3 +408,22 @@ def test_r_x8_head_is_answered_wherever_get_is(client):
     # "not GET", and HEAD carries no CSRF token.
     assert client.head("/transfers/new/").status_code == 405
     assert client.head("/login/").status_code == 405  # POST only
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_x7_a_login_cancelled_at_its_code_step_lets_the_next_one_send_codes(client):
+    """Every resend used, the page says: use the last code, or cancel and start again. Cancel
+    left the login's operation open, so the login begun next was refused for ten minutes.
+    Cancel now closes it, as for a transfer; its wrong code still counts on the next one."""
+    member = make_member()
+    _login(client, member.login, PASSWORD)
+    client.post("/login/code/", {"code": wrong_code(last_sms_code(member))})
+    for _ in range(3):
+        client.post("/login/code/resend/")
+    refused = client.post("/login/code/resend/")
+    assert "cancel and start" in refused.content.decode()
+
+    client.post("/logout/")
+    assert _login(client, member.login, PASSWORD).status_code == 302
+    response = client.post("/login/code/", {"code": wrong_code(last_sms_code(member))})
+    assert "1 attempt left." in response.content.decode()

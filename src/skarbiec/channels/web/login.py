@@ -50,8 +50,10 @@ from skarbiec.otp.operations import (
     code_attempts_left,
     confirm_code,
     declare_operation,
+    lock_members_codes,
     resend_code,
     start_confirmation,
+    void_confirmation,
 )
 from skarbiec.otp.reopening import reopened_if_the_database_fails
 
@@ -294,6 +296,16 @@ def complete_web_login(pending: PendingWebLogin, code: str, ctx: RequestContext)
     if refused is not None:
         raise refused
     return member
+
+
+def cancel_web_login(pending: PendingWebLogin) -> None:
+    """The member cancels a login at its code step: its operation is closed, as a cancelled
+    transfer's is, so the login begun next has codes of its own to send; its wrong codes are
+    still carried to it (R-X7, `otp/restarts.py`)."""
+    member = Member.objects.only("pk").get(pk=pending.member_id)
+    with transaction.atomic():
+        lock_members_codes(member)
+        void_confirmation(member, pending.otp_id)
 
 
 def _web_channel(member: Member) -> WebChannel:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from skarbiec.channels.errors import LoginOvertaken, TemporaryPasswordExpired
 from skarbiec.channels.web.login import (
     begin_web_login,
+    cancel_web_login,
     complete_web_login,
     end_web_session,
     resend_web_login_code,
@@ -193,6 +194,8 @@ def logout(request: HttpRequest) -> HttpResponse:
     member = getattr(request, "member", None)
     if member is not None:
         end_web_session(member, "logout", context_of(request))
+    elif pending := member_session.pending_login(request):
+        cancel_web_login(pending)  # "Cancel" on the code step
     member_session.end_member_session(request, {"kind": "logout"})
     return HttpResponseRedirect(reverse("web:landing"))
 
