@@ -151,3 +151,20 @@ def test_r_p2_a_password_too_long_is_refused_by_the_rules_with_all_their_reasons
     assert "at most 128" not in body and body.count("at most 15 characters") == 1
     member.refresh_from_db()
     assert member.must_change_password
+
+
+@pytest.mark.django_db
+def test_r_w1_the_first_login_refuses_the_temporary_password_as_the_new_one(client):
+    """The first login forces a new password: the temporary one, which went out by SMS, was
+    accepted again and then worked for good. It is compared with what this session typed at
+    login, never with the stored hash, and counts as nothing (R-X6)."""
+    member = make_member(must_change_password="yes")
+    log_in(client, member)  # with the temporary password
+    refused = client.post("/password/", {"new_password": PASSWORD, "repeated": PASSWORD})
+    assert refused.status_code == 400
+    assert "must differ from the temporary one" in refused.content.decode()
+    member.refresh_from_db()
+    assert member.must_change_password and password_matches(member.web_password_hash, PASSWORD)
+    assert client.post("/password/", GOOD_NEW_PASSWORD).status_code == 302
+    member.refresh_from_db()
+    assert not member.must_change_password

@@ -20,6 +20,7 @@ MEMBER_ID = "member_id"
 AUTHENTICATED_AT = "authenticated_at"
 LAST_SEEN = "last_seen"
 PENDING_LOGIN = "pending_login"
+TEMPORARY_TYPED = "temporary_typed"
 # A one-shot note for the next page: why the session ended, a code was resent, ...
 NOTICE = "notice"
 # The web channel's session generation at login; a password change raises the channel's and
@@ -38,6 +39,7 @@ def store_pending_login(request: HttpRequest, pending: PendingWebLogin) -> None:
         "attempts_left": pending.code_attempts,
         "known_browser": pending.known_browser,
         "session_generation": pending.session_generation,
+        "temporary_typed": pending.temporary_typed,
     }
 
 
@@ -64,6 +66,7 @@ def pending_login(request: HttpRequest) -> PendingWebLogin | None:
             code_attempts=int(data.get("attempts_left", 3)),
             known_browser=data.get("known_browser") is True,
             session_generation=int(data["session_generation"]),
+            temporary_typed=str(data.get("temporary_typed") or ""),
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -73,7 +76,9 @@ def cancel_pending_login(request: HttpRequest) -> None:
     request.session.pop(PENDING_LOGIN, None)
 
 
-def start_member_session(request: HttpRequest, member: Member, generation: int) -> None:
+def start_member_session(
+    request: HttpRequest, member: Member, generation: int, temporary_typed: str = ""
+) -> None:
     """Both factors passed: a new session key (no fixation), the member and the clock start.
     `generation` is the channel's session generation the login's password passed: a password
     changed since ends the session at its first request."""
@@ -84,6 +89,8 @@ def start_member_session(request: HttpRequest, member: Member, generation: int) 
     logged_in_at = channel.last_login_at
     now = now_ts()
     request.session[SESSION_GENERATION] = generation
+    if temporary_typed:
+        request.session[TEMPORARY_TYPED] = temporary_typed
     request.session[MEMBER_ID] = member.pk
     request.session[AUTHENTICATED_AT] = logged_in_at.timestamp() if logged_in_at else now
     request.session[LAST_SEEN] = now
@@ -140,6 +147,12 @@ def keep_session_after_password_change(request: HttpRequest, generation: int) ->
     """The session that changed the password goes on (with a new key); the others end."""
     request.session.cycle_key()
     request.session[SESSION_GENERATION] = generation
+    request.session.pop(TEMPORARY_TYPED, None)
+
+
+def typed_temporary_password(request: HttpRequest) -> str:
+    """The digest of the temporary password this session's login accepted, if it was one."""
+    return str(request.session.get(TEMPORARY_TYPED) or "")
 
 
 def remaining_seconds(member: Member, session: Any, now: float) -> int:

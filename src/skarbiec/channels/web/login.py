@@ -25,6 +25,7 @@ from skarbiec.channels.errors import (
 from skarbiec.channels.lifecycle import block_web_channel_at_limit, web_codes_exhausted
 from skarbiec.channels.models import WebChannel
 from skarbiec.channels.web.known_browsers import is_known_browser
+from skarbiec.channels.web.temporary_password import typed_temporary_password
 from skarbiec.core import clock
 from skarbiec.core.attempt_counts import cleared_counts
 from skarbiec.core.attempts import Counter, PasswordGuess, check_secret
@@ -168,6 +169,9 @@ class PendingWebLogin:
     # The channel's session generation when the password was accepted: a password changed
     # since (which raises it) leaves this login without a session to open.
     session_generation: int = 0
+    # A temporary password was accepted: its digest as typed (`temporary_password.py`), so the
+    # password set next is a new one (R-W1); empty otherwise.
+    temporary_typed: str = ""
 
 
 def begin_web_login(
@@ -225,7 +229,12 @@ def begin_web_login(
         WEB_LOGIN, member, details={"login": member.login}, channel="web", ctx=ctx
     )
     return PendingWebLogin(
-        member.pk, confirmation.pk, code_attempts_left(confirmation), known, generation
+        member.pk,
+        confirmation.pk,
+        code_attempts_left(confirmation),
+        known,
+        generation,
+        typed_temporary_password(member.pk, password) if member.must_change_password else "",
     )
 
 

@@ -23,6 +23,7 @@ from skarbiec.channels.web.login import (
     require_session_current,
     require_web_open,
 )
+from skarbiec.channels.web.temporary_password import is_the_temporary_password
 from skarbiec.core import clock
 from skarbiec.core.attempts import PasswordGuess, check_secret
 from skarbiec.core.context import RequestContext
@@ -73,17 +74,23 @@ def _new_password_problems(new_password: str, repeated: str, login: str) -> list
 
 
 def set_own_web_password(
-    member: Member, new_password: str, repeated: str, session_generation: int, ctx: RequestContext
+    member: Member,
+    new_password: str,
+    repeated: str,
+    session_generation: int,
+    ctx: RequestContext,
+    temporary_typed: str = "",
 ) -> int:
     """Replace a temporary password with the member's own (R-W1, R-P1), from a session of
-    `session_generation`. The new password is not compared with the temporary one: no secret is
-    compared outside the attempts mechanism (R-X6), and the temporary one is random, so typing
-    it again is no weaker a choice.
+    `session_generation`. A new one: not the temporary password this session typed at login
+    (`temporary_typed`, its digest; `temporary_password.py`), which went out by SMS.
 
     Every other web session of the member ends, as with a voluntary change: one opened with the
     same temporary password elsewhere would otherwise go on with the member's own password set.
     Returns the session generation the current session carries on with."""
     problems = _new_password_problems(new_password, repeated, member.login)
+    if not problems and is_the_temporary_password(member.pk, new_password, temporary_typed):
+        problems.append(_("The new password must differ from the temporary one."))
     if problems:
         raise PasswordRejected(problems)
     # Argon2 is slow: hash before the row locks are taken.

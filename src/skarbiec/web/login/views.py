@@ -133,7 +133,9 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_code(request, form=form, status=400)
     member = complete_web_login(pending, form.cleaned_data["code"], context_of(request))
-    member_session.start_member_session(request, member, pending.session_generation)
+    member_session.start_member_session(
+        request, member, pending.session_generation, pending.temporary_typed
+    )
     response = HttpResponseRedirect(
         reverse("web:password" if member.must_change_password else "web:start")
     )
@@ -183,6 +185,7 @@ def change_temporary_password(request: HttpRequest) -> HttpResponse:
         form.cleaned_data["repeated"],
         member_session.session_generation(request),
         context_of(request),
+        member_session.typed_temporary_password(request),
     )
     member_session.keep_session_after_password_change(request, generation)
     member_session.set_notice(request, {"kind": "password_changed"})
