@@ -155,6 +155,11 @@ def test_r_d4_metrics_are_not_served_without_the_token(settings):
     assert Client().get("/metrics").status_code == 404
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 404
     assert Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
+    # Refused, it is any unknown URL's answer: the not-found page, not an empty body.
+    refused, unknown = Client().get("/metrics"), Client().get("/nowhere")  # as long
+    assert refused["Content-Type"] == unknown["Content-Type"] == "text/html; charset=utf-8"
+    assert refused.content.count(b"<h1") == 1
+    assert len(refused.content) == len(unknown.content)
 
 
 @pytest.mark.django_db

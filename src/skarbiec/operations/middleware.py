@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 
 from skarbiec.core.keys import keyed_hash
@@ -58,8 +58,9 @@ class OperationsEndpointsMiddleware:
             return _plain(answer, status)
         if path == "/metrics":
             if not metrics.token_accepted(request):
-                # The same answer as any unknown URL: a member learns nothing from probing it.
-                return HttpResponseNotFound()
+                # Served as any unknown URL is (the not-found page, in the visitor's language):
+                # a member learns nothing from probing it.
+                return self.get_response(request)
             body, content_type = metrics.render()
             response = HttpResponse(body, content_type=content_type)
             response["Cache-Control"] = "no-store"
