@@ -277,6 +277,11 @@ def test_r_l3_cancel_a_waiting_transfer(client, payer, payee):
     response = client.post(f"/transfers/{order.pk}/cancel/")
     assert response.status_code == 302
     assert "The transfer was cancelled" in client.get(response["Location"]).content.decode()
+    # Cancelled again (a second tab, the back button): the refusal offers no code form.
+    again = client.post(f"/transfers/{order.pk}/cancel/")
+    assert again.status_code == 409
+    assert 'name="code"' not in again.content.decode()
+    assert f'href="/transfers/{order.pk}/"' in again.content.decode()
 
 
 # ---------------------------------------------------------------------------------------------

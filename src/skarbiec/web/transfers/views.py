@@ -21,6 +21,7 @@ from skarbiec.core.errors import DomainError, InvalidInput
 from skarbiec.ledger import pdf
 from skarbiec.ledger.accounts import member_accounts
 from skarbiec.ledger.amounts import amount_of_field
+from skarbiec.ledger.errors import OrderStateConflict
 from skarbiec.ledger.models import Order
 from skarbiec.ledger.nrb import format_nrb
 from skarbiec.ledger.order_authorization import (
@@ -132,8 +133,11 @@ def _render_code(
         {
             "order": order,
             "order_id": order_id,
+            # The transfer takes no code here any more (expired, cancelled, booked, or the
+            # app's): no code form, but the transfer and a new one.
             "restart": isinstance(
-                error, OtpExpired | OtpAttemptsExhausted | OperationOfOtherChannel
+                error,
+                OtpExpired | OtpAttemptsExhausted | OperationOfOtherChannel | OrderStateConflict,
             ),
             "section": "transfer",
             **error_context(error),
