@@ -317,3 +317,13 @@ def test_r_m4_an_assertion_overtaken_by_a_later_count_is_refused(device, monkeyp
     assert refused.value.code == "fingerprint_failed"
     assert FingerprintCredential.objects.get().sign_count == 35
     assert MobileChannel.objects.get(member=member).failed_auth_attempts == 0
+
+
+def test_r_m4_r_x6_a_failed_fingerprint_from_a_device_without_one_counts_nothing(device):
+    """The app reports a finger the phone refused; a device with no fingerprint registered has
+    none to refuse (the login's options say so): a faulty app must not block the member."""
+    member = ready_device(device)
+    with pytest.raises(ApiError) as refused:
+        device.report_failed_fingerprint()
+    assert (refused.value.status, refused.value.code) == (409, "fingerprint_not_registered")
+    assert MobileChannel.objects.get(member=member).failed_auth_attempts == 0

@@ -10,6 +10,7 @@ from skarbiec.audit.models import AuditEvent
 from skarbiec.channels import protocol
 from skarbiec.channels.models import DeviceChallenge, MobileChannel
 from skarbiec.client import ApiError, DeviceClient
+from tests.api import test_mobile_fingerprint as fingerprints
 from tests.api.steps import PIN, activate_device, member_with_channel, ready_device
 
 
@@ -92,6 +93,7 @@ def test_r_m5_three_wrong_pins_block_and_the_right_pin_is_refused_after(device):
 @pytest.mark.django_db
 def test_r_m5_pin_and_fingerprint_failures_share_one_counter(device):
     member = ready_device(device)
+    fingerprints.enable_fingerprint(device)
     with pytest.raises(ApiError):
         device.login_pin("73914")
     assert device.report_failed_fingerprint() == {"attempts_left": 1}

@@ -14,6 +14,7 @@ from skarbiec.channels.devicepolicy import DeviceInfo, check_device_policy
 from skarbiec.channels.errors import (
     DeviceRemovedMeanwhile,
     FingerprintFailed,
+    FingerprintNotRegistered,
     MobileChannelBlocked,
     MobileChannelDisabled,
     PinAlreadySet,
@@ -262,12 +263,16 @@ def report_failed_fingerprint(
     device_id: str, challenge: str, signature: str, ctx: RequestContext
 ) -> int:
     """R-M4: the app reports a fingerprint the phone did not recognise; it counts like a wrong
-    PIN. Returns the attempts left; raises channel_blocked at the limit."""
+    PIN. Returns the attempts left; raises channel_blocked at the limit. A device with no
+    fingerprint registered has no finger to fail: refused as at the login's options, counting
+    nothing (a faulty app must not block the member, R-X6)."""
     with device_rate_limits("device", str(device_id), ctx, signed=True):
         device = active_device(device_id)
         verify_device_request(device, protocol.FINGERPRINT_FAILED, challenge, signature, {})
         member = device.member
         require_usable_channel(member)
+        if not device.credentials.exists():
+            raise FingerprintNotRegistered()
         try:
             login_with(member, device, "fingerprint", FingerprintFailed, ReportedFailure(), ctx)
         except FingerprintFailed as e:
