@@ -580,3 +580,48 @@ def test_r_x7_a_code_a_worker_holds_is_skipped_not_waited_for(settings):
             cursor.execute("RESET lock_timeout")
     resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
     assert [m.state for m in _codes_of(confirmation)][0] == SmsMessage.State.EXPIRED
+
+
+@pytest.mark.django_db
+def test_r_x7_codes_never_delivered_are_taken_off_every_operation_that_carried_them(settings):
+    """The provider was down while the member began a login again and again: each new one
+    carried the codes sent of the last. Those codes were given up once it was back, but only
+    their own operations counted one less, so the newest still held four, and the member, who
+    got one code, was refused a new one and a new login for ten minutes (R-X6, R-X7)."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    member = member_without_queue()
+    for _ in range(codes_per_operation()):
+        newest = _start_code(member)
+        send_pending_sms(gateway=_provider_down())
+    assert Confirmation.objects.get(pk=newest.pk).codes_sent == codes_per_operation()
+
+    clock.advance(RETRY_DELAYS_SECONDS[0] + 1)
+    gateway = RecordingGateway()
+    send_pending_sms(gateway=gateway)
+
+    assert len(gateway.sent) == 1  # the newest code only
+    assert Confirmation.objects.get(pk=newest.pk).codes_sent == 1
+    resend_code(TEST_OPERATION, newest.pk, member, CTX)
+    _start_code(member)  # and begun again, not refused
+
+
+@pytest.mark.django_db
+def test_r_x7_a_code_whose_worker_died_mid_send_still_counts(settings):
+    """A worker killed while it handed a code to the provider leaves no outcome; the provider
+    may have taken it. The next claim marks it as maybe sent: replaced meanwhile, it is given
+    up, but it stays one of the codes sent and in the member's budget (R-X7)."""
+    settings.OTP_SEND_LIMIT = (100, 600)
+    settings.OTP_CODES_PER_OPERATION = 2
+    member = member_without_queue()
+    confirmation = _start_code(member)
+    killed = _claim_sendable_message()
+    assert killed is not None
+    clock.advance(LEASE_SECONDS + 1)
+    resend_code(TEST_OPERATION, confirmation.pk, member, CTX)
+    send_pending_sms(gateway=RecordingGateway())
+
+    given_up = SmsMessage.objects.get(pk=killed.pk)
+    assert (given_up.state, given_up.maybe_sent) == (SmsMessage.State.EXPIRED, True)
+    assert Confirmation.objects.get(pk=confirmation.pk).codes_sent == 2
+    with pytest.raises(OtpResendLimited):
+        resend_code(TEST_OPERATION, confirmation.pk, member, CTX)

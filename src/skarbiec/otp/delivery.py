@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet, Subquery
+from django.db.models import F, QuerySet, Subquery
 
 from skarbiec.audit.services import record_event
 from skarbiec.core import clock
@@ -48,6 +48,7 @@ from skarbiec.core.prepared import Update, prepared_rows, prepared_select, prepa
 from skarbiec.core.sealed import Unsealable
 from skarbiec.members.models import Member
 from skarbiec.otp.gateways import GatewayError, SmsGateway, gateway_from_settings
+from skarbiec.otp.member_lock import lock_members_codes_by_id
 from skarbiec.otp.models import Confirmation, SmsMessage
 from skarbiec.otp.sms import decrypt_body
 
@@ -98,7 +99,9 @@ def _claim_sendable_message() -> SmsMessage | None:
     with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET attempts = attempts + 1, next_attempt_at = %s,"  # noqa: S608
-            " sending_until = %s"
+            # A lease still marked is a try whose worker died before writing its outcome:
+            # the provider may have taken the message (R-X7).
+            " maybe_sent = (maybe_sent OR sending_until IS NOT NULL), sending_until = %s"
             f" WHERE id = (SELECT id FROM {table} WHERE state = %s AND next_attempt_at <= %s"
             " AND (give_up_at IS NULL OR give_up_at > %s)"
             f" ORDER BY next_attempt_at, id LIMIT 1{skip_locked})"
@@ -163,11 +166,12 @@ def withdraw_replaced_codes(member: Member, replacing: int | None = None) -> int
     gateway. In the caller's transaction, under the member's lock
     (`send_budget.lock_members_codes`). A message another transaction holds is skipped, not
     waited for: its worker settles it."""
-    now = clock.now()
     queued = (
         for_update(SmsMessage.objects, skip_locked=True)
         .filter(
-            Q(sending_until__isnull=True) | Q(sending_until__lte=now),
+            # Never one a worker holds or held: a lease that ran out without an outcome may
+            # have reached the provider; the worker's next claim marks it so (`maybe_sent`).
+            sending_until__isnull=True,
             member_id=member.pk,
             state=SmsMessage.State.PENDING,
             confirmation_id__isnull=False,
@@ -194,6 +198,10 @@ def _give_up_next_expired_message() -> SmsMessage | None:
             .first()
         )
         if message is not None:
+            if message.sending_until is not None and not message.maybe_sent:
+                # Its last try's worker died before writing the outcome (see the claim).
+                message.maybe_sent = True
+                message.save(update_fields=["maybe_sent"])
             _give_up(message, SmsMessage.State.EXPIRED, "code expired before sending")
     return message
 
@@ -311,6 +319,30 @@ def _code_not_sent(confirmation_id: int) -> Update:
     }
 
 
+#: Operations started again from one another within the carry window: a few at most.
+_LONGEST_CARRY = 16
+
+
+def _not_one_of_the_codes_sent(message: SmsMessage) -> None:
+    """The code never reached the member: one code sent less for its operation and for each
+    operation started again from it, which carried its count (R-X7). Under the member's lock
+    first, as every writer of the member's operations: the worker holds this message's row
+    already, and whoever holds the member's row skips message rows, never waits for them."""
+    if message.member_id is not None:
+        lock_members_codes_by_id(message.member_id)
+    operation_id: int | None = message.confirmation_id
+    for _ in range(_LONGEST_CARRY):
+        if operation_id is None:
+            break
+        _code_not_sent.run(confirmation_id=operation_id)
+        operation_id = (
+            Confirmation.objects.filter(carried_from_id=operation_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+
+
 @prepared_rows
 def _credit_union_of(member_id: int) -> "QuerySet[Any, tuple[Any]]":
     return Member.objects.filter(pk=member_id).values_list("credit_union_id")
@@ -331,7 +363,7 @@ def _give_up(message: SmsMessage, state: str, reason: str) -> bool:
         return False
     message.state, message.last_error, message.body_encrypted = state, reason, ""
     if message.confirmation_id is not None and not message.maybe_sent:
-        _code_not_sent.run(confirmation_id=message.confirmation_id)
+        _not_one_of_the_codes_sent(message)
     credit_union_id = None
     if message.member_id is not None:
         found = _credit_union_of.all(member_id=message.member_id)

@@ -31,6 +31,11 @@ class Confirmation(models.Model):
     code_hash = models.CharField(max_length=64)
     code_expires_at = models.DateTimeField()
     codes_sent = models.PositiveSmallIntegerField(default=1)
+    # The operation this one was started again from, whose codes sent it carried (R-X7,
+    # otp/restarts.py): a code of that one never delivered is one less here too.
+    carried_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     failed_codes = models.PositiveSmallIntegerField(default=0)
     # Attempts counted and still being compared, and the last count (core/attempts.py).

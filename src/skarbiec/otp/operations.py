@@ -179,6 +179,7 @@ def start_confirmation(
                 code_expires_at=now + timedelta(seconds=member.credit_union.otp_ttl_seconds),
                 failed_codes=carried.wrong_codes,
                 codes_sent=carried.codes_sent + 1,
+                carried_from_id=carried.codes_from,
                 created_at=now,
             )
         )

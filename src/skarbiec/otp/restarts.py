@@ -89,6 +89,8 @@ class CarriedOver:
 
     wrong_codes: int = 0
     codes_sent: int = 0
+    #: The operation whose codes sent were carried, if any.
+    codes_from: int | None = None
 
 
 def carried_over(
@@ -142,7 +144,7 @@ def carried_over(
         raise OtpSendingLimited(retry_after=max(math.ceil((frees_at - now).total_seconds()), 1))
     # Settled ones only: an attempt lost before settling is no wrong code (R-X6).
     wrong = max(settled_failures(operation, "failed_codes") for operation in recent)
-    return CarriedOver(wrong, codes_sent)
+    return CarriedOver(wrong, codes_sent, newest.pk if codes_sent else None)
 
 
 def share_wrong_codes(operation: Confirmation, wrong: int) -> None:

@@ -9,32 +9,12 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from skarbiec.core import clock
-from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import PreparedSelect, prepared_select
 from skarbiec.members.models import Member
 from skarbiec.otp.delivery import withdraw_replaced_codes
 from skarbiec.otp.errors import OtpSendingLimited
+from skarbiec.otp.member_lock import lock_members_codes
 from skarbiec.otp.models import SmsMessage
-
-
-@prepared_select
-def _member_locked(member_id: int) -> QuerySet[Member]:
-    # Prepared (core/prepared.py), as every shape below: each code sent runs them.
-    return for_update(Member.objects).filter(pk=member_id).only("pk")
-
-
-def lock_members_codes(member: Member) -> None:
-    """The member's row, locked: every start, resend and check of the member's SMS codes takes
-    it first, so they run one at a time per member and lock the operations' rows in one order
-    (a wrong code settled on one of them writes the others waiting beside it, R-X7).
-
-    That settlement goes on to what the operations wait for (orders, payees, limit changes)
-    and to the channel that bears three wrong codes. So the member's row is the first lock of
-    every transaction that locks one of those and then another of them, the member's row or
-    operations (docs/architecture.md lists them); tests/lock_order.py watches every test on
-    PostgreSQL for a transaction that does not."""
-    _member_locked.all(member_id=member.pk)
-
 
 _newest_codes: dict[int, PreparedSelect[SmsMessage]] = {}
 
