@@ -62,17 +62,27 @@ def test_r_x5_switch_is_on_every_page_for_members_too(client):
 
 @pytest.mark.parametrize(
     "refused",
-    ["GET / with a NUL in its query (400)", "POST /login/ of a form over 32 KiB (413)"],
+    [
+        "GET / with a NUL in its query (400)",
+        "POST /login/ of a form over 32 KiB (413)",
+        "POST /login/ of over a thousand fields (400)",
+        "POST /login/ in a charset Django cannot read (400)",
+    ],
 )
 @pytest.mark.django_db
 def test_r_x5_r_x8_the_language_switch_of_a_page_refused_at_the_edge_works(refused, settings):
     """Pages refused before the page middleware runs (NUL characters, a body too large) show
     the language switch too: its CSRF token must match a cookie the page sets."""
     client = Client(enforce_csrf_checks=True)
+    form = "application/x-www-form-urlencoded"
     if refused.startswith("GET"):
         page = client.get("/", {"q": "\x00"})
-    else:
+    elif "32 KiB" in refused:
         page = client.post("/login/", {"x": "a" * settings.FORM_MAX_REQUEST_BYTES})
+    elif "thousand" in refused:
+        page = client.post("/login/", "&".join(f"f{i}=x" for i in range(1200)), form)
+    else:
+        page = client.post("/login/", "login=1", f"{form}; charset=utf-16")
     assert page.status_code in (400, 413)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
     assert token and settings.CSRF_COOKIE_NAME in page.cookies

@@ -13,11 +13,12 @@ never near 32 KiB, and a megabyte crafted for any address cost 100 ms. A page th
 reads its body only after its access check, so an anonymous upload is never parsed.
 """
 
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import UnreadablePostError
@@ -98,6 +99,14 @@ def _refusal(request: HttpRequest) -> DomainError | None:
     except RequestDataTooBig:
         return RequestTooLarge()
     except (MultiPartParserError, UnreadablePostError):
+        return InvalidInput()
+    except (SuspiciousOperation, BadRequest) as refused:
+        # Django's own refusals of a form (too many fields or files, a charset it cannot
+        # read): answered here, as the edge's, so their page's language switch gets the CSRF
+        # cookie it needs; logged as Django logs them (a warning, operations/logs.py).
+        logging.getLogger(f"django.security.{type(refused).__name__}").error(
+            str(refused), exc_info=refused
+        )
         return InvalidInput()
     return None
 
