@@ -24,8 +24,8 @@ Taking back (R-X7): a code SMS replaced by a resend, or whose operation closed, 
 for a retry after a failed try (the provider down) has not reached the member. Where a resend
 or a code's budget would refuse, `withdraw_replaced_codes` gives such messages up at once, as
 the worker would at their next try, so the provider's outage does not use up the member's
-resends for minutes.
-A message a worker is handing to the gateway (sending_until ahead) is left to that worker.
+resends for minutes. A message a worker holds or held (sending_until set) is left to the
+workers: the provider may have taken it.
 
 The body is erased as soon as the message leaves PENDING, except when the development outbox
 delivered it (reading it is the outbox's purpose): a real gateway's codes and temporary
@@ -164,7 +164,7 @@ def withdraw_replaced_codes(member: Member, replacing: int | None = None) -> int
     reached the member and so stop counting as codes sent (R-X7). One not tried yet is on its
     way (the worker sends it within a second), and so is one a worker is handing to the
     gateway. In the caller's transaction, under the member's lock
-    (`send_budget.lock_members_codes`). A message another transaction holds is skipped, not
+    (`member_lock.lock_members_codes`). A message another transaction holds is skipped, not
     waited for: its worker settles it."""
     queued = (
         for_update(SmsMessage.objects, skip_locked=True)
