@@ -47,7 +47,6 @@ from skarbiec.core.prepared import (
     prepared_update,
 )
 from skarbiec.members.models import Member
-from skarbiec.otp.delivery import withdraw_replaced_codes
 from skarbiec.otp.errors import (
     OperationOfOtherChannel,
     OtpAttemptsExhausted,
@@ -55,6 +54,7 @@ from skarbiec.otp.errors import (
     OtpInvalid,
     OtpResendLimited,
 )
+from skarbiec.otp.giving_up import withdraw_replaced_codes
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operation_channels import takes_codes_in
 from skarbiec.otp.restarts import (

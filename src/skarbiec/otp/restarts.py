@@ -14,8 +14,8 @@ from skarbiec.core.attempt_counts import in_flight_now, settled_failures
 from skarbiec.core.locks import for_update
 from skarbiec.core.prepared import prepared_select
 from skarbiec.members.models import Member
-from skarbiec.otp.delivery import withdraw_replaced_codes
 from skarbiec.otp.errors import CodeBeingChecked, OtpSendingLimited
+from skarbiec.otp.giving_up import withdraw_replaced_codes
 from skarbiec.otp.models import Confirmation
 
 

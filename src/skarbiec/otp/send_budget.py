@@ -11,8 +11,8 @@ from django.db.models import Q, QuerySet
 from skarbiec.core import clock
 from skarbiec.core.prepared import PreparedSelect, prepared_select
 from skarbiec.members.models import Member
-from skarbiec.otp.delivery import withdraw_replaced_codes
 from skarbiec.otp.errors import OtpSendingLimited
+from skarbiec.otp.giving_up import withdraw_replaced_codes
 from skarbiec.otp.member_lock import lock_members_codes
 from skarbiec.otp.models import SmsMessage
 
