@@ -24,7 +24,7 @@ def lock_members_codes(member: Member) -> None:
     every transaction that locks one of those and then another of them, the member's row or
     operations (docs/architecture.md lists them); tests/lock_order.py watches every test on
     PostgreSQL for a transaction that does not."""
-    _member_locked.all(member_id=member.pk)
+    lock_members_codes_by_id(member.pk)
 
 
 def lock_members_codes_by_id(member_id: int) -> None:

@@ -55,6 +55,7 @@ from skarbiec.otp.errors import (
     OtpResendLimited,
 )
 from skarbiec.otp.giving_up import withdraw_replaced_codes
+from skarbiec.otp.member_lock import lock_members_codes
 from skarbiec.otp.models import Confirmation
 from skarbiec.otp.operation_channels import takes_codes_in
 from skarbiec.otp.restarts import (
@@ -64,7 +65,7 @@ from skarbiec.otp.restarts import (
     others_in_flight,
     share_wrong_codes,
 )
-from skarbiec.otp.send_budget import lock_members_codes, spend_send_budget
+from skarbiec.otp.send_budget import spend_send_budget
 from skarbiec.otp.sms import queue_sms
 
 log = logging.getLogger(__name__)
